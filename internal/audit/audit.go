@@ -1,0 +1,178 @@
+// Package audit keeps the append-only trail of who did what to which dossier, and reads it back
+// for administrators.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Actions logged. Keys are stable; their labels live in the message catalogue.
+const (
+	LoginSucceeded  = "login.succeeded"
+	LoginFailed     = "login.failed"
+	Logout          = "logout"
+	EmployeeViewed  = "employee.viewed"
+	EmployeeCreated = "employee.created"
+	EmployeeUpdated = "employee.updated"
+	EmployerCreated = "employer.created"
+	EmployerUpdated = "employer.updated"
+	DepartmentSaved = "department.saved"
+	UserCreated     = "user.created"
+	UserUpdated     = "user.updated"
+	UserBlocked     = "user.blocked"
+	UserUnblocked   = "user.unblocked"
+	RoleCreated     = "role.created"
+	RoleUpdated     = "role.updated"
+	AuditExported   = "audit.exported"
+	JobRetried      = "job.retried"
+	JobCancelled    = "job.cancelled"
+)
+
+// Actions lists the action keys for the filter.
+var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, EmployeeCreated, EmployeeUpdated,
+	EmployerCreated, EmployerUpdated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
+	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled}
+
+// Actor is who acts and from where: a user on a request, or nobody for a job.
+type Actor struct {
+	UserID    *uuid.UUID
+	IP        string
+	UserAgent string
+}
+
+// Event is one audit record.
+type Event struct {
+	ID           uuid.UUID
+	At           time.Time
+	UserID       *uuid.UUID
+	UserName     string
+	Action       string
+	SubjectType  string
+	SubjectID    *uuid.UUID
+	EmployeeID   *uuid.UUID
+	EmployeeName string
+	EmployerID   *uuid.UUID
+	IP           string
+	UserAgent    string
+	Details      map[string]any
+}
+
+// Write appends one event in tx, so it commits or rolls back with the change it records.
+func Write(ctx context.Context, tx pgx.Tx, actor Actor, e Event) error {
+	details := e.Details
+	if details == nil {
+		details = map[string]any{}
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO audit_events (tenant_id, user_id, action, subject_type, subject_id,
+		employee_id, employer_id, ip, user_agent, details)
+		VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		actor.UserID, e.Action, e.SubjectType, e.SubjectID, e.EmployeeID, e.EmployerID, actor.IP,
+		truncate(actor.UserAgent, 500), b)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// Filter selects audit events. Zero fields do not filter.
+type Filter struct {
+	UserID     *uuid.UUID
+	EmployeeID *uuid.UUID
+	Action     string
+	From       *time.Time // inclusive
+	Until      *time.Time // exclusive
+	Offset     int
+	Limit      int // 0: no limit (for the CSV download)
+}
+
+const eventColumns = `a.id, a.at, a.user_id, coalesce(u.name, ''), a.action, a.subject_type, a.subject_id,
+	a.employee_id, coalesce(nullif(concat_ws(' ', e.first_name, nullif(e.name_prefix, ''), e.last_name), ''), ''),
+	a.employer_id, a.ip, a.user_agent, a.details`
+
+func (f Filter) where() (string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.UserID != nil {
+		add("a.user_id = $%d", *f.UserID)
+	}
+	if f.EmployeeID != nil {
+		add("a.employee_id = $%d", *f.EmployeeID)
+	}
+	if f.Action != "" {
+		add("a.action = $%d", f.Action)
+	}
+	if f.From != nil {
+		add("a.at >= $%d", *f.From)
+	}
+	if f.Until != nil {
+		add("a.at < $%d", *f.Until)
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// FindEvents returns the events matching f, newest first, and the total that match.
+func FindEvents(ctx context.Context, tx pgx.Tx, f Filter) ([]Event, int, error) {
+	where, args := f.where()
+	var total int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM audit_events a"+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count audit events: %w", err)
+	}
+	var list []Event
+	err := EachEvent(ctx, tx, f, func(e Event) error {
+		list = append(list, e)
+		return nil
+	})
+	return list, total, err
+}
+
+// EachEvent streams the events matching f, newest first, to fn.
+func EachEvent(ctx context.Context, tx pgx.Tx, f Filter, fn func(Event) error) error {
+	where, args := f.where()
+	q := "SELECT " + eventColumns + ` FROM audit_events a LEFT JOIN users u ON u.id = a.user_id
+		LEFT JOIN employees e ON e.id = a.employee_id` + where + " ORDER BY a.at DESC, a.id DESC"
+	if f.Limit > 0 {
+		args = append(args, f.Limit, max(f.Offset, 0))
+		q += fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	}
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("find audit events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.ID, &e.At, &e.UserID, &e.UserName, &e.Action, &e.SubjectType, &e.SubjectID,
+			&e.EmployeeID, &e.EmployeeName, &e.EmployerID, &e.IP, &e.UserAgent, &e.Details); err != nil {
+			return fmt.Errorf("find audit events: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

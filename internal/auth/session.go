@@ -1,0 +1,47 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Session lifetimes.
+const (
+	IdleTimeout = 30 * time.Minute
+	MaxLifetime = 12 * time.Hour
+)
+
+// NewSessions returns the session manager: tokens in an HttpOnly, SameSite=Lax cookie (Secure
+// when served over HTTPS), data in PostgreSQL, ended after IdleTimeout without a request.
+// Expired rows are removed by the sessions cleanup job, not by the store.
+func NewSessions(pool *pgxpool.Pool, secure bool) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithCleanupInterval(pool, 0)
+	sm.IdleTimeout = IdleTimeout
+	sm.Lifetime = MaxLifetime
+	sm.Cookie.Name = "dossierkast_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = secure
+	sm.Cookie.Persist = false
+	return sm
+}
+
+// DeleteExpired removes expired sessions and throttle records older than the window. It returns
+// how many sessions went.
+func DeleteExpired(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	tag, err := pool.Exec(ctx, "DELETE FROM sessions WHERE expiry < now()")
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	if _, err := pool.Exec(ctx, "DELETE FROM login_failures WHERE at < now() - $1::interval", Window); err != nil {
+		return 0, fmt.Errorf("delete old login failures: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

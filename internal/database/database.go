@@ -1,0 +1,81 @@
+// Package database connects to PostgreSQL as the application role, runs every piece of tenant
+// work in a transaction bound to one tenant, applies migrations, and finds or starts a server.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+)
+
+// AppRole is the role the application works as. It owns no table and is no superuser, so
+// row-level security applies to every query it makes.
+const AppRole = "dossierkast_app"
+
+// Open connects a pool for the application. When setRole is true (a DATABASE_URL naming an owner
+// or superuser), every new connection switches to AppRole; otherwise the URL must already log in
+// as a role without ownership or superuser rights.
+func Open(ctx context.Context, url string, setRole bool) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if setRole {
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET ROLE "+AppRole)
+			return err
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return pool, nil
+}
+
+// Beginner is what InTenant needs of a pool: *pgxpool.Pool satisfies it.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// InTenant runs fn in one transaction with app.tenant_id set to tenantID, and commits when fn
+// returns nil. It is the only way the application reaches tenant data: without it, row-level
+// security shows no rows and refuses every write. Unique violations become ECONFLICT.
+func InTenant(ctx context.Context, db Beginner, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
+	if tenantID == uuid.Nil {
+		return errors.New("in tenant: no tenant")
+	}
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String()); err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+		return mapError(fn(tx))
+	})
+}
+
+func mapError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return fmt.Errorf("%w: %w", apperr.New(apperr.ECONFLICT, "error.conflict"), err)
+		case "23503", "23514", "22001", "22007", "22008":
+			return fmt.Errorf("%w: %w", apperr.New(apperr.EINVALID, "error.invalid"), err)
+		}
+	}
+	return err
+}
+
+// IsNoRows reports whether err means a query found no row.
+func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

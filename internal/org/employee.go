@@ -1,0 +1,276 @@
+package org
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// Employee is a person employed by an employer (werknemer); the subject of a dossier.
+type Employee struct {
+	ID              uuid.UUID
+	EmployerID      uuid.UUID
+	EmployerName    string
+	DepartmentID    *uuid.UUID
+	DepartmentName  string
+	PersonnelNumber string
+	Initials        string
+	FirstName       string
+	NamePrefix      string
+	LastName        string
+	BirthDate       *time.Time
+	BSN             string
+	Email           string
+	Phone           string
+	Street          string
+	HouseNumber     string
+	PostalCode      string
+	City            string
+	EmploymentStart *time.Time
+	EmploymentEnd   *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// FullName is the name as Dutch lists show it: first name, prefix, last name.
+func (e Employee) FullName() string {
+	return strings.Join(strings.Fields(e.FirstName+" "+e.NamePrefix+" "+e.LastName), " ")
+}
+
+// SortName is "Last name, First name prefix", as sorted lists show it.
+func (e Employee) SortName() string {
+	rest := strings.TrimSpace(e.FirstName + " " + e.NamePrefix)
+	if rest == "" {
+		return e.LastName
+	}
+	return e.LastName + ", " + rest
+}
+
+var (
+	postalCodeRE = regexp.MustCompile(`^[1-9][0-9]{3} ?[A-Z]{2}$`)
+	emailRE      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+// ValidBSN reports whether s is a citizen service number: nine digits passing the eleven test.
+func ValidBSN(s string) bool {
+	if len(s) != 9 {
+		return false
+	}
+	sum := 0
+	for i, c := range s {
+		d, err := strconv.Atoi(string(c))
+		if err != nil {
+			return false
+		}
+		w := 9 - i
+		if i == 8 {
+			w = -1
+		}
+		sum += w * d
+	}
+	return sum%11 == 0 && s != "000000000"
+}
+
+func (e *Employee) validate() error {
+	for _, f := range []*string{&e.PersonnelNumber, &e.Initials, &e.FirstName, &e.NamePrefix, &e.LastName,
+		&e.BSN, &e.Email, &e.Phone, &e.Street, &e.HouseNumber, &e.City} {
+		*f = strings.TrimSpace(*f)
+	}
+	e.PostalCode = strings.ToUpper(strings.TrimSpace(e.PostalCode))
+	fields := map[string]string{}
+	if e.PersonnelNumber == "" {
+		fields["personnel_number"] = "error.required"
+	}
+	if e.LastName == "" {
+		fields["last_name"] = "error.required"
+	}
+	if e.EmployerID == uuid.Nil {
+		fields["employer_id"] = "error.choose"
+	}
+	if e.BSN != "" && !ValidBSN(e.BSN) {
+		fields["bsn"] = "employee.error.bsn"
+	}
+	if e.Email != "" && !emailRE.MatchString(e.Email) {
+		fields["email"] = "error.email"
+	}
+	if e.PostalCode != "" && !postalCodeRE.MatchString(e.PostalCode) {
+		fields["postal_code"] = "employee.error.postal_code"
+	}
+	if e.EmploymentStart != nil && e.EmploymentEnd != nil && e.EmploymentEnd.Before(*e.EmploymentStart) {
+		fields["employment_end"] = "employee.error.end_before_start"
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid(fields)
+	}
+	return nil
+}
+
+const employeeColumns = `e.id, e.employer_id, r.name, e.department_id, coalesce(d.name, ''), e.personnel_number,
+	e.initials, e.first_name, e.name_prefix, e.last_name, e.birth_date, e.bsn, e.email, e.phone, e.street,
+	e.house_number, e.postal_code, e.city, e.employment_start, e.employment_end, e.created_at, e.updated_at`
+
+const employeeFrom = ` FROM employees e JOIN employers r ON r.id = e.employer_id
+	LEFT JOIN departments d ON d.id = e.department_id `
+
+// EmployeeFilter selects a page of the employees a viewer can see.
+type EmployeeFilter struct {
+	Viewer       access.Principal
+	Query        string // matches name, personnel number or BSN
+	EmployerID   *uuid.UUID
+	DepartmentID *uuid.UUID
+	Offset       int
+	Limit        int
+}
+
+// FindEmployees returns one page of the employees filter.Viewer can see, sorted by name, and
+// how many match in all.
+func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee, int, error) {
+	where := []string{access.EmployeeVisibleSQL("$1")}
+	args := []any{f.Viewer.UserID}
+	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
+		for _, word := range strings.Fields(q) {
+			args = append(args, "%"+escapeLike(word)+"%")
+			where = append(where, fmt.Sprintf(
+				"lower(e.first_name || ' ' || e.name_prefix || ' ' || e.last_name || ' ' || e.personnel_number || ' ' || e.bsn) LIKE $%d", len(args)))
+		}
+	}
+	if f.EmployerID != nil {
+		args = append(args, *f.EmployerID)
+		where = append(where, fmt.Sprintf("e.employer_id = $%d", len(args)))
+	}
+	if f.DepartmentID != nil {
+		args = append(args, *f.DepartmentID)
+		where = append(where, fmt.Sprintf("e.department_id = $%d", len(args)))
+	}
+	cond := " WHERE " + strings.Join(where, " AND ")
+	var total int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM employees e"+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count employees: %w", err)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	args = append(args, f.Limit, max(f.Offset, 0))
+	rows, err := tx.Query(ctx, "SELECT "+employeeColumns+employeeFrom+cond+
+		fmt.Sprintf(" ORDER BY e.last_name, e.first_name, e.id LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find employees: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Employee])
+	return list, total, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// FindEmployeeByID returns one employee, or ENOTFOUND. It does not check access: ask
+// access.CanSeeEmployee first.
+func FindEmployeeByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Employee, error) {
+	rows, err := tx.Query(ctx, "SELECT "+employeeColumns+employeeFrom+" WHERE e.id = $1", id)
+	if err != nil {
+		return Employee{}, fmt.Errorf("find employee: %w", err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Employee])
+	if database.IsNoRows(err) {
+		return Employee{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return e, err
+}
+
+// checkDepartment makes sure the department belongs to the employee's employer.
+func checkDepartment(ctx context.Context, tx pgx.Tx, e Employee) error {
+	if e.DepartmentID == nil {
+		return nil
+	}
+	d, err := FindDepartmentByID(ctx, tx, *e.DepartmentID)
+	if err != nil || d.EmployerID != e.EmployerID {
+		return apperr.Invalid(map[string]string{"department_id": "employee.error.department"})
+	}
+	return nil
+}
+
+// CreateEmployee stores a new employee. EINVALID on bad fields or a department of another
+// employer, ECONFLICT on a personnel number taken at the employer.
+func CreateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error) {
+	if err := e.validate(); err != nil {
+		return Employee{}, err
+	}
+	if err := checkDepartment(ctx, tx, e); err != nil {
+		return Employee{}, err
+	}
+	e.ID = uuid.Must(uuid.NewV7())
+	_, err := tx.Exec(ctx, `INSERT INTO employees (tenant_id, id, employer_id, department_id, personnel_number,
+		initials, first_name, name_prefix, last_name, birth_date, bsn, email, phone, street, house_number,
+		postal_code, city, employment_start, employment_end)
+		VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		e.ID, e.EmployerID, e.DepartmentID, e.PersonnelNumber, e.Initials, e.FirstName, e.NamePrefix, e.LastName,
+		e.BirthDate, e.BSN, e.Email, e.Phone, e.Street, e.HouseNumber, e.PostalCode, e.City,
+		e.EmploymentStart, e.EmploymentEnd)
+	if err != nil {
+		return Employee{}, fmt.Errorf("create employee: %w", err)
+	}
+	return e, nil
+}
+
+// UpdateEmployee replaces an employee's fields; the employer stays. ENOTFOUND, EINVALID, ECONFLICT.
+func UpdateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error) {
+	old, err := FindEmployeeByID(ctx, tx, e.ID)
+	if err != nil {
+		return Employee{}, err
+	}
+	e.EmployerID = old.EmployerID
+	if err := e.validate(); err != nil {
+		return Employee{}, err
+	}
+	if err := checkDepartment(ctx, tx, e); err != nil {
+		return Employee{}, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE employees SET department_id = $2, personnel_number = $3, initials = $4,
+		first_name = $5, name_prefix = $6, last_name = $7, birth_date = $8, bsn = $9, email = $10, phone = $11,
+		street = $12, house_number = $13, postal_code = $14, city = $15, employment_start = $16,
+		employment_end = $17, updated_at = now() WHERE id = $1`,
+		e.ID, e.DepartmentID, e.PersonnelNumber, e.Initials, e.FirstName, e.NamePrefix, e.LastName,
+		e.BirthDate, e.BSN, e.Email, e.Phone, e.Street, e.HouseNumber, e.PostalCode, e.City,
+		e.EmploymentStart, e.EmploymentEnd)
+	if err != nil {
+		return Employee{}, fmt.Errorf("update employee: %w", err)
+	}
+	return e, nil
+}
+
+// CopyEmployees bulk-loads employees with COPY, for demo data and imports. The rows must already
+// be valid; ids are assigned where missing. It returns how many rows were written.
+func CopyEmployees(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, list []Employee) (int64, error) {
+	cols := []string{"tenant_id", "id", "employer_id", "department_id", "personnel_number", "initials",
+		"first_name", "name_prefix", "last_name", "birth_date", "bsn", "email", "phone", "street",
+		"house_number", "postal_code", "city", "employment_start", "employment_end"}
+	i := 0
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"employees"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(list) {
+			return nil, nil
+		}
+		e := list[i]
+		i++
+		if e.ID == uuid.Nil {
+			e.ID = uuid.Must(uuid.NewV7())
+		}
+		return []any{tenantID, e.ID, e.EmployerID, e.DepartmentID, e.PersonnelNumber, e.Initials, e.FirstName,
+			e.NamePrefix, e.LastName, e.BirthDate, e.BSN, e.Email, e.Phone, e.Street, e.HouseNumber,
+			e.PostalCode, e.City, e.EmploymentStart, e.EmploymentEnd}, nil
+	}))
+	if err != nil {
+		return 0, fmt.Errorf("copy employees: %w", err)
+	}
+	return n, nil
+}

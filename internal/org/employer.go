@@ -1,0 +1,255 @@
+package org
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// ProductFullDossier is the product that enables full-dossier bundles for an employer.
+const ProductFullDossier = "970 Dossiervorming extended"
+
+// Products lists the products an employer can have enabled.
+var Products = []string{ProductFullDossier}
+
+// Employer is a client organisation of the tenant (werkgever).
+type Employer struct {
+	ID             uuid.UUID
+	Name           string
+	EmployerNumber string
+	GroupID        *uuid.UUID
+	GroupName      string
+	Products       []string
+	EmployeeCount  int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// HasProduct reports whether product p is enabled for the employer.
+func (e Employer) HasProduct(p string) bool { return slices.Contains(e.Products, p) }
+
+func (e *Employer) validate() error {
+	e.Name = strings.TrimSpace(e.Name)
+	e.EmployerNumber = strings.TrimSpace(e.EmployerNumber)
+	fields := map[string]string{}
+	if e.Name == "" {
+		fields["name"] = "error.required"
+	}
+	if e.EmployerNumber == "" {
+		fields["employer_number"] = "error.required"
+	}
+	for _, p := range e.Products {
+		if !slices.Contains(Products, p) {
+			fields["products"] = "error.choose"
+		}
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid(fields)
+	}
+	if e.Products == nil {
+		e.Products = []string{}
+	}
+	return nil
+}
+
+const employerColumns = `r.id, r.name, r.employer_number, r.group_id, coalesce(g.name, ''), r.products,
+	(SELECT count(*) FROM employees x WHERE x.employer_id = r.id), r.created_at, r.updated_at`
+
+const employerFrom = ` FROM employers r LEFT JOIN employer_groups g ON g.id = r.group_id `
+
+// FindEmployers lists the employers in p's reach, by name.
+func FindEmployers(ctx context.Context, tx pgx.Tx, p access.Principal) ([]Employer, error) {
+	rows, err := tx.Query(ctx, "SELECT "+employerColumns+employerFrom+" WHERE "+access.EmployerVisibleSQL("$1")+
+		" ORDER BY lower(r.name), r.id", p.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("find employers: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Employer])
+}
+
+// FindAllEmployers lists every employer of the tenant, for administrators' choices.
+func FindAllEmployers(ctx context.Context, tx pgx.Tx) ([]Employer, error) {
+	rows, err := tx.Query(ctx, "SELECT "+employerColumns+employerFrom+" ORDER BY lower(r.name), r.id")
+	if err != nil {
+		return nil, fmt.Errorf("find employers: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Employer])
+}
+
+// FindEmployerByID returns one employer, or ENOTFOUND. It does not check access.
+func FindEmployerByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Employer, error) {
+	rows, err := tx.Query(ctx, "SELECT "+employerColumns+employerFrom+" WHERE r.id = $1", id)
+	if err != nil {
+		return Employer{}, fmt.Errorf("find employer: %w", err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Employer])
+	if database.IsNoRows(err) {
+		return Employer{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return e, err
+}
+
+// CreateEmployer stores a new employer. EINVALID on missing fields, ECONFLICT on a taken number.
+func CreateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
+	if err := e.validate(); err != nil {
+		return Employer{}, err
+	}
+	e.ID = uuid.Must(uuid.NewV7())
+	_, err := tx.Exec(ctx, `INSERT INTO employers (tenant_id, id, name, employer_number, group_id, products)
+		VALUES (app_tenant(), $1, $2, $3, $4, $5)`, e.ID, e.Name, e.EmployerNumber, e.GroupID, e.Products)
+	if err != nil {
+		return Employer{}, fmt.Errorf("create employer: %w", err)
+	}
+	return e, nil
+}
+
+// UpdateEmployer replaces an employer's fields. ENOTFOUND, EINVALID, ECONFLICT.
+func UpdateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
+	if err := e.validate(); err != nil {
+		return Employer{}, err
+	}
+	tag, err := tx.Exec(ctx, `UPDATE employers SET name = $2, employer_number = $3, group_id = $4, products = $5,
+		updated_at = now() WHERE id = $1`, e.ID, e.Name, e.EmployerNumber, e.GroupID, e.Products)
+	if err != nil {
+		return Employer{}, fmt.Errorf("update employer: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Employer{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return e, nil
+}
+
+// EmployerGroup groups employers, for example under one holding.
+type EmployerGroup struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// FindEmployerGroups lists the tenant's employer groups by name.
+func FindEmployerGroups(ctx context.Context, tx pgx.Tx) ([]EmployerGroup, error) {
+	rows, err := tx.Query(ctx, "SELECT id, name FROM employer_groups ORDER BY lower(name)")
+	if err != nil {
+		return nil, fmt.Errorf("find employer groups: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[EmployerGroup])
+}
+
+// CreateEmployerGroup stores a new group. EINVALID on an empty name, ECONFLICT on a taken one.
+func CreateEmployerGroup(ctx context.Context, tx pgx.Tx, name string) (EmployerGroup, error) {
+	g := EmployerGroup{ID: uuid.Must(uuid.NewV7()), Name: strings.TrimSpace(name)}
+	if g.Name == "" {
+		return EmployerGroup{}, apperr.Invalid(map[string]string{"name": "error.required"})
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO employer_groups (tenant_id, id, name) VALUES (app_tenant(), $1, $2)", g.ID, g.Name); err != nil {
+		return EmployerGroup{}, fmt.Errorf("create employer group: %w", err)
+	}
+	return g, nil
+}
+
+// Department is a part of an employer (afdeling).
+type Department struct {
+	ID            uuid.UUID
+	EmployerID    uuid.UUID
+	Name          string
+	Code          string
+	EmployeeCount int
+}
+
+func (d *Department) validate() error {
+	d.Name = strings.TrimSpace(d.Name)
+	d.Code = strings.TrimSpace(d.Code)
+	if d.Name == "" {
+		return apperr.Invalid(map[string]string{"name": "error.required"})
+	}
+	return nil
+}
+
+const departmentColumns = `d.id, d.employer_id, d.name, d.code, (SELECT count(*) FROM employees x WHERE x.department_id = d.id)`
+
+// FindDepartments lists an employer's departments by name.
+func FindDepartments(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]Department, error) {
+	rows, err := tx.Query(ctx, "SELECT "+departmentColumns+" FROM departments d WHERE d.employer_id = $1 ORDER BY lower(d.name)", employerID)
+	if err != nil {
+		return nil, fmt.Errorf("find departments: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Department])
+}
+
+// FindDepartmentByID returns one department, or ENOTFOUND.
+func FindDepartmentByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Department, error) {
+	rows, err := tx.Query(ctx, "SELECT "+departmentColumns+" FROM departments d WHERE d.id = $1", id)
+	if err != nil {
+		return Department{}, fmt.Errorf("find department: %w", err)
+	}
+	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Department])
+	if database.IsNoRows(err) {
+		return Department{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return d, err
+}
+
+// CreateDepartment stores a new department. EINVALID, ECONFLICT on a name taken at the employer.
+func CreateDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department, error) {
+	if err := d.validate(); err != nil {
+		return Department{}, err
+	}
+	d.ID = uuid.Must(uuid.NewV7())
+	_, err := tx.Exec(ctx, "INSERT INTO departments (tenant_id, id, employer_id, name, code) VALUES (app_tenant(), $1, $2, $3, $4)",
+		d.ID, d.EmployerID, d.Name, d.Code)
+	if err != nil {
+		return Department{}, fmt.Errorf("create department: %w", err)
+	}
+	return d, nil
+}
+
+// UpdateDepartment renames a department. ENOTFOUND, EINVALID, ECONFLICT.
+func UpdateDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department, error) {
+	if err := d.validate(); err != nil {
+		return Department{}, err
+	}
+	tag, err := tx.Exec(ctx, "UPDATE departments SET name = $2, code = $3 WHERE id = $1", d.ID, d.Name, d.Code)
+	if err != nil {
+		return Department{}, fmt.Errorf("update department: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Department{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return d, nil
+}
+
+// Provider is an external intervention provider (interventieprovider) whose coaches may receive
+// time-bound access to dossiers.
+type Provider struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// FindProviders lists the tenant's intervention providers by name.
+func FindProviders(ctx context.Context, tx pgx.Tx) ([]Provider, error) {
+	rows, err := tx.Query(ctx, "SELECT id, name FROM intervention_providers ORDER BY lower(name)")
+	if err != nil {
+		return nil, fmt.Errorf("find providers: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Provider])
+}
+
+// CreateProvider stores a new intervention provider. EINVALID, ECONFLICT.
+func CreateProvider(ctx context.Context, tx pgx.Tx, name string) (Provider, error) {
+	p := Provider{ID: uuid.Must(uuid.NewV7()), Name: strings.TrimSpace(name)}
+	if p.Name == "" {
+		return Provider{}, apperr.Invalid(map[string]string{"name": "error.required"})
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO intervention_providers (tenant_id, id, name) VALUES (app_tenant(), $1, $2)", p.ID, p.Name); err != nil {
+		return Provider{}, fmt.Errorf("create provider: %w", err)
+	}
+	return p, nil
+}

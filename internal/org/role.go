@@ -1,0 +1,132 @@
+package org
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// Role is a named set of rights for users of one kind, per tenant.
+type Role struct {
+	ID     uuid.UUID
+	Name   string
+	Kind   access.Kind
+	Rights []access.Right
+}
+
+// DefaultRoles are the roles every new tenant starts with.
+func DefaultRoles() []Role {
+	r := func(name string, kind access.Kind, rights ...access.Right) Role {
+		return Role{Name: name, Kind: kind, Rights: rights}
+	}
+	return []Role{
+		r("Beheerder", access.KindProvider, access.Catalogue...),
+		r("Casemanager", access.KindProvider, access.EmployerDossierView, access.EmployeeDossierView,
+			access.DocumentsUpload, access.EmployeesAll, access.EmployeeExportCreate, access.FullDossierGenerate,
+			access.DelegationsGrant),
+		r("Bedrijfsarts", access.KindProvider, access.EmployerDossierView, access.EmployeeDossierView,
+			access.DocumentsUpload, access.MedicalView, access.EmployeesAll, access.EmployeeExportCreate),
+		r("HR-medewerker", access.KindEmployer, access.EmployerDossierView, access.EmployeeDossierView,
+			access.DocumentsUpload, access.EmployeesAll, access.FullDossierGenerate, access.EmployeeExportCreate),
+		r("Leidinggevende", access.KindEmployer, access.EmployeeDossierView, access.DocumentsUpload),
+		r("Coach", access.KindCoach, access.EmployeeDossierView, access.DocumentsUpload, access.DelegationsReceive),
+	}
+}
+
+func (r *Role) validate() error {
+	r.Name = strings.TrimSpace(r.Name)
+	fields := map[string]string{}
+	if r.Name == "" {
+		fields["name"] = "error.required"
+	}
+	if !r.Kind.Valid() {
+		fields["kind"] = "error.choose"
+	}
+	for _, x := range r.Rights {
+		if !x.Valid() {
+			fields["rights"] = "error.choose"
+		}
+		if x.ProviderOnly() && r.Kind != access.KindProvider {
+			fields["rights"] = "role.error.provider_only"
+		}
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid(fields)
+	}
+	slices.Sort(r.Rights)
+	r.Rights = slices.Compact(r.Rights)
+	return nil
+}
+
+// CreateRole stores a new role. EINVALID on a bad name, kind or right; ECONFLICT on a taken name.
+func CreateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
+	if err := r.validate(); err != nil {
+		return Role{}, err
+	}
+	r.ID = uuid.Must(uuid.NewV7())
+	_, err := tx.Exec(ctx, "INSERT INTO roles (tenant_id, id, name, kind, rights) VALUES (app_tenant(), $1, $2, $3, $4)",
+		r.ID, r.Name, r.Kind, r.Rights)
+	if err != nil {
+		return Role{}, fmt.Errorf("create role: %w", err)
+	}
+	return r, nil
+}
+
+// UpdateRole replaces a role's name and rights; its kind stays. ENOTFOUND, EINVALID, ECONFLICT.
+func UpdateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
+	old, err := FindRoleByID(ctx, tx, r.ID)
+	if err != nil {
+		return Role{}, err
+	}
+	r.Kind = old.Kind
+	if err := r.validate(); err != nil {
+		return Role{}, err
+	}
+	if _, err := tx.Exec(ctx, "UPDATE roles SET name = $2, rights = $3 WHERE id = $1", r.ID, r.Name, r.Rights); err != nil {
+		return Role{}, fmt.Errorf("update role: %w", err)
+	}
+	return r, nil
+}
+
+// FindRoles lists the tenant's roles by kind and name.
+func FindRoles(ctx context.Context, tx pgx.Tx) ([]Role, error) {
+	rows, err := tx.Query(ctx, "SELECT id, name, kind, rights FROM roles ORDER BY kind, name")
+	if err != nil {
+		return nil, fmt.Errorf("find roles: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Role])
+}
+
+// FindRoleByID returns one role, or ENOTFOUND.
+func FindRoleByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Role, error) {
+	rows, err := tx.Query(ctx, "SELECT id, name, kind, rights FROM roles WHERE id = $1", id)
+	if err != nil {
+		return Role{}, fmt.Errorf("find role: %w", err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Role])
+	if database.IsNoRows(err) {
+		return Role{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return r, err
+}
+
+// FindRoleByName returns the role with that name, or ENOTFOUND.
+func FindRoleByName(ctx context.Context, tx pgx.Tx, name string) (Role, error) {
+	rows, err := tx.Query(ctx, "SELECT id, name, kind, rights FROM roles WHERE name = $1", name)
+	if err != nil {
+		return Role{}, fmt.Errorf("find role: %w", err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Role])
+	if database.IsNoRows(err) {
+		return Role{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return r, err
+}

@@ -1,0 +1,75 @@
+// Package org keeps the organisation inside a tenant: tenants, employers, departments, employer
+// groups, employees, intervention providers, users and their roles.
+package org
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// Tenant is one customer organisation; all its data is isolated from other tenants'.
+type Tenant struct {
+	ID        uuid.UUID
+	Name      string
+	IsDemo    bool
+	CreatedAt time.Time
+}
+
+// CreateTenant creates a tenant with the default roles. EINVALID when the name is empty.
+func CreateTenant(ctx context.Context, pool *pgxpool.Pool, name string, isDemo bool) (Tenant, error) {
+	t := Tenant{ID: uuid.Must(uuid.NewV7()), Name: strings.TrimSpace(name), IsDemo: isDemo}
+	if t.Name == "" {
+		return Tenant{}, apperr.Invalid(map[string]string{"name": "error.required"})
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "INSERT INTO tenants (id, name, is_demo) VALUES ($1, $2, $3) RETURNING created_at",
+			t.ID, t.Name, t.IsDemo).Scan(&t.CreatedAt); err != nil {
+			return err
+		}
+		// Nested in the same transaction: the tenant row and its roles appear together.
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", t.ID.String()); err != nil {
+			return err
+		}
+		for _, r := range DefaultRoles() {
+			if _, err := CreateRole(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Tenant{}, fmt.Errorf("create tenant: %w", err)
+	}
+	return t, nil
+}
+
+// FindTenants lists every tenant, oldest first.
+func FindTenants(ctx context.Context, pool *pgxpool.Pool) ([]Tenant, error) {
+	rows, err := pool.Query(ctx, "SELECT id, name, is_demo, created_at FROM tenants ORDER BY created_at, id")
+	if err != nil {
+		return nil, fmt.Errorf("find tenants: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Tenant])
+}
+
+// FindTenantByID returns one tenant, or ENOTFOUND.
+func FindTenantByID(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID) (Tenant, error) {
+	rows, err := pool.Query(ctx, "SELECT id, name, is_demo, created_at FROM tenants WHERE id = $1", id)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("find tenant: %w", err)
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Tenant])
+	if database.IsNoRows(err) {
+		return Tenant{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return t, err
+}

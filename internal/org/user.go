@@ -1,0 +1,248 @@
+package org
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// User statuses.
+const (
+	StatusActive  = "active"
+	StatusBlocked = "blocked"
+)
+
+// Languages a user can choose for the interface.
+var Languages = []string{"nl", "en"}
+
+// User is a person who logs in. Employer users belong to one or more employers, coach users to
+// one intervention provider.
+type User struct {
+	ID           uuid.UUID
+	Email        string
+	Name         string
+	Kind         access.Kind
+	RoleID       uuid.UUID
+	RoleName     string
+	Rights       []access.Right
+	ProviderID   *uuid.UUID
+	ProviderName string
+	Status       string
+	Language     string
+	EmployerIDs  []uuid.UUID
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Principal returns the facts the access engine decides on.
+func (u User) Principal(tenantID uuid.UUID) access.Principal {
+	p := access.Principal{TenantID: tenantID, UserID: u.ID, Kind: u.Kind, Rights: u.Rights, Employers: u.EmployerIDs}
+	if u.ProviderID != nil {
+		p.ProviderID = *u.ProviderID
+	}
+	return p
+}
+
+const userColumns = `u.id, u.email, u.name, u.kind, u.role_id, ro.name, ro.rights, u.provider_id,
+	coalesce(ip.name, ''), u.status, u.language,
+	coalesce((SELECT array_agg(ue.employer_id ORDER BY ue.employer_id) FROM user_employers ue WHERE ue.user_id = u.id), '{}'),
+	u.created_at, u.updated_at`
+
+const userFrom = ` FROM users u JOIN roles ro ON ro.id = u.role_id
+	LEFT JOIN intervention_providers ip ON ip.id = u.provider_id `
+
+// UserFilter selects a page of users.
+type UserFilter struct {
+	Query  string
+	Offset int
+	Limit  int
+}
+
+// FindUsers returns a page of the tenant's users by name and the total that match.
+func FindUsers(ctx context.Context, tx pgx.Tx, f UserFilter) ([]User, int, error) {
+	where, args := "", []any{}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
+		where = " WHERE lower(u.name || ' ' || u.email) LIKE $1"
+	}
+	var total int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count users: %w", err)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	args = append(args, f.Limit, max(f.Offset, 0))
+	rows, err := tx.Query(ctx, "SELECT "+userColumns+userFrom+where+
+		fmt.Sprintf(" ORDER BY lower(u.name), u.id LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find users: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[User])
+	return list, total, err
+}
+
+// FindUserByID returns one user of the tenant, or ENOTFOUND.
+func FindUserByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (User, error) {
+	rows, err := tx.Query(ctx, "SELECT "+userColumns+userFrom+" WHERE u.id = $1", id)
+	if err != nil {
+		return User{}, fmt.Errorf("find user: %w", err)
+	}
+	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[User])
+	if database.IsNoRows(err) {
+		return User{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return u, err
+}
+
+// UserInput is what an administrator sets on a user.
+type UserInput struct {
+	Email       string
+	Name        string
+	Kind        access.Kind
+	RoleID      uuid.UUID
+	ProviderID  *uuid.UUID
+	EmployerIDs []uuid.UUID
+	Language    string
+}
+
+// validate checks the input against the tenant's roles, providers and employers.
+func (in *UserInput) validate(ctx context.Context, tx pgx.Tx) error {
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
+	in.Name = strings.TrimSpace(in.Name)
+	fields := map[string]string{}
+	if !emailRE.MatchString(in.Email) {
+		fields["email"] = "error.email"
+	}
+	if in.Name == "" {
+		fields["name"] = "error.required"
+	}
+	if in.Language == "" {
+		in.Language = "nl"
+	}
+	if in.Language != "nl" && in.Language != "en" {
+		fields["language"] = "error.choose"
+	}
+	if !in.Kind.Valid() {
+		fields["kind"] = "error.choose"
+	} else if role, err := FindRoleByID(ctx, tx, in.RoleID); err != nil || role.Kind != in.Kind {
+		fields["role_id"] = "user.error.role_kind"
+	}
+	switch in.Kind {
+	case access.KindEmployer:
+		in.ProviderID = nil
+		if len(in.EmployerIDs) == 0 {
+			fields["employer_ids"] = "user.error.employer_required"
+		}
+		for _, id := range in.EmployerIDs {
+			if _, err := FindEmployerByID(ctx, tx, id); err != nil {
+				fields["employer_ids"] = "error.choose"
+			}
+		}
+	case access.KindCoach:
+		in.EmployerIDs = nil
+		if in.ProviderID == nil {
+			fields["provider_id"] = "user.error.provider_required"
+		} else {
+			var ok bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM intervention_providers WHERE id = $1)", *in.ProviderID).Scan(&ok); err != nil || !ok {
+				fields["provider_id"] = "error.choose"
+			}
+		}
+	default:
+		in.ProviderID, in.EmployerIDs = nil, nil
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid(fields)
+	}
+	return nil
+}
+
+// CreateUser stores a new active user with an argon2id password hash made by the caller.
+// EINVALID on bad input, ECONFLICT when the e-mail address is in use anywhere on the platform.
+func CreateUser(ctx context.Context, tx pgx.Tx, in UserInput, passwordHash string) (User, error) {
+	if err := in.validate(ctx, tx); err != nil {
+		return User{}, err
+	}
+	id := uuid.Must(uuid.NewV7())
+	_, err := tx.Exec(ctx, `INSERT INTO users (tenant_id, id, email, name, kind, role_id, provider_id, language, password_hash)
+		VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, in.Email, in.Name, in.Kind, in.RoleID, in.ProviderID, in.Language, passwordHash)
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	if err := setUserEmployers(ctx, tx, id, in.EmployerIDs); err != nil {
+		return User{}, err
+	}
+	return FindUserByID(ctx, tx, id)
+}
+
+// UpdateUser replaces a user's e-mail, name, kind, role, provider and employers.
+// ENOTFOUND, EINVALID, ECONFLICT.
+func UpdateUser(ctx context.Context, tx pgx.Tx, id uuid.UUID, in UserInput) (User, error) {
+	if _, err := FindUserByID(ctx, tx, id); err != nil {
+		return User{}, err
+	}
+	if err := in.validate(ctx, tx); err != nil {
+		return User{}, err
+	}
+	_, err := tx.Exec(ctx, `UPDATE users SET email = $2, name = $3, kind = $4, role_id = $5, provider_id = $6,
+		language = $7, updated_at = now() WHERE id = $1`,
+		id, in.Email, in.Name, in.Kind, in.RoleID, in.ProviderID, in.Language)
+	if err != nil {
+		return User{}, fmt.Errorf("update user: %w", err)
+	}
+	if err := setUserEmployers(ctx, tx, id, in.EmployerIDs); err != nil {
+		return User{}, err
+	}
+	return FindUserByID(ctx, tx, id)
+}
+
+func setUserEmployers(ctx context.Context, tx pgx.Tx, userID uuid.UUID, employerIDs []uuid.UUID) error {
+	if _, err := tx.Exec(ctx, "DELETE FROM user_employers WHERE user_id = $1", userID); err != nil {
+		return fmt.Errorf("set user employers: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO user_employers (tenant_id, user_id, employer_id)
+		SELECT app_tenant(), $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, userID, employerIDs); err != nil {
+		return fmt.Errorf("set user employers: %w", err)
+	}
+	return nil
+}
+
+// SetUserStatus blocks or unblocks a user. ENOTFOUND, EINVALID on an unknown status.
+func SetUserStatus(ctx context.Context, tx pgx.Tx, id uuid.UUID, status string) error {
+	if status != StatusActive && status != StatusBlocked {
+		return apperr.Invalid(map[string]string{"status": "error.choose"})
+	}
+	tag, err := tx.Exec(ctx, "UPDATE users SET status = $2, updated_at = now() WHERE id = $1", id, status)
+	if err != nil {
+		return fmt.Errorf("set user status: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return nil
+}
+
+// SetUserLanguage sets the interface language a user chose. EINVALID on an unknown language.
+func SetUserLanguage(ctx context.Context, tx pgx.Tx, id uuid.UUID, lang string) error {
+	if lang != "nl" && lang != "en" {
+		return apperr.Invalid(map[string]string{"language": "error.choose"})
+	}
+	_, err := tx.Exec(ctx, "UPDATE users SET language = $2 WHERE id = $1", id, lang)
+	return err
+}
+
+// SetUserPassword replaces a user's password hash.
+func SetUserPassword(ctx context.Context, tx pgx.Tx, id uuid.UUID, hash string) error {
+	_, err := tx.Exec(ctx, "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", id, hash)
+	return err
+}
