@@ -64,3 +64,12 @@ func Require(p Principal, r Right) error {
 	}
 	return nil
 }
+
+// ManageOrganisation returns nil when p may create and edit employers, departments and employees:
+// provider users who manage users (the application administrators). EFORBIDDEN otherwise.
+func ManageOrganisation(p Principal) error {
+	if p.Kind != KindProvider || !p.Has(UsersManage) {
+		return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
+	return nil
+}

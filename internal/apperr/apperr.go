@@ -12,14 +12,14 @@ type Code string
 
 // The codes, each mapped to one HTTP status by the server.
 const (
-	ENOTFOUND  Code = "not_found"  // 404: outside the user's access or absent
-	EFORBIDDEN Code = "forbidden"  // 403: visible, but the user lacks the right
-	EINVALID   Code = "invalid"    // 422: input that breaks a rule
-	EBADINPUT  Code = "bad_input"  // 400: a request that is malformed
-	ECONFLICT  Code = "conflict"   // 409: clashes with existing data
-	ETOOLARGE  Code = "too_large"  // 413: request body past the limit
-	ETOOMANY   Code = "too_many"   // 429: slowed down
-	EINTERNAL  Code = "internal"   // 500: everything else
+	ENOTFOUND  Code = "not_found" // 404: outside the user's access or absent
+	EFORBIDDEN Code = "forbidden" // 403: visible, but the user lacks the right
+	EINVALID   Code = "invalid"   // 422: input that breaks a rule
+	EBADINPUT  Code = "bad_input" // 400: a request that is malformed
+	ECONFLICT  Code = "conflict"  // 409: clashes with existing data
+	ETOOLARGE  Code = "too_large" // 413: request body past the limit
+	ETOOMANY   Code = "too_many"  // 429: slowed down
+	EINTERNAL  Code = "internal"  // 500: everything else
 )
 
 // Error is an error whose Message is safe to show to the user; it is a message catalogue key

@@ -249,14 +249,21 @@ func UpdateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error
 	return e, nil
 }
 
-// CopyEmployees bulk-loads employees with COPY, for demo data and imports. The rows must already
-// be valid; ids are assigned where missing. It returns how many rows were written.
-func CopyEmployees(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, list []Employee) (int64, error) {
-	cols := []string{"tenant_id", "id", "employer_id", "department_id", "personnel_number", "initials",
+// CopyEmployees bulk-loads employees of the transaction's tenant, for demo data and imports.
+// The rows must already be valid; ids are assigned where missing. PostgreSQL refuses COPY into a
+// table with row-level security, so the rows are copied into a temporary table (no policy) and
+// moved with one INSERT, which the tenant policy checks row by row. It returns how many rows
+// were written.
+func CopyEmployees(ctx context.Context, tx pgx.Tx, list []Employee) (int64, error) {
+	cols := []string{"id", "employer_id", "department_id", "personnel_number", "initials",
 		"first_name", "name_prefix", "last_name", "birth_date", "bsn", "email", "phone", "street",
 		"house_number", "postal_code", "city", "employment_start", "employment_end"}
+	names := strings.Join(cols, ", ")
+	if _, err := tx.Exec(ctx, "CREATE TEMPORARY TABLE employees_copy ON COMMIT DROP AS SELECT "+names+" FROM employees WITH NO DATA"); err != nil {
+		return 0, fmt.Errorf("copy employees: %w", err)
+	}
 	i := 0
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"employees"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"employees_copy"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
 		if i == len(list) {
 			return nil, nil
 		}
@@ -265,12 +272,20 @@ func CopyEmployees(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, list []Em
 		if e.ID == uuid.Nil {
 			e.ID = uuid.Must(uuid.NewV7())
 		}
-		return []any{tenantID, e.ID, e.EmployerID, e.DepartmentID, e.PersonnelNumber, e.Initials, e.FirstName,
+		return []any{e.ID, e.EmployerID, e.DepartmentID, e.PersonnelNumber, e.Initials, e.FirstName,
 			e.NamePrefix, e.LastName, e.BirthDate, e.BSN, e.Email, e.Phone, e.Street, e.HouseNumber,
 			e.PostalCode, e.City, e.EmploymentStart, e.EmploymentEnd}, nil
 	}))
 	if err != nil {
 		return 0, fmt.Errorf("copy employees: %w", err)
 	}
-	return n, nil
+	tag, err := tx.Exec(ctx, "INSERT INTO employees (tenant_id, "+names+") SELECT app_tenant(), "+names+" FROM employees_copy")
+	if err != nil {
+		return 0, fmt.Errorf("copy employees: %w", err)
+	}
+	// Dropped now rather than at commit, so a second call in the same transaction works.
+	if _, err := tx.Exec(ctx, "DROP TABLE employees_copy"); err != nil {
+		return 0, fmt.Errorf("copy employees: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -1,0 +1,275 @@
+// Command dossierkast is the whole product in one binary: serve (web, workers), migrate, demo,
+// tenant and user administration for operators.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/config"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/org"
+)
+
+const usage = `usage: dossierkast <command> [flags]
+
+commands:
+  serve                     migrate, then run the web server and background workers
+  migrate                   apply database migrations and exit
+  demo [--employees N] [--force]
+                            load the demo tenant (idempotent) and print its log-ins
+  tenant create --name NAME create a tenant with the default roles; prints its id
+  tenant list               print id and name of every tenant
+  user create --tenant ID --email E --kind provider|employer|coach --role NAME
+              [--name NAME] [--employer ID]... [--provider ID]
+                            create a user; the password is read from standard input
+
+Every command takes the configuration flags; run "dossierkast serve --help" to list them.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "dossierkast:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	if (cmd == "tenant" || cmd == "user") && len(rest) > 0 {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		a, err := setup(ctx, "migrate", rest, getenv, stdout, stderr, nil)
+		if err != nil {
+			return err
+		}
+		a.close()
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "demo":
+		return runDemo(ctx, rest, getenv, stdout, stderr)
+	case "tenant create":
+		return tenantCreate(ctx, rest, getenv, stdout, stderr)
+	case "tenant list":
+		return tenantList(ctx, rest, getenv, stdout, stderr)
+	case "user create":
+		return userCreate(ctx, rest, getenv, stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))
+}
+
+// app is what every command shares once configured: settings, logger, migrated database.
+type app struct {
+	cfg  config.Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
+}
+
+func (a *app) close() { a.pool.Close() }
+
+// setup reads the configuration (extra registers a command's own flags), finds the database,
+// migrates it and opens the application pool.
+func setup(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer,
+	extra func(*flagSet)) (*app, error) {
+	cfg, err := parseConfig(name, args, getenv, stderr, extra)
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg, stderr)
+	ownerURL := cfg.DatabaseURL
+	if ownerURL == "" {
+		srv, err := database.Locate(ctx, cfg.DataDir+"/postgres")
+		if err != nil {
+			return nil, err
+		}
+		if ownerURL, err = srv.DatabaseURL(ctx, "dossierkast"); err != nil {
+			return nil, err
+		}
+		fmt.Fprintln(stdout, "database:", srv.How+", database dossierkast")
+	} else {
+		fmt.Fprintln(stdout, "database: DATABASE_URL")
+	}
+	if _, err := database.Migrate(ctx, ownerURL, log); err != nil {
+		return nil, err
+	}
+	appURL, setRole := ownerURL, true
+	if cfg.AppDatabaseURL != "" {
+		appURL, setRole = cfg.AppDatabaseURL, false
+	}
+	pool, err := database.Open(ctx, appURL, setRole)
+	if err != nil {
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, pool: pool}, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var employees int
+	var force bool
+	a, err := setup(ctx, "demo", args, getenv, stdout, stderr, func(fs *flagSet) {
+		fs.IntVar(&employees, "employees", 300, "number of demo employees")
+		fs.BoolVar(&force, "force", false, "load even when the database holds tenants that are not demo tenants")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	res, err := demo.Load(ctx, a.pool, demo.Options{Employees: employees, Force: force, Out: stdout})
+	if err != nil {
+		return err
+	}
+	printLogins(stdout, res)
+	return nil
+}
+
+func printLogins(w io.Writer, res demo.Result) {
+	fmt.Fprintln(w, "demo log-ins (password for all: "+demo.Password+"):")
+	for _, l := range res.Logins {
+		fmt.Fprintf(w, "  %-40s %-9s %s\n", l.Email, l.Kind, l.Role)
+	}
+}
+
+func tenantCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var name string
+	a, err := setup(ctx, "tenant create", args, getenv, io.Discard, stderr, func(fs *flagSet) {
+		fs.StringVar(&name, "name", "", "name of the new tenant")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if strings.TrimSpace(name) == "" {
+		return errors.New("tenant create: --name is required")
+	}
+	t, err := org.CreateTenant(ctx, a.pool, name, false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, t.ID)
+	return nil
+}
+
+func tenantList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	a, err := setup(ctx, "tenant list", args, getenv, io.Discard, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	tenants, err := org.FindTenants(ctx, a.pool)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		fmt.Fprintf(stdout, "%s\t%s\n", t.ID, t.Name)
+	}
+	return nil
+}
+
+func userCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var tenant, email, kind, role, name, provider string
+	var employers []string
+	a, err := setup(ctx, "user create", args, getenv, io.Discard, stderr, func(fs *flagSet) {
+		fs.StringVar(&tenant, "tenant", "", "tenant id")
+		fs.StringVar(&email, "email", "", "log-in e-mail address")
+		fs.StringVar(&kind, "kind", "", "provider, employer or coach")
+		fs.StringVar(&role, "role", "", "name of the user's role")
+		fs.StringVar(&name, "name", "", "display name (default: the e-mail address)")
+		fs.StringVar(&provider, "provider", "", "intervention provider id (coach users)")
+		fs.Func("employer", "employer id (employer users; repeat for several)", func(v string) error {
+			employers = append(employers, v)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	tenantID, err := uuid.Parse(tenant)
+	if err != nil {
+		return errors.New("user create: --tenant must be a tenant id")
+	}
+	if _, err := org.FindTenantByID(ctx, a.pool, tenantID); err != nil {
+		return fmt.Errorf("user create: no tenant %s", tenantID)
+	}
+	in := org.UserInput{Email: email, Name: name, Kind: access.Kind(kind), Language: "nl"}
+	if in.Name == "" {
+		in.Name = email
+	}
+	for _, e := range employers {
+		id, err := uuid.Parse(e)
+		if err != nil {
+			return fmt.Errorf("user create: --employer %q is not an id", e)
+		}
+		in.EmployerIDs = append(in.EmployerIDs, id)
+	}
+	if provider != "" {
+		id, err := uuid.Parse(provider)
+		if err != nil {
+			return fmt.Errorf("user create: --provider %q is not an id", provider)
+		}
+		in.ProviderID = &id
+	}
+	password, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("user create: read password: %w", err)
+	}
+	password = strings.TrimRight(password, "\r\n")
+	if len([]rune(password)) < auth.MinPasswordLength {
+		return fmt.Errorf("user create: the password on standard input must have at least %d characters", auth.MinPasswordLength)
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	var u org.User
+	err = database.InTenant(ctx, a.pool, tenantID, func(tx pgx.Tx) error {
+		r, err := org.FindRoleByName(ctx, tx, role)
+		if err != nil {
+			return fmt.Errorf("no role %q in this tenant", role)
+		}
+		in.RoleID = r.ID
+		u, err = org.CreateUser(ctx, tx, in, hash)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("user create: %w", describe(err))
+	}
+	fmt.Fprintln(stdout, u.ID)
+	return nil
+}

@@ -1,0 +1,48 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"HTTP_ADDR": ":9090", "BUNDLE_PART_SIZE": "512MiB"}
+	c, rest, err := Load("serve", []string{"--log-format", "json", "extra"}, func(k string) string { return env[k] }, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":9090" || c.BundlePartSize != 512<<20 || c.LogFormat != "json" || c.BaseURL != "http://localhost:9090" {
+		t.Errorf("got %+v", c)
+	}
+	if len(rest) != 1 || rest[0] != "extra" {
+		t.Errorf("rest = %v", rest)
+	}
+}
+
+func TestLoadRefusesBadValues(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct{ env, want string }{
+		"HTTPAddr":  {"HTTP_ADDR=8080", "HTTP_ADDR"},
+		"PartSize":  {"BUNDLE_PART_SIZE=huge", "BUNDLE_PART_SIZE"},
+		"LogFormat": {"LOG_FORMAT=xml", "LOG_FORMAT"},
+		"Database":  {"DATABASE_URL=mysql://x", "DATABASE_URL"},
+		"SMTP":      {"SMTP_URL=http://mail", "SMTP_URL"},
+		"Mode":      {"MODE=both", "MODE"},
+		"BaseURL":   {"BASE_URL=localhost", "BASE_URL"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			k, v, _ := strings.Cut(tc.env, "=")
+			_, _, err := Load("serve", nil, func(key string) string {
+				if key == k {
+					return v
+				}
+				return ""
+			}, io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want one line naming %s", err, tc.want)
+			}
+		})
+	}
+}

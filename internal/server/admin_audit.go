@@ -1,0 +1,119 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/admin"
+)
+
+const auditPageSize = 100
+
+// auditFilter reads the filter from the query string; bad values become field errors.
+func auditFilter(r *http.Request) (audit.Filter, url.Values, map[string]string) {
+	q := r.URL.Query()
+	keep := url.Values{}
+	errs := map[string]string{}
+	var f audit.Filter
+	if v := q.Get("user"); v != "" {
+		if id, err := uuid.Parse(v); err == nil {
+			f.UserID = &id
+			keep.Set("user", v)
+		}
+	}
+	if v := q.Get("employee"); v != "" {
+		if id, err := uuid.Parse(v); err == nil {
+			f.EmployeeID = &id
+			keep.Set("employee", v)
+		} else {
+			errs["employee"] = "audit.error.employee"
+		}
+	}
+	if v := q.Get("action"); v != "" {
+		f.Action = v
+		keep.Set("action", v)
+	}
+	day := func(name string, shift int) *time.Time {
+		v := q.Get(name)
+		if v == "" {
+			return nil
+		}
+		d, err := i18n.ParseDate(v)
+		if err != nil {
+			errs[name] = "error.date"
+			return nil
+		}
+		keep.Set(name, v)
+		t := time.Date(d.Year(), d.Month(), d.Day()+shift, 0, 0, 0, 0, i18n.Amsterdam)
+		return &t
+	}
+	f.From, f.Until = day("from", 0), day("until", 1)
+	return f, keep, errs
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.AuditView); err != nil {
+		return err
+	}
+	f, keep, errs := auditFilter(r)
+	f.Offset, f.Limit = offsetOf(r), auditPageSize
+	q := r.URL.Query()
+	p := admin.AuditPage{Page: s.page(r, "audit.title"), Employee: q.Get("employee"), From: q.Get("from"),
+		Until: q.Get("until"), Errors: errs, CSVLink: "/admin/audit.csv?" + keep.Encode()}
+	for _, a := range audit.Actions {
+		p.Actions = append(p.Actions, option(a, i18n.T(r.Context(), "action."+a), a == f.Action))
+	}
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		users, _, err := org.FindUsers(r.Context(), tx, org.UserFilter{Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			p.Users = append(p.Users, option(u.ID.String(), u.Name, f.UserID != nil && *f.UserID == u.ID))
+		}
+		p.Events, p.Pager.Total, err = audit.FindEvents(r.Context(), tx, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.Pager = component.Pager{Path: "/admin/audit", Query: keep, Offset: f.Offset, Limit: f.Limit, Total: p.Pager.Total}
+	status := http.StatusOK
+	if len(errs) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	return s.render(w, r, status, admin.Audit(p))
+}
+
+// downloadAudit streams the filtered audit log as CSV, and records that it was exported.
+func (s *Server) downloadAudit(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.AuditView); err != nil {
+		return err
+	}
+	f, keep, errs := auditFilter(r)
+	if len(errs) > 0 {
+		return fieldErrorsAsError(errs)
+	}
+	ctx := r.Context()
+	label := func(action string) string { return i18n.T(ctx, "action."+action) }
+	header := []string{i18n.T(ctx, "audit.at"), i18n.T(ctx, "audit.user"), i18n.T(ctx, "audit.action"),
+		i18n.T(ctx, "audit.employee"), i18n.T(ctx, "audit.employee_id"), i18n.T(ctx, "audit.subject"),
+		i18n.T(ctx, "audit.ip"), i18n.T(ctx, "audit.user_agent"), i18n.T(ctx, "audit.details")}
+	return s.inTenant(r, func(tx pgx.Tx) error {
+		if err := audit.Write(ctx, tx, actor(r), audit.Event{Action: audit.AuditExported, Details: map[string]any{"filter": keep.Encode()}}); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="auditlog.csv"`)
+		return audit.WriteCSV(ctx, tx, w, f, header, label, i18n.DateTime)
+	})
+}

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/admin"
+)
+
+const userPageSize = 50
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.UsersManage); err != nil {
+		return err
+	}
+	f := org.UserFilter{Query: r.URL.Query().Get("q"), Offset: offsetOf(r), Limit: userPageSize}
+	p := admin.UsersPage{Page: s.page(r, "user.list.title"), Query: f.Query}
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		p.Users, p.Pager.Total, err = org.FindUsers(r.Context(), tx, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	keep := url.Values{}
+	if f.Query != "" {
+		keep.Set("q", f.Query)
+	}
+	p.Pager.Path, p.Pager.Query, p.Pager.Offset, p.Pager.Limit = "/admin/users", keep, f.Offset, f.Limit
+	return s.render(w, r, http.StatusOK, admin.Users(p))
+}
+
+func (s *Server) newUser(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.UsersManage); err != nil {
+		return err
+	}
+	return s.renderUserForm(w, r, http.StatusOK, nil, org.UserInput{Kind: access.KindProvider, Language: "nl"}, nil)
+}
+
+func (s *Server) editUser(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.UsersManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var u org.User
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		u, err = org.FindUserByID(r.Context(), tx, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	in := org.UserInput{Email: u.Email, Name: u.Name, Kind: u.Kind, RoleID: u.RoleID, ProviderID: u.ProviderID,
+		EmployerIDs: u.EmployerIDs, Language: u.Language}
+	return s.renderUserForm(w, r, http.StatusOK, &u, in, nil)
+}
+
+func (s *Server) renderUserForm(w http.ResponseWriter, r *http.Request, status int, u *org.User, in org.UserInput, errs map[string]string) error {
+	p := admin.UserFormPage{
+		User:     u,
+		Action:   "/admin/users",
+		Name:     component.Field{Name: "name", Label: "user.name", Value: in.Name, Error: errs["name"], Required: true},
+		Email:    component.Field{Name: "email", Label: "user.email", Type: "email", Value: in.Email, Error: errs["email"], Required: true},
+		Password: component.Field{Name: "password", Label: "user.password", Type: "password", Error: errs["password"], Required: true, Hint: "user.password_hint"},
+		Errors:   errs,
+	}
+	p.Page = s.page(r, "user.new")
+	if u != nil {
+		p.Action = "/admin/users/" + u.ID.String()
+		p.Page = s.page(r, "user.edit", u.Name)
+	}
+	for _, k := range access.Kinds {
+		p.Kinds = append(p.Kinds, option(string(k), i18n.T(r.Context(), "kind."+string(k)), k == in.Kind))
+	}
+	for _, l := range org.Languages {
+		p.Languages = append(p.Languages, option(l, i18n.T(r.Context(), "language."+l), l == in.Language))
+	}
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		roles, err := org.FindRoles(r.Context(), tx)
+		if err != nil {
+			return err
+		}
+		for _, ro := range roles {
+			label := ro.Name + " (" + i18n.T(r.Context(), "kind."+string(ro.Kind)) + ")"
+			p.Roles = append(p.Roles, option(ro.ID.String(), label, ro.ID == in.RoleID))
+		}
+		providers, err := org.FindProviders(r.Context(), tx)
+		if err != nil {
+			return err
+		}
+		for _, pr := range providers {
+			p.Providers = append(p.Providers, option(pr.ID.String(), pr.Name, in.ProviderID != nil && *in.ProviderID == pr.ID))
+		}
+		employers, err := org.FindAllEmployers(r.Context(), tx)
+		for _, e := range employers {
+			p.Employers = append(p.Employers, option(e.ID.String(), e.Name, slices.Contains(in.EmployerIDs, e.ID)))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, status, admin.UserForm(p))
+}
+
+func userInputFromForm(r *http.Request) (org.UserInput, *form) {
+	f := newForm(r)
+	in := org.UserInput{
+		Email:       f.str("email"),
+		Name:        f.str("name"),
+		Kind:        access.Kind(f.str("kind")),
+		ProviderID:  f.optUUID("provider_id"),
+		EmployerIDs: f.uuids("employer_ids"),
+		Language:    f.str("language"),
+	}
+	if id := f.optUUID("role_id"); id != nil {
+		in.RoleID = *id
+	}
+	return in, f
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.UsersManage); err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	in, f := userInputFromForm(r)
+	password := r.PostForm.Get("password")
+	if len([]rune(password)) < auth.MinPasswordLength {
+		f.errors["password"] = "user.error.password_short"
+	}
+	var u org.User
+	err := f.err()
+	if err == nil {
+		var hash string
+		if hash, err = auth.HashPassword(password); err != nil {
+			return err
+		}
+		err = s.inTenant(r, func(tx pgx.Tx) (err error) {
+			if u, err = org.CreateUser(r.Context(), tx, in, hash); err != nil {
+				return err
+			}
+			return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.UserCreated, SubjectType: "user",
+				SubjectID: &u.ID, Details: userDetails(u)})
+		})
+	}
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderUserForm(w, r, http.StatusUnprocessableEntity, nil, in, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/users/"+u.ID.String())
+}
+
+func userDetails(u org.User) map[string]any {
+	return map[string]any{"email": u.Email, "name": u.Name, "kind": u.Kind, "role": u.RoleName,
+		"employers": u.EmployerIDs, "provider": u.ProviderID, "status": u.Status}
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.UsersManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	in, f := userInputFromForm(r)
+	var before, after org.User
+	err = s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if before, err = org.FindUserByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		if err := f.err(); err != nil {
+			return err
+		}
+		if after, err = org.UpdateUser(r.Context(), tx, id, in); err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.UserUpdated, SubjectType: "user",
+			SubjectID: &id, Details: map[string]any{"before": userDetails(before), "after": userDetails(after)}})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderUserForm(w, r, http.StatusUnprocessableEntity, &before, in, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/users/"+id.String())
+}
+
+func (s *Server) blockUser(w http.ResponseWriter, r *http.Request) error {
+	return s.setUserStatus(w, r, org.StatusBlocked, audit.UserBlocked)
+}
+
+func (s *Server) unblockUser(w http.ResponseWriter, r *http.Request) error {
+	return s.setUserStatus(w, r, org.StatusActive, audit.UserUnblocked)
+}
+
+// setUserStatus blocks or unblocks a user. Administrators cannot block themselves, so a tenant
+// cannot lose its last way in by accident.
+func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, status, action string) error {
+	c := mustCurrent(r)
+	if err := access.Require(c.Principal, access.UsersManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if _, err := org.FindUserByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		if id == c.User.ID && status == org.StatusBlocked {
+			return apperr.New(apperr.EINVALID, "user.error.block_self")
+		}
+		if err := org.SetUserStatus(r.Context(), tx, id, status); err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "user", SubjectID: &id})
+	})
+	if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/users/"+id.String())
+}

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/org"
+	authpage "github.com/dossierkast/dossierkast/web/page/auth"
+)
+
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := currentOf(r); ok {
+		return redirect(w, r, "/")
+	}
+	return s.render(w, r, http.StatusOK, authpage.Login(authpage.LoginPage{Page: s.page(r, "login.title")}))
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	email := r.PostForm.Get("email")
+	id, err := auth.Login(r.Context(), s.pool, email, r.PostForm.Get("password"), actor(r))
+	if err != nil {
+		e, ok := apperr.As(err)
+		if !ok || (e.Code != apperr.EINVALID && e.Code != apperr.ETOOMANY) {
+			return err
+		}
+		p := authpage.LoginPage{Page: s.page(r, "login.title"), Email: email, Error: e.Message, Args: e.Args}
+		status := http.StatusUnauthorized
+		if e.Code == apperr.ETOOMANY {
+			status = http.StatusTooManyRequests
+		}
+		return s.render(w, r, status, authpage.Login(p))
+	}
+	// A new token at log-in, so a token planted before log-in is worthless.
+	if err := s.sessions.RenewToken(r.Context()); err != nil {
+		return err
+	}
+	s.sessions.Put(r.Context(), "tenant_id", id.TenantID.String())
+	s.sessions.Put(r.Context(), "user_id", id.UserID.String())
+	return redirect(w, r, "/")
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.Logout, SubjectType: "user", SubjectID: actor(r).UserID})
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		return err
+	}
+	return redirect(w, r, "/login")
+}
+
+// setLanguage stores the user's choice of interface language and returns to the page he was on.
+func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	lang := r.PostForm.Get("language")
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		return org.SetUserLanguage(r.Context(), tx, mustCurrent(r).User.ID, lang)
+	})
+	if err != nil {
+		return err
+	}
+	back := r.PostForm.Get("return")
+	if !isLocalPath(back) {
+		back = "/"
+	}
+	return redirect(w, r, back)
+}
+
+// isLocalPath reports whether p is a path on this site, not a way to another one.
+func isLocalPath(p string) bool {
+	return len(p) > 0 && p[0] == '/' && (len(p) == 1 || (p[1] != '/' && p[1] != '\\'))
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	return apperr.New(apperr.ENOTFOUND, "error.not_found")
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	return apperr.New(apperr.EBADINPUT, "error.method")
+}
+
+func crossOriginRefused(w http.ResponseWriter, r *http.Request) error {
+	return apperr.New(apperr.EFORBIDDEN, "error.cross_origin")
+}

@@ -1,0 +1,269 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/page/employee"
+)
+
+// employeePageSize is how many employees a list page shows.
+const employeePageSize = 50
+
+func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	if err := access.Require(c.Principal, access.EmployeeDossierView); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := org.EmployeeFilter{Viewer: c.Principal, Query: q.Get("q"), Offset: offsetOf(r), Limit: employeePageSize}
+	keep := url.Values{}
+	if v := q.Get("q"); v != "" {
+		keep.Set("q", v)
+	}
+	p := employee.ListPage{Query: f.Query, CanManage: access.ManageOrganisation(c.Principal) == nil}
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		if id, err := uuid.Parse(q.Get("employer")); err == nil {
+			if err := access.CanSeeEmployer(r.Context(), tx, c.Principal, id); err != nil {
+				return err
+			}
+			e, err := org.FindEmployerByID(r.Context(), tx, id)
+			if err != nil {
+				return err
+			}
+			f.EmployerID, p.Filter = &id, e.Name
+			keep.Set("employer", id.String())
+		}
+		if id, err := uuid.Parse(q.Get("department")); err == nil {
+			d, err := org.FindDepartmentByID(r.Context(), tx, id)
+			if err != nil {
+				return err
+			}
+			if err := access.CanSeeEmployer(r.Context(), tx, c.Principal, d.EmployerID); err != nil {
+				return err
+			}
+			f.DepartmentID, p.Filter = &id, d.Name
+			keep.Set("department", id.String())
+		}
+		var err error
+		p.Employees, p.Pager.Total, err = org.FindEmployees(r.Context(), tx, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.Page = s.page(r, "employee.list.title")
+	p.Pager.Path, p.Pager.Query, p.Pager.Offset, p.Pager.Limit = "/employees", keep, f.Offset, f.Limit
+	return s.render(w, r, http.StatusOK, employee.List(p))
+}
+
+// showEmployee shows an employee's dossier and records the view (NEN 7513: who saw which
+// dossier when).
+func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil}
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
+			return err
+		}
+		if p.Employee, err = org.FindEmployeeByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
+			SubjectID: &id, EmployeeID: &id, EmployerID: &p.Employee.EmployerID})
+	})
+	if err != nil {
+		return err
+	}
+	p.Page = s.page(r, "employee.title", p.Employee.FullName())
+	return s.render(w, r, http.StatusOK, employee.Show(p))
+}
+
+func (s *Server) newEmployee(w http.ResponseWriter, r *http.Request) error {
+	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+		return err
+	}
+	return s.renderEmployeeForm(w, r, http.StatusOK, org.Employee{}, nil)
+}
+
+func (s *Server) editEmployee(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var e org.Employee
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
+			return err
+		}
+		if err := access.ManageOrganisation(c.Principal); err != nil {
+			return err
+		}
+		e, err = org.FindEmployeeByID(r.Context(), tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.renderEmployeeForm(w, r, http.StatusOK, e, nil)
+}
+
+func (s *Server) renderEmployeeForm(w http.ResponseWriter, r *http.Request, status int, e org.Employee, errs map[string]string) error {
+	creating := e.ID == uuid.Nil
+	p := employee.FormPage{Errors: errs, Action: "/employees"}
+	title := "employee.new"
+	if !creating {
+		p.Action, title = "/employees/"+e.ID.String(), "employee.edit"
+	}
+	p.Page = s.page(r, title)
+	field := func(name, label, value string, required bool, typ string) component.Field {
+		return component.Field{Name: name, Label: label, Value: value, Error: errs[name], Required: required, Type: typ}
+	}
+	p.Fields = []component.Field{
+		field("personnel_number", "employee.personnel_number", e.PersonnelNumber, true, ""),
+		field("initials", "employee.initials", e.Initials, false, ""),
+		field("first_name", "employee.first_name", e.FirstName, false, ""),
+		field("name_prefix", "employee.name_prefix", e.NamePrefix, false, ""),
+		field("last_name", "employee.last_name", e.LastName, true, ""),
+		field("birth_date", "employee.birth_date", dateValue(e.BirthDate), false, "date"),
+		field("bsn", "employee.bsn", e.BSN, false, ""),
+		field("email", "employee.email", e.Email, false, "email"),
+		field("phone", "employee.phone", e.Phone, false, "tel"),
+		field("street", "employee.street", e.Street, false, ""),
+		field("house_number", "employee.house_number", e.HouseNumber, false, ""),
+		field("postal_code", "employee.postal_code", e.PostalCode, false, ""),
+		field("city", "employee.city", e.City, false, ""),
+	}
+	p.Employment = []component.Field{
+		field("employment_start", "employee.employment_start", dateValue(e.EmploymentStart), false, "date"),
+		field("employment_end", "employee.employment_end", dateValue(e.EmploymentEnd), false, "date"),
+	}
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		employers, err := org.FindAllEmployers(r.Context(), tx)
+		if err != nil {
+			return err
+		}
+		if creating {
+			p.Employers = []component.Option{}
+		}
+		for _, em := range employers {
+			if creating {
+				p.Employers = append(p.Employers, option(em.ID.String(), em.Name, em.ID == e.EmployerID))
+			} else if em.ID != e.EmployerID {
+				continue
+			}
+			depts, err := org.FindDepartments(r.Context(), tx, em.ID)
+			if err != nil {
+				return err
+			}
+			for _, d := range depts {
+				p.Departments = append(p.Departments, option(d.ID.String(), em.Name+" / "+d.Name, e.DepartmentID != nil && *e.DepartmentID == d.ID))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, status, employee.Form(p))
+}
+
+func employeeFromForm(r *http.Request, id uuid.UUID) (org.Employee, *form) {
+	f := newForm(r)
+	e := org.Employee{
+		ID:              id,
+		DepartmentID:    f.optUUID("department_id"),
+		PersonnelNumber: f.str("personnel_number"),
+		Initials:        f.str("initials"),
+		FirstName:       f.str("first_name"),
+		NamePrefix:      f.str("name_prefix"),
+		LastName:        f.str("last_name"),
+		BirthDate:       f.optDate("birth_date"),
+		BSN:             f.str("bsn"),
+		Email:           f.str("email"),
+		Phone:           f.str("phone"),
+		Street:          f.str("street"),
+		HouseNumber:     f.str("house_number"),
+		PostalCode:      f.str("postal_code"),
+		City:            f.str("city"),
+		EmploymentStart: f.optDate("employment_start"),
+		EmploymentEnd:   f.optDate("employment_end"),
+	}
+	if id == uuid.Nil {
+		if em := f.optUUID("employer_id"); em != nil {
+			e.EmployerID = *em
+		}
+	}
+	return e, f
+}
+
+func (s *Server) createEmployee(w http.ResponseWriter, r *http.Request) error {
+	return s.saveEmployee(w, r, uuid.Nil)
+}
+
+func (s *Server) updateEmployee(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return s.saveEmployee(w, r, id)
+}
+
+// saveEmployee creates (id is Nil) or updates an employee and audits the change.
+func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
+	c := mustCurrent(r)
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	e, f := employeeFromForm(r, id)
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		if id != uuid.Nil {
+			if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
+				return err
+			}
+			old, err := org.FindEmployeeByID(r.Context(), tx, id)
+			if err != nil {
+				return err
+			}
+			e.EmployerID = old.EmployerID
+		}
+		if err := access.ManageOrganisation(c.Principal); err != nil {
+			return err
+		}
+		if err := f.err(); err != nil {
+			return err
+		}
+		action := audit.EmployeeUpdated
+		var err error
+		if id == uuid.Nil {
+			action = audit.EmployeeCreated
+			e, err = org.CreateEmployee(r.Context(), tx, e)
+		} else {
+			e, err = org.UpdateEmployee(r.Context(), tx, e)
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "employee",
+			SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderEmployeeForm(w, r, http.StatusUnprocessableEntity, e, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String())
+}

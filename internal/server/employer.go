@@ -1,0 +1,269 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/page/employer"
+)
+
+func (s *Server) listEmployers(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	p := employer.ListPage{Page: s.page(r, "employer.list.title"), CanManage: access.ManageOrganisation(c.Principal) == nil}
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		p.Employers, err = org.FindEmployers(r.Context(), tx, c.Principal)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, employer.List(p))
+}
+
+func (s *Server) showEmployer(w http.ResponseWriter, r *http.Request) error {
+	return s.renderEmployer(w, r, http.StatusOK, component.Field{})
+}
+
+// renderEmployer shows an employer's page; newDept carries a rejected new department back.
+func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status int, newDept component.Field) error {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p := employer.ShowPage{
+		CanManage:    access.ManageOrganisation(c.Principal) == nil,
+		CanEmployees: c.Principal.Has(access.EmployeeDossierView),
+	}
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if err := access.CanSeeEmployer(r.Context(), tx, c.Principal, id); err != nil {
+			return err
+		}
+		if p.Employer, err = org.FindEmployerByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		p.Departments, err = org.FindDepartments(r.Context(), tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.Page = s.page(r, "employer.title", p.Employer.Name)
+	newDept.Name, newDept.Label, newDept.Required = "name", "department.name", true
+	p.NewDept = newDept
+	return s.render(w, r, status, employer.Show(p))
+}
+
+func (s *Server) newEmployer(w http.ResponseWriter, r *http.Request) error {
+	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+		return err
+	}
+	return s.renderEmployerForm(w, r, http.StatusOK, "/employers", "employer.new", org.Employer{}, nil)
+}
+
+func (s *Server) editEmployer(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+		return err
+	}
+	var e org.Employer
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		e, err = org.FindEmployerByID(r.Context(), tx, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	return s.renderEmployerForm(w, r, http.StatusOK, "/employers/"+id.String(), "employer.edit", e, nil)
+}
+
+func (s *Server) renderEmployerForm(w http.ResponseWriter, r *http.Request, status int, action, title string, e org.Employer, errs map[string]string) error {
+	p := employer.FormPage{
+		Page:   s.page(r, title),
+		Action: action,
+		Name:   component.Field{Name: "name", Label: "employer.name", Value: e.Name, Error: errs["name"], Required: true},
+		Number: component.Field{Name: "employer_number", Label: "employer.number", Value: e.EmployerNumber, Error: errs["employer_number"], Required: true},
+		Errors: errs,
+	}
+	for _, prod := range org.Products {
+		p.Products = append(p.Products, option(prod, prod, slices.Contains(e.Products, prod)))
+	}
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		groups, err := org.FindEmployerGroups(r.Context(), tx)
+		for _, g := range groups {
+			p.Groups = append(p.Groups, option(g.ID.String(), g.Name, e.GroupID != nil && *e.GroupID == g.ID))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, status, employer.Form(p))
+}
+
+func employerFromForm(r *http.Request, id uuid.UUID) (org.Employer, *form) {
+	f := newForm(r)
+	return org.Employer{
+		ID:             id,
+		Name:           f.str("name"),
+		EmployerNumber: f.str("employer_number"),
+		GroupID:        f.optUUID("group_id"),
+		Products:       r.PostForm["products"],
+	}, f
+}
+
+func (s *Server) createEmployer(w http.ResponseWriter, r *http.Request) error {
+	return s.saveEmployer(w, r, uuid.Nil)
+}
+
+func (s *Server) updateEmployer(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return s.saveEmployer(w, r, id)
+}
+
+// saveEmployer creates (id is Nil) or updates an employer and audits the change.
+func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
+	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	e, f := employerFromForm(r, id)
+	err := f.err()
+	if err == nil {
+		err = s.inTenant(r, func(tx pgx.Tx) (err error) {
+			action := audit.EmployerUpdated
+			if id == uuid.Nil {
+				action = audit.EmployerCreated
+				e, err = org.CreateEmployer(r.Context(), tx, e)
+			} else {
+				e, err = org.UpdateEmployer(r.Context(), tx, e)
+			}
+			if err != nil {
+				return err
+			}
+			return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "employer",
+				SubjectID: &e.ID, EmployerID: &e.ID, Details: map[string]any{"name": e.Name, "employer_number": e.EmployerNumber, "products": e.Products}})
+		})
+	}
+	if errs, ok := fieldErrors(err); ok {
+		action, title := "/employers", "employer.new"
+		if id != uuid.Nil {
+			action, title = "/employers/"+id.String(), "employer.edit"
+		}
+		return s.renderEmployerForm(w, r, http.StatusUnprocessableEntity, action, title, e, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employers/"+e.ID.String())
+}
+
+func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error {
+	employerID, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	d := org.Department{EmployerID: employerID, Name: r.PostForm.Get("name")}
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if _, err := org.FindEmployerByID(r.Context(), tx, employerID); err != nil {
+			return err
+		}
+		if d, err = org.CreateDepartment(r.Context(), tx, d); err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.DepartmentSaved, SubjectType: "department",
+			SubjectID: &d.ID, EmployerID: &employerID, Details: map[string]any{"name": d.Name}})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		msg := errs["name"]
+		if msg == "" {
+			msg = errs[""]
+		}
+		return s.renderEmployer(w, r, http.StatusUnprocessableEntity, component.Field{Value: d.Name, Error: msg})
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employers/"+employerID.String())
+}
+
+func (s *Server) editDepartment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+		return err
+	}
+	var d org.Department
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		d, err = org.FindDepartmentByID(r.Context(), tx, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	return s.renderDepartmentForm(w, r, http.StatusOK, d, nil)
+}
+
+func (s *Server) renderDepartmentForm(w http.ResponseWriter, r *http.Request, status int, d org.Department, errs map[string]string) error {
+	return s.render(w, r, status, employer.DepartmentForm(employer.DepartmentPage{
+		Page:   s.page(r, "department.edit"),
+		Action: "/departments/" + d.ID.String(),
+		Name:   component.Field{Name: "name", Label: "department.name", Value: d.Name, Error: errs["name"], Required: true},
+		Code:   component.Field{Name: "code", Label: "department.code", Value: d.Code, Error: errs["code"]},
+		Errors: errs,
+		Back:   "/employers/" + d.EmployerID.String(),
+	}))
+}
+
+func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	var d org.Department
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if d, err = org.FindDepartmentByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		d.Name, d.Code = r.PostForm.Get("name"), r.PostForm.Get("code")
+		if d, err = org.UpdateDepartment(r.Context(), tx, d); err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.DepartmentSaved, SubjectType: "department",
+			SubjectID: &d.ID, EmployerID: &d.EmployerID, Details: map[string]any{"name": d.Name, "code": d.Code}})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderDepartmentForm(w, r, http.StatusUnprocessableEntity, d, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employers/"+d.EmployerID.String())
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+)
+
+// form reads typed values from a parsed form and collects field errors on the way.
+type form struct {
+	r      *http.Request
+	errors map[string]string
+}
+
+func newForm(r *http.Request) *form { return &form{r: r, errors: map[string]string{}} }
+
+func (f *form) str(name string) string { return strings.TrimSpace(f.r.PostForm.Get(name)) }
+
+// optUUID reads an optional id; a malformed one is a field error.
+func (f *form) optUUID(name string) *uuid.UUID {
+	v := f.str(name)
+	if v == "" {
+		return nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil {
+		f.errors[name] = "error.choose"
+		return nil
+	}
+	return &id
+}
+
+func (f *form) uuids(name string) []uuid.UUID {
+	var ids []uuid.UUID
+	for _, v := range f.r.PostForm[name] {
+		id, err := uuid.Parse(v)
+		if err != nil {
+			f.errors[name] = "error.choose"
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// optDate reads an optional date (2-1-2006 or 2006-01-02).
+func (f *form) optDate(name string) *time.Time {
+	v := f.str(name)
+	if v == "" {
+		return nil
+	}
+	t, err := i18n.ParseDate(v)
+	if err != nil {
+		f.errors[name] = "error.date"
+		return nil
+	}
+	return &t
+}
+
+// err returns the collected field errors as EINVALID, or nil.
+func (f *form) err() error {
+	if len(f.errors) == 0 {
+		return nil
+	}
+	return apperr.Invalid(f.errors)
+}
+
+// fieldErrors returns the per-field message keys of an EINVALID error, or nil when err is
+// another kind of error, which the caller must return.
+func fieldErrors(err error) (map[string]string, bool) {
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.EINVALID {
+		if ok && e.Code == apperr.ECONFLICT {
+			return map[string]string{"": "error.conflict"}, true
+		}
+		return nil, false
+	}
+	if e.Fields == nil {
+		return map[string]string{"": e.Message}, true
+	}
+	return e.Fields, true
+}
+
+// offsetOf reads a list's offset from the query string.
+func offsetOf(r *http.Request) int {
+	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	return max(offset, 0)
+}
+
+func dateValue(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format("2006-01-02")
+}
+
+func option(value, label string, selected bool) component.Option {
+	return component.Option{Value: value, Label: label, Selected: selected}
+}
+
+// fieldErrorsAsError turns field errors found outside a form page into a 422 error.
+func fieldErrorsAsError(errs map[string]string) error {
+	for _, msg := range errs {
+		return apperr.New(apperr.EINVALID, msg)
+	}
+	return nil
+}

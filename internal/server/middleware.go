@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/i18n"
+)
+
+type loggerKey struct{}
+
+// sessionKey marks a request whose session is loaded, so pages may read flash messages.
+type sessionKey struct{}
+
+// logger returns the request's logger, which carries its request id.
+func logger(r *http.Request) *slog.Logger {
+	if l, ok := r.Context().Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+func chiParam(r *http.Request, name string) string { return chi.URLParam(r, name) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id and a logger, turns a panic into a 500 page, logs the
+// request and records its latency by route pattern and status.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		b := make([]byte, 8)
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		w.Header().Set("X-Request-Id", id)
+		l := s.log.With("request_id", id)
+		r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, l))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.renderError(sw, r, fmt.Errorf("panic: %v", v))
+			}
+			route := "unmatched"
+			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+				route = rc.RoutePattern()
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			elapsed := time.Since(start)
+			if s.metrics != nil {
+				s.metrics.observeRequest(route, r.Method, status, elapsed)
+			}
+			l.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", status,
+				"duration_ms", elapsed.Milliseconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// securityHeaders sends a strict policy: no inline script, no framing, no sniffing.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// maxFormBytes bounds request bodies of ordinary forms.
+const maxFormBytes = 1 << 20
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loadUser puts the session's user, his tenant and language in the request context. A user
+// blocked since he logged in loses his session at once.
+func (s *Server) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), sessionKey{}, true)
+		r = r.WithContext(ctx)
+		tenantID, _ := uuid.Parse(s.sessions.GetString(ctx, "tenant_id"))
+		userID, _ := uuid.Parse(s.sessions.GetString(ctx, "user_id"))
+		if tenantID == uuid.Nil || userID == uuid.Nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var c current
+		tenant, err := org.FindTenantByID(ctx, s.pool, tenantID)
+		if err == nil {
+			c.Tenant = tenant
+			err = database.InTenant(ctx, s.pool, tenantID, func(tx pgx.Tx) error {
+				c.User, err = org.FindUserByID(ctx, tx, userID)
+				return err
+			})
+		}
+		if apperr.CodeOf(err) == apperr.ENOTFOUND || (err == nil && c.User.Status != org.StatusActive) {
+			s.sessions.Destroy(ctx)
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		c.Principal = c.User.Principal(tenantID)
+		ctx = context.WithValue(ctx, currentKey{}, c)
+		ctx = i18n.WithLang(ctx, c.User.Language)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// requireLogin sends visitors without a session to the log-in page.
+func requireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := currentOf(r); !ok {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the peer address of the request.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// parseForm reads a form body; too large is 413, malformed is 400.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return apperr.New(apperr.ETOOLARGE, "error.too_large")
+		}
+		return apperr.New(apperr.EBADINPUT, "error.bad_form")
+	}
+	return nil
+}

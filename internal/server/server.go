@@ -1,0 +1,190 @@
+// Package server is Dossierkast's HTTP layer: routes, middleware and thin handlers that parse a
+// request, ask the access engine, call a capability and render a page.
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/alexedwards/scs/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/mail"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/layout"
+	"github.com/dossierkast/dossierkast/web/page/errorpage"
+)
+
+// Server holds what handlers need.
+type Server struct {
+	pool     *pgxpool.Pool
+	sessions *scs.SessionManager
+	river    *river.Client[pgx.Tx]
+	mail     mail.Sender
+	usesSMTP bool
+	log      *slog.Logger
+	metrics  *Metrics
+}
+
+// Options configures a Server.
+type Options struct {
+	Pool     *pgxpool.Pool
+	River    *river.Client[pgx.Tx] // may be an insert-only client
+	Mail     mail.Sender
+	UsesSMTP bool
+	Secure   bool // served over HTTPS: Secure cookies
+	Logger   *slog.Logger
+	Metrics  *Metrics
+}
+
+// New returns a Server.
+func New(o Options) *Server {
+	return &Server{
+		pool:     o.Pool,
+		sessions: auth.NewSessions(o.Pool, o.Secure),
+		river:    o.River,
+		mail:     o.Mail,
+		usesSMTP: o.UsesSMTP,
+		log:      o.Logger,
+		metrics:  o.Metrics,
+	}
+}
+
+// current is the logged-in user of a request.
+type current struct {
+	User      org.User
+	Tenant    org.Tenant
+	Principal access.Principal
+}
+
+type currentKey struct{}
+
+func currentOf(r *http.Request) (current, bool) {
+	c, ok := r.Context().Value(currentKey{}).(current)
+	return c, ok
+}
+
+// mustCurrent returns the logged-in user; routes that call it sit behind requireLogin.
+func mustCurrent(r *http.Request) current {
+	c, _ := currentOf(r)
+	return c
+}
+
+// inTenant runs fn in a transaction of the logged-in user's tenant.
+func (s *Server) inTenant(r *http.Request, fn func(tx pgx.Tx) error) error {
+	return database.InTenant(r.Context(), s.pool, mustCurrent(r).Tenant.ID, fn)
+}
+
+// actor describes the requester for the audit log.
+func actor(r *http.Request) audit.Actor {
+	a := audit.Actor{IP: clientIP(r), UserAgent: r.UserAgent()}
+	if c, ok := currentOf(r); ok {
+		id := c.User.ID
+		a.UserID = &id
+	}
+	return a
+}
+
+// page returns the shell data for a page titled with message key title.
+func (s *Server) page(r *http.Request, title string, args ...any) layout.Page {
+	p := layout.Page{Title: title, TitleArgs: args, Path: r.URL.Path}
+	if r.Context().Value(sessionKey{}) != nil {
+		p.Flash = s.sessions.PopString(r.Context(), "flash")
+	}
+	if c, ok := currentOf(r); ok {
+		u := c.User
+		p.User = &u
+		p.TenantName = c.Tenant.Name
+	}
+	return p
+}
+
+// flash sets a one-time notice for the next page.
+func (s *Server) flash(r *http.Request, key string) { s.sessions.Put(r.Context(), "flash", key) }
+
+// render writes a page with status, rendered into a buffer first so a template error becomes a
+// clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// redirect answers a successful POST with 303 to the page that shows the result.
+func redirect(w http.ResponseWriter, r *http.Request, url string) error {
+	http.Redirect(w, r, url, http.StatusSeeOther)
+	return nil
+}
+
+// handler is a route's function; its error becomes a status page.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// h adapts a handler to net/http, mapping its error to a page once.
+func (s *Server) h(fn handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.renderError(w, r, err)
+		}
+	}
+}
+
+var statusOf = map[apperr.Code]int{
+	apperr.ENOTFOUND:  http.StatusNotFound,
+	apperr.EFORBIDDEN: http.StatusForbidden,
+	apperr.EINVALID:   http.StatusUnprocessableEntity,
+	apperr.EBADINPUT:  http.StatusBadRequest,
+	apperr.ECONFLICT:  http.StatusConflict,
+	apperr.ETOOLARGE:  http.StatusRequestEntityTooLarge,
+	apperr.ETOOMANY:   http.StatusTooManyRequests,
+}
+
+// renderError shows a readable page for err: the user's own mistakes with their message, anything
+// else as a generic 500 with the detail in the log only.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		err = apperr.New(apperr.ETOOLARGE, "error.too_large")
+	}
+	status, msg, args := http.StatusInternalServerError, "error.internal", []any(nil)
+	if e, ok := apperr.As(err); ok && e.Code != apperr.EINTERNAL {
+		status, msg, args = statusOf[e.Code], e.Message, e.Args
+	}
+	if status == http.StatusInternalServerError {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		logger(r).Error("request failed", "err", err)
+	}
+	p := errorpage.ErrorPage{Page: s.page(r, "error.title."+itoa(status)), Status: status, Message: msg, Args: args}
+	if rerr := s.render(w, r, status, errorpage.Error(p)); rerr != nil {
+		logger(r).Error("render error page", "err", rerr)
+		http.Error(w, i18n.T(r.Context(), "error.internal"), http.StatusInternalServerError)
+	}
+}
+
+// pathID reads a UUID path parameter; anything else is a resource that does not exist.
+func pathID(r *http.Request, name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(chiParam(r, name))
+	if err != nil {
+		return uuid.Nil, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return id, nil
+}

@@ -1,0 +1,62 @@
+// Package component holds widgets shared by pages: form fields with their errors, paging,
+// status badges.
+package component
+
+import (
+	"net/url"
+	"strconv"
+)
+
+// Field is one labelled form input.
+type Field struct {
+	Name     string
+	Label    string // message key
+	Type     string // input type; "" means text
+	Value    string
+	Error    string // message key, "" when valid
+	Required bool
+	Hint     string // message key, optional
+}
+
+// Option is one choice of a select or a checkbox group.
+type Option struct {
+	Value    string
+	Label    string // shown as is
+	Selected bool
+}
+
+// Pager is the paging bar under a list.
+type Pager struct {
+	Path   string
+	Query  url.Values // the list's filters, kept on every page link
+	Offset int
+	Limit  int
+	Total  int
+}
+
+// HasPrev reports whether there is a previous page.
+func (p Pager) HasPrev() bool { return p.Offset > 0 }
+
+// HasNext reports whether there is a next page.
+func (p Pager) HasNext() bool { return p.Offset+p.Limit < p.Total }
+
+// From is the 1-based number of the first row shown.
+func (p Pager) From() int {
+	if p.Total == 0 {
+		return 0
+	}
+	return p.Offset + 1
+}
+
+// To is the number of the last row shown.
+func (p Pager) To() int { return min(p.Offset+p.Limit, p.Total) }
+
+// Link returns the URL of the page starting at offset.
+func (p Pager) Link(offset int) string {
+	q := url.Values{}
+	for k, v := range p.Query {
+		q[k] = v
+	}
+	q.Set("offset", strconv.Itoa(max(offset, 0)))
+	return p.Path + "?" + q.Encode()
+}
