@@ -1,0 +1,142 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/mail"
+	"github.com/dossierkast/dossierkast/internal/server"
+)
+
+// testBundle is a running application on a fresh database with the demo tenant loaded.
+type testBundle struct {
+	db     dbtest.DB
+	srv    *httptest.Server
+	demo   demo.Result
+	river  *river.Client[pgx.Tx]
+	tenant uuid.UUID
+}
+
+// setup starts the whole web application against its own database, with the demo tenant
+// (employees demo employees).
+func setup(t *testing.T, employees int) *testBundle {
+	t.Helper()
+	ctx := context.Background()
+	db := dbtest.New(t)
+	res, err := demo.Load(ctx, db.Pool, demo.Options{Employees: employees})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := mail.NewSender("", "", db.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.New(server.Options{Pool: db.Pool, River: rc, Mail: sender,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(db.Pool)})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &testBundle{db: db, srv: srv, demo: res, river: rc, tenant: res.TenantID}
+}
+
+// client returns a browser-like client with its own cookie jar that does not follow redirects.
+func (b *testBundle) client(t *testing.T) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// login returns a client logged in as the demo user with that e-mail address.
+func (b *testBundle) login(t *testing.T, email string) *http.Client {
+	t.Helper()
+	c := b.client(t)
+	resp := b.post(t, c, "/login", url.Values{"email": {email}, "password": {demo.Password}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("log in as %s: status %d, location %q", email, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return c
+}
+
+// get fetches path and returns the response with its body read into a document.
+func (b *testBundle) get(t *testing.T, c *http.Client, path string) (*http.Response, *goquery.Document) {
+	t.Helper()
+	resp, err := c.Get(b.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, doc
+}
+
+// post submits a form the way a browser on the same site does.
+func (b *testBundle) post(t *testing.T, c *http.Client, path string, form url.Values) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.srv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// inTenant runs fn in the demo tenant, as the application role.
+func (b *testBundle) inTenant(t *testing.T, fn func(tx pgx.Tx) error) {
+	t.Helper()
+	if err := database.InTenant(context.Background(), b.db.Pool, b.tenant, fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// auditCount counts the demo tenant's audit events with an action.
+func (b *testBundle) auditCount(t *testing.T, action string) int {
+	t.Helper()
+	var n int
+	b.inTenant(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE action = $1", action).Scan(&n)
+	})
+	return n
+}
+
+func TestHarness(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 20)
+	c := b.login(t, "beheerder@demo.dossierkast.nl")
+	resp, doc := b.get(t, c, "/employees")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := doc.Find("#employees tbody tr").Length(); n != 20 {
+		t.Errorf("employees listed = %d, want 20", n)
+	}
+}
