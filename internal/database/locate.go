@@ -41,7 +41,7 @@ func Locate(ctx context.Context, dataDir string) (Server, error) {
 	if reachable(ctx, admin) {
 		return Server{AdminURL: admin, How: "private cluster in " + dataDir}, nil
 	}
-	if err := startCluster(ctx, dataDir); err != nil {
+	if err := startCluster(ctx, dataDir, embeddedPort); err != nil {
 		return Server{}, fmt.Errorf("no PostgreSQL on 127.0.0.1:5432 and no private cluster: %w", err)
 	}
 	return Server{AdminURL: admin, How: "private cluster in " + dataDir + " (started now)"}, nil
@@ -92,7 +92,7 @@ func reachable(ctx context.Context, url string) bool {
 
 // startCluster initialises (once) and starts a cluster in dataDir. initdb refuses to run as
 // root, so as root the cluster belongs to the postgres system user.
-func startCluster(ctx context.Context, dataDir string) error {
+func startCluster(ctx context.Context, dataDir string, port int) error {
 	bin, err := postgresBinDir()
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func startCluster(ctx context.Context, dataDir string) error {
 			return err
 		}
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", embeddedPort, dataDir)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", port, dataDir)
 	return run("pg_ctl", "-D", dataDir, "-o", opts, "-l", filepath.Join(dataDir, "server.log"), "-w", "start")
 }
 

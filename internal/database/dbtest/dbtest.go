@@ -7,11 +7,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"testing"
@@ -85,7 +87,11 @@ func New(t testing.TB) DB {
 func setup(ctx context.Context) (string, string, error) {
 	admin := os.Getenv("TEST_DATABASE_URL")
 	if admin == "" {
-		srv, err := database.Locate(ctx, "var/postgres")
+		root, err := moduleRoot()
+		if err != nil {
+			return "", "", err
+		}
+		srv, err := database.Locate(ctx, filepath.Join(root, "var", "postgres"))
 		if err != nil {
 			return "", "", err
 		}
@@ -148,6 +154,25 @@ func schemaHash() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// moduleRoot is the folder holding go.mod: tests run in their package's folder, but the private
+// cluster lives under the repository's var/, where make run puts it too.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the test's folder")
+		}
+		dir = parent
+	}
 }
 
 func randomHex(n int) string {

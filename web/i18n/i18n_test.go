@@ -1,0 +1,116 @@
+package i18n_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/web/i18n"
+)
+
+func TestCataloguesHaveTheSameKeys(t *testing.T) {
+	t.Parallel()
+	nl, en := i18n.Keys("nl"), i18n.Keys("en")
+	slices.Sort(nl)
+	slices.Sort(en)
+	if diff := cmp.Diff(nl, en); diff != "" {
+		t.Errorf("nl and en catalogues differ (-nl +en):\n%s", diff)
+	}
+}
+
+// keyRE matches string literals that look like catalogue keys.
+var keyRE = regexp.MustCompile(`"((?:action|audit|department|employee|employer|error|flash|form|home|job|jobkind|jobstate|kind|language|login|mail|nav|outbox|pager|right|role|user)\.[a-z0-9_.]+)"`)
+
+// TestEveryUsedKeyExists reads the views and Go code for message keys, and adds the keys built
+// at run time, so a missing translation fails here rather than on screen.
+func TestEveryUsedKeyExists(t *testing.T) {
+	t.Parallel()
+	used := map[string]bool{}
+	for _, root := range []string{"../../web", "../../internal"} {
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			// Audit action keys and rights are not message keys: their labels ("action."+key,
+			// "right."+key) are added below.
+			if d != nil && d.IsDir() && (filepath.Base(path) == "audit" || filepath.Base(path) == "access") {
+				return filepath.SkipDir
+			}
+			if err != nil || d.IsDir() || strings.HasSuffix(path, "_templ.go") || strings.HasSuffix(path, "_test.go") ||
+				!(strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".templ")) {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			for _, m := range keyRE.FindAllStringSubmatch(string(b), -1) {
+				if !strings.HasSuffix(m[1], ".") {
+					used[m[1]] = true
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range access.Catalogue {
+		used["right."+string(r)] = true
+	}
+	for _, k := range access.Kinds {
+		used["kind."+string(k)] = true
+	}
+	for _, a := range audit.Actions {
+		used["action."+a] = true
+	}
+	for _, s := range []string{"400", "403", "404", "409", "413", "422", "429", "500"} {
+		used["error.title."+s] = true
+	}
+	for _, s := range []string{"available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded", "pending"} {
+		used["jobstate."+s] = true
+	}
+	for _, l := range i18n.Languages {
+		used["language."+l] = true
+	}
+	used["user.status.active"], used["user.status.blocked"], used["jobkind.cleanup_sessions"] = true, true, true
+	for key := range used {
+		if !i18n.Has(key) {
+			t.Errorf("message key %q is used but not in the catalogue", key)
+		}
+	}
+}
+
+func TestFormats(t *testing.T) {
+	t.Parallel()
+	winter := time.Date(2027, 1, 2, 13, 5, 0, 0, time.UTC)
+	summer := time.Date(2027, 7, 2, 13, 5, 0, 0, time.UTC)
+	day := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ got, want string }{
+		{i18n.DateTime(winter), "2-1-2027 14:05"},
+		{i18n.DateTime(summer), "2-7-2027 15:05"},
+		{i18n.Date(&day), "2-1-2027"},
+		{i18n.Date(nil), ""},
+		{i18n.Number(100000), "100.000"},
+		{i18n.Number(999), "999"},
+		{i18n.Number(-1234567), "-1.234.567"},
+		{i18n.T(i18n.WithLang(context.Background(), "en"), "nav.employees"), "Employees"},
+		{i18n.T(context.Background(), "nav.employees"), "Werknemers"},
+		{i18n.T(i18n.WithLang(context.Background(), "fr"), "nav.employees"), "Werknemers"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+	for _, s := range []string{"2-1-2027", "02-01-2027", "2027-01-02"} {
+		if d, err := i18n.ParseDate(s); err != nil || !d.Equal(day) {
+			t.Errorf("ParseDate(%q) = %v, %v", s, d, err)
+		}
+	}
+	if _, err := i18n.ParseDate("31-2-2027"); err == nil {
+		t.Error("ParseDate accepted 31 February")
+	}
+}
