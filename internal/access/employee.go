@@ -10,19 +10,18 @@ import (
 	"github.com/dossierkast/dossierkast/internal/apperr"
 )
 
-// EmployeeVisibleSQL is the condition, on an employees row aliased e, that the user whose id is
-// the given placeholder may see that employee. Every list query and CanSeeEmployee use it, so a
-// list never shows what a detail page refuses. The rule itself lives in the SQL function
-// can_see_employee (migrations).
-func EmployeeVisibleSQL(userParam string) string {
-	return fmt.Sprintf("can_see_employee(%s, e.employer_id, e.id)", userParam)
+// VisibleEmployees is a FROM item: the employees the user whose id is the given placeholder may
+// see (SQL function visible_employees, created by a migration). Every list query and
+// CanSeeEmployee read it, so a list never shows what a detail page refuses.
+func VisibleEmployees(userParam string) string {
+	return "visible_employees(" + userParam + ")"
 }
 
 // CanSeeEmployee returns nil when p may see the employee's dossier; ENOTFOUND when the employee is
 // outside p's access (or absent), EFORBIDDEN when visible but p lacks employee_dossier.view.
 func CanSeeEmployee(ctx context.Context, tx pgx.Tx, p Principal, employeeID uuid.UUID) error {
 	var ok bool
-	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM employees e WHERE e.id = $2 AND "+EmployeeVisibleSQL("$1")+")",
+	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+VisibleEmployees("$1")+" e WHERE e.id = $2)",
 		p.UserID, employeeID).Scan(&ok)
 	if err != nil {
 		return fmt.Errorf("can see employee %s: %w", employeeID, err)
@@ -36,17 +35,17 @@ func CanSeeEmployee(ctx context.Context, tx pgx.Tx, p Principal, employeeID uuid
 	return nil
 }
 
-// EmployerVisibleSQL is the condition, on an employers row aliased r, that the user whose id is
-// the given placeholder has that employer in reach (SQL function can_see_employer).
-func EmployerVisibleSQL(userParam string) string {
-	return fmt.Sprintf("can_see_employer(%s, r.id)", userParam)
+// VisibleEmployers is a FROM item: the employers in reach of the user whose id is the given
+// placeholder (SQL function visible_employers).
+func VisibleEmployers(userParam string) string {
+	return "visible_employers(" + userParam + ")"
 }
 
 // CanSeeEmployer returns nil when the employer is in p's reach: every employer for provider
 // users, their own employers for employer users, none for coaches. ENOTFOUND otherwise.
 func CanSeeEmployer(ctx context.Context, tx pgx.Tx, p Principal, employerID uuid.UUID) error {
 	var ok bool
-	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM employers r WHERE r.id = $2 AND "+EmployerVisibleSQL("$1")+")",
+	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+VisibleEmployers("$1")+" r WHERE r.id = $2)",
 		p.UserID, employerID).Scan(&ok)
 	if err != nil {
 		return fmt.Errorf("can see employer %s: %w", employerID, err)

@@ -119,8 +119,12 @@ const employeeColumns = `e.id, e.employer_id, r.name, e.department_id, coalesce(
 	e.initials, e.first_name, e.name_prefix, e.last_name, e.birth_date, e.bsn, e.email, e.phone, e.street,
 	e.house_number, e.postal_code, e.city, e.employment_start, e.employment_end, e.created_at, e.updated_at`
 
-const employeeFrom = ` FROM employees e JOIN employers r ON r.id = e.employer_id
+const employeeJoins = ` JOIN employers r ON r.id = e.employer_id
 	LEFT JOIN departments d ON d.id = e.department_id `
+
+const employeeFrom = ` FROM employees e` + employeeJoins
+
+const employeeOrder = ` ORDER BY e.last_name, e.first_name, e.id`
 
 // EmployeeFilter selects a page of the employees a viewer can see.
 type EmployeeFilter struct {
@@ -135,7 +139,7 @@ type EmployeeFilter struct {
 // FindEmployees returns one page of the employees filter.Viewer can see, sorted by name, and
 // how many match in all.
 func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee, int, error) {
-	where := []string{access.EmployeeVisibleSQL("$1")}
+	var where []string
 	args := []any{f.Viewer.UserID}
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
 		for _, word := range strings.Fields(q) {
@@ -152,17 +156,22 @@ func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee
 		args = append(args, *f.DepartmentID)
 		where = append(where, fmt.Sprintf("e.department_id = $%d", len(args)))
 	}
-	cond := " WHERE " + strings.Join(where, " AND ")
+	visible := " FROM " + access.VisibleEmployees("$1") + " e"
+	if len(where) > 0 {
+		visible += " WHERE " + strings.Join(where, " AND ")
+	}
 	var total int
-	if err := tx.QueryRow(ctx, "SELECT count(*) FROM employees e"+cond, args...).Scan(&total); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT count(*)"+visible, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count employees: %w", err)
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
 	args = append(args, f.Limit, max(f.Offset, 0))
-	rows, err := tx.Query(ctx, "SELECT "+employeeColumns+employeeFrom+cond+
-		fmt.Sprintf(" ORDER BY e.last_name, e.first_name, e.id LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
+	// The page is cut from the visible set before the joins, so PostgreSQL can walk the sort
+	// index and stop after one page.
+	page := fmt.Sprintf("(SELECT *%s%s LIMIT $%d OFFSET $%d) e", visible, employeeOrder, len(args)-1, len(args))
+	rows, err := tx.Query(ctx, "SELECT "+employeeColumns+" FROM "+page+employeeJoins+employeeOrder, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find employees: %w", err)
 	}
