@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	netmail "net/mail"
 	"strings"
 	"time"
 
@@ -40,7 +42,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	return cfg, nil
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	a, err := setup(ctx, "serve", args, getenv, stdout, stderr, nil)
 	if err != nil {
 		return err
@@ -48,37 +50,51 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer a.close()
 	cfg := a.cfg
 
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &auth.CleanupSessionsWorker{Pool: a.pool})
-	rcfg := &river.Config{Logger: a.log, Workers: workers}
-	if cfg.Mode != config.ModeWeb {
-		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
-		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic()}
-	}
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), rcfg)
-	if err != nil {
-		return fmt.Errorf("river: %w", err)
-	}
-	if cfg.Mode != config.ModeWeb {
-		if err := rc.Start(ctx); err != nil {
-			return fmt.Errorf("river: %w", err)
+	// Everything that can fail on bad configuration happens before River starts, so a failed
+	// start leaves nothing running behind a closed pool.
+	if cfg.MailFrom != "" {
+		if _, err := netmail.ParseAddress(cfg.MailFrom); err != nil {
+			return fmt.Errorf("MAIL_FROM: want an address such as Dossierkast <noreply@example.nl>, got %q", cfg.MailFrom)
 		}
 	}
-
 	sender, err := mail.NewSender(cfg.SMTPURL, cfg.MailFrom, a.pool)
 	if err != nil {
 		return err
 	}
 
-	var srv *http.Server
-	serveErr := make(chan error, 1)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &auth.CleanupSessionsWorker{Pool: a.pool})
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), riverConfig(cfg.Mode, a.log, workers))
+	if err != nil {
+		return fmt.Errorf("river: %w", err)
+	}
+
+	var ln net.Listener
 	if cfg.Mode != config.ModeWorker {
-		s := server.New(server.Options{Pool: a.pool, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
-			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(a.pool)})
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 		}
+		defer ln.Close() // a no-op once the server has taken it
+		if _, port, _ := net.SplitHostPort(cfg.HTTPAddr); port == "0" {
+			// HTTP_ADDR asked for any free port: report the one we got.
+			_, got, _ := net.SplitHostPort(ln.Addr().String())
+			cfg.BaseURL = strings.Replace(cfg.BaseURL, "localhost:0", "localhost:"+got, 1)
+		}
+	}
+
+	if cfg.Mode != config.ModeWeb {
+		// Not ctx: cancelling Start's context cancels running jobs at once. On SIGTERM, Stop below
+		// lets them finish within the grace period first.
+		if err := rc.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+	}
+
+	var srv *http.Server
+	serveErr := make(chan error, 1)
+	if ln != nil {
+		s := server.New(server.Options{Pool: a.pool, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
+			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(a.pool)})
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		go func() { serveErr <- srv.Serve(ln) }()
 		fmt.Fprintf(stdout, "Dossierkast serves %s (mode %s)\n", cfg.BaseURL, cfg.Mode)
@@ -88,10 +104,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	select {
 	case <-ctx.Done():
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
+	case err = <-serveErr:
+		// The web server failed: stop the workers too, then report it.
 	}
 	a.log.Info("shutting down", "grace", shutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -112,7 +126,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}
 	}
-	return nil
+	return err
+}
+
+// riverConfig is River's configuration for a serve mode: a web-only process gets a client that
+// inserts jobs but has no queues, so it neither works jobs nor takes part in leader election
+// (and so never enqueues periodic jobs).
+func riverConfig(mode config.Mode, log *slog.Logger, workers *river.Workers) *river.Config {
+	rcfg := &river.Config{Logger: log, Workers: workers}
+	if mode != config.ModeWeb {
+		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
+		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic()}
+	}
+	return rcfg
 }
 
 // describe turns a domain error into a line for an operator at a terminal.

@@ -15,11 +15,6 @@ type CleanupSessionsArgs struct{}
 // Kind names the job.
 func (CleanupSessionsArgs) Kind() string { return "cleanup_sessions" }
 
-// InsertOpts makes the job unique while one is waiting or running.
-func (CleanupSessionsArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 10 * time.Minute}}
-}
-
 // CleanupSessionsWorker deletes expired sessions.
 type CleanupSessionsWorker struct {
 	river.WorkerDefaults[CleanupSessionsArgs]
@@ -35,7 +30,9 @@ func (w *CleanupSessionsWorker) Work(ctx context.Context, job *river.Job[Cleanup
 	return river.RecordOutput(ctx, map[string]int64{"deleted": n})
 }
 
-// CleanupSessionsPeriodic runs the cleanup every ten minutes, and once at start.
+// CleanupSessionsPeriodic runs the cleanup every ten minutes, and once at start. It is not
+// made unique: River's leader election alone keeps it single-run across processes, and a test
+// holds it to that.
 func CleanupSessionsPeriodic() *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(10*time.Minute),
 		func() (river.JobArgs, *river.InsertOpts) { return CleanupSessionsArgs{}, nil },

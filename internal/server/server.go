@@ -100,7 +100,10 @@ func actor(r *http.Request) audit.Actor {
 
 // page returns the shell data for a page titled with message key title.
 func (s *Server) page(r *http.Request, title string, args ...any) layout.Page {
-	p := layout.Page{Title: title, TitleArgs: args, Path: r.URL.Path}
+	p := layout.Page{Title: title, TitleArgs: args, Path: r.URL.Path, Return: r.URL.Path}
+	if r.Method == http.MethodGet {
+		p.Return = r.URL.RequestURI()
+	}
 	if r.Context().Value(sessionKey{}) != nil {
 		p.Flash = s.sessions.PopString(r.Context(), "flash")
 	}

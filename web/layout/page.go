@@ -16,6 +16,7 @@ type Page struct {
 	User       *org.User // nil when nobody is logged in
 	TenantName string
 	Path       string // the request path, to mark the current menu item
+	Return     string // where to come back to after switching language: this page, with its query
 	Flash      string // message key of a one-time notice
 }
 
