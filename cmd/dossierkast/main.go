@@ -118,7 +118,9 @@ func setup(ctx context.Context, name string, args []string, getenv func(string) 
 	} else {
 		fmt.Fprintln(stdout, "database: DATABASE_URL")
 	}
-	if _, err := database.Migrate(ctx, ownerURL, log); err != nil {
+	// Applied migrations are routine; only warnings and errors of the migrators are shown.
+	quiet := slog.New(newHandler(cfg, stderr, slog.LevelWarn))
+	if _, err := database.Migrate(ctx, ownerURL, quiet); err != nil {
 		return nil, err
 	}
 	appURL, setRole := ownerURL, true
@@ -133,10 +135,15 @@ func setup(ctx context.Context, name string, args []string, getenv func(string) 
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	return slog.New(newHandler(cfg, w, slog.LevelInfo))
+}
+
+func newHandler(cfg config.Config, w io.Writer, level slog.Level) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.NewTextHandler(w, opts)
 }
 
 func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
