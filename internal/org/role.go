@@ -63,6 +63,9 @@ func (r *Role) validate() error {
 	}
 	slices.Sort(r.Rights)
 	r.Rights = slices.Compact(r.Rights)
+	if r.Rights == nil {
+		r.Rights = []access.Right{} // a role may hold no rights yet; the column is NOT NULL
+	}
 	return nil
 }
 
