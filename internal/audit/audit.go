@@ -19,6 +19,7 @@ const (
 	LoginFailed     = "login.failed"
 	Logout          = "logout"
 	EmployeeViewed  = "employee.viewed"
+	EmployeeRefused = "employee.refused"
 	EmployeeCreated = "employee.created"
 	EmployeeUpdated = "employee.updated"
 	EmployerCreated = "employer.created"
@@ -36,7 +37,7 @@ const (
 )
 
 // Actions lists the action keys for the filter.
-var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, EmployeeCreated, EmployeeUpdated,
+var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, EmployeeRefused, EmployeeCreated, EmployeeUpdated,
 	EmployerCreated, EmployerUpdated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
 	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled}
 

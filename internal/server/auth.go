@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -78,9 +80,20 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, back)
 }
 
-// isLocalPath reports whether p is a path on this site, not a way to another one.
+// isLocalPath reports whether p is a path on this site, not a way to another one. Browsers
+// drop tabs and newlines and read a backslash as a slash, so "/\t/evil.example" would lead away:
+// such characters are refused anywhere in p.
 func isLocalPath(p string) bool {
-	return len(p) > 0 && p[0] == '/' && (len(p) == 1 || (p[1] != '/' && p[1] != '\\'))
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == ""
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {

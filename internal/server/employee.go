@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -83,6 +84,10 @@ func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
 			SubjectID: &id, EmployeeID: &id, EmployerID: &p.Employee.EmployerID})
 	})
+	if code := apperr.CodeOf(err); code == apperr.ENOTFOUND || code == apperr.EFORBIDDEN {
+		s.auditRefusal(r, audit.Event{Action: audit.EmployeeRefused, SubjectType: "employee", SubjectID: &id,
+			EmployeeID: &id, Details: map[string]any{"reason": string(code)}})
+	}
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,15 @@ func actor(r *http.Request) audit.Actor {
 	return a
 }
 
+// auditRefusal records a refused attempt in its own transaction (the refused one rolled back).
+// The refusal is answered whether or not this succeeds; a failure is logged.
+func (s *Server) auditRefusal(r *http.Request, e audit.Event) {
+	err := s.inTenant(r, func(tx pgx.Tx) error { return audit.Write(r.Context(), tx, actor(r), e) })
+	if err != nil {
+		logger(r).Error("audit refusal", "action", e.Action, "err", err)
+	}
+}
+
 // page returns the shell data for a page titled with message key title.
 func (s *Server) page(r *http.Request, title string, args ...any) layout.Page {
 	p := layout.Page{Title: title, TitleArgs: args, Path: r.URL.Path, Return: r.URL.Path}

@@ -1,0 +1,64 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/org"
+)
+
+// TestRefusedEmployeePageIsAudited: a refused look at a dossier is an access attempt too.
+func TestRefusedEmployeePageIsAudited(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 30)
+	hr := demoUser(t, b, "hr@demo.dossierkast.nl")
+	var foreign org.Employee
+	b.inTenant(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT id FROM employees WHERE employer_id <> ALL($1) LIMIT 1",
+			hr.EmployerIDs).Scan(&foreign.ID)
+	})
+	c := b.login(t, "hr@demo.dossierkast.nl")
+	if resp, _ := b.get(t, c, "/employees/"+foreign.ID.String()); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", resp.StatusCode)
+	}
+	var n int
+	var reason string
+	b.inTenant(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT count(*), min(details->>'reason') FROM audit_events
+			WHERE action = $1 AND employee_id = $2 AND user_id = $3`, audit.EmployeeRefused, foreign.ID, hr.ID).Scan(&n, &reason)
+	})
+	if n != 1 || reason != "not_found" {
+		t.Errorf("refusal events = %d (reason %q), want 1 (not_found)", n, reason)
+	}
+	if got := b.auditCount(t, audit.EmployeeViewed); got != 0 {
+		t.Errorf("employee.viewed events = %d, want 0", got)
+	}
+}
+
+// TestLanguageSwitchStaysOnSite: the return address of the language switch never leads away.
+func TestLanguageSwitchStaysOnSite(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	c := b.login(t, "beheerder@demo.dossierkast.nl")
+	for name, tc := range map[string]struct{ back, want string }{
+		"Local":          {"/employees?q=de+vries&offset=50", "/employees?q=de+vries&offset=50"},
+		"OtherSite":      {"https://evil.example/", "/"},
+		"SchemeRelative": {"//evil.example/", "/"},
+		"Backslash":      {"/\\evil.example/", "/"},
+		"TabTrick":       {"/\t/evil.example", "/"},
+		"NewlineTrick":   {"/\n/evil.example", "/"},
+		"Empty":          {"", "/"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := b.post(t, c, "/language", url.Values{"language": {"nl"}, "return": {tc.back}})
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tc.want {
+				t.Errorf("status %d, location %q, want %q", resp.StatusCode, resp.Header.Get("Location"), tc.want)
+			}
+		})
+	}
+}
