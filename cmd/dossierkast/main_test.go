@@ -588,3 +588,30 @@ func demoTenantID(t *testing.T, db dbtest.DB) uuid.UUID {
 	}
 	return id
 }
+
+// TestAppDatabaseURL: an operator may give the application its own log-in, a member of the
+// application role; migrations still run as DATABASE_URL's owner, and the demo then loads
+// through the log-in, under row-level security.
+func TestAppDatabaseURL(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	owner := ownerPool(t, db.OwnerURL)
+	login := "dk_login_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	if _, err := owner.Exec(context.Background(), "CREATE ROLE "+login+" LOGIN IN ROLE "+database.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { owner.Exec(context.Background(), "DROP OWNED BY "+login+"; DROP ROLE "+login) })
+	u, err := url.Parse(db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(login)
+	getenv := testEnv(t, db, map[string]string{"APP_DATABASE_URL": u.String()})
+	if _, err := runCommand(t, getenv, "", "demo", "--employees", "20"); err != nil {
+		t.Fatalf("demo through the application's own log-in: %v", err)
+	}
+	var employees int
+	if err := owner.QueryRow(context.Background(), "SELECT count(*) FROM employees").Scan(&employees); err != nil || employees != 20 {
+		t.Errorf("employees = %d (%v), want 20", employees, err)
+	}
+}
