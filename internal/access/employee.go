@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -10,20 +11,61 @@ import (
 	"github.com/dossierkast/dossierkast/internal/apperr"
 )
 
-// VisibleEmployees is a FROM item: the employees the user whose id is the given placeholder may
-// see (SQL function visible_employees, created by a migration). Every list query and
-// CanSeeEmployee read it, so a list never shows what a detail page refuses.
-func VisibleEmployees(userParam string) string {
-	return "visible_employees(" + userParam + ")"
+// Facts are what decides which employees a user may see (DESIGN.md §4), gathered once per
+// request or job by the SQL function access_facts. The blacklist is not among them: every query
+// reads it live, so an entry takes effect at once.
+type Facts struct {
+	AllEmployers []uuid.UUID // employees.all: every employee of these employers (his reach)
+	Reach        []uuid.UUID // employers in his reach
+	Departments  []uuid.UUID // linked departments
+	Employees    []uuid.UUID // linked employees
+	Delegated    []uuid.UUID // employees delegated to him now
+}
+
+// LoadFacts reads the facts of a user. A blocked or unknown user gets empty facts: he sees nobody.
+func LoadFacts(ctx context.Context, tx pgx.Tx, userID uuid.UUID) (Facts, error) {
+	var f Facts
+	err := tx.QueryRow(ctx, "SELECT all_employers, reach, departments, employees, delegated FROM access_facts($1)", userID).
+		Scan(&f.AllEmployers, &f.Reach, &f.Departments, &f.Employees, &f.Delegated)
+	if err != nil {
+		return Facts{}, fmt.Errorf("load access facts: %w", err)
+	}
+	return f, nil
+}
+
+// visibleArgs appends p's user id and facts to args and returns the argument list of the SQL
+// functions that apply them, as placeholders.
+func visibleArgs(p Principal, args []any) (string, []any) {
+	n := len(args)
+	args = append(args, p.UserID, p.Facts.AllEmployers, p.Facts.Reach, p.Facts.Departments, p.Facts.Employees, p.Facts.Delegated)
+	return fmt.Sprintf("$%d, $%d, $%d, $%d, $%d, $%d", n+1, n+2, n+3, n+4, n+5, n+6), args
+}
+
+// VisibleEmployees returns a FROM item holding the employees p may see (SQL function
+// visible_employees), with its arguments appended to args. Every list query and CanSeeEmployee
+// read it, so a list never shows what a detail page refuses.
+func VisibleEmployees(p Principal, args []any) (string, []any) {
+	params, args := visibleArgs(p, args)
+	return "visible_employees(" + params + ")", args
+}
+
+// CountVisibleEmployees returns how many employees p may see, from index ranges rather than by
+// testing every employee (SQL function visible_employee_count).
+func CountVisibleEmployees(ctx context.Context, tx pgx.Tx, p Principal) (int, error) {
+	params, args := visibleArgs(p, nil)
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT visible_employee_count("+params+")", args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count visible employees: %w", err)
+	}
+	return n, nil
 }
 
 // CanSeeEmployee returns nil when p may see the employee's dossier; ENOTFOUND when the employee is
 // outside p's access (or absent), EFORBIDDEN when visible but p lacks employee_dossier.view.
 func CanSeeEmployee(ctx context.Context, tx pgx.Tx, p Principal, employeeID uuid.UUID) error {
+	from, args := VisibleEmployees(p, []any{employeeID})
 	var ok bool
-	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+VisibleEmployees("$1")+" e WHERE e.id = $2)",
-		p.UserID, employeeID).Scan(&ok)
-	if err != nil {
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+from+" e WHERE e.id = $1)", args...).Scan(&ok); err != nil {
 		return fmt.Errorf("can see employee %s: %w", employeeID, err)
 	}
 	if !ok {
@@ -35,22 +77,10 @@ func CanSeeEmployee(ctx context.Context, tx pgx.Tx, p Principal, employeeID uuid
 	return nil
 }
 
-// VisibleEmployers is a FROM item: the employers in reach of the user whose id is the given
-// placeholder (SQL function visible_employers).
-func VisibleEmployers(userParam string) string {
-	return "visible_employers(" + userParam + ")"
-}
-
 // CanSeeEmployer returns nil when the employer is in p's reach: every employer for provider
 // users, their own employers for employer users, none for coaches. ENOTFOUND otherwise.
-func CanSeeEmployer(ctx context.Context, tx pgx.Tx, p Principal, employerID uuid.UUID) error {
-	var ok bool
-	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+VisibleEmployers("$1")+" r WHERE r.id = $2)",
-		p.UserID, employerID).Scan(&ok)
-	if err != nil {
-		return fmt.Errorf("can see employer %s: %w", employerID, err)
-	}
-	if !ok {
+func CanSeeEmployer(p Principal, employerID uuid.UUID) error {
+	if !slices.Contains(p.Facts.Reach, employerID) {
 		return apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
 	return nil

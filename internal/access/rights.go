@@ -71,6 +71,7 @@ type Principal struct {
 	Rights     []Right
 	Employers  []uuid.UUID // employer users: the employers he belongs to
 	ProviderID uuid.UUID   // coach users: his intervention provider
+	Facts      Facts       // who he may see; see LoadFacts
 }
 
 // Has reports whether p holds right r. Provider-only rights never count for other kinds.

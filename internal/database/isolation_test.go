@@ -284,6 +284,16 @@ func insertFixture(ctx context.Context, tx pgx.Tx, tag string) error {
 	exec(`INSERT INTO audit_events (tenant_id, user_id, action) VALUES (app_tenant(), $1, 'login')`, userID)
 	exec(`INSERT INTO outbox_messages (tenant_id, recipients, subject, body)
 		VALUES (app_tenant(), ARRAY['x-' || $1 || '@example.test'], 'Subject', 'Body')`, tag)
+	exec(`INSERT INTO user_department_links (tenant_id, user_id, department_id) VALUES (app_tenant(), $1, $2)`, userID, departmentID)
+	exec(`INSERT INTO user_employee_links (tenant_id, user_id, employee_id) VALUES (app_tenant(), $1, $2)`, userID, employeeID)
+	exec(`INSERT INTO user_blacklist (tenant_id, user_id, employee_id) VALUES (app_tenant(), $1, $2)`, userID, employeeID)
+	exec(`INSERT INTO dossier_delegations (tenant_id, user_id, employee_id) VALUES (app_tenant(), $1, $2)`, userID, employeeID)
+	categoryID := returning(`INSERT INTO document_categories (tenant_id, name, dossier) VALUES (app_tenant(), 'Category ' || $1, 'employee')`, tag)
+	exec(`INSERT INTO category_permissions (tenant_id, role_id, category_id, level) VALUES (app_tenant(), $1, $2, 'read')`,
+		employerRoleID, categoryID)
+	exec(`INSERT INTO documents (tenant_id, employer_id, employee_id, category_id, file_name, storage_key, size, content_type, sha256)
+		VALUES (app_tenant(), $1, $2, $3, 'brief.pdf', 'key-' || $4, 3, 'application/pdf', repeat('a', 64))`,
+		employerID, employeeID, categoryID, tag)
 	return err
 }
 

@@ -140,7 +140,7 @@ type EmployeeFilter struct {
 // how many match in all.
 func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee, int, error) {
 	var where []string
-	args := []any{f.Viewer.UserID}
+	var args []any
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
 		for _, word := range strings.Fields(q) {
 			args = append(args, "%"+escapeLike(word)+"%")
@@ -156,12 +156,17 @@ func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee
 		args = append(args, *f.DepartmentID)
 		where = append(where, fmt.Sprintf("e.department_id = $%d", len(args)))
 	}
-	visible := " FROM " + access.VisibleEmployees("$1") + " e"
+	from, args := access.VisibleEmployees(f.Viewer, args)
+	visible := " FROM " + from + " e"
+	var total int
+	var err error
 	if len(where) > 0 {
 		visible += " WHERE " + strings.Join(where, " AND ")
+		err = tx.QueryRow(ctx, "SELECT count(*)"+visible, args...).Scan(&total)
+	} else {
+		total, err = access.CountVisibleEmployees(ctx, tx, f.Viewer)
 	}
-	var total int
-	if err := tx.QueryRow(ctx, "SELECT count(*)"+visible, args...).Scan(&total); err != nil {
+	if err != nil {
 		return nil, 0, fmt.Errorf("count employees: %w", err)
 	}
 	if f.Limit <= 0 {

@@ -64,14 +64,12 @@ func (e *Employer) validate() error {
 const employerColumns = `r.id, r.name, r.employer_number, r.group_id, coalesce(g.name, ''), r.products,
 	(SELECT count(*) FROM employees x WHERE x.employer_id = r.id), r.created_at, r.updated_at`
 
-const employerJoins = ` LEFT JOIN employer_groups g ON g.id = r.group_id `
-
-const employerFrom = ` FROM employers r` + employerJoins
+const employerFrom = ` FROM employers r LEFT JOIN employer_groups g ON g.id = r.group_id `
 
 // FindEmployers lists the employers in p's reach, by name.
 func FindEmployers(ctx context.Context, tx pgx.Tx, p access.Principal) ([]Employer, error) {
-	rows, err := tx.Query(ctx, "SELECT "+employerColumns+" FROM "+access.VisibleEmployers("$1")+" r"+employerJoins+
-		" ORDER BY lower(r.name), r.id", p.UserID)
+	rows, err := tx.Query(ctx, "SELECT "+employerColumns+employerFrom+" WHERE r.id = ANY ($1) ORDER BY lower(r.name), r.id",
+		p.Facts.Reach)
 	if err != nil {
 		return nil, fmt.Errorf("find employers: %w", err)
 	}

@@ -30,13 +30,11 @@ func CreateTenant(ctx context.Context, pool *pgxpool.Pool, name string, isDemo b
 	if t.Name == "" {
 		return Tenant{}, apperr.Invalid(map[string]string{"name": "error.required"})
 	}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	// One transaction with the new tenant set: the tenant, its system document categories (made
+	// by a trigger) and its roles appear together.
+	err := database.InTenant(ctx, pool, t.ID, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "INSERT INTO tenants (id, name, is_demo) VALUES ($1, $2, $3) RETURNING created_at",
 			t.ID, t.Name, t.IsDemo).Scan(&t.CreatedAt); err != nil {
-			return err
-		}
-		// Nested in the same transaction: the tenant row and its roles appear together.
-		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", t.ID.String()); err != nil {
 			return err
 		}
 		for _, r := range DefaultRoles() {

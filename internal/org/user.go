@@ -246,3 +246,15 @@ func SetUserPassword(ctx context.Context, tx pgx.Tx, id uuid.UUID, hash string) 
 	_, err := tx.Exec(ctx, "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", id, hash)
 	return err
 }
+
+// LoadPrincipal returns a user and the principal the access engine decides on, with his facts
+// (access.LoadFacts). ENOTFOUND for an unknown user.
+func LoadPrincipal(ctx context.Context, tx pgx.Tx, tenantID, userID uuid.UUID) (User, access.Principal, error) {
+	u, err := FindUserByID(ctx, tx, userID)
+	if err != nil {
+		return User{}, access.Principal{}, err
+	}
+	p := u.Principal(tenantID)
+	p.Facts, err = access.LoadFacts(ctx, tx, userID)
+	return u, p, err
+}

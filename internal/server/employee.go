@@ -32,7 +32,7 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 	p := employee.ListPage{Query: f.Query, CanManage: access.ManageOrganisation(c.Principal) == nil}
 	err := s.inTenant(r, func(tx pgx.Tx) error {
 		if id, err := uuid.Parse(q.Get("employer")); err == nil {
-			if err := access.CanSeeEmployer(r.Context(), tx, c.Principal, id); err != nil {
+			if err := access.CanSeeEmployer(c.Principal, id); err != nil {
 				return err
 			}
 			e, err := org.FindEmployerByID(r.Context(), tx, id)
@@ -47,7 +47,7 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			if err := access.CanSeeEmployer(r.Context(), tx, c.Principal, d.EmployerID); err != nil {
+			if err := access.CanSeeEmployer(c.Principal, d.EmployerID); err != nil {
 				return err
 			}
 			f.DepartmentID, p.Filter = &id, d.Name

@@ -43,7 +43,7 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		CanEmployees: c.Principal.Has(access.EmployeeDossierView),
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		if err := access.CanSeeEmployer(r.Context(), tx, c.Principal, id); err != nil {
+		if err := access.CanSeeEmployer(c.Principal, id); err != nil {
 			return err
 		}
 		if p.Employer, err = org.FindEmployerByID(r.Context(), tx, id); err != nil {

@@ -140,8 +140,8 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		tenant, err := org.FindTenantByID(ctx, s.pool, tenantID)
 		if err == nil {
 			c.Tenant = tenant
-			err = database.InTenant(ctx, s.pool, tenantID, func(tx pgx.Tx) error {
-				c.User, err = org.FindUserByID(ctx, tx, userID)
+			err = database.InTenant(ctx, s.pool, tenantID, func(tx pgx.Tx) (err error) {
+				c.User, c.Principal, err = org.LoadPrincipal(ctx, tx, tenantID, userID)
 				return err
 			})
 		}
@@ -154,7 +154,6 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		c.Principal = c.User.Principal(tenantID)
 		ctx = context.WithValue(ctx, currentKey{}, c)
 		ctx = i18n.WithLang(ctx, c.User.Language)
 		next.ServeHTTP(w, r.WithContext(ctx))

@@ -29,7 +29,7 @@ func TestEmployeePageNeedsDossierRight(t *testing.T) {
 	b.inTenant(t, func(tx pgx.Tx) error {
 		ctx := context.Background()
 		role, err := org.CreateRole(ctx, tx, org.Role{Name: "Zonder dossier", Kind: access.KindProvider,
-			Rights: []access.Right{access.EmployerDossierView, access.DocumentsUpload}})
+			Rights: []access.Right{access.EmployerDossierView, access.DocumentsUpload, access.EmployeesAll}})
 		if err != nil {
 			return err
 		}
