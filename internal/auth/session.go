@@ -17,13 +17,17 @@ const (
 	MaxLifetime = 12 * time.Hour
 )
 
+// touchEvery is how often a session's activity is written. scs's own idle timeout writes the
+// session on every request; recording activity once a minute keeps reads from writing.
+const touchEvery = time.Minute
+
 // NewSessions returns the session manager: tokens in an HttpOnly, SameSite=Lax cookie (Secure
-// when served over HTTPS), data in PostgreSQL, ended after IdleTimeout without a request.
-// Expired rows are removed by the sessions cleanup job, not by the store.
+// when served over HTTPS), data in PostgreSQL, ended after MaxLifetime; Active ends them after
+// IdleTimeout without a request. Expired rows are removed by the sessions cleanup job, not by
+// the store.
 func NewSessions(pool *pgxpool.Pool, secure bool) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = pgxstore.NewWithCleanupInterval(pool, 0)
-	sm.IdleTimeout = IdleTimeout
 	sm.Lifetime = MaxLifetime
 	sm.Cookie.Name = "dossierkast_session"
 	sm.Cookie.HttpOnly = true
@@ -31,6 +35,20 @@ func NewSessions(pool *pgxpool.Pool, secure bool) *scs.SessionManager {
 	sm.Cookie.Secure = secure
 	sm.Cookie.Persist = false
 	return sm
+}
+
+// Active reports whether the session in ctx has seen a request within IdleTimeout, and records
+// this request's activity when the last record is older than a minute.
+func Active(ctx context.Context, sm *scs.SessionManager, now time.Time) bool {
+	// Unix seconds: scs's gob codec stores an int64 without registering types.
+	last := time.Unix(sm.GetInt64(ctx, "last_seen"), 0)
+	if sm.Exists(ctx, "last_seen") && now.Sub(last) > IdleTimeout {
+		return false
+	}
+	if now.Sub(last) >= touchEvery {
+		sm.Put(ctx, "last_seen", now.Unix())
+	}
+	return true
 }
 
 // DeleteExpired removes expired sessions and throttle records older than the window. It returns

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/i18n"
@@ -133,6 +134,11 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		tenantID, _ := uuid.Parse(s.sessions.GetString(ctx, "tenant_id"))
 		userID, _ := uuid.Parse(s.sessions.GetString(ctx, "user_id"))
 		if tenantID == uuid.Nil || userID == uuid.Nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !auth.Active(ctx, s.sessions, time.Now()) {
+			s.sessions.Destroy(ctx)
 			next.ServeHTTP(w, r)
 			return
 		}
