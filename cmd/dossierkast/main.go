@@ -23,6 +23,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -95,6 +96,15 @@ type app struct {
 }
 
 func (a *app) close() { a.pool.Close() }
+
+// openBlobs opens the document store at BLOB_URL (a local folder is created when missing).
+func (a *app) openBlobs(ctx context.Context) (document.BlobStore, error) {
+	blobs, err := document.OpenBlobStore(ctx, a.cfg.BlobURL)
+	if err != nil {
+		return nil, fmt.Errorf("BLOB_URL %s: %w", a.cfg.BlobURL, err)
+	}
+	return blobs, nil
+}
 
 // setup reads the configuration (extra registers a command's own flags), finds the database,
 // migrates it and opens the application pool.

@@ -61,6 +61,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	blobs, err := a.openBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &auth.CleanupSessionsWorker{Pool: a.pool})
@@ -94,7 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	serveErr := make(chan error, 1)
 	if ln != nil {
 		s := server.New(server.Options{Pool: a.pool, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
-			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(a.pool)})
+			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(a.pool), Blobs: blobs, MaxUploadSize: cfg.MaxUploadSize})
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		go func() { serveErr <- srv.Serve(ln) }()
 		fmt.Fprintf(stdout, "Dossierkast serves %s (mode %s)\n", cfg.BaseURL, cfg.Mode)

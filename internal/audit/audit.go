@@ -34,12 +34,37 @@ const (
 	AuditExported   = "audit.exported"
 	JobRetried      = "job.retried"
 	JobCancelled    = "job.cancelled"
+
+	// Changes of a user's links and blacklist (subject: that user).
+	AccessDepartmentLinked   = "access.department_linked"
+	AccessDepartmentUnlinked = "access.department_unlinked"
+	AccessEmployeeLinked     = "access.employee_linked"
+	AccessEmployeeUnlinked   = "access.employee_unlinked"
+	AccessBlacklisted        = "access.blacklisted"
+	AccessUnblacklisted      = "access.unblacklisted"
+
+	// Documents (subject: the document) and the refusal of an upload, download or delete
+	// (details: operation and reason). Events of an employee dossier carry its employee.
+	DocumentUploaded   = "document.uploaded"
+	DocumentDownloaded = "document.downloaded"
+	DocumentDeleted    = "document.deleted"
+	DocumentRefused    = "document.refused"
+
+	// Document categories (subject: the category) and the authorisation matrix (subject: the role).
+	CategoryCreated = "category.created"
+	CategoryUpdated = "category.updated"
+	CategoryDeleted = "category.deleted"
+	MatrixUpdated   = "matrix.updated"
 )
 
 // Actions lists the action keys for the filter.
 var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, EmployeeRefused, EmployeeCreated, EmployeeUpdated,
 	EmployerCreated, EmployerUpdated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
-	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled}
+	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled,
+	AccessDepartmentLinked, AccessDepartmentUnlinked, AccessEmployeeLinked, AccessEmployeeUnlinked,
+	AccessBlacklisted, AccessUnblacklisted,
+	DocumentUploaded, DocumentDownloaded, DocumentDeleted, DocumentRefused,
+	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

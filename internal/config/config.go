@@ -35,6 +35,7 @@ type Config struct {
 	MailFrom       string
 	BaseURL        string
 	BundlePartSize int64
+	MaxUploadSize  int64
 	LogFormat      string
 	Mode           Mode
 	DataDir        string
@@ -52,7 +53,7 @@ type setting struct {
 // not nil, registers a command's own flags on the same set.
 func Load(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, []string, error) {
 	var c Config
-	var partSize, mode string
+	var partSize, uploadSize, mode string
 	settings := []setting{
 		{"DATABASE_URL", "database-url", "", "PostgreSQL URL of an owner or superuser (default: local server, else a private cluster)", &c.DatabaseURL},
 		{"APP_DATABASE_URL", "app-database-url", "", "optional PostgreSQL URL for the application's own login", &c.AppDatabaseURL},
@@ -64,6 +65,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		{"MAIL_FROM", "mail-from", "Dossierkast <noreply@dossierkast.nl>", "sender address of outgoing mail", &c.MailFrom},
 		{"BASE_URL", "base-url", "", "public URL of the web server (default http://localhost plus HTTP_ADDR's port)", &c.BaseURL},
 		{"BUNDLE_PART_SIZE", "bundle-part-size", "2GiB", "largest full-dossier ZIP part (bytes, or with KiB/MiB/GiB)", &partSize},
+		{"MAX_UPLOAD_SIZE", "max-upload-size", "2GiB", "largest document upload (bytes, or with KiB/MiB/GiB)", &uploadSize},
 		{"LOG_FORMAT", "log-format", "text", "log format: text or json", &c.LogFormat},
 		{"MODE", "mode", "all", "what serve runs: all, web or worker", &mode},
 		{"DATA_DIR", "data-dir", "./var", "folder for the private database cluster and local files", &c.DataDir},
@@ -118,6 +120,11 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		errs = append(errs, "BUNDLE_PART_SIZE: want a size of at least 1MiB, got "+strconv.Quote(partSize))
 	}
 	c.BundlePartSize = size
+	maxUpload, err := ParseSize(uploadSize)
+	if err != nil || maxUpload < 1<<10 {
+		errs = append(errs, "MAX_UPLOAD_SIZE: want a size of at least 1KiB, got "+strconv.Quote(uploadSize))
+	}
+	c.MaxUploadSize = maxUpload
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, "LOG_FORMAT: want text or json, got "+strconv.Quote(c.LogFormat))
 	}

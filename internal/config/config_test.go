@@ -8,12 +8,13 @@ import (
 
 func TestLoad(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"HTTP_ADDR": ":9090", "BUNDLE_PART_SIZE": "512MiB"}
+	env := map[string]string{"HTTP_ADDR": ":9090", "BUNDLE_PART_SIZE": "512MiB", "MAX_UPLOAD_SIZE": "100MiB"}
 	c, rest, err := Load("serve", []string{"--log-format", "json", "extra"}, func(k string) string { return env[k] }, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":9090" || c.BundlePartSize != 512<<20 || c.LogFormat != "json" || c.BaseURL != "http://localhost:9090" {
+	if c.HTTPAddr != ":9090" || c.BundlePartSize != 512<<20 || c.MaxUploadSize != 100<<20 || c.LogFormat != "json" ||
+		c.BaseURL != "http://localhost:9090" {
 		t.Errorf("got %+v", c)
 	}
 	if len(rest) != 1 || rest[0] != "extra" {
@@ -26,6 +27,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 	for name, tc := range map[string]struct{ env, want string }{
 		"HTTPAddr":  {"HTTP_ADDR=8080", "HTTP_ADDR"},
 		"PartSize":  {"BUNDLE_PART_SIZE=huge", "BUNDLE_PART_SIZE"},
+		"Upload":    {"MAX_UPLOAD_SIZE=12", "MAX_UPLOAD_SIZE"},
 		"LogFormat": {"LOG_FORMAT=xml", "LOG_FORMAT"},
 		"Database":  {"DATABASE_URL=mysql://x", "DATABASE_URL"},
 		"SMTP":      {"SMTP_URL=http://mail", "SMTP_URL"},

@@ -129,7 +129,7 @@ const employeeOrder = ` ORDER BY e.last_name, e.first_name, e.id`
 // EmployeeFilter selects a page of the employees a viewer can see.
 type EmployeeFilter struct {
 	Viewer       access.Principal
-	Query        string // matches name, personnel number or BSN
+	Query        string // every word matches name, personnel number or BSN
 	EmployerID   *uuid.UUID
 	DepartmentID *uuid.UUID
 	Offset       int
@@ -141,12 +141,18 @@ type EmployeeFilter struct {
 func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee, int, error) {
 	var where []string
 	var args []any
-	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
-		for _, word := range strings.Fields(q) {
-			args = append(args, "%"+escapeLike(word)+"%")
-			where = append(where, fmt.Sprintf(
-				"lower(e.first_name || ' ' || e.name_prefix || ' ' || e.last_name || ' ' || e.personnel_number || ' ' || e.bsn) LIKE $%d", len(args)))
-		}
+	switch {
+	case strings.TrimSpace(f.Query) == "":
+	case access.SearchTooShort(f.Query):
+		// Words this short match too many employees for the trigram index to help.
+		args = append(args, access.SearchPatterns(f.Query))
+		where = append(where, fmt.Sprintf(
+			"lower(e.first_name || ' ' || e.name_prefix || ' ' || e.last_name || ' ' || e.personnel_number || ' ' || e.bsn) LIKE ALL ($%d)", len(args)))
+	default:
+		// employee_search (SQL function) can use the trigram index, which row-level security
+		// keeps a plain LIKE from using.
+		args = append(args, access.SearchPatterns(f.Query))
+		where = append(where, fmt.Sprintf("e.id IN (SELECT s.id FROM employee_search($%d) s)", len(args)))
 	}
 	if f.EmployerID != nil {
 		args = append(args, *f.EmployerID)

@@ -2,11 +2,15 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/i18n"
@@ -30,7 +34,19 @@ func (s *Server) renderRoles(w http.ResponseWriter, r *http.Request, status int,
 		p.Kinds = append(p.Kinds, option(string(k), i18n.T(r.Context(), "kind."+string(k)), k == kind))
 	}
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		p.Roles, err = org.FindRoles(r.Context(), tx)
+		if p.Roles, err = org.FindRoles(r.Context(), tx); err != nil {
+			return err
+		}
+		categories, err := document.FindCategories(r.Context(), tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range categories {
+			if !c.IsSystem() {
+				p.Categories = append(p.Categories, c)
+			}
+		}
+		p.Matrix, err = access.FindMatrix(r.Context(), tx)
 		return err
 	}); err != nil {
 		return err
@@ -101,4 +117,81 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/admin/roles#role-"+id.String())
+}
+
+// matrixFromForm reads a role's row of the matrix: fields c-<category id> = none, read or write.
+func matrixFromForm(r *http.Request) (map[uuid.UUID]access.Level, error) {
+	levels := map[uuid.UUID]access.Level{}
+	for key, values := range r.PostForm {
+		id, ok := strings.CutPrefix(key, "c-")
+		if !ok {
+			continue
+		}
+		categoryID, err := uuid.Parse(id)
+		if err != nil || len(values) != 1 {
+			return nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
+		}
+		level := access.Level(values[0])
+		if values[0] == "none" {
+			level = access.LevelNone
+		}
+		if level == access.LevelNone && values[0] != "none" || !level.Valid() {
+			return nil, apperr.New(apperr.EINVALID, "error.choose")
+		}
+		levels[categoryID] = level
+	}
+	return levels, nil
+}
+
+// updateMatrix saves one role's row of the authorisation matrix and audits the cells that
+// changed, before and after.
+func (s *Server) updateMatrix(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	levels, err := matrixFromForm(r)
+	if err != nil {
+		return err
+	}
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		role, err := org.FindRoleByID(r.Context(), tx, id)
+		if err != nil {
+			return err
+		}
+		changes, err := access.SetRoleLevels(r.Context(), tx, id, levels)
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		before, after, names := map[string]string{}, map[string]string{}, map[string]string{}
+		for _, ch := range changes {
+			c, err := document.FindCategoryByID(r.Context(), tx, ch.CategoryID)
+			if err != nil {
+				return err
+			}
+			key := ch.CategoryID.String()
+			before[key], after[key], names[key] = levelName(ch.Before), levelName(ch.After), c.Name
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.MatrixUpdated, SubjectType: "role", SubjectID: &id,
+			Details: map[string]any{"role": role.Name, "categories": names, "before": before, "after": after}})
+	})
+	if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/roles#matrix-row-"+id.String())
+}
+
+// levelName is a matrix level as the audit log records it.
+func levelName(l access.Level) string {
+	if l == access.LevelNone {
+		return "none"
+	}
+	return string(l)
 }

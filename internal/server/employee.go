@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -10,6 +11,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
@@ -68,17 +70,29 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 // showEmployee shows an employee's dossier and records the view (NEN 7513: who saw which
 // dossier when).
 func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
+	return s.renderEmployee(w, r, http.StatusOK, nil)
+}
+
+// renderEmployee shows an employee's dossier with its documents (uploadErrs: those of a refused
+// upload) and, for those who manage access, its delegations; and records the view.
+func (s *Server) renderEmployee(w http.ResponseWriter, r *http.Request, status int, uploadErrs map[string]string) error {
 	c := mustCurrent(r)
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil}
+	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil, Now: time.Now()}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
 			return err
 		}
 		if p.Employee, err = org.FindEmployeeByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		if p.Documents, err = s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployee, id, uploadErrs); err != nil {
+			return err
+		}
+		if p.Delegations, p.ShowDelegations, err = delegationsFor(r.Context(), tx, c.Principal, p.Employee); err != nil {
 			return err
 		}
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
@@ -92,7 +106,7 @@ func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Page = s.page(r, "employee.title", p.Employee.FullName())
-	return s.render(w, r, http.StatusOK, employee.Show(p))
+	return s.render(w, r, status, employee.Show(p))
 }
 
 func (s *Server) newEmployee(w http.ResponseWriter, r *http.Request) error {

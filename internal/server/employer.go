@@ -9,6 +9,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employer"
@@ -28,11 +29,18 @@ func (s *Server) listEmployers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) showEmployer(w http.ResponseWriter, r *http.Request) error {
-	return s.renderEmployer(w, r, http.StatusOK, component.Field{})
+	return s.renderEmployer(w, r, http.StatusOK, employerForms{})
 }
 
-// renderEmployer shows an employer's page; newDept carries a rejected new department back.
-func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status int, newDept component.Field) error {
+// employerForms carries a refused form back to the employer page.
+type employerForms struct {
+	NewDept component.Field   // a rejected new department
+	Upload  map[string]string // the errors of a refused upload
+}
+
+// renderEmployer shows an employer's page, with the employer dossier's documents for users with
+// employer_dossier.view.
+func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status int, forms employerForms) error {
 	c := mustCurrent(r)
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -49,13 +57,21 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		if p.Employer, err = org.FindEmployerByID(r.Context(), tx, id); err != nil {
 			return err
 		}
-		p.Departments, err = org.FindDepartments(r.Context(), tx, id)
+		if p.Departments, err = org.FindDepartments(r.Context(), tx, id); err != nil {
+			return err
+		}
+		if !c.Principal.Has(access.EmployerDossierView) {
+			return nil
+		}
+		docs, err := s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployer, id, forms.Upload)
+		p.Documents = &docs
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	p.Page = s.page(r, "employer.title", p.Employer.Name)
+	newDept := forms.NewDept
 	newDept.Name, newDept.Label, newDept.Required = "name", "department.name", true
 	p.NewDept = newDept
 	return s.render(w, r, status, employer.Show(p))
@@ -199,7 +215,7 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 		if msg == "" {
 			msg = errs[""]
 		}
-		return s.renderEmployer(w, r, http.StatusUnprocessableEntity, component.Field{Value: d.Name, Error: msg})
+		return s.renderEmployer(w, r, http.StatusUnprocessableEntity, employerForms{NewDept: component.Field{Value: d.Name, Error: msg}})
 	} else if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
 	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/server"
 )
@@ -31,11 +33,24 @@ type testBundle struct {
 	demo   demo.Result
 	river  *river.Client[pgx.Tx]
 	tenant uuid.UUID
+	// blobDir is the folder of the file:// blob store that holds the documents' bytes.
+	blobDir string
 }
 
+// harnessOption changes the server's options before it starts.
+type harnessOption func(*server.Options)
+
+// withMaxUpload sets the largest upload (the harness default is defaultTestMaxUpload).
+func withMaxUpload(n int64) harnessOption {
+	return func(o *server.Options) { o.MaxUploadSize = n }
+}
+
+// defaultTestMaxUpload keeps tests of the size limit small.
+const defaultTestMaxUpload = 1 << 20
+
 // setup starts the whole web application against its own database, with the demo tenant
-// (employees demo employees).
-func setup(t *testing.T, employees int) *testBundle {
+// (employees demo employees) and a blob store in a temporary folder.
+func setup(t *testing.T, employees int, opts ...harnessOption) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	db := dbtest.New(t)
@@ -51,11 +66,22 @@ func setup(t *testing.T, employees int) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := server.New(server.Options{Pool: db.Pool, River: rc, Mail: sender,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(db.Pool)})
+	blobDir := t.TempDir()
+	blobs, err := document.OpenBlobStore(ctx, "file://"+filepath.ToSlash(blobDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	o := server.Options{Pool: db.Pool, River: rc, Mail: sender,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(db.Pool),
+		Blobs: blobs, MaxUploadSize: defaultTestMaxUpload}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := server.New(o)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &testBundle{db: db, srv: srv, demo: res, river: rc, tenant: res.TenantID}
+	return &testBundle{db: db, srv: srv, demo: res, river: rc, tenant: res.TenantID, blobDir: blobDir}
 }
 
 // client returns a browser-like client with its own cookie jar that does not follow redirects.

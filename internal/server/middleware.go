@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -118,11 +119,28 @@ func securityHeaders(next http.Handler) http.Handler {
 // maxFormBytes bounds request bodies of ordinary forms.
 const maxFormBytes = 1 << 20
 
+// rawBodyKey keeps the unlimited request body, for routes with a limit of their own (uploads).
+type rawBodyKey struct{}
+
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, r.Body))
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// limitBodyTo replaces limitBody's limit for one route with n bytes.
+func limitBodyTo(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if raw, ok := r.Context().Value(rawBodyKey{}).(io.ReadCloser); ok {
+				r.Body = raw
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // loadUser puts the session's user, his tenant and language in the request context. A user

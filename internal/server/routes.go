@@ -53,6 +53,14 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/employees/{id}/edit", s.h(s.editEmployee))
 			r.Post("/employees/{id}", s.h(s.updateEmployee))
 
+			// Uploads stream past the form limit, up to the largest document plus the form around it.
+			upload := limitBodyTo(s.docs.MaxSize() + maxFormBytes)
+			r.With(upload).Post("/employers/{id}/documents", s.h(s.uploadEmployerDocument))
+			r.With(upload).Post("/employees/{id}/documents", s.h(s.uploadEmployeeDocument))
+			r.Get("/documents/{id}", s.h(s.downloadDocument))
+			r.Get("/documents/{id}/delete", s.h(s.confirmDeleteDocument))
+			r.Post("/documents/{id}/delete", s.h(s.deleteDocument))
+
 			r.Get("/admin/users", s.h(s.listUsers))
 			r.Get("/admin/users/new", s.h(s.newUser))
 			r.Post("/admin/users", s.h(s.createUser))
@@ -60,10 +68,18 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/users/{id}", s.h(s.updateUser))
 			r.Post("/admin/users/{id}/block", s.h(s.blockUser))
 			r.Post("/admin/users/{id}/unblock", s.h(s.unblockUser))
+			r.Get("/admin/users/{id}/access", s.h(s.showAccess))
+			r.Post("/admin/users/{id}/access", s.h(s.changeAccess))
 
 			r.Get("/admin/roles", s.h(s.listRoles))
 			r.Post("/admin/roles", s.h(s.createRole))
 			r.Post("/admin/roles/{id}", s.h(s.updateRole))
+			r.Post("/admin/roles/{id}/matrix", s.h(s.updateMatrix))
+
+			r.Get("/admin/categories", s.h(s.listCategories))
+			r.Post("/admin/categories", s.h(s.createCategory))
+			r.Post("/admin/categories/{id}", s.h(s.updateCategory))
+			r.Post("/admin/categories/{id}/delete", s.h(s.deleteCategory))
 
 			r.Get("/admin/audit", s.h(s.listAudit))
 			r.Get("/admin/audit.csv", s.h(s.downloadAudit))

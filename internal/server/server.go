@@ -21,6 +21,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/i18n"
@@ -37,6 +38,7 @@ type Server struct {
 	usesSMTP bool
 	log      *slog.Logger
 	metrics  *Metrics
+	docs     *document.Service
 }
 
 // Options configures a Server.
@@ -48,6 +50,9 @@ type Options struct {
 	Secure   bool // served over HTTPS: Secure cookies
 	Logger   *slog.Logger
 	Metrics  *Metrics
+	// Blobs holds the documents' bytes; MaxUploadSize bounds an upload (0: document.DefaultMaxSize).
+	Blobs         document.BlobStore
+	MaxUploadSize int64
 }
 
 // New returns a Server.
@@ -60,6 +65,7 @@ func New(o Options) *Server {
 		usesSMTP: o.UsesSMTP,
 		log:      o.Logger,
 		metrics:  o.Metrics,
+		docs:     document.NewService(o.Blobs, o.MaxUploadSize, o.Logger),
 	}
 }
 

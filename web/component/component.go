@@ -32,6 +32,11 @@ type Pager struct {
 	Offset int
 	Limit  int
 	Total  int
+	// OffsetParam names the offset in the query string: "offset" when empty. A page with
+	// several paged lists gives each its own.
+	OffsetParam string
+	// Anchor, when set, is the id of the element page links scroll to.
+	Anchor string
 }
 
 // HasPrev reports whether there is a previous page.
@@ -57,6 +62,14 @@ func (p Pager) Link(offset int) string {
 	for k, v := range p.Query {
 		q[k] = v
 	}
-	q.Set("offset", strconv.Itoa(max(offset, 0)))
-	return p.Path + "?" + q.Encode()
+	name := p.OffsetParam
+	if name == "" {
+		name = "offset"
+	}
+	q.Set(name, strconv.Itoa(max(offset, 0)))
+	link := p.Path + "?" + q.Encode()
+	if p.Anchor != "" {
+		link += "#" + p.Anchor
+	}
+	return link
 }

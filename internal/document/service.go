@@ -1,0 +1,255 @@
+package document
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// DefaultMaxSize is the largest upload when nothing else is configured.
+const DefaultMaxSize = 2 << 30
+
+// copyBuffer is how much of an upload is moved at a time: large enough to keep system calls few,
+// small enough that memory stays flat whatever the file's size.
+const copyBuffer = 256 << 10
+
+// Service stores and retrieves document bytes: uploads stream into the blob store with a
+// maximum size, downloads stream out of it.
+type Service struct {
+	blobs   BlobStore
+	maxSize int64
+	log     *slog.Logger
+}
+
+// NewService returns a Service on blobs that refuses uploads larger than maxSize bytes
+// (DefaultMaxSize when maxSize <= 0) and logs to log.
+func NewService(blobs BlobStore, maxSize int64, log *slog.Logger) *Service {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{blobs: blobs, maxSize: maxSize, log: log}
+}
+
+// MaxSize is the largest upload in bytes.
+func (s *Service) MaxSize() int64 { return s.maxSize }
+
+// Blobs is the store the documents' bytes live in.
+func (s *Service) Blobs() BlobStore { return s.blobs }
+
+// Blob is a complete blob written by PutBlob.
+type Blob struct {
+	Key         string
+	Size        int64
+	SHA256      string // lower-case hex
+	ContentType string // sniffed from the first 512 bytes
+}
+
+// errTooLarge stops a copy at the size limit.
+var errTooLarge = errors.New("upload past the size limit")
+
+// limitedWriter passes writes on until max bytes have gone through, and refuses the write that
+// would cross it, so not one byte past the limit reaches the store.
+type limitedWriter struct {
+	w      io.Writer
+	n, max int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n+int64(len(p)) > l.max {
+		return 0, errTooLarge
+	}
+	n, err := l.w.Write(p)
+	l.n += int64(n)
+	return n, err
+}
+
+// PutBlob streams r into a new blob under key, computing its size and SHA-256 on the way and
+// sniffing its content type from the first 512 bytes. Memory stays flat: nothing but a copy
+// buffer is held. Past MaxSize it aborts the write, so nothing is stored, and returns ETOOLARGE
+// (message document.error.too_large with the limit). Any other failure, including ctx ending,
+// stores nothing either.
+func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return Blob{}, fmt.Errorf("read upload: %w", err)
+	}
+	head = head[:n]
+	b := Blob{Key: key, ContentType: http.DetectContentType(head)}
+	w, err := s.blobs.NewWriter(ctx, key, b.ContentType)
+	if err != nil {
+		return Blob{}, err
+	}
+	sum := sha256.New()
+	lw := &limitedWriter{w: io.MultiWriter(w, sum), max: s.maxSize}
+	if _, err = lw.Write(head); err == nil {
+		_, err = io.CopyBuffer(lw, r, make([]byte, copyBuffer))
+	}
+	if err != nil {
+		// Cancelling before Close aborts the write: the store publishes nothing.
+		cancel()
+		_ = w.Close()
+		if errors.Is(err, errTooLarge) {
+			return Blob{}, apperr.New(apperr.ETOOLARGE, "document.error.too_large", FormatSize(s.maxSize))
+		}
+		return Blob{}, fmt.Errorf("write blob %s: %w", key, err)
+	}
+	if err := w.Close(); err != nil {
+		return Blob{}, fmt.Errorf("write blob %s: %w", key, err)
+	}
+	b.Size, b.SHA256 = lw.n, hexSum(sum)
+	return b, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// Upload stores a new document: it streams r into a blob under a fresh storage key (PutBlob,
+// with its size limit), then, in one transaction of tenantID, inserts the row (CreateDocument)
+// and runs within, which re-checks the uploader's access and writes the audit event; an error
+// from within undoes the row. Whenever the row is not committed, the blob is deleted again, so
+// a refused or failed upload leaves nothing behind. The file name is sanitised.
+func (s *Service) Upload(ctx context.Context, db database.Beginner, tenantID uuid.UUID, n NewDocument, r io.Reader,
+	within func(tx pgx.Tx, d Document) error) (Document, error) {
+	id := uuid.Must(uuid.NewV7())
+	b, err := s.PutBlob(ctx, StorageKey(tenantID, id), r)
+	if err != nil {
+		return Document{}, err
+	}
+	var d Document
+	err = database.InTenant(ctx, db, tenantID, func(tx pgx.Tx) (err error) {
+		if d, err = CreateDocument(ctx, tx, id, n, b); err != nil {
+			return err
+		}
+		if within != nil {
+			return within(tx, d)
+		}
+		return nil
+	})
+	if err != nil {
+		s.RemoveBlob(context.WithoutCancel(ctx), b.Key)
+		return Document{}, err
+	}
+	return d, nil
+}
+
+// Delete removes document id of tenantID: in one transaction it reads the row, runs within (which
+// checks the requester's access and writes the audit event; an error keeps the document) and
+// deletes the row; after commit it deletes the blob. A failed blob delete is logged, not
+// returned: the row is gone, so the document is. ENOTFOUND when the document does not exist.
+func (s *Service) Delete(ctx context.Context, db database.Beginner, tenantID, id uuid.UUID,
+	within func(tx pgx.Tx, d Document) error) (Document, error) {
+	var d Document
+	err := database.InTenant(ctx, db, tenantID, func(tx pgx.Tx) (err error) {
+		if d, err = FindDocumentByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if within != nil {
+			if err := within(tx, d); err != nil {
+				return err
+			}
+		}
+		_, err = DeleteDocument(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Document{}, err
+	}
+	s.RemoveBlob(context.WithoutCancel(ctx), d.StorageKey)
+	return d, nil
+}
+
+// RemoveBlob deletes a blob whose row is gone (or never came); a failure is logged, since the
+// caller's work is done either way.
+func (s *Service) RemoveBlob(ctx context.Context, key string) {
+	if err := s.blobs.Delete(ctx, key); err != nil {
+		s.log.ErrorContext(ctx, "delete blob", "key", key, "err", err)
+	}
+}
+
+// Open returns d's bytes as a seekable stream for a download: every Read after a Seek opens a
+// range read at that offset, so serving an HTTP range reads only from there. It checks first that
+// the blob exists and has d's size; a mismatch is an internal error.
+func (s *Service) Open(ctx context.Context, d Document) (io.ReadSeekCloser, error) {
+	a, err := s.blobs.Attributes(ctx, d.StorageKey)
+	if err != nil {
+		return nil, fmt.Errorf("open document %s: %w", d.ID, err)
+	}
+	if a.Size != d.Size {
+		return nil, fmt.Errorf("open document %s: blob has %d bytes, row says %d", d.ID, a.Size, d.Size)
+	}
+	return &blobReader{ctx: ctx, blobs: s.blobs, key: d.StorageKey, size: d.Size}, nil
+}
+
+// blobReader reads a blob from the current offset, opening a range reader lazily.
+type blobReader struct {
+	ctx       context.Context
+	blobs     BlobStore
+	key       string
+	size, off int64
+	r         io.ReadCloser
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	if b.off >= b.size {
+		return 0, io.EOF
+	}
+	if b.r == nil {
+		r, err := b.blobs.NewRangeReader(b.ctx, b.key, b.off, -1)
+		if err != nil {
+			return 0, err
+		}
+		b.r = r
+	}
+	n, err := b.r.Read(p)
+	b.off += int64(n)
+	return n, err
+}
+
+func (b *blobReader) Seek(offset int64, whence int) (int64, error) {
+	var off int64
+	switch whence {
+	case io.SeekStart:
+		off = offset
+	case io.SeekCurrent:
+		off = b.off + offset
+	case io.SeekEnd:
+		off = b.size + offset
+	default:
+		return b.off, errors.New("seek: invalid whence")
+	}
+	if off < 0 {
+		return b.off, errors.New("seek: negative position")
+	}
+	if off != b.off && b.r != nil {
+		b.r.Close()
+		b.r = nil
+	}
+	b.off = off
+	return off, nil
+}
+
+func (b *blobReader) Close() error {
+	if b.r == nil {
+		return nil
+	}
+	err := b.r.Close()
+	b.r = nil
+	return err
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/admin"
+)
+
+func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
+		return err
+	}
+	return s.renderCategories(w, r, http.StatusOK, document.Category{Dossier: document.DossierEmployee}, nil)
+}
+
+// renderCategories shows the category administration; draft is the new category being made and
+// errs the errors of a refused change.
+func (s *Server) renderCategories(w http.ResponseWriter, r *http.Request, status int, draft document.Category, errs map[string]string) error {
+	p := admin.CategoriesPage{
+		Page:       s.page(r, "category.title"),
+		NewName:    component.Field{Name: "name", Label: "category.name", Value: draft.Name, Error: errs["name"], Required: true},
+		NewMedical: draft.Medical,
+		Errors:     errs,
+	}
+	for _, d := range document.Dossiers {
+		p.Dossiers = append(p.Dossiers, option(string(d), i18n.T(r.Context(), "category.dossier."+string(d)), d == draft.Dossier))
+	}
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if p.Categories, err = document.FindCategories(r.Context(), tx); err != nil {
+			return err
+		}
+		p.Counts, err = document.CountByCategory(r.Context(), tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	return s.render(w, r, status, admin.Categories(p))
+}
+
+// categoryErrors turns a refused category change into the page's errors and status; ok is false
+// for errors that are not the user's to fix.
+func categoryErrors(err error) (map[string]string, int, bool) {
+	e, ok := apperr.As(err)
+	if !ok || (e.Code != apperr.EINVALID && e.Code != apperr.ECONFLICT) {
+		return nil, 0, false
+	}
+	if e.Fields != nil {
+		return e.Fields, statusOf[e.Code], true
+	}
+	return map[string]string{"": e.Message}, statusOf[e.Code], true
+}
+
+func categoryDetails(c document.Category) map[string]any {
+	return map[string]any{"name": c.Name, "dossier": c.Dossier, "medical": c.Medical}
+}
+
+func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	c := document.Category{Name: r.PostForm.Get("name"), Dossier: document.Dossier(r.PostForm.Get("dossier")),
+		Medical: r.PostForm.Get("medical") != ""}
+	draft := c
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if c, err = document.CreateCategory(r.Context(), tx, c); err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryCreated, SubjectType: "category",
+			SubjectID: &c.ID, Details: categoryDetails(c)})
+	})
+	if errs, status, ok := categoryErrors(err); ok {
+		return s.renderCategories(w, r, status, draft, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/categories#category-"+c.ID.String())
+}
+
+func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	u := document.CategoryUpdate{Name: r.PostForm.Get("name"), Medical: r.PostForm.Get("medical") != ""}
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		before, err := document.FindCategoryByID(r.Context(), tx, id)
+		if err != nil {
+			return err
+		}
+		after, err := document.UpdateCategory(r.Context(), tx, id, u)
+		if err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryUpdated, SubjectType: "category",
+			SubjectID: &id, Details: map[string]any{"before": categoryDetails(before), "after": categoryDetails(after)}})
+	})
+	if errs, status, ok := categoryErrors(err); ok {
+		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, summaryOnly(errs))
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/categories#category-"+id.String())
+}
+
+func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		c, err := document.DeleteCategory(r.Context(), tx, id)
+		if err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryDeleted, SubjectType: "category",
+			SubjectID: &id, Details: categoryDetails(c)})
+	})
+	if errs, status, ok := categoryErrors(err); ok {
+		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "category.flash.deleted")
+	return redirect(w, r, "/admin/categories")
+}
+
+// summaryOnly moves a row's field errors into the summary, since the page's fields belong to the
+// new-category form.
+func summaryOnly(errs map[string]string) map[string]string {
+	for _, msg := range errs {
+		return map[string]string{"": msg}
+	}
+	return errs
+}

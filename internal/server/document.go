@@ -1,0 +1,430 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/documents"
+)
+
+// canSeeDossier returns nil when p may see the dossier: an employer in reach, or an employee he
+// can see with employee_dossier.view. ENOTFOUND or EFORBIDDEN otherwise.
+func canSeeDossier(ctx context.Context, tx pgx.Tx, p access.Principal, dossier document.Dossier, id uuid.UUID) error {
+	if dossier == document.DossierEmployee {
+		return access.CanSeeEmployee(ctx, tx, p, id)
+	}
+	return access.CanSeeEmployer(p, id)
+}
+
+func dossierPath(dossier document.Dossier, id uuid.UUID) string {
+	if dossier == document.DossierEmployee {
+		return "/employees/" + id.String()
+	}
+	return "/employers/" + id.String()
+}
+
+// documentPath is the page of the dossier d belongs to.
+func documentPath(d document.Document) string {
+	if d.EmployeeID != nil {
+		return dossierPath(document.DossierEmployee, *d.EmployeeID)
+	}
+	return dossierPath(document.DossierEmployer, d.EmployerID)
+}
+
+// dossierDocuments gathers the documents part of a dossier page: what p may read there, where
+// he may upload, whether he may delete. The caller has checked the dossier is visible.
+func (s *Server) dossierDocuments(ctx context.Context, tx pgx.Tx, p access.Principal, dossier document.Dossier, id uuid.UUID,
+	errs map[string]string) (documents.Props, error) {
+	cats, err := access.LoadCategories(ctx, tx, p)
+	if err != nil {
+		return documents.Props{}, err
+	}
+	sections, err := document.FindDossierDocuments(ctx, tx, p, cats, dossier, id)
+	if err != nil {
+		return documents.Props{}, err
+	}
+	props := documents.Props{Sections: sections, Action: dossierPath(dossier, id) + "/documents",
+		CanDelete: access.CanDeleteDocument(p) == nil, MaxSize: document.FormatSize(s.docs.MaxSize()), Errors: errs}
+	for _, sec := range sections {
+		if access.CanUpload(p, cats, sec.Category.ID) == nil {
+			props.Upload = append(props.Upload, option(sec.Category.ID.String(), sec.Category.Name, false))
+		}
+	}
+	return props, nil
+}
+
+func (s *Server) uploadEmployerDocument(w http.ResponseWriter, r *http.Request) error {
+	return s.uploadDocument(w, r, document.DossierEmployer)
+}
+
+func (s *Server) uploadEmployeeDocument(w http.ResponseWriter, r *http.Request) error {
+	return s.uploadDocument(w, r, document.DossierEmployee)
+}
+
+// maxUploadFields bounds the form fields before the file: their number and each one's size.
+const (
+	maxUploadFields    = 10
+	maxUploadFieldSize = 1 << 10
+)
+
+// readUploadForm reads the multipart form up to its file part, which it returns unread so that
+// the file streams straight into the blob store. The fields (category_id, document_date) must
+// come before the file; the upload form puts them there. A form without a file gives a nil part.
+func readUploadForm(r *http.Request) (map[string]string, *multipart.Part, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
+	}
+	values := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return values, nil, nil
+		}
+		if err != nil {
+			return nil, nil, bodyError(err)
+		}
+		if part.FormName() == "file" {
+			if fileName(part) == "" {
+				continue // the browser sends an empty part when no file was chosen
+			}
+			return values, part, nil
+		}
+		if len(values) >= maxUploadFields {
+			return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxUploadFieldSize+1))
+		if err != nil {
+			return nil, nil, bodyError(err)
+		}
+		if len(b) > maxUploadFieldSize {
+			return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
+		}
+		values[part.FormName()] = strings.TrimSpace(string(b))
+	}
+}
+
+// fileName is the file name a part was sent with, unaltered (multipart's FileName already
+// strips directories, and only the way "/"-separated paths do; SanitizeFileName decides).
+func fileName(part *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	if err != nil {
+		return part.FileName()
+	}
+	return params["filename"]
+}
+
+// bodyError classifies a failure to read a request body: past the limit is 413, anything
+// else a malformed request.
+func bodyError(err error) error {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return apperr.New(apperr.ETOOLARGE, "error.too_large")
+	}
+	return apperr.New(apperr.EBADINPUT, "error.bad_form")
+}
+
+// uploadDocument streams a multipart upload (category_id, optional document_date, file) into
+// a dossier. The dossier's visibility is checked before the body is read, the category right
+// before the file streams, and both again in the transaction that records the document.
+func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier document.Dossier) error {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	n := document.NewDocument{UploadedBy: &c.User.ID}
+	if dossier == document.DossierEmployee {
+		n.EmployeeID = &id
+	} else {
+		n.EmployerID = id
+	}
+	refused := func(err error) error {
+		s.refuseDocument(r, "upload", nil, &n, err)
+		return err
+	}
+	ctx := r.Context()
+	if err := s.inTenant(r, func(tx pgx.Tx) error { return canSeeDossier(ctx, tx, c.Principal, dossier, id) }); err != nil {
+		return refused(err)
+	}
+
+	values, file, err := readUploadForm(r)
+	if err != nil {
+		return refused(err)
+	}
+	errs := map[string]string{}
+	if cat, err := uuid.Parse(values["category_id"]); err == nil {
+		n.CategoryID = cat
+	} else {
+		errs["category_id"] = "error.choose"
+	}
+	if v := values["document_date"]; v != "" {
+		if d, err := i18n.ParseDate(v); err == nil {
+			n.DocumentDate = &d
+		} else {
+			errs["document_date"] = "error.date"
+		}
+	}
+	if file == nil {
+		errs["file"] = "document.error.file_required"
+	}
+	if len(errs) > 0 {
+		return s.renderUploadErrors(w, r, dossier, id, errs)
+	}
+
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		cats, err := access.LoadCategories(ctx, tx, c.Principal)
+		if err != nil {
+			return err
+		}
+		if err := access.CanUpload(c.Principal, cats, n.CategoryID); err != nil {
+			return err
+		}
+		_, err = document.CheckNewDocument(ctx, tx, &n)
+		return err
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderUploadErrors(w, r, dossier, id, errs)
+	} else if err != nil {
+		return refused(err)
+	}
+
+	n.FileName = fileName(file)
+	_, err = s.docs.Upload(ctx, s.pool, c.Tenant.ID, n, file, func(tx pgx.Tx, d document.Document) error {
+		// A long upload gives access time to change: decide again as the row is recorded.
+		if err := canSeeDossier(ctx, tx, c.Principal, dossier, id); err != nil {
+			return err
+		}
+		cats, err := access.LoadCategories(ctx, tx, c.Principal)
+		if err != nil {
+			return err
+		}
+		if err := access.CanUpload(c.Principal, cats, d.CategoryID); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, actor(r), audit.Event{Action: audit.DocumentUploaded, SubjectType: "document",
+			SubjectID: &d.ID, EmployeeID: d.EmployeeID, EmployerID: &d.EmployerID, Details: documentDetails(d)})
+	})
+	if err != nil {
+		return refused(err)
+	}
+	s.flash(r, "document.flash.uploaded")
+	return redirect(w, r, dossierPath(dossier, id)+"#documents")
+}
+
+// renderUploadErrors shows the dossier page again with the upload form's errors (422).
+func (s *Server) renderUploadErrors(w http.ResponseWriter, r *http.Request, dossier document.Dossier, id uuid.UUID, errs map[string]string) error {
+	if dossier == document.DossierEmployee {
+		return s.renderEmployee(w, r, http.StatusUnprocessableEntity, errs)
+	}
+	return s.renderEmployer(w, r, http.StatusUnprocessableEntity, employerForms{Upload: errs})
+}
+
+// documentDetails are the facts about a document an audit event keeps.
+func documentDetails(d document.Document) map[string]any {
+	return map[string]any{"file_name": d.FileName, "category_id": d.CategoryID, "category": d.CategoryName,
+		"size": d.Size, "sha256": d.SHA256, "content_type": d.ContentType}
+}
+
+// refuseDocument records a refused upload, download or delete in its own transaction (the
+// refused one rolled back): operation, reason, and the dossier concerned when known, so an
+// attempt on an employee's file shows in his access log. Errors other than refusals (404, 403,
+// 413) are not refusals and are not recorded.
+func (s *Server) refuseDocument(r *http.Request, operation string, documentID *uuid.UUID, n *document.NewDocument, err error) {
+	code := apperr.CodeOf(err)
+	if code != apperr.ENOTFOUND && code != apperr.EFORBIDDEN && code != apperr.ETOOLARGE {
+		return
+	}
+	e := audit.Event{Action: audit.DocumentRefused, SubjectType: "document", SubjectID: documentID,
+		Details: map[string]any{"operation": operation, "reason": string(code)}}
+	if n != nil {
+		e.EmployeeID = n.EmployeeID
+		if n.EmployerID != uuid.Nil {
+			e.EmployerID = &n.EmployerID
+		}
+		if n.CategoryID != uuid.Nil {
+			e.Details["category_id"] = n.CategoryID
+		}
+		if n.FileName != "" {
+			e.Details["file_name"] = document.SanitizeFileName(n.FileName)
+		}
+	}
+	if documentID != nil {
+		lookErr := s.inTenant(r, func(tx pgx.Tx) error {
+			d, err := document.FindDocumentByID(r.Context(), tx, *documentID)
+			if err == nil {
+				e.EmployeeID, e.EmployerID = d.EmployeeID, &d.EmployerID
+			}
+			return nil
+		})
+		if lookErr != nil {
+			logger(r).Error("audit refusal: find document", "document_id", documentID, "err", lookErr)
+		}
+	}
+	s.auditRefusal(r, e)
+}
+
+// downloadDocument streams a document as an attachment, with HTTP range requests so a large
+// download can resume. Every download (and every resumed part) is audited.
+func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	var d document.Document
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		cats, err := access.LoadCategories(ctx, tx, c.Principal)
+		if err != nil {
+			return err
+		}
+		if err := access.CanReadDocument(ctx, tx, c.Principal, cats, id); err != nil {
+			return err
+		}
+		if d, err = document.FindDocumentByID(ctx, tx, id); err != nil {
+			return err
+		}
+		details := documentDetails(d)
+		if rng := r.Header.Get("Range"); rng != "" {
+			details["range"] = rng
+		}
+		return audit.Write(ctx, tx, actor(r), audit.Event{Action: audit.DocumentDownloaded, SubjectType: "document",
+			SubjectID: &d.ID, EmployeeID: d.EmployeeID, EmployerID: &d.EmployerID, Details: details})
+	})
+	if err != nil {
+		s.refuseDocument(r, "download", &id, nil, err)
+		return err
+	}
+	content, err := s.docs.Open(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer content.Close()
+	h := w.Header()
+	h.Set("Content-Type", d.ContentType)
+	h.Set("Content-Disposition", attachment(d.FileName))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("ETag", `"`+d.SHA256+`"`)
+	// ServeContent answers Range (206 with Content-Range, 416), If-Range and HEAD, and sends
+	// Accept-Ranges; content reads only the ranges asked for.
+	http.ServeContent(w, r, "", d.UploadedAt, content)
+	return nil
+}
+
+// attachment is a Content-Disposition that offers name for saving (RFC 6266): an ASCII
+// fallback for old clients and the exact UTF-8 name as filename* (RFC 5987).
+func attachment(name string) string {
+	var ascii, enc strings.Builder
+	for _, r := range name {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '%' {
+			ascii.WriteByte('_')
+		} else {
+			ascii.WriteRune(r)
+		}
+	}
+	for _, b := range []byte(name) {
+		if isAttrChar(b) {
+			enc.WriteByte(b)
+		} else {
+			enc.WriteString("%" + strings.ToUpper(hexByte(b)))
+		}
+	}
+	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
+}
+
+// isAttrChar reports whether b may appear unencoded in an RFC 5987 value.
+func isAttrChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
+}
+
+func hexByte(b byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[b>>4], digits[b&0xf]})
+}
+
+// findDeletable returns document id when p may delete it: he can read it (else 404) and holds
+// documents.delete (else 403).
+func findDeletable(ctx context.Context, tx pgx.Tx, p access.Principal, id uuid.UUID) (document.Document, error) {
+	cats, err := access.LoadCategories(ctx, tx, p)
+	if err != nil {
+		return document.Document{}, err
+	}
+	if err := access.CanReadDocument(ctx, tx, p, cats, id); err != nil {
+		return document.Document{}, err
+	}
+	if err := access.CanDeleteDocument(p); err != nil {
+		return document.Document{}, err
+	}
+	return document.FindDocumentByID(ctx, tx, id)
+}
+
+func (s *Server) confirmDeleteDocument(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var d document.Document
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		d, err = findDeletable(r.Context(), tx, c.Principal, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, documents.ConfirmDelete(documents.DeletePage{
+		Page: s.page(r, "document.delete.title"), Document: d, Back: documentPath(d) + "#documents"}))
+}
+
+// deleteDocument deletes a document (row, then blob) and returns to its dossier.
+func (s *Server) deleteDocument(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	d, err := s.docs.Delete(ctx, s.pool, c.Tenant.ID, id, func(tx pgx.Tx, d document.Document) error {
+		if _, err := findDeletable(ctx, tx, c.Principal, id); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, actor(r), audit.Event{Action: audit.DocumentDeleted, SubjectType: "document",
+			SubjectID: &d.ID, EmployeeID: d.EmployeeID, EmployerID: &d.EmployerID, Details: documentDetails(d)})
+	})
+	if err != nil {
+		s.refuseDocument(r, "delete", &id, nil, err)
+		return err
+	}
+	s.flash(r, "document.flash.deleted")
+	return redirect(w, r, documentPath(d)+"#documents")
+}
+
+// delegationsFor returns the delegations of an employee's dossier when p manages access, and
+// whether to show them.
+func delegationsFor(ctx context.Context, tx pgx.Tx, p access.Principal, e org.Employee) ([]access.Delegation, bool, error) {
+	if !p.Has(access.AccessManage) {
+		return nil, false, nil
+	}
+	list, err := access.FindDelegations(ctx, tx, e.ID)
+	return list, true, err
+}
