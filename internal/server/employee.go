@@ -32,6 +32,10 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 		keep.Set("q", v)
 	}
 	p := employee.ListPage{Query: f.Query, CanManage: access.ManageOrganisation(c.Principal) == nil}
+	if f.Query != "" && access.SearchTooShort(f.Query) {
+		// Words this short match a large part of the tenant and find nobody in particular.
+		p.SearchError, f.Query = "employee.error.search_short", ""
+	}
 	err := s.inTenant(r, func(tx pgx.Tx) error {
 		if id, err := uuid.Parse(q.Get("employer")); err == nil {
 			if err := access.CanSeeEmployer(c.Principal, id); err != nil {

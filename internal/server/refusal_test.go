@@ -62,3 +62,20 @@ func TestLanguageSwitchStaysOnSite(t *testing.T) {
 		})
 	}
 }
+
+// TestShortSearchExplained: a search of only very short words is not run; the page says why.
+func TestShortSearchExplained(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 20)
+	c := b.login(t, "beheerder@demo.dossierkast.nl")
+	resp, doc := b.get(t, c, "/employees?q=de")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got, want := doc.Find("#search-error").Text(), nl("employee.error.search_short", 3); got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	if n := doc.Find("#employees tbody tr").Length(); n != 20 {
+		t.Errorf("rows = %d, want the unfiltered 20", n)
+	}
+}
