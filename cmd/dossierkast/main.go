@@ -167,7 +167,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer a.close()
-	res, err := demo.Load(ctx, a.pool, demo.Options{Employees: employees, Force: force, Out: stdout})
+	blobs, err := a.openBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+	res, err := demo.Load(ctx, a.pool, demo.Options{Employees: employees, Force: force, Out: stdout, Examples: true, Blobs: blobs})
 	if err != nil {
 		return err
 	}

@@ -2,11 +2,16 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 )
 
 // Delegation is time-bound access of one user (a coach) to one employee's dossier. It counts for
@@ -51,4 +56,38 @@ func FindDelegations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]De
 		return nil, fmt.Errorf("find delegations of %s: %w", employeeID, err)
 	}
 	return list, nil
+}
+
+// GrantDelegation gives a user access to an employee's dossier from now on, until it is ended,
+// and audits the grant in tx. The user must hold delegations.receive (EINVALID otherwise) and
+// must not be blacklisted for the employee (EINVALID: the blacklist always wins, so such a grant
+// would be a dead letter); an employee or user of another tenant is ENOTFOUND.
+func GrantDelegation(ctx context.Context, tx pgx.Tx, actor audit.Actor, userID, employeeID uuid.UUID, reason string) (Delegation, error) {
+	var rights []string
+	var blacklisted bool
+	err := tx.QueryRow(ctx, `SELECT ro.rights, EXISTS (SELECT 1 FROM user_blacklist b WHERE b.user_id = u.id AND b.employee_id = $2)
+		FROM users u JOIN roles ro ON ro.id = u.role_id, employees e WHERE u.id = $1 AND e.id = $2`,
+		userID, employeeID).Scan(&rights, &blacklisted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Delegation{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	if err != nil {
+		return Delegation{}, fmt.Errorf("grant delegation: %w", err)
+	}
+	if !slices.Contains(rights, string(DelegationsReceive)) {
+		return Delegation{}, apperr.New(apperr.EINVALID, "delegation.error.cannot_receive")
+	}
+	if blacklisted {
+		return Delegation{}, apperr.New(apperr.EINVALID, "delegation.error.blacklisted")
+	}
+	d := Delegation{ID: uuid.Must(uuid.NewV7()), UserID: userID, EmployeeID: employeeID, Reason: reason, CreatedBy: actor.UserID}
+	err = tx.QueryRow(ctx, `INSERT INTO dossier_delegations (tenant_id, id, user_id, employee_id, reason, created_by)
+		VALUES (app_tenant(), $1, $2, $3, $4, $5) RETURNING valid_from, created_at`,
+		d.ID, d.UserID, d.EmployeeID, d.Reason, d.CreatedBy).Scan(&d.ValidFrom, &d.CreatedAt)
+	if err != nil {
+		return Delegation{}, fmt.Errorf("grant delegation: %w", err)
+	}
+	err = audit.Write(ctx, tx, actor, audit.Event{Action: audit.DelegationGranted, SubjectType: "delegation", SubjectID: &d.ID,
+		EmployeeID: &employeeID, Details: map[string]any{"user_id": userID, "reason": reason}})
+	return d, err
 }

@@ -42,6 +42,8 @@ const (
 	AccessEmployeeUnlinked   = "access.employee_unlinked"
 	AccessBlacklisted        = "access.blacklisted"
 	AccessUnblacklisted      = "access.unblacklisted"
+	// Dossier delegations (subject: the delegation).
+	DelegationGranted = "delegation.granted"
 
 	// Documents (subject: the document) and the refusal of an upload, download or delete
 	// (details: operation and reason). Events of an employee dossier carry its employee.
@@ -62,7 +64,7 @@ var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, Empl
 	EmployerCreated, EmployerUpdated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
 	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled,
 	AccessDepartmentLinked, AccessDepartmentUnlinked, AccessEmployeeLinked, AccessEmployeeUnlinked,
-	AccessBlacklisted, AccessUnblacklisted,
+	AccessBlacklisted, AccessUnblacklisted, DelegationGranted,
 	DocumentUploaded, DocumentDownloaded, DocumentDeleted, DocumentRefused,
 	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated}
 

@@ -19,6 +19,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -53,6 +54,11 @@ type Options struct {
 	Force bool
 	// Out receives one line per step; nil discards them.
 	Out io.Writer
+	// Examples adds the document categories and matrix, and the links, blacklist entry and
+	// delegations that show the access rules at work. Tests that set up their own leave it off.
+	Examples bool
+	// Blobs stores the demo documents (with Examples); nil loads no documents.
+	Blobs document.BlobStore
 }
 
 // Login is a demo log-in, for printing.
@@ -154,6 +160,20 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error)
 	res.Employees, res.EmployeesAdded, err = loadEmployees(ctx, pool, tenant.ID, newGenerator(employers), opts.Employees, out)
 	if err != nil {
 		return res, fmt.Errorf("demo: %w", err)
+	}
+	if !opts.Examples {
+		return res, nil
+	}
+	err = database.InTenant(ctx, pool, tenant.ID, func(tx pgx.Tx) error {
+		return ensureAccess(ctx, tx, tenant.ID, employers)
+	})
+	if err != nil {
+		return res, fmt.Errorf("demo: %w", err)
+	}
+	if opts.Blobs != nil {
+		if _, err := ensureDocuments(ctx, pool, tenant.ID, opts.Blobs, out); err != nil {
+			return res, fmt.Errorf("demo: %w", err)
+		}
 	}
 	return res, nil
 }

@@ -1,0 +1,116 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/org"
+)
+
+// TestDemoShowsTheRules: the demo's categories, matrix, links, blacklist, delegations and
+// documents put every rule of the access engine on screen.
+func TestDemoShowsTheRules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.New(t)
+	blobs, err := document.OpenBlobStore(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	const employees = 40
+	res, err := demo.Load(ctx, db.Pool, demo.Options{Employees: employees, Examples: true, Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second run adds nothing.
+	if _, err := demo.Load(ctx, db.Pool, demo.Options{Employees: employees, Examples: true, Blobs: blobs}); err != nil {
+		t.Fatal(err)
+	}
+
+	visible := map[string]int{}
+	var documents, medicalForHR int
+	var sample document.Document
+	err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM documents").Scan(&documents); err != nil {
+			return err
+		}
+		for _, l := range res.Logins {
+			users, _, err := org.FindUsers(ctx, tx, org.UserFilter{Query: l.Email, Limit: 1})
+			if err != nil {
+				return err
+			}
+			_, p, err := org.LoadPrincipal(ctx, tx, res.TenantID, users[0].ID)
+			if err != nil {
+				return err
+			}
+			_, visible[l.Email], err = org.FindEmployees(ctx, tx, org.EmployeeFilter{Viewer: p, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if l.Email == "hr@demo.dossierkast.nl" {
+				cats, err := access.LoadCategories(ctx, tx, p)
+				if err != nil {
+					return err
+				}
+				all, err := document.FindCategories(ctx, tx)
+				for _, c := range all {
+					if _, ok := cats[c.ID]; ok && c.Medical {
+						medicalForHR++
+					}
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		var id uuid.UUID
+		if err := tx.QueryRow(ctx, "SELECT id FROM documents WHERE employee_id IS NOT NULL LIMIT 1").Scan(&id); err != nil {
+			return err
+		}
+		sample, err = document.FindDocumentByID(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3*2 + employees*3; documents != want {
+		t.Errorf("documents = %d, want %d (two per employer, three per employee, once)", documents, want)
+	}
+	if n := visible["beheerder@demo.dossierkast.nl"]; n != employees {
+		t.Errorf("administrator sees %d employees, want all %d", n, employees)
+	}
+	if n := visible["leidinggevende@demo.dossierkast.nl"]; n == 0 || n >= employees/2 {
+		t.Errorf("manager sees %d employees, want the few of his linked department", n)
+	}
+	if n := visible["coach@demo.dossierkast.nl"]; n != 2 {
+		t.Errorf("coach sees %d employees, want his 2 delegated clients", n)
+	}
+	if medicalForHR != 0 {
+		t.Errorf("HR may read %d medical categories, want none", medicalForHR)
+	}
+
+	r, err := blobs.NewRangeReader(ctx, sample.StorageKey, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("%PDF-1.4")) || !bytes.HasSuffix(b, []byte("%%EOF\n")) || http.DetectContentType(b) != "application/pdf" {
+		t.Errorf("demo document is not a PDF: %q…", b[:min(40, len(b))])
+	}
+}
