@@ -31,6 +31,10 @@ CREATE TABLE user_blacklist (
     tenant_id   uuid NOT NULL REFERENCES tenants (id),
     user_id     uuid NOT NULL,
     employee_id uuid NOT NULL,
+    -- Where the employee works, copied by triggers (below) so that counting a user's visible
+    -- employees can subtract his blacklist without looking each entry up.
+    employer_id   uuid NOT NULL,
+    department_id uuid,
     reason      text NOT NULL DEFAULT '',
     created_at  timestamptz NOT NULL DEFAULT now(),
     created_by  uuid,
@@ -184,12 +188,38 @@ INSERT INTO employee_counts (tenant_id, employer_id, department_key, n)
 SELECT tenant_id, employer_id, coalesce(department_id, '00000000-0000-0000-0000-000000000000'), count(*)
 FROM employees GROUP BY 1, 2, 3;
 
+-- The blacklist rows follow their employee: filled in when written, moved when he moves.
+-- +goose StatementBegin
+CREATE FUNCTION user_blacklist_place() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT e.employer_id, e.department_id INTO NEW.employer_id, NEW.department_id
+    FROM employees e WHERE e.id = NEW.employee_id;
+    RETURN NEW;
+END
+$$;
+CREATE FUNCTION user_blacklist_follow() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE user_blacklist b SET employer_id = n.employer_id, department_id = n.department_id
+    FROM new_rows n
+    WHERE b.employee_id = n.id AND (b.employer_id, b.department_id) IS DISTINCT FROM (n.employer_id, n.department_id);
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER user_blacklist_place BEFORE INSERT OR UPDATE OF employee_id ON user_blacklist
+    FOR EACH ROW EXECUTE FUNCTION user_blacklist_place();
+CREATE TRIGGER user_blacklist_follow AFTER UPDATE ON employees
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION user_blacklist_follow();
+
 -- visible_employee_count: how many employees visible_employees holds, without visiting them:
 -- the counts of the employers he sees whole and of his linked departments (employee_counts),
 -- plus his individual links and delegations outside those, minus his blacklist entries inside
 -- any of them. Its cost grows with his links and blacklist, not with the employees he sees. A
 -- property test holds it equal to count(*) of visible_employees. PL/pgSQL keeps its plan for the
--- session; the lateral lookup makes the blacklist one key probe per entry.
+-- session; the blacklist rows carry their employee's place, so subtracting them reads only the
+-- user's own rows.
 -- +goose StatementBegin
 CREATE FUNCTION visible_employee_count(p_user_id uuid, p_all_employers uuid[], p_reach uuid[],
         p_departments uuid[], p_employees uuid[], p_delegated uuid[])
@@ -212,14 +242,12 @@ BEGIN
            AND NOT (e.employer_id = ANY (p_all_employers)
                     OR (coalesce(e.department_id = ANY (p_departments), false) OR e.id = ANY (p_employees))
                        AND e.employer_id = ANY (p_reach)))
-      - (SELECT count(*) FROM user_blacklist b CROSS JOIN LATERAL (
-             SELECT 1 FROM employees e WHERE e.id = b.employee_id
-               AND (e.employer_id = ANY (p_all_employers)
-                    OR (coalesce(e.department_id = ANY (p_departments), false) OR e.id = ANY (p_employees))
-                       AND e.employer_id = ANY (p_reach)
-                    OR e.id = ANY (p_delegated))
-             LIMIT 1) x
-         WHERE b.user_id = p_user_id)
+      - (SELECT count(*) FROM user_blacklist b
+         WHERE b.user_id = p_user_id
+           AND (b.employer_id = ANY (p_all_employers)
+                OR (coalesce(b.department_id = ANY (p_departments), false) OR b.employee_id = ANY (p_employees))
+                   AND b.employer_id = ANY (p_reach)
+                OR b.employee_id = ANY (p_delegated)))
     INTO n;
     RETURN n;
 END

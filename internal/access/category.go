@@ -65,7 +65,7 @@ func (c Categories) Readable() []uuid.UUID {
 // to args. Document lists and CanReadDocument read it.
 func VisibleDocuments(p Principal, c Categories, args []any) (string, []any) {
 	params, args := visibleArgs(p, args)
-	args = append(args, c.Readable())
+	args = append(args, binaryIDs(c.Readable()))
 	return fmt.Sprintf("visible_documents(%s, $%d)", params, len(args)), args
 }
 
