@@ -79,3 +79,26 @@ func mapError(err error) error {
 
 // IsNoRows reports whether err means a query found no row.
 func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// Querier runs queries: pgx.Tx and *pgxpool.Pool satisfy it.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// FindOne runs a query that selects one row and scans its columns by position into a T. No row
+// is ENOTFOUND; what names the thing sought in other errors.
+func FindOne[T any](ctx context.Context, q Querier, what, sql string, args ...any) (T, error) {
+	var zero T
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return zero, fmt.Errorf("find %s: %w", what, err)
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[T])
+	if IsNoRows(err) {
+		return zero, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	if err != nil {
+		return zero, fmt.Errorf("find %s: %w", what, err)
+	}
+	return v, nil
+}

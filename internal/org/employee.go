@@ -197,15 +197,7 @@ func escapeLike(s string) string {
 // FindEmployeeByID returns one employee, or ENOTFOUND. It does not check access: ask
 // access.CanSeeEmployee first.
 func FindEmployeeByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Employee, error) {
-	rows, err := tx.Query(ctx, "SELECT "+employeeColumns+employeeFrom+" WHERE e.id = $1", id)
-	if err != nil {
-		return Employee{}, fmt.Errorf("find employee: %w", err)
-	}
-	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Employee])
-	if database.IsNoRows(err) {
-		return Employee{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return e, err
+	return database.FindOne[Employee](ctx, tx, "employee", "SELECT "+employeeColumns+employeeFrom+" WHERE e.id = $1", id)
 }
 
 // checkDepartment makes sure the department belongs to the employee's employer.

@@ -87,15 +87,7 @@ func FindAllEmployers(ctx context.Context, tx pgx.Tx) ([]Employer, error) {
 
 // FindEmployerByID returns one employer, or ENOTFOUND. It does not check access.
 func FindEmployerByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Employer, error) {
-	rows, err := tx.Query(ctx, "SELECT "+employerColumns+employerFrom+" WHERE r.id = $1", id)
-	if err != nil {
-		return Employer{}, fmt.Errorf("find employer: %w", err)
-	}
-	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Employer])
-	if database.IsNoRows(err) {
-		return Employer{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return e, err
+	return database.FindOne[Employer](ctx, tx, "employer", "SELECT "+employerColumns+employerFrom+" WHERE r.id = $1", id)
 }
 
 // CreateEmployer stores a new employer. EINVALID on missing fields, ECONFLICT on a taken number.
@@ -186,15 +178,7 @@ func FindDepartments(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]De
 
 // FindDepartmentByID returns one department, or ENOTFOUND.
 func FindDepartmentByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Department, error) {
-	rows, err := tx.Query(ctx, "SELECT "+departmentColumns+" FROM departments d WHERE d.id = $1", id)
-	if err != nil {
-		return Department{}, fmt.Errorf("find department: %w", err)
-	}
-	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Department])
-	if database.IsNoRows(err) {
-		return Department{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return d, err
+	return database.FindOne[Department](ctx, tx, "department", "SELECT "+departmentColumns+" FROM departments d WHERE d.id = $1", id)
 }
 
 // CreateDepartment stores a new department. EINVALID, ECONFLICT on a name taken at the employer.

@@ -110,26 +110,10 @@ func FindRoles(ctx context.Context, tx pgx.Tx) ([]Role, error) {
 
 // FindRoleByID returns one role, or ENOTFOUND.
 func FindRoleByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Role, error) {
-	rows, err := tx.Query(ctx, "SELECT id, name, kind, rights FROM roles WHERE id = $1", id)
-	if err != nil {
-		return Role{}, fmt.Errorf("find role: %w", err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Role])
-	if database.IsNoRows(err) {
-		return Role{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return r, err
+	return database.FindOne[Role](ctx, tx, "role", "SELECT id, name, kind, rights FROM roles WHERE id = $1", id)
 }
 
 // FindRoleByName returns the role with that name, or ENOTFOUND.
 func FindRoleByName(ctx context.Context, tx pgx.Tx, name string) (Role, error) {
-	rows, err := tx.Query(ctx, "SELECT id, name, kind, rights FROM roles WHERE name = $1", name)
-	if err != nil {
-		return Role{}, fmt.Errorf("find role: %w", err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Role])
-	if database.IsNoRows(err) {
-		return Role{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return r, err
+	return database.FindOne[Role](ctx, tx, "role", "SELECT id, name, kind, rights FROM roles WHERE name = $1", name)
 }

@@ -61,13 +61,5 @@ func FindTenants(ctx context.Context, pool *pgxpool.Pool) ([]Tenant, error) {
 
 // FindTenantByID returns one tenant, or ENOTFOUND.
 func FindTenantByID(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID) (Tenant, error) {
-	rows, err := pool.Query(ctx, "SELECT id, name, is_demo, created_at FROM tenants WHERE id = $1", id)
-	if err != nil {
-		return Tenant{}, fmt.Errorf("find tenant: %w", err)
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Tenant])
-	if database.IsNoRows(err) {
-		return Tenant{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return t, err
+	return database.FindOne[Tenant](ctx, pool, "tenant", "SELECT id, name, is_demo, created_at FROM tenants WHERE id = $1", id)
 }

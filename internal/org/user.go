@@ -92,15 +92,7 @@ func FindUsers(ctx context.Context, tx pgx.Tx, f UserFilter) ([]User, int, error
 
 // FindUserByID returns one user of the tenant, or ENOTFOUND.
 func FindUserByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (User, error) {
-	rows, err := tx.Query(ctx, "SELECT "+userColumns+userFrom+" WHERE u.id = $1", id)
-	if err != nil {
-		return User{}, fmt.Errorf("find user: %w", err)
-	}
-	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[User])
-	if database.IsNoRows(err) {
-		return User{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return u, err
+	return database.FindOne[User](ctx, tx, "user", "SELECT "+userColumns+userFrom+" WHERE u.id = $1", id)
 }
 
 // UserInput is what an administrator sets on a user.
