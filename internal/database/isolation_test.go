@@ -294,6 +294,7 @@ func insertFixture(ctx context.Context, tx pgx.Tx, tag string) error {
 	exec(`INSERT INTO documents (tenant_id, employer_id, employee_id, category_id, file_name, storage_key, size, content_type, sha256)
 		VALUES (app_tenant(), $1, $2, $3, 'brief.pdf', 'key-' || $4, 3, 'application/pdf', repeat('a', 64))`,
 		employerID, employeeID, categoryID, tag)
+	exec(`INSERT INTO changes (tenant_id, entity, row_id, op, employee_id) VALUES (app_tenant(), 'employees', $1, 'update', $1)`, employeeID)
 	return err
 }
 

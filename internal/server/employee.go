@@ -78,39 +78,54 @@ func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
 }
 
 // renderEmployee shows an employee's dossier with its documents (uploadErrs: those of a refused
-// upload) and, for those who manage access, its delegations; and records the view.
+// upload) and, for those who manage access, its delegations.
 func (s *Server) renderEmployee(w http.ResponseWriter, r *http.Request, status int, uploadErrs map[string]string) error {
 	c := mustCurrent(r)
-	id, err := pathID(r, "id")
+	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil, Now: time.Now()}
+	e, err := s.inDossier(r, "overview", func(tx pgx.Tx, e org.Employee) (err error) {
+		if p.Documents, err = s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployee, e.ID, uploadErrs); err != nil {
+			return err
+		}
+		p.Delegations, p.ShowDelegations, err = delegationsFor(r.Context(), tx, c.Principal, e)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil, Now: time.Now()}
+	p.Employee = e
+	p.Page = s.page(r, "employee.title", e.FullName())
+	return s.render(w, r, status, employee.Show(p))
+}
+
+// inDossier opens the employee dossier of the request's {id} for one of its parts (tab): it
+// checks access (ENOTFOUND outside it, EFORBIDDEN without employee_dossier.view; a refusal is
+// audited), loads the employee, runs fn in the same tenant transaction and records the view
+// (NEN 7513: who saw which dossier, and which part of it, when). Every dossier page uses it.
+func (s *Server) inDossier(r *http.Request, tab string, fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
+	c := mustCurrent(r)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return org.Employee{}, err
+	}
+	var e org.Employee
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
 			return err
 		}
-		if p.Employee, err = org.FindEmployeeByID(r.Context(), tx, id); err != nil {
+		if e, err = org.FindEmployeeByID(r.Context(), tx, id); err != nil {
 			return err
 		}
-		if p.Documents, err = s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployee, id, uploadErrs); err != nil {
-			return err
-		}
-		if p.Delegations, p.ShowDelegations, err = delegationsFor(r.Context(), tx, c.Principal, p.Employee); err != nil {
+		if err := fn(tx, e); err != nil {
 			return err
 		}
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
-			SubjectID: &id, EmployeeID: &id, EmployerID: &p.Employee.EmployerID})
+			SubjectID: &id, EmployeeID: &id, EmployerID: &e.EmployerID, Details: map[string]any{"tab": tab}})
 	})
 	if code := apperr.CodeOf(err); code == apperr.ENOTFOUND || code == apperr.EFORBIDDEN {
 		s.auditRefusal(r, audit.Event{Action: audit.EmployeeRefused, SubjectType: "employee", SubjectID: &id,
-			EmployeeID: &id, Details: map[string]any{"reason": string(code)}})
+			EmployeeID: &id, Details: map[string]any{"reason": string(code), "tab": tab}})
 	}
-	if err != nil {
-		return err
-	}
-	p.Page = s.page(r, "employee.title", p.Employee.FullName())
-	return s.render(w, r, status, employee.Show(p))
+	return e, err
 }
 
 func (s *Server) newEmployee(w http.ResponseWriter, r *http.Request) error {
