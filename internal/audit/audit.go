@@ -42,6 +42,10 @@ const (
 	AccessEmployeeUnlinked   = "access.employee_unlinked"
 	AccessBlacklisted        = "access.blacklisted"
 	AccessUnblacklisted      = "access.unblacklisted"
+	// Case data (subject_type: the entity, e.g. "absence"; employee_id when it is an employee's).
+	CaseCreated = "case.created"
+	CaseUpdated = "case.updated"
+	CaseDeleted = "case.deleted"
 	// Dossier delegations (subject: the delegation).
 	DelegationGranted = "delegation.granted"
 
@@ -64,7 +68,7 @@ var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, Empl
 	EmployerCreated, EmployerUpdated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
 	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled,
 	AccessDepartmentLinked, AccessDepartmentUnlinked, AccessEmployeeLinked, AccessEmployeeUnlinked,
-	AccessBlacklisted, AccessUnblacklisted, DelegationGranted,
+	AccessBlacklisted, AccessUnblacklisted, DelegationGranted, CaseCreated, CaseUpdated, CaseDeleted,
 	DocumentUploaded, DocumentDownloaded, DocumentDeleted, DocumentRefused,
 	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated}
 

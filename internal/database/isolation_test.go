@@ -295,8 +295,29 @@ func insertFixture(ctx context.Context, tx pgx.Tx, tag string) error {
 		VALUES (app_tenant(), $1, $2, $3, 'brief.pdf', 'key-' || $4, 3, 'application/pdf', repeat('a', 64))`,
 		employerID, employeeID, categoryID, tag)
 	exec(`INSERT INTO changes (tenant_id, entity, row_id, op, employee_id) VALUES (app_tenant(), 'employees', $1, 'update', $1)`, employeeID)
-	return err
+	if err != nil {
+		return err
+	}
+	base := fixtureBase{Tag: tag, GroupID: groupID, EmployerID: employerID, DepartmentID: departmentID, EmployeeID: employeeID,
+		ProviderID: providerID, UserID: userID}
+	for _, extra := range extraFixtures {
+		if err := extra(ctx, tx, base); err != nil {
+			return fmt.Errorf("fixture: %w", err)
+		}
+	}
+	return nil
 }
+
+// fixtureBase holds the ids of the base fixture rows of one tenant, for extraFixtures.
+type fixtureBase struct {
+	Tag                                                       string
+	GroupID, EmployerID, DepartmentID, EmployeeID, ProviderID uuid.UUID
+	UserID                                                    uuid.UUID
+}
+
+// extraFixtures add rows for the tables of one area each (a file of their own registers them in
+// init), so that every tenant-scoped table has rows for both tenants.
+var extraFixtures []func(ctx context.Context, tx pgx.Tx, base fixtureBase) error
 
 // snapshot identifies one tenant's rows in a table, read as a superuser.
 type snapshot struct {

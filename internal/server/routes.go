@@ -61,6 +61,11 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/documents/{id}/delete", s.h(s.confirmDeleteDocument))
 			r.Post("/documents/{id}/delete", s.h(s.deleteDocument))
 
+			// Case data of the employee dossier (tabs) and the employer dossier.
+			// casefile: absences, reports, decisions
+			// casefile: trajectories, tasks, agenda
+			// casefile: agreements, policies, programmes
+
 			r.Get("/admin/users", s.h(s.listUsers))
 			r.Get("/admin/users/new", s.h(s.newUser))
 			r.Post("/admin/users", s.h(s.createUser))
