@@ -100,7 +100,7 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 	sum := sha256.New()
 	lw := &limitedWriter{w: io.MultiWriter(w, sum), max: s.maxSize}
 	if _, err = lw.Write(head); err == nil {
-		_, err = io.CopyBuffer(lw, r, make([]byte, copyBuffer))
+		_, err = io.CopyBuffer(lw, fullReader{r}, make([]byte, copyBuffer))
 	}
 	if err != nil {
 		// Cancelling before Close aborts the write: the store publishes nothing.
@@ -116,6 +116,21 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 	}
 	b.Size, b.SHA256 = lw.n, hexSum(sum)
 	return b, nil
+}
+
+// fullReader fills the whole of p unless r ends or fails first, so a copy moves whole buffers
+// even from a reader that hands out small pieces: a multipart part returns at most 4 KiB per
+// Read, which would otherwise mean a hash call and a write system call per 4 KiB. Errors,
+// io.EOF and io.ErrUnexpectedEOF alike, are passed on as r returned them.
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(p []byte) (n int, err error) {
+	for n < len(p) && err == nil {
+		var m int
+		m, err = f.r.Read(p[n:])
+		n += m
+	}
+	return n, err
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
