@@ -1,0 +1,243 @@
+package casefile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// Appointment kinds; labels live in the message catalogue as "appointment.kind.<kind>".
+const (
+	AppointmentCompanyDoctor      = "company_doctor"      // spreekuur bedrijfsarts
+	AppointmentCaseManager        = "case_manager"        // gesprek casemanager
+	AppointmentOccupationalExpert = "occupational_expert" // arbeidsdeskundige
+	AppointmentEmployer           = "employer"            // gesprek met werkgever
+	AppointmentOther              = "other"
+)
+
+// AppointmentKinds lists the kinds in display order.
+var AppointmentKinds = []string{AppointmentCompanyDoctor, AppointmentCaseManager, AppointmentOccupationalExpert,
+	AppointmentEmployer, AppointmentOther}
+
+// Appointment statuses; labels live in the message catalogue as "appointment.status.<status>".
+const (
+	AppointmentPlanned   = "planned"   // gepland
+	AppointmentLapsed    = "lapsed"    // verlopen: the time passed without a consultation
+	AppointmentCancelled = "cancelled" // geannuleerd
+)
+
+// AppointmentStatuses lists the statuses in display order.
+var AppointmentStatuses = []string{AppointmentPlanned, AppointmentLapsed, AppointmentCancelled}
+
+// MaxTextLength bounds the free-text fields of the agenda.
+const MaxTextLength = 10_000
+
+// Appointment is an entry in an employee's agenda, optionally matched to the consultation that
+// fulfilled it.
+type Appointment struct {
+	ID                 uuid.UUID
+	EmployeeID         uuid.UUID
+	EmployerID         uuid.UUID
+	StartsAt           time.Time
+	WithWhom           string
+	Kind               string
+	Status             string
+	ConsultationID     *uuid.UUID
+	ConsultationHeldAt *time.Time
+}
+
+// Consultation is a consultation (spreekuur) held with an employee. OutcomeHidden is set when
+// the reader may not see the outcome of a medical consultation; Outcome is empty then.
+type Consultation struct {
+	ID            uuid.UUID
+	EmployeeID    uuid.UUID
+	EmployerID    uuid.UUID
+	HeldAt        time.Time
+	HeldBy        string
+	Outcome       string
+	Medical       bool
+	OutcomeHidden bool
+}
+
+func (a *Appointment) validate() map[string]string {
+	a.WithWhom = strings.TrimSpace(a.WithWhom)
+	fields := map[string]string{}
+	if a.StartsAt.IsZero() {
+		fields["starts_at"] = "appointment.error.starts_at"
+	}
+	if a.WithWhom == "" {
+		fields["with_whom"] = "error.required"
+	} else if utf8.RuneCountInString(a.WithWhom) > 200 {
+		fields["with_whom"] = "appointment.error.too_long"
+	}
+	if !slices.Contains(AppointmentKinds, a.Kind) {
+		fields["kind"] = "error.choose"
+	}
+	if a.Status == "" {
+		a.Status = AppointmentPlanned
+	}
+	if !slices.Contains(AppointmentStatuses, a.Status) {
+		fields["status"] = "error.choose"
+	}
+	return fields
+}
+
+// checkConsultation makes sure a matched consultation is the same employee's.
+func checkConsultation(ctx context.Context, tx pgx.Tx, a Appointment, fields map[string]string) error {
+	if a.ConsultationID == nil {
+		return nil
+	}
+	var employeeID uuid.UUID
+	err := tx.QueryRow(ctx, "SELECT employee_id FROM consultations WHERE id = $1", *a.ConsultationID).Scan(&employeeID)
+	if database.IsNoRows(err) || (err == nil && employeeID != a.EmployeeID) {
+		fields["consultation_id"] = "appointment.error.consultation"
+		return nil
+	}
+	return err
+}
+
+const appointmentColumns = `a.id, a.employee_id, a.employer_id, a.starts_at, a.with_whom, a.kind, a.status, a.consultation_id, c.held_at`
+
+const appointmentFrom = ` FROM appointments a LEFT JOIN consultations c ON c.id = a.consultation_id`
+
+// FindAppointmentByID returns one appointment, or ENOTFOUND. It does not check access.
+func FindAppointmentByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Appointment, error) {
+	return database.FindOne[Appointment](ctx, tx, "appointment", "SELECT "+appointmentColumns+appointmentFrom+" WHERE a.id = $1", id)
+}
+
+// FindAppointments returns an employee's appointments, latest first.
+func FindAppointments(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]Appointment, error) {
+	rows, err := tx.Query(ctx, "SELECT "+appointmentColumns+appointmentFrom+
+		" WHERE a.employee_id = $1 ORDER BY a.starts_at DESC, a.id DESC", employeeID)
+	if err != nil {
+		return nil, fmt.Errorf("find appointments: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Appointment])
+	if err != nil {
+		return nil, fmt.Errorf("find appointments: %w", err)
+	}
+	return list, nil
+}
+
+// CreateAppointment stores a new appointment for a.EmployeeID (its employer is the employee's),
+// created by the user. EINVALID with per-field keys; ENOTFOUND when the employee does not exist.
+func CreateAppointment(ctx context.Context, tx pgx.Tx, a Appointment, by *uuid.UUID) (Appointment, error) {
+	fields := a.validate()
+	if err := checkConsultation(ctx, tx, a, fields); err != nil {
+		return Appointment{}, err
+	}
+	if len(fields) > 0 {
+		return Appointment{}, apperr.Invalid(fields)
+	}
+	a.ID = uuid.Must(uuid.NewV7())
+	tag, err := tx.Exec(ctx, `INSERT INTO appointments (tenant_id, id, employee_id, employer_id, starts_at, with_whom, kind,
+		status, consultation_id, created_by)
+		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7, $8 FROM employees e WHERE e.id = $2`,
+		a.ID, a.EmployeeID, a.StartsAt, a.WithWhom, a.Kind, a.Status, a.ConsultationID, by)
+	if err != nil {
+		return Appointment{}, fmt.Errorf("create appointment: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Appointment{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return FindAppointmentByID(ctx, tx, a.ID)
+}
+
+// UpdateAppointment replaces an appointment's time, person, kind, status and matched
+// consultation; its employee stays. ENOTFOUND; EINVALID with per-field keys.
+func UpdateAppointment(ctx context.Context, tx pgx.Tx, a Appointment) (Appointment, error) {
+	old, err := FindAppointmentByID(ctx, tx, a.ID)
+	if err != nil {
+		return Appointment{}, err
+	}
+	a.EmployeeID, a.EmployerID = old.EmployeeID, old.EmployerID
+	fields := a.validate()
+	if err := checkConsultation(ctx, tx, a, fields); err != nil {
+		return Appointment{}, err
+	}
+	if len(fields) > 0 {
+		return Appointment{}, apperr.Invalid(fields)
+	}
+	_, err = tx.Exec(ctx, `UPDATE appointments SET starts_at = $2, with_whom = $3, kind = $4, status = $5,
+		consultation_id = $6, updated_at = now() WHERE id = $1`,
+		a.ID, a.StartsAt, a.WithWhom, a.Kind, a.Status, a.ConsultationID)
+	if err != nil {
+		return Appointment{}, fmt.Errorf("update appointment: %w", err)
+	}
+	return FindAppointmentByID(ctx, tx, a.ID)
+}
+
+// consultationColumns blanks the outcome of a medical consultation in SQL for a reader without
+// medical.view ($1), so it never leaves the database for him.
+const consultationColumns = `c.id, c.employee_id, c.employer_id, c.held_at, c.held_by,
+	CASE WHEN c.medical AND NOT $1 THEN '' ELSE c.outcome END, c.medical, c.medical AND NOT $1`
+
+// FindConsultations returns an employee's consultations, latest first; medical says whether
+// the reader holds medical.view (otherwise medical outcomes are withheld).
+func FindConsultations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID, medical bool) ([]Consultation, error) {
+	rows, err := tx.Query(ctx, "SELECT "+consultationColumns+
+		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", medical, employeeID)
+	if err != nil {
+		return nil, fmt.Errorf("find consultations: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Consultation])
+	if err != nil {
+		return nil, fmt.Errorf("find consultations: %w", err)
+	}
+	return list, nil
+}
+
+// FindConsultationByID returns one consultation, or ENOTFOUND; medical as in FindConsultations.
+func FindConsultationByID(ctx context.Context, tx pgx.Tx, id uuid.UUID, medical bool) (Consultation, error) {
+	return database.FindOne[Consultation](ctx, tx, "consultation",
+		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2", medical, id)
+}
+
+// CreateConsultation records a consultation held with c.EmployeeID, by the user. A medical
+// outcome may only be written by someone who may read it: medical says whether the writer holds
+// medical.view. EINVALID (held_at missing or in the future, held_by missing, outcome too long
+// or medical without the right); ENOTFOUND when the employee does not exist.
+func CreateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, by *uuid.UUID, medical bool) (Consultation, error) {
+	c.HeldBy, c.Outcome = strings.TrimSpace(c.HeldBy), strings.TrimSpace(c.Outcome)
+	fields := map[string]string{}
+	if c.HeldAt.IsZero() {
+		fields["held_at"] = "consultation.error.held_at"
+	} else if c.HeldAt.After(time.Now().Add(5 * time.Minute)) {
+		fields["held_at"] = "consultation.error.future"
+	}
+	if c.HeldBy == "" {
+		fields["held_by"] = "error.required"
+	} else if utf8.RuneCountInString(c.HeldBy) > 200 {
+		fields["held_by"] = "appointment.error.too_long"
+	}
+	if utf8.RuneCountInString(c.Outcome) > MaxTextLength {
+		fields["outcome"] = "appointment.error.too_long"
+	}
+	if c.Medical && c.Outcome != "" && !medical {
+		fields["medical"] = "consultation.error.medical"
+	}
+	if len(fields) > 0 {
+		return Consultation{}, apperr.Invalid(fields)
+	}
+	c.ID = uuid.Must(uuid.NewV7())
+	tag, err := tx.Exec(ctx, `INSERT INTO consultations (tenant_id, id, employee_id, employer_id, held_at, held_by, outcome,
+		medical, created_by)
+		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7 FROM employees e WHERE e.id = $2`,
+		c.ID, c.EmployeeID, c.HeldAt, c.HeldBy, c.Outcome, c.Medical, by)
+	if err != nil {
+		return Consultation{}, fmt.Errorf("create consultation: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Consultation{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return FindConsultationByID(ctx, tx, c.ID, medical)
+}

@@ -1,0 +1,134 @@
+package casefile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/database"
+)
+
+// Expertises is the fixed list of expertises a report is written from (deskundigheid), in
+// display order.
+var Expertises = []string{"bedrijfsarts", "arbeidsdeskundige", "casemanager", "re-integratiedeskundige", "werkgever"}
+
+// Report is a note in an employee's dossier (rapportage). Hidden and medical reports exist only
+// for viewers with medical.view: every read filters them out in SQL for anyone else.
+type Report struct {
+	ID         uuid.UUID
+	EmployeeID uuid.UUID
+	EmployerID uuid.UUID
+	AuthorID   *uuid.UUID
+	AuthorName string // "" when the author's account is gone
+	Body       string
+	Expertise  string
+	Hidden     bool
+	Medical    bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (r *Report) validate(fields map[string]string) {
+	r.Body = strings.TrimSpace(r.Body)
+	if r.Body == "" {
+		setOnce(fields, "body", "error.required")
+	}
+	if !slices.Contains(Expertises, r.Expertise) {
+		setOnce(fields, "expertise", "error.choose")
+	}
+}
+
+// checkFlags refuses a hidden or medical report from someone who could not read it back.
+func (r Report) checkFlags(by access.Principal) error {
+	if (r.Hidden || r.Medical) && !by.Has(access.MedicalView) {
+		return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
+	return nil
+}
+
+const reportColumns = `r.id, r.employee_id, r.employer_id, r.author_id, coalesce(u.name, ''), r.body, r.expertise,
+	r.hidden, r.medical, r.created_at, r.updated_at`
+
+// reportVisible is the filter every read of reports applies: $2 is whether the viewer has
+// medical.view.
+const reportVisible = ` AND ($2::boolean OR NOT (r.hidden OR r.medical))`
+
+// FindReports returns the employee's reports viewer may read, newest first: without medical.view
+// no hidden and no medical report is returned.
+func FindReports(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Report, error) {
+	rows, err := tx.Query(ctx, "SELECT "+reportColumns+` FROM reports r LEFT JOIN users u ON u.id = r.author_id
+		WHERE r.employee_id = $1`+reportVisible+` ORDER BY r.created_at DESC, r.id DESC`,
+		employeeID, viewer.Has(access.MedicalView))
+	if err != nil {
+		return nil, fmt.Errorf("find reports: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Report])
+	if err != nil {
+		return nil, fmt.Errorf("find reports: %w", err)
+	}
+	return list, nil
+}
+
+// FindReportByID returns one of the employee's reports; ENOTFOUND when it does not exist, is
+// another employee's, or is hidden or medical and viewer lacks medical.view.
+func FindReportByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID, id uuid.UUID) (Report, error) {
+	return database.FindOne[Report](ctx, tx, "report", "SELECT "+reportColumns+` FROM reports r
+		LEFT JOIN users u ON u.id = r.author_id WHERE r.id = $1`+reportVisible+` AND r.employee_id = $3`,
+		id, viewer.Has(access.MedicalView), employeeID)
+}
+
+// CreateReport stores a report by by (its author) in the employee's dossier. EINVALID on an empty
+// text or an unknown expertise (parseErrs: errors the form found already), EFORBIDDEN for a
+// hidden or medical report from someone without medical.view, ENOTFOUND when the employee does
+// not exist.
+func CreateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
+	if err := r.checkFlags(by); err != nil {
+		return Report{}, err
+	}
+	fields := cloneFields(parseErrs)
+	r.validate(fields)
+	if err := invalid(fields); err != nil {
+		return Report{}, err
+	}
+	r.ID, r.EmployeeID, r.AuthorID = uuid.Must(uuid.NewV7()), employeeID, userOf(by)
+	err := tx.QueryRow(ctx, `INSERT INTO reports (tenant_id, id, employee_id, employer_id, author_id, body,
+		expertise, hidden, medical, created_by)
+		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7, $3 FROM employees e WHERE e.id = $2
+		RETURNING employer_id`, r.ID, employeeID, r.AuthorID, r.Body, r.Expertise, r.Hidden, r.Medical).Scan(&r.EmployerID)
+	if database.IsNoRows(err) {
+		return Report{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	} else if err != nil {
+		return Report{}, fmt.Errorf("create report: %w", err)
+	}
+	return FindReportByID(ctx, tx, by, employeeID, r.ID)
+}
+
+// UpdateReport changes the text, expertise and flags of one of the employee's reports; the author
+// stays. ENOTFOUND when by may not read the report, EFORBIDDEN when he would make it hidden or
+// medical without medical.view, EINVALID on bad fields.
+func UpdateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
+	if _, err := FindReportByID(ctx, tx, by, employeeID, r.ID); err != nil {
+		return Report{}, err
+	}
+	if err := r.checkFlags(by); err != nil {
+		return Report{}, err
+	}
+	fields := cloneFields(parseErrs)
+	r.validate(fields)
+	if err := invalid(fields); err != nil {
+		return Report{}, err
+	}
+	_, err := tx.Exec(ctx, `UPDATE reports SET body = $3, expertise = $4, hidden = $5, medical = $6, updated_at = now()
+		WHERE id = $1 AND employee_id = $2`, r.ID, employeeID, r.Body, r.Expertise, r.Hidden, r.Medical)
+	if err != nil {
+		return Report{}, fmt.Errorf("update report: %w", err)
+	}
+	return FindReportByID(ctx, tx, by, employeeID, r.ID)
+}

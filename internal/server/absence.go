@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/employee"
+)
+
+// Case data of the employee dossier (absences, reports, decisions) is read by whoever may open
+// the dossier (employee_dossier.view; medical parts only with medical.view) and added to or
+// changed by those who may also add to the dossier: ardEditRight.
+const ardEditRight = access.DocumentsUpload
+
+// ardValues returns a form's value by name: what was posted when re-showing a refused form,
+// otherwise the stored values in initial.
+func ardValues(r *http.Request, posted bool, initial map[string]string) func(string) string {
+	return func(name string) string {
+		if posted {
+			return r.PostForm.Get(name)
+		}
+		return initial[name]
+	}
+}
+
+// ardInt reads a whole number; empty is "required", anything else unreadable a percentage error.
+func ardInt(f *form, name string) int {
+	v := f.str(name)
+	if v == "" {
+		f.errors[name] = "error.required"
+		return -1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		f.errors[name] = "absence.error.percentage"
+		return -1
+	}
+	return n
+}
+
+func ardDate(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// ardAudit records one change of case data of employee e.
+func ardAudit(ctx context.Context, tx pgx.Tx, r *http.Request, action, subject string, id uuid.UUID, e org.Employee) error {
+	return audit.Write(ctx, tx, actor(r), audit.Event{Action: action, SubjectType: subject, SubjectID: &id,
+		EmployeeID: &e.ID, EmployerID: &e.EmployerID})
+}
+
+func (s *Server) showAbsences(w http.ResponseWriter, r *http.Request) error {
+	return s.renderAbsences(w, r, http.StatusOK, nil, uuid.Nil, nil)
+}
+
+// renderAbsences shows the absence tab; newErrs or changeErrs (for absence changeFor) re-show a
+// refused form with what was posted.
+func (s *Server) renderAbsences(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string, changeFor uuid.UUID, changeErrs map[string]string) error {
+	c := mustCurrent(r)
+	p := employee.AbsencesPage{Medical: c.Principal.Has(access.MedicalView), CanEdit: c.Principal.Has(ardEditRight), ChangeFor: changeFor}
+	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
+		p.Absences, err = casefile.FindAbsences(r.Context(), tx, c.Principal, e.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	base := "/employees/" + e.ID.String() + "/absences"
+	p.Employee, p.Page = e, s.page(r, "absence.title", e.FullName())
+	p.New = absenceForm(r, base, true, p.Medical, ardValues(r, newErrs != nil, map[string]string{"percentage": "100"}), newErrs)
+	if changeFor != uuid.Nil {
+		p.Change = employee.EntryForm{Errors: changeErrs,
+			Values: map[string]string{"from_date": r.PostForm.Get("from_date"), "percentage": r.PostForm.Get("percentage")}}
+	}
+	return s.render(w, r, status, employee.Absences(p))
+}
+
+// absenceForm builds the create (creating) or edit form of an absence; the cause only for
+// viewers with medical.view.
+func absenceForm(r *http.Request, action string, creating, medical bool, val func(string) string, errs map[string]string) employee.EntryForm {
+	field := func(name, label, typ string, required bool) component.Field {
+		return component.Field{Name: name, Label: label, Type: typ, Required: required, Value: val(name), Error: errs[name]}
+	}
+	f := employee.EntryForm{Action: action, Errors: errs}
+	f.Fields = append(f.Fields, field("first_sick_day", "absence.first_sick_day", "date", true))
+	if creating {
+		f.Fields = append(f.Fields, field("percentage", "absence.percentage", "number", true))
+	}
+	f.Fields = append(f.Fields, field("expected_return", "absence.expected_return", "date", false),
+		field("recovery_date", "absence.recovery_date", "date", false))
+	if medical {
+		var opts []component.Option
+		for _, cause := range casefile.AbsenceCauses {
+			opts = append(opts, option(cause, i18n.T(r.Context(), employee.AbsenceCauseKey(cause)), val("cause") == cause))
+		}
+		f.Selects = []employee.EntrySelect{{Name: "cause", Label: "absence.cause", Options: opts, WithEmpty: true}}
+	}
+	f.Text = employee.EntryText{Name: "notes", Label: "absence.notes", Value: val("notes")}
+	return f
+}
+
+func absenceFromForm(f *form) casefile.Absence {
+	return casefile.Absence{
+		FirstSickDay:   ardDate(f.optDate("first_sick_day")),
+		RecoveryDate:   f.optDate("recovery_date"),
+		ExpectedReturn: f.optDate("expected_return"),
+		Cause:          f.str("cause"),
+		Notes:          f.str("notes"),
+	}
+}
+
+// createAbsence reports an absence with its first percentage.
+func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	a := absenceFromForm(f)
+	pct := ardInt(f, "percentage")
+	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		a, err := casefile.CreateAbsence(r.Context(), tx, c.Principal, e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
+		if err != nil {
+			return err
+		}
+		return ardAudit(r.Context(), tx, r, audit.CaseCreated, "absence", a.ID, e)
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderAbsences(w, r, http.StatusUnprocessableEntity, errs, uuid.Nil, nil)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String()+"/absences")
+}
+
+func (s *Server) editAbsence(w http.ResponseWriter, r *http.Request) error {
+	return s.renderAbsenceEdit(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) error {
+	c := mustCurrent(r)
+	aid, err := pathID(r, "aid")
+	if err != nil {
+		return err
+	}
+	var a casefile.Absence
+	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		a, err = casefile.FindAbsenceByID(r.Context(), tx, c.Principal, e.ID, aid)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	initial := map[string]string{"first_sick_day": dateValue(&a.FirstSickDay), "recovery_date": dateValue(a.RecoveryDate),
+		"expected_return": dateValue(a.ExpectedReturn), "cause": a.Cause, "notes": a.Notes}
+	p := employee.AbsenceEditPage{Employee: e, Absence: a, Page: s.page(r, "absence.edit_title", i18n.Date(&a.FirstSickDay))}
+	p.Form = absenceForm(r, "/employees/"+e.ID.String()+"/absences/"+a.ID.String(), false,
+		c.Principal.Has(access.MedicalView), ardValues(r, errs != nil, initial), errs)
+	return s.render(w, r, status, employee.AbsenceEdit(p))
+}
+
+// updateAbsence changes an absence's dates, notes and (with medical.view) its cause.
+func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	aid, err := pathID(r, "aid")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	a := absenceFromForm(f)
+	a.ID = aid
+	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		if _, err := casefile.UpdateAbsence(r.Context(), tx, c.Principal, e.ID, a, f.errors); err != nil {
+			return err
+		}
+		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "absence", aid, e)
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderAbsenceEdit(w, r, http.StatusUnprocessableEntity, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String()+"/absences")
+}
+
+// setAbsencePercentage records a change of an absence's percentage from a date on.
+func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	aid, err := pathID(r, "aid")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	from := f.optDate("from_date")
+	pct := ardInt(f, "percentage")
+	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		if _, err := casefile.SetAbsencePercentage(r.Context(), tx, c.Principal, e.ID, aid, from, pct, f.errors); err != nil {
+			return err
+		}
+		// The percentage is part of the absence: the change is one of the absence.
+		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "absence", aid, e)
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderAbsences(w, r, http.StatusUnprocessableEntity, nil, aid, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String()+"/absences")
+}

@@ -1,0 +1,282 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/employee"
+)
+
+// optDateTime reads an optional moment as a datetime-local input sends it (2027-01-02T14:05)
+// or as typed (2-1-2027 14:05), in Europe/Amsterdam; a malformed one is a field error.
+func optDateTime(f *form, name string) *time.Time {
+	v := f.str(name)
+	if v == "" {
+		return nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2-1-2006 15:04", "02-01-2006 15:04", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, v, i18n.Amsterdam); err == nil {
+			return &t
+		}
+	}
+	f.errors[name] = "appointment.error.datetime"
+	return nil
+}
+
+// dateTimeValue formats t for a datetime-local input.
+func dateTimeValue(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(i18n.Amsterdam).Format("2006-01-02T15:04")
+}
+
+func kindOptions(ctx context.Context, chosen string) []component.Option {
+	var opts []component.Option
+	for _, k := range casefile.AppointmentKinds {
+		opts = append(opts, option(k, i18n.T(ctx, "appointment.kind."+k), k == chosen))
+	}
+	return opts
+}
+
+// appointmentFields are the inputs of the appointment forms besides the selects.
+func appointmentFields(a casefile.Appointment, startsAt string, errs map[string]string) []component.Field {
+	if startsAt == "" {
+		startsAt = dateTimeValue(a.StartsAt)
+	}
+	return []component.Field{
+		{Name: "starts_at", Label: "appointment.starts_at", Type: "datetime-local", Value: startsAt, Error: errs["starts_at"], Required: true},
+		{Name: "with_whom", Label: "appointment.with_whom", Value: a.WithWhom, Error: errs["with_whom"], Required: true},
+	}
+}
+
+func consultationFields(c casefile.Consultation, heldAt string, errs map[string]string) []component.Field {
+	if heldAt == "" {
+		heldAt = dateTimeValue(c.HeldAt)
+	}
+	return []component.Field{
+		{Name: "held_at", Label: "consultation.held_at", Type: "datetime-local", Value: heldAt, Error: errs["held_at"], Required: true},
+		{Name: "held_by", Label: "consultation.held_by", Value: c.HeldBy, Error: errs["held_by"], Required: true},
+		{Name: "outcome", Label: "consultation.outcome", Value: c.Outcome, Error: errs["outcome"]},
+	}
+}
+
+// agendaForms is what a refused form brings back to the agenda page.
+type agendaForms struct {
+	appointment       casefile.Appointment
+	startsAt          string
+	appointmentErrs   map[string]string
+	consultation      casefile.Consultation
+	heldAt            string
+	consultationErrs  map[string]string
+	consultationReset bool // no consultation form came back: fill in the defaults
+}
+
+func (s *Server) showAgenda(w http.ResponseWriter, r *http.Request) error {
+	return s.renderAgenda(w, r, http.StatusOK, agendaForms{consultationReset: true})
+}
+
+// renderAgenda shows the agenda tab: appointments and consultations with their forms.
+func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int, forms agendaForms) error {
+	c := mustCurrent(r)
+	medical := c.Principal.Has(access.MedicalView)
+	p := employee.AgendaPage{CanWrite: c.Principal.Has(caseWriteRight), CanMedical: medical,
+		AppointmentErrors: forms.appointmentErrs, ConsultationErrors: forms.consultationErrs}
+	e, err := s.inDossier(r, "agenda", func(tx pgx.Tx, e org.Employee) (err error) {
+		if p.Appointments, err = casefile.FindAppointments(r.Context(), tx, e.ID); err != nil {
+			return err
+		}
+		p.Consultations, err = casefile.FindConsultations(r.Context(), tx, e.ID, medical)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cons := forms.consultation
+	if forms.consultationReset {
+		// A medical user records a medical consultation by default; the name is his own.
+		cons.HeldBy, cons.Medical = c.User.Name, medical
+	}
+	p.Employee = e
+	p.Kinds = kindOptions(r.Context(), forms.appointment.Kind)
+	p.AppointmentFields = appointmentFields(forms.appointment, forms.startsAt, forms.appointmentErrs)
+	p.ConsultationFields = consultationFields(cons, forms.heldAt, forms.consultationErrs)
+	p.Medical = cons.Medical
+	p.Page = s.page(r, "agenda.title", e.FullName())
+	return s.render(w, r, status, employee.Agenda(p))
+}
+
+func appointmentFromForm(f *form) casefile.Appointment {
+	a := casefile.Appointment{WithWhom: f.str("with_whom"), Kind: f.str("kind"), Status: f.str("status"),
+		ConsultationID: f.optUUID("consultation_id")}
+	if t := optDateTime(f, "starts_at"); t != nil {
+		a.StartsAt = *t
+	} else if _, bad := f.errors["starts_at"]; !bad {
+		f.errors["starts_at"] = "appointment.error.starts_at"
+	}
+	return a
+}
+
+// createAppointment adds an appointment to the employee's agenda.
+func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	a := appointmentFromForm(f)
+	err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx) error {
+		if err := f.err(); err != nil {
+			return err
+		}
+		a.EmployeeID, _ = pathID(r, "id")
+		created, err := casefile.CreateAppointment(r.Context(), tx, a, userIDOf(r))
+		if err != nil {
+			return err
+		}
+		return auditCase(r, tx, audit.CaseCreated, "appointment", created.ID, created.EmployeeID, created.EmployerID,
+			map[string]any{"kind": created.Kind})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderAgenda(w, r, http.StatusUnprocessableEntity, agendaForms{appointment: a, startsAt: f.str("starts_at"),
+			appointmentErrs: errs, consultationReset: true})
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+a.EmployeeID.String()+"/agenda")
+}
+
+// createConsultation records a consultation held with the employee.
+func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	medical := mustCurrent(r).Principal.Has(access.MedicalView)
+	f := newForm(r)
+	c := casefile.Consultation{HeldBy: f.str("held_by"), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
+		Medical: medical && f.str("medical") != ""}
+	if t := optDateTime(f, "held_at"); t != nil {
+		c.HeldAt = *t
+	} else if _, bad := f.errors["held_at"]; !bad {
+		f.errors["held_at"] = "consultation.error.held_at"
+	}
+	err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx) error {
+		if err := f.err(); err != nil {
+			return err
+		}
+		c.EmployeeID, _ = pathID(r, "id")
+		created, err := casefile.CreateConsultation(r.Context(), tx, c, userIDOf(r), medical)
+		if err != nil {
+			return err
+		}
+		return auditCase(r, tx, audit.CaseCreated, "consultation", created.ID, created.EmployeeID, created.EmployerID,
+			map[string]any{"medical": created.Medical})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderAgenda(w, r, http.StatusUnprocessableEntity, agendaForms{consultation: c, heldAt: f.str("held_at"),
+			consultationErrs: errs})
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+c.EmployeeID.String()+"/agenda")
+}
+
+func (s *Server) editAppointment(w http.ResponseWriter, r *http.Request) error {
+	return s.renderAppointmentForm(w, r, http.StatusOK, nil, "", nil)
+}
+
+// renderAppointmentForm shows the edit form of the path's appointment; a is what a refused
+// submission held (nil: the stored appointment).
+func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, status int, a *casefile.Appointment,
+	startsAt string, errs map[string]string) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c := mustCurrent(r)
+	medical := c.Principal.Has(access.MedicalView)
+	p := employee.AppointmentFormPage{Action: "/appointments/" + id.String(), Errors: errs}
+	var stored casefile.Appointment
+	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
+		stored, err = casefile.FindAppointmentByID(r.Context(), tx, id)
+		return stored.EmployeeID, err
+	}
+	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, caseWriteRight); err != nil {
+			return err
+		}
+		cons, err := casefile.FindConsultations(r.Context(), tx, e.ID, medical)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			a = &stored
+		}
+		p.Consultations = []component.Option{}
+		for _, x := range cons {
+			p.Consultations = append(p.Consultations, option(x.ID.String(), i18n.DateTime(x.HeldAt)+" · "+x.HeldBy,
+				a.ConsultationID != nil && *a.ConsultationID == x.ID))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.Employee = e
+	p.Kinds = kindOptions(r.Context(), a.Kind)
+	for _, st := range casefile.AppointmentStatuses {
+		p.Statuses = append(p.Statuses, option(st, i18n.T(r.Context(), "appointment.status."+st), st == a.Status))
+	}
+	p.Fields = appointmentFields(*a, startsAt, errs)
+	p.Page = s.page(r, "appointment.edit")
+	return s.render(w, r, status, employee.AppointmentForm(p))
+}
+
+// updateAppointment saves the edit form of an appointment.
+func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	a := appointmentFromForm(f)
+	a.ID = id
+	load := func(tx pgx.Tx) (uuid.UUID, error) {
+		old, err := casefile.FindAppointmentByID(r.Context(), tx, id)
+		return old.EmployeeID, err
+	}
+	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
+		if err := f.err(); err != nil {
+			return err
+		}
+		updated, err := casefile.UpdateAppointment(r.Context(), tx, a)
+		if err != nil {
+			return err
+		}
+		a = updated
+		return auditCase(r, tx, audit.CaseUpdated, "appointment", updated.ID, updated.EmployeeID, updated.EmployerID,
+			map[string]any{"status": updated.Status})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderAppointmentForm(w, r, http.StatusUnprocessableEntity, &a, f.str("starts_at"), errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+a.EmployeeID.String()+"/agenda")
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/employee"
+)
+
+func (s *Server) showDecisions(w http.ResponseWriter, r *http.Request) error {
+	return s.renderDecisions(w, r, http.StatusOK, nil)
+}
+
+// renderDecisions shows the decisions tab; newErrs re-shows a refused new decision with what was
+// posted.
+func (s *Server) renderDecisions(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
+	c := mustCurrent(r)
+	p := employee.DecisionsPage{CanEdit: c.Principal.Has(ardEditRight)}
+	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
+		p.Decisions, err = casefile.FindDecisions(r.Context(), tx, e.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.Employee, p.Page = e, s.page(r, "decision.title", e.FullName())
+	p.New = decisionForm(r, "/employees/"+e.ID.String()+"/decisions",
+		ardValues(r, newErrs != nil, map[string]string{"issuer": casefile.DefaultIssuer}), newErrs)
+	return s.render(w, r, status, employee.Decisions(p))
+}
+
+func decisionForm(r *http.Request, action string, val func(string) string, errs map[string]string) employee.EntryForm {
+	f := employee.EntryForm{Action: action, Errors: errs}
+	f.Fields = []component.Field{
+		{Name: "decision_date", Label: "decision.date", Type: "date", Required: true, Value: val("decision_date"), Error: errs["decision_date"]},
+		{Name: "issuer", Label: "decision.issuer", Value: val("issuer"), Error: errs["issuer"], Hint: "decision.issuer_hint"},
+	}
+	var opts []component.Option
+	for _, k := range casefile.DecisionKinds {
+		opts = append(opts, option(k, i18n.T(r.Context(), employee.DecisionKindKey(k)), val("kind") == k))
+	}
+	f.Selects = []employee.EntrySelect{{Name: "kind", Label: "decision.kind", Options: opts, WithEmpty: true}}
+	f.Text = employee.EntryText{Name: "outcome", Label: "decision.outcome", Value: val("outcome")}
+	return f
+}
+
+func decisionFromForm(f *form) casefile.Decision {
+	return casefile.Decision{Kind: f.str("kind"), Date: ardDate(f.optDate("decision_date")), Outcome: f.str("outcome"), Issuer: f.str("issuer")}
+}
+
+func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	d := decisionFromForm(f)
+	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		d, err := casefile.CreateDecision(r.Context(), tx, c.Principal, e.ID, d, f.errors)
+		if err != nil {
+			return err
+		}
+		return ardAudit(r.Context(), tx, r, audit.CaseCreated, "decision", d.ID, e)
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderDecisions(w, r, http.StatusUnprocessableEntity, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String()+"/decisions")
+}
+
+func (s *Server) editDecision(w http.ResponseWriter, r *http.Request) error {
+	return s.renderDecisionEdit(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) error {
+	c := mustCurrent(r)
+	did, err := pathID(r, "did")
+	if err != nil {
+		return err
+	}
+	var d casefile.Decision
+	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		d, err = casefile.FindDecisionByID(r.Context(), tx, e.ID, did)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	initial := map[string]string{"kind": d.Kind, "decision_date": dateValue(&d.Date), "outcome": d.Outcome, "issuer": d.Issuer}
+	p := employee.DecisionEditPage{Employee: e, Decision: d, Page: s.page(r, "decision.edit_title")}
+	p.Form = decisionForm(r, "/employees/"+e.ID.String()+"/decisions/"+d.ID.String(), ardValues(r, errs != nil, initial), errs)
+	return s.render(w, r, status, employee.DecisionEdit(p))
+}
+
+func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	did, err := pathID(r, "did")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	d := decisionFromForm(f)
+	d.ID = did
+	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		if _, err := casefile.UpdateDecision(r.Context(), tx, e.ID, d, f.errors); err != nil {
+			return err
+		}
+		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "decision", did, e)
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderDecisionEdit(w, r, http.StatusUnprocessableEntity, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String()+"/decisions")
+}

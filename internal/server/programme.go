@@ -1,0 +1,181 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/admin"
+)
+
+// Intervention providers and their programmes, for users with interventions.manage.
+
+// programmeDraft is what the programme form shows: a programme and the price as typed.
+type programmeDraft struct {
+	casefile.Programme
+	Price string
+}
+
+func (s *Server) listProgrammes(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.InterventionsManage); err != nil {
+		return err
+	}
+	return s.renderProgrammes(w, r, http.StatusOK, programmeDraft{}, nil, "", nil)
+}
+
+func (s *Server) editProgramme(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.InterventionsManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var d programmeDraft
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		d.Programme, err = casefile.FindProgrammeByID(r.Context(), tx, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	d.Price = casefile.FormatPrice(d.PriceCents)
+	return s.renderProgrammes(w, r, http.StatusOK, d, nil, "", nil)
+}
+
+// renderProgrammes shows the providers and programmes with the programme form for draft (its ID
+// set when editing) and errs, and the new-provider form with providerName and providerErrs.
+func (s *Server) renderProgrammes(w http.ResponseWriter, r *http.Request, status int, draft programmeDraft, errs map[string]string,
+	providerName string, providerErrs map[string]string) error {
+	p := admin.ProgrammesPage{
+		Page:           s.page(r, "programme.admin_title"),
+		NewProvider:    component.Field{Name: "name", Label: "programme.provider_name", Value: providerName, Error: providerErrs["name"], Required: true},
+		ProviderErrors: providerErrs,
+	}
+	var executors []casefile.Executor
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if p.Providers, err = org.FindProviders(r.Context(), tx); err != nil {
+			return err
+		}
+		if p.Programmes, err = casefile.FindProgrammes(r.Context(), tx); err != nil {
+			return err
+		}
+		executors, err = casefile.FindExecutors(r.Context(), tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	f := admin.ProgrammeForm{Title: "programme.new", Action: "/admin/programmes", Errors: errs,
+		Name:  component.Field{Name: "name", Label: "programme.name", Value: draft.Name, Error: errs["name"], Required: true},
+		Price: component.Field{Name: "price", Label: "programme.price_eur", Value: draft.Price, Error: errs["price"], Hint: "programme.price_hint"},
+	}
+	if draft.ID != uuid.Nil {
+		f.Title, f.Action, f.Cancel = "programme.edit", "/admin/programmes/"+draft.ID.String(), "/admin/programmes"
+	}
+	providerNames := map[uuid.UUID]string{}
+	for _, v := range p.Providers {
+		providerNames[v.ID] = v.Name
+		f.Providers = append(f.Providers, option(v.ID.String(), v.Name, draft.ProviderID == v.ID))
+	}
+	mode := draft.ExecutorMode
+	if mode == "" {
+		mode = casefile.ExecutorProvider
+	}
+	for _, m := range casefile.ExecutorModes {
+		f.Modes = append(f.Modes, option(string(m), i18n.T(r.Context(), "programme.mode."+string(m)), m == mode))
+	}
+	for _, x := range executors {
+		f.Executors = append(f.Executors, option(x.ID.String(), x.Name+" ("+providerNames[x.ProviderID]+")",
+			draft.ExecutorUserID != nil && *draft.ExecutorUserID == x.ID))
+	}
+	p.Form = f
+	return s.render(w, r, status, admin.Programmes(p))
+}
+
+func (s *Server) createProgramme(w http.ResponseWriter, r *http.Request) error {
+	return s.saveProgramme(w, r, false)
+}
+
+func (s *Server) updateProgramme(w http.ResponseWriter, r *http.Request) error {
+	return s.saveProgramme(w, r, true)
+}
+
+// saveProgramme creates or (editing) updates the programme {id}.
+func (s *Server) saveProgramme(w http.ResponseWriter, r *http.Request, editing bool) error {
+	if err := access.Require(mustCurrent(r).Principal, access.InterventionsManage); err != nil {
+		return err
+	}
+	var d programmeDraft
+	if editing {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		d.ID = id
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	if id := f.optUUID("provider_id"); id != nil {
+		d.ProviderID = *id
+	}
+	d.Name = f.str("name")
+	d.Price = f.str("price")
+	d.ExecutorMode = casefile.ExecutorMode(f.str("executor_mode"))
+	d.ExecutorUserID = f.optUUID("executor_user_id")
+	if d.ExecutorMode != casefile.ExecutorOwn {
+		// Following the provider leaves no user of the programme's own.
+		d.ExecutorUserID = nil
+	}
+	cents, err := casefile.ParsePrice(d.Price)
+	if err != nil {
+		f.errors["price"] = casefile.MsgPriceInvalid
+	}
+	d.PriceCents = cents
+	err = f.err()
+	if err == nil {
+		err = s.inTenant(r, func(tx pgx.Tx) error {
+			if editing {
+				_, err := casefile.UpdateProgramme(r.Context(), tx, actor(r), d.Programme)
+				return err
+			}
+			_, err := casefile.CreateProgramme(r.Context(), tx, actor(r), d.Programme)
+			return err
+		})
+	}
+	if errs, status, ok := contractFormErrors(err); ok {
+		return s.renderProgrammes(w, r, status, d, errs, "", nil)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/programmes")
+}
+
+func (s *Server) createProvider(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.InterventionsManage); err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	name := r.PostForm.Get("name")
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		_, err := casefile.CreateProvider(r.Context(), tx, actor(r), name)
+		return err
+	})
+	if errs, status, ok := contractFormErrors(err); ok {
+		return s.renderProgrammes(w, r, status, programmeDraft{}, nil, name, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/programmes")
+}

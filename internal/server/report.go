@@ -1,0 +1,150 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/employee"
+)
+
+func (s *Server) showReports(w http.ResponseWriter, r *http.Request) error {
+	return s.renderReports(w, r, http.StatusOK, nil)
+}
+
+// renderReports shows the reports tab; newErrs re-shows a refused new report with what was posted.
+// The store leaves out hidden and medical reports for viewers without medical.view.
+func (s *Server) renderReports(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
+	c := mustCurrent(r)
+	p := employee.ReportsPage{CanEdit: c.Principal.Has(ardEditRight)}
+	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) (err error) {
+		p.Reports, err = casefile.FindReports(r.Context(), tx, c.Principal, e.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.Employee, p.Page = e, s.page(r, "report.title", e.FullName())
+	p.New = reportForm(r, "/employees/"+e.ID.String()+"/reports", c.Principal.Has(access.MedicalView),
+		ardValues(r, newErrs != nil, nil), newErrs)
+	return s.render(w, r, status, employee.Reports(p))
+}
+
+// reportForm builds the form of a report; the hidden and medical flags only for viewers with
+// medical.view, who alone can read such reports back.
+func reportForm(r *http.Request, action string, medical bool, val func(string) string, errs map[string]string) employee.EntryForm {
+	f := employee.EntryForm{Action: action, Errors: errs}
+	var opts []component.Option
+	for _, x := range casefile.Expertises {
+		opts = append(opts, option(x, i18n.T(r.Context(), employee.ExpertiseKey(x)), val("expertise") == x))
+	}
+	f.Selects = []employee.EntrySelect{{Name: "expertise", Label: "report.expertise", Options: opts, WithEmpty: true}}
+	f.Text = employee.EntryText{Name: "body", Label: "report.body", Value: val("body"), Required: true}
+	if medical {
+		f.Checks = []employee.EntryCheck{
+			{Name: "hidden", Label: "report.hidden_check", Checked: val("hidden") != ""},
+			{Name: "medical", Label: "report.medical_check", Checked: val("medical") != ""},
+		}
+	}
+	return f
+}
+
+func reportFromForm(f *form) casefile.Report {
+	return casefile.Report{Body: f.str("body"), Expertise: f.str("expertise"), Hidden: f.str("hidden") != "", Medical: f.str("medical") != ""}
+}
+
+func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	rep := reportFromForm(f)
+	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		rep, err := casefile.CreateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors)
+		if err != nil {
+			return err
+		}
+		return ardAudit(r.Context(), tx, r, audit.CaseCreated, "report", rep.ID, e)
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderReports(w, r, http.StatusUnprocessableEntity, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String()+"/reports")
+}
+
+func (s *Server) editReport(w http.ResponseWriter, r *http.Request) error {
+	return s.renderReportEdit(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderReportEdit(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) error {
+	c := mustCurrent(r)
+	rid, err := pathID(r, "rid")
+	if err != nil {
+		return err
+	}
+	var rep casefile.Report
+	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) (err error) {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		rep, err = casefile.FindReportByID(r.Context(), tx, c.Principal, e.ID, rid)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	initial := map[string]string{"body": rep.Body, "expertise": rep.Expertise}
+	if rep.Hidden {
+		initial["hidden"] = "1"
+	}
+	if rep.Medical {
+		initial["medical"] = "1"
+	}
+	p := employee.ReportEditPage{Employee: e, Report: rep, Page: s.page(r, "report.edit_title")}
+	p.Form = reportForm(r, "/employees/"+e.ID.String()+"/reports/"+rep.ID.String(), c.Principal.Has(access.MedicalView),
+		ardValues(r, errs != nil, initial), errs)
+	return s.render(w, r, status, employee.ReportEdit(p))
+}
+
+func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	rid, err := pathID(r, "rid")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	rep := reportFromForm(f)
+	rep.ID = rid
+	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.Require(c.Principal, ardEditRight); err != nil {
+			return err
+		}
+		if _, err := casefile.UpdateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors); err != nil {
+			return err
+		}
+		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "report", rid, e)
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderReportEdit(w, r, http.StatusUnprocessableEntity, errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+e.ID.String()+"/reports")
+}

@@ -1,0 +1,302 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
+	"github.com/dossierkast/dossierkast/web/page/employee"
+	"github.com/dossierkast/dossierkast/web/page/trajectory"
+)
+
+// caseWriteRight is the right to open, close and complete trajectories and tasks and to add
+// agenda entries in a dossier the user can see. The catalogue has no right of its own for case
+// data; adding to a dossier is what documents.upload ("Documenten toevoegen") already grants,
+// and every role that works in dossiers (coaches included, who complete guidance tasks) has it.
+const caseWriteRight = access.DocumentsUpload
+
+// inCaseDossier opens the dossier of the employee an entity (trajectory, task, appointment)
+// belongs to: load finds the entity and returns its employee (ENOTFOUND when absent). Then, as
+// inDossier does, it checks access (ENOTFOUND outside it, EFORBIDDEN without
+// employee_dossier.view; refusals audited), loads the employee, runs fn and records the view.
+func (s *Server) inCaseDossier(r *http.Request, tab string, load func(tx pgx.Tx) (uuid.UUID, error),
+	fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
+	c := mustCurrent(r)
+	var e org.Employee
+	var employeeID uuid.UUID
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if employeeID, err = load(tx); err != nil {
+			return err
+		}
+		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
+			return err
+		}
+		if e, err = org.FindEmployeeByID(r.Context(), tx, employeeID); err != nil {
+			return err
+		}
+		if err := fn(tx, e); err != nil {
+			return err
+		}
+		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
+			SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID, Details: map[string]any{"tab": tab}})
+	})
+	s.auditCaseRefusal(r, err, employeeID, tab)
+	return e, err
+}
+
+// auditCaseRefusal records a refused access to a dossier (404 or 403) for an employee that
+// was found; a request for an id that does not exist is not about any dossier.
+func (s *Server) auditCaseRefusal(r *http.Request, err error, employeeID uuid.UUID, what string) {
+	if code := apperr.CodeOf(err); (code == apperr.ENOTFOUND || code == apperr.EFORBIDDEN) && employeeID != uuid.Nil {
+		s.auditRefusal(r, audit.Event{Action: audit.EmployeeRefused, SubjectType: "employee", SubjectID: &employeeID,
+			EmployeeID: &employeeID, Details: map[string]any{"reason": string(code), "tab": what}})
+	}
+}
+
+// inCaseChange runs a change to an employee's case data: it checks that the user can see the
+// employee (ENOTFOUND) and holds caseWriteRight (EFORBIDDEN), then runs fn in the same
+// transaction. load returns the employee concerned (ENOTFOUND when the entity is absent).
+func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
+	c := mustCurrent(r)
+	var employeeID uuid.UUID
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if employeeID, err = load(tx); err != nil {
+			return err
+		}
+		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
+			return err
+		}
+		if err := access.Require(c.Principal, caseWriteRight); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	s.auditCaseRefusal(r, err, employeeID, what)
+	return err
+}
+
+// pathEmployee is a loader for inCaseChange: the employee of the path's {id}.
+func pathEmployee(r *http.Request) func(pgx.Tx) (uuid.UUID, error) {
+	return func(pgx.Tx) (uuid.UUID, error) { return pathID(r, "id") }
+}
+
+// auditCase writes the one case.* event of a change to case data.
+func auditCase(r *http.Request, tx pgx.Tx, action, subjectType string, subjectID, employeeID, employerID uuid.UUID,
+	details map[string]any) error {
+	return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: subjectType,
+		SubjectID: &subjectID, EmployeeID: &employeeID, EmployerID: &employerID, Details: details})
+}
+
+func (s *Server) listTrajectories(w http.ResponseWriter, r *http.Request) error {
+	return s.renderTrajectories(w, r, http.StatusOK, "", nil)
+}
+
+// renderTrajectories shows the trajectories tab; startDate and errs are those of a refused
+// opening.
+func (s *Server) renderTrajectories(w http.ResponseWriter, r *http.Request, status int, startDate string, errs map[string]string) error {
+	c := mustCurrent(r)
+	p := employee.TrajectoriesPage{CanWrite: c.Principal.Has(caseWriteRight), StartDate: startDate, Errors: errs}
+	chosen := ""
+	if r.Method == http.MethodPost {
+		chosen = r.PostForm.Get("protocol_id")
+	}
+	e, err := s.inDossier(r, "trajectories", func(tx pgx.Tx, e org.Employee) (err error) {
+		if p.Trajectories, err = casefile.FindTrajectories(r.Context(), tx, e.ID); err != nil {
+			return err
+		}
+		protocols, err := casefile.FindProtocols(r.Context(), tx)
+		if err != nil {
+			return err
+		}
+		p.Protocols = []component.Option{}
+		for _, pr := range protocols {
+			p.Protocols = append(p.Protocols, option(pr.ID.String(), pr.Name, pr.ID.String() == chosen))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.Employee = e
+	p.Page = s.page(r, "trajectory.page_title", e.FullName())
+	return s.render(w, r, status, employee.Trajectories(p))
+}
+
+// openTrajectory opens a trajectory of the chosen protocol for the employee, with its tasks.
+func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	start := casefile.TrajectoryStart{OpenedBy: userIDOf(r)}
+	if id := f.optUUID("protocol_id"); id != nil {
+		start.ProtocolID = *id
+	} else if _, bad := f.errors["protocol_id"]; !bad {
+		f.errors["protocol_id"] = "error.choose"
+	}
+	if d := f.optDate("start_date"); d != nil {
+		start.StartDate = *d
+	}
+	var t casefile.Trajectory
+	err := s.inCaseChange(r, "trajectories", pathEmployee(r), func(tx pgx.Tx) error {
+		if err := f.err(); err != nil {
+			return err
+		}
+		start.EmployeeID, _ = pathID(r, "id")
+		var tasks []casefile.Task
+		var err error
+		if t, tasks, err = casefile.OpenTrajectory(r.Context(), tx, start); err != nil {
+			return err
+		}
+		return auditCase(r, tx, audit.CaseCreated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
+			map[string]any{"protocol": t.ProtocolName, "tasks": len(tasks)})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderTrajectories(w, r, http.StatusUnprocessableEntity, f.str("start_date"), errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.trajectory_opened")
+	return redirect(w, r, "/trajectories/"+t.ID.String())
+}
+
+// showTrajectory shows one trajectory with its tasks (a view of the employee's dossier).
+func (s *Server) showTrajectory(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return s.renderTrajectory(w, r, http.StatusOK, id, nil)
+}
+
+// renderTrajectory shows trajectory id; taskErrors are the messages of a refused due date per task.
+func (s *Server) renderTrajectory(w http.ResponseWriter, r *http.Request, status int, id uuid.UUID, taskErrors map[uuid.UUID]string) error {
+	c := mustCurrent(r)
+	p := trajectory.ShowPage{CanWrite: c.Principal.Has(caseWriteRight), Now: time.Now(), TaskErrors: taskErrors}
+	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
+		p.Trajectory, err = casefile.FindTrajectoryByID(r.Context(), tx, id)
+		return p.Trajectory.EmployeeID, err
+	}
+	e, err := s.inCaseDossier(r, "trajectory", load, func(tx pgx.Tx, e org.Employee) (err error) {
+		p.Tasks, err = casefile.FindTasks(r.Context(), tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.Employee = e
+	p.Page = s.page(r, "trajectory.title", p.Trajectory.ProtocolName, e.FullName())
+	return s.render(w, r, status, trajectory.Show(p))
+}
+
+// closeTrajectory closes a trajectory and ends its delegations, in one transaction.
+func (s *Server) closeTrajectory(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	load := func(tx pgx.Tx) (uuid.UUID, error) {
+		t, err := casefile.FindTrajectoryByID(r.Context(), tx, id)
+		return t.EmployeeID, err
+	}
+	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, id, userIDOf(r))
+		if err != nil {
+			return err
+		}
+		// The delegations this ended are recorded with the closing: one event per change.
+		endedIDs := make([]string, len(ended))
+		for i, d := range ended {
+			endedIDs[i] = d.String()
+		}
+		return auditCase(r, tx, audit.CaseUpdated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
+			map[string]any{"status": casefile.TrajectoryClosed, "delegations_ended": endedIDs})
+	})
+	if err != nil {
+		return err
+	}
+	s.flash(r, "flash.trajectory_closed")
+	return redirect(w, r, "/trajectories/"+id.String())
+}
+
+// completeTask marks a task done.
+func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var trajectoryID uuid.UUID
+	load := func(tx pgx.Tx) (uuid.UUID, error) {
+		t, err := casefile.FindTaskByID(r.Context(), tx, id)
+		trajectoryID = t.TrajectoryID
+		return t.EmployeeID, err
+	}
+	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+		t, err := casefile.CompleteTask(r.Context(), tx, id, userIDOf(r))
+		if err != nil {
+			return err
+		}
+		return auditCase(r, tx, audit.CaseUpdated, "task", t.ID, t.EmployeeID, t.EmployerID,
+			map[string]any{"status": casefile.TaskDone, "trajectory_id": t.TrajectoryID.String(), "type": t.Type})
+	})
+	if err != nil {
+		return err
+	}
+	s.flash(r, "flash.task_completed")
+	return redirect(w, r, "/trajectories/"+trajectoryID.String())
+}
+
+// userIDOf returns the logged-in user's id, for the by-columns of case data.
+func userIDOf(r *http.Request) *uuid.UUID {
+	id := mustCurrent(r).User.ID
+	return &id
+}
+
+// setTaskDueDate moves a task's due date (form field due_date; empty: none).
+func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm(r)
+	due := f.optDate("due_date")
+	var trajectoryID uuid.UUID
+	load := func(tx pgx.Tx) (uuid.UUID, error) {
+		t, err := casefile.FindTaskByID(r.Context(), tx, id)
+		trajectoryID = t.TrajectoryID
+		return t.EmployeeID, err
+	}
+	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+		if err := f.err(); err != nil {
+			return err
+		}
+		t, err := casefile.SetTaskDueDate(r.Context(), tx, id, due)
+		if err != nil {
+			return err
+		}
+		return auditCase(r, tx, audit.CaseUpdated, "task", t.ID, t.EmployeeID, t.EmployerID,
+			map[string]any{"due_date": dateValue(t.DueDate), "trajectory_id": t.TrajectoryID.String()})
+	})
+	if e, ok := apperr.As(err); ok && e.Code == apperr.EINVALID {
+		msg := e.Fields["due_date"]
+		if msg == "" {
+			msg = e.Message
+		}
+		return s.renderTrajectory(w, r, http.StatusUnprocessableEntity, trajectoryID, map[uuid.UUID]string{id: msg})
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/trajectories/"+trajectoryID.String())
+}
