@@ -54,8 +54,9 @@ type Options struct {
 	Force bool
 	// Out receives one line per step; nil discards them.
 	Out io.Writer
-	// Examples adds the document categories and matrix, and the links, blacklist entry and
-	// delegations that show the access rules at work. Tests that set up their own leave it off.
+	// Examples adds the document categories and matrix, the links, blacklist entry and
+	// delegations that show the access rules at work, and case data. Tests that set up their
+	// own leave it off.
 	Examples bool
 	// Blobs stores the demo documents (with Examples); nil loads no documents.
 	Blobs document.BlobStore
@@ -165,7 +166,10 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error)
 		return res, nil
 	}
 	err = database.InTenant(ctx, pool, tenant.ID, func(tx pgx.Tx) error {
-		return ensureAccess(ctx, tx, tenant.ID, employers)
+		if err := ensureAccess(ctx, tx, tenant.ID, employers); err != nil {
+			return err
+		}
+		return ensureCaseData(ctx, tx, tenant.ID, employers, out)
 	})
 	if err != nil {
 		return res, fmt.Errorf("demo: %w", err)

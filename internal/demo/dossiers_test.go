@@ -41,9 +41,15 @@ func TestDemoShowsTheRules(t *testing.T) {
 
 	visible := map[string]int{}
 	var documents, medicalForHR int
+	var cases struct{ absences, trajectories, tasks, participants, changes int }
 	var sample document.Document
 	err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM documents").Scan(&documents); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM absences), (SELECT count(*) FROM trajectories),
+			(SELECT count(*) FROM tasks), (SELECT count(*) FROM policy_participants), (SELECT count(*) FROM changes)`).
+			Scan(&cases.absences, &cases.trajectories, &cases.tasks, &cases.participants, &cases.changes); err != nil {
 			return err
 		}
 		for _, l := range res.Logins {
@@ -87,6 +93,11 @@ func TestDemoShowsTheRules(t *testing.T) {
 	}
 	if want := 3*2 + employees*3; documents != want {
 		t.Errorf("documents = %d, want %d (two per employer, three per employee, once)", documents, want)
+	}
+	if want := (employees + 2) / 3; cases.absences != want || cases.trajectories != want || cases.tasks < want*5 ||
+		cases.participants != employees || cases.changes == 0 {
+		t.Errorf("case data %+v, want %d absences and trajectories with their tasks, %d participants, tracked changes",
+			cases, want, employees)
 	}
 	if n := visible["beheerder@demo.dossierkast.nl"]; n != employees {
 		t.Errorf("administrator sees %d employees, want all %d", n, employees)

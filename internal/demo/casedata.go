@@ -1,0 +1,158 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/org"
+)
+
+// CaseEmployees is how many employees (the first by personnel number) the demo gives case data:
+// a third of them an absence history with reports, a trajectory and an appointment.
+const CaseEmployees = 300
+
+// ensureCaseData fills the demo's case data once: protocols, programmes, a policy and a service
+// agreement per employer, policy participation, and for a third of the first CaseEmployees
+// employees an absence with percentage changes, reports (one medical), a guidance trajectory,
+// an appointment and, for long absences, a decision. It does nothing when absences exist.
+func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employers []plannedEmployer, out io.Writer) error {
+	var has bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM absences)").Scan(&has); err != nil || has {
+		return err
+	}
+	if err := casefile.EnsureDefaultProtocols(ctx, tx); err != nil {
+		return err
+	}
+	doctorUsers, _, err := org.FindUsers(ctx, tx, org.UserFilter{Query: "bedrijfsarts@demo.dossierkast.nl", Limit: 1})
+	if err != nil || len(doctorUsers) == 0 {
+		return fmt.Errorf("demo company doctor: %w", err)
+	}
+	_, doctor, err := org.LoadPrincipal(ctx, tx, tenantID, doctorUsers[0].ID)
+	if err != nil {
+		return err
+	}
+	actor := audit.Actor{UserID: &doctor.UserID}
+
+	providers, err := org.FindProviders(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for i, pr := range providers {
+		for j, name := range []string{"Werkfit traject", "Coaching bij psychische klachten"} {
+			p := casefile.Programme{ProviderID: pr.ID, Name: name, PriceCents: int64(1850_00 + 400_00*i + 650_00*j),
+				ExecutorMode: casefile.ExecutorProvider}
+			if _, err := casefile.CreateProgramme(ctx, tx, actor, p); err != nil {
+				return fmt.Errorf("programme: %w", err)
+			}
+		}
+	}
+
+	policies := map[uuid.UUID]uuid.UUID{}
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, e := range employers {
+		pol, err := casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: e.id, Insurer: []string{"Zilveren Verzekeringen", "Amstel Verzuim NV", "Noorderlicht Inkomen"}[i%3],
+			PolicyNumber: fmt.Sprintf("VZ-%06d", 482100+i*37), Period: casefile.ContractPeriod{Start: start}})
+		if err != nil {
+			return fmt.Errorf("policy: %w", err)
+		}
+		policies[e.id] = pol.ID
+		if _, err := casefile.CreateAgreement(ctx, tx, actor, casefile.Agreement{EmployerID: e.id, ContractNumber: fmt.Sprintf("DVO-2025-%03d", 11+i),
+			Period: casefile.ContractPeriod{Start: start}, PolicyID: &pol.ID}); err != nil {
+			return fmt.Errorf("agreement: %w", err)
+		}
+	}
+
+	protocols, err := casefile.FindProtocols(ctx, tx)
+	if err != nil {
+		return err
+	}
+	var absenceProtocol uuid.UUID
+	for _, p := range protocols {
+		if p.Kind == casefile.ProtocolAbsence {
+			absenceProtocol = p.ID
+		}
+	}
+
+	rows, err := tx.Query(ctx, "SELECT id, employer_id FROM employees ORDER BY personnel_number LIMIT $1", CaseEmployees)
+	if err != nil {
+		return err
+	}
+	type emp struct{ id, employer uuid.UUID }
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (emp, error) {
+		var e emp
+		err := r.Scan(&e.id, &e.employer)
+		return e, err
+	})
+	if err != nil {
+		return err
+	}
+	absences := 0
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	for i, e := range list {
+		participating := i%7 != 0
+		reason := "Valt onder de collectieve verzuimverzekering"
+		if !participating {
+			reason = "Uitgezonderd: tijdelijk contract korter dan zes maanden"
+		}
+		if _, err := casefile.CreateParticipation(ctx, tx, actor, casefile.Participant{EmployeeID: e.id, PolicyID: policies[e.employer],
+			Participating: participating, Reason: reason, Period: casefile.ContractPeriod{Start: start}}); err != nil {
+			return fmt.Errorf("participation: %w", err)
+		}
+		if i%3 != 0 {
+			continue
+		}
+		absences++
+		first := today.AddDate(0, 0, -(20 + (i*37)%500))
+		a := casefile.Absence{FirstSickDay: first, Cause: casefile.AbsenceCauses[i%len(casefile.AbsenceCauses)],
+			Notes: "Ziekmelding telefonisch ontvangen door de leidinggevende."}
+		if i%2 == 0 {
+			back := first.AddDate(0, 0, 14+i%40)
+			if back.Before(today) {
+				a.RecoveryDate = &back
+			}
+		}
+		abs, err := casefile.CreateAbsence(ctx, tx, doctor, e.id, casefile.NewAbsence{Absence: a, Percentage: 100})
+		if err != nil {
+			return fmt.Errorf("absence: %w", err)
+		}
+		if a.RecoveryDate == nil || a.RecoveryDate.Sub(first) > 10*24*time.Hour {
+			from := first.AddDate(0, 0, 10)
+			if from.Before(today) {
+				if _, err := casefile.SetAbsencePercentage(ctx, tx, doctor, e.id, abs.ID, &from, 50, nil); err != nil {
+					return fmt.Errorf("absence percentage: %w", err)
+				}
+			}
+		}
+		for _, r := range []casefile.Report{
+			{Body: "Werknemer gebeld; verwacht binnen twee weken gedeeltelijk te hervatten.", Expertise: "casemanager"},
+			{Body: "Spreekuur gehad. Belastbaarheid beperkt; geen tilwerk tot de volgende afspraak.", Expertise: "bedrijfsarts", Medical: true},
+		} {
+			if _, err := casefile.CreateReport(ctx, tx, doctor, e.id, r, nil); err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+		}
+		if _, _, err := casefile.OpenTrajectory(ctx, tx, casefile.TrajectoryStart{EmployeeID: e.id, ProtocolID: absenceProtocol,
+			StartDate: first, OpenedBy: &doctor.UserID}); err != nil {
+			return fmt.Errorf("trajectory: %w", err)
+		}
+		if _, err := casefile.CreateAppointment(ctx, tx, casefile.Appointment{EmployeeID: e.id, StartsAt: today.AddDate(0, 0, 3+i%20).Add(10 * time.Hour),
+			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", Status: "planned"}, &doctor.UserID); err != nil {
+			return fmt.Errorf("appointment: %w", err)
+		}
+		if today.Sub(first) > 300*24*time.Hour {
+			if _, err := casefile.CreateDecision(ctx, tx, doctor, e.id, casefile.Decision{Kind: "ZW", Date: first.AddDate(0, 0, 300),
+				Outcome: "Recht op ziektewetuitkering vastgesteld."}, nil); err != nil {
+				return fmt.Errorf("decision: %w", err)
+			}
+		}
+	}
+	fmt.Fprintf(out, "demo: case data for %d employees (%d absences)\n", len(list), absences)
+	return nil
+}
