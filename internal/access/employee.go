@@ -113,3 +113,10 @@ func ManageOrganisation(p Principal) error {
 	}
 	return nil
 }
+
+// CaseDataWrite is the right to add to and change an employee's case data (absences, reports,
+// decisions, trajectories and tasks, agenda) in a dossier he can see. The catalogue has no right
+// of its own for case data: adding to a dossier is what documents.upload ("Documenten
+// toevoegen") grants, and every role that works in dossiers has it, coaches included (they
+// complete guidance tasks). Medical parts also need medical.view.
+const CaseDataWrite = DocumentsUpload

@@ -18,11 +18,6 @@ import (
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
-// Case data of the employee dossier (absences, reports, decisions) is read by whoever may open
-// the dossier (employee_dossier.view; medical parts only with medical.view) and added to or
-// changed by those who may also add to the dossier: ardEditRight.
-const ardEditRight = access.DocumentsUpload
-
 // ardValues returns a form's value by name: what was posted when re-showing a refused form,
 // otherwise the stored values in initial.
 func ardValues(r *http.Request, posted bool, initial map[string]string) func(string) string {
@@ -70,7 +65,7 @@ func (s *Server) showAbsences(w http.ResponseWriter, r *http.Request) error {
 // refused form with what was posted.
 func (s *Server) renderAbsences(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string, changeFor uuid.UUID, changeErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.AbsencesPage{Medical: c.Principal.Has(access.MedicalView), CanEdit: c.Principal.Has(ardEditRight), ChangeFor: changeFor}
+	p := employee.AbsencesPage{Medical: c.Principal.Has(access.MedicalView), CanEdit: c.Principal.Has(access.CaseDataWrite), ChangeFor: changeFor}
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Absences, err = casefile.FindAbsences(r.Context(), tx, c.Principal, e.ID)
 		return err
@@ -132,7 +127,7 @@ func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
 	a := absenceFromForm(f)
 	pct := ardInt(f, "percentage")
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		a, err := casefile.CreateAbsence(r.Context(), tx, c.Principal, e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
@@ -162,7 +157,7 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 	}
 	var a casefile.Absence
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		a, err = casefile.FindAbsenceByID(r.Context(), tx, c.Principal, e.ID, aid)
@@ -193,7 +188,7 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 	a := absenceFromForm(f)
 	a.ID = aid
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		if _, err := casefile.UpdateAbsence(r.Context(), tx, c.Principal, e.ID, a, f.errors); err != nil {
@@ -224,7 +219,7 @@ func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) er
 	from := f.optDate("from_date")
 	pct := ardInt(f, "percentage")
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		if _, err := casefile.SetAbsencePercentage(r.Context(), tx, c.Principal, e.ID, aid, from, pct, f.errors); err != nil {

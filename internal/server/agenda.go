@@ -91,7 +91,7 @@ func (s *Server) showAgenda(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int, forms agendaForms) error {
 	c := mustCurrent(r)
 	medical := c.Principal.Has(access.MedicalView)
-	p := employee.AgendaPage{CanWrite: c.Principal.Has(caseWriteRight), CanMedical: medical,
+	p := employee.AgendaPage{CanWrite: c.Principal.Has(access.CaseDataWrite), CanMedical: medical,
 		AppointmentErrors: forms.appointmentErrs, ConsultationErrors: forms.consultationErrs}
 	e, err := s.inDossier(r, "agenda", func(tx pgx.Tx, e org.Employee) (err error) {
 		if p.Appointments, err = casefile.FindAppointments(r.Context(), tx, e.ID); err != nil {
@@ -214,7 +214,7 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 		return stored.EmployeeID, err
 	}
 	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, caseWriteRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		cons, err := casefile.FindConsultations(r.Context(), tx, e.ID, medical)

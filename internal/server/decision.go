@@ -22,7 +22,7 @@ func (s *Server) showDecisions(w http.ResponseWriter, r *http.Request) error {
 // posted.
 func (s *Server) renderDecisions(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.DecisionsPage{CanEdit: c.Principal.Has(ardEditRight)}
+	p := employee.DecisionsPage{CanEdit: c.Principal.Has(access.CaseDataWrite)}
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Decisions, err = casefile.FindDecisions(r.Context(), tx, e.ID)
 		return err
@@ -63,7 +63,7 @@ func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	d := decisionFromForm(f)
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		d, err := casefile.CreateDecision(r.Context(), tx, c.Principal, e.ID, d, f.errors)
@@ -93,7 +93,7 @@ func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, stat
 	}
 	var d casefile.Decision
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		d, err = casefile.FindDecisionByID(r.Context(), tx, e.ID, did)
@@ -121,7 +121,7 @@ func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
 	d := decisionFromForm(f)
 	d.ID = did
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		if _, err := casefile.UpdateDecision(r.Context(), tx, e.ID, d, f.errors); err != nil {

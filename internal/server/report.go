@@ -22,7 +22,7 @@ func (s *Server) showReports(w http.ResponseWriter, r *http.Request) error {
 // The store leaves out hidden and medical reports for viewers without medical.view.
 func (s *Server) renderReports(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.ReportsPage{CanEdit: c.Principal.Has(ardEditRight)}
+	p := employee.ReportsPage{CanEdit: c.Principal.Has(access.CaseDataWrite)}
 	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Reports, err = casefile.FindReports(r.Context(), tx, c.Principal, e.ID)
 		return err
@@ -67,7 +67,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	rep := reportFromForm(f)
 	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		rep, err := casefile.CreateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors)
@@ -97,7 +97,7 @@ func (s *Server) renderReportEdit(w http.ResponseWriter, r *http.Request, status
 	}
 	var rep casefile.Report
 	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		rep, err = casefile.FindReportByID(r.Context(), tx, c.Principal, e.ID, rid)
@@ -132,7 +132,7 @@ func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
 	rep := reportFromForm(f)
 	rep.ID = rid
 	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, ardEditRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		if _, err := casefile.UpdateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors); err != nil {

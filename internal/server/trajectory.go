@@ -17,12 +17,6 @@ import (
 	"github.com/dossierkast/dossierkast/web/page/trajectory"
 )
 
-// caseWriteRight is the right to open, close and complete trajectories and tasks and to add
-// agenda entries in a dossier the user can see. The catalogue has no right of its own for case
-// data; adding to a dossier is what documents.upload ("Documenten toevoegen") already grants,
-// and every role that works in dossiers (coaches included, who complete guidance tasks) has it.
-const caseWriteRight = access.DocumentsUpload
-
 // inCaseDossier opens the dossier of the employee an entity (trajectory, task, appointment)
 // belongs to: load finds the entity and returns its employee (ENOTFOUND when absent). Then, as
 // inDossier does, it checks access (ENOTFOUND outside it, EFORBIDDEN without
@@ -62,7 +56,7 @@ func (s *Server) auditCaseRefusal(r *http.Request, err error, employeeID uuid.UU
 }
 
 // inCaseChange runs a change to an employee's case data: it checks that the user can see the
-// employee (ENOTFOUND) and holds caseWriteRight (EFORBIDDEN), then runs fn in the same
+// employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), then runs fn in the same
 // transaction. load returns the employee concerned (ENOTFOUND when the entity is absent).
 func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
 	c := mustCurrent(r)
@@ -74,7 +68,7 @@ func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx)
 		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
 			return err
 		}
-		if err := access.Require(c.Principal, caseWriteRight); err != nil {
+		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
 		return fn(tx)
@@ -103,7 +97,7 @@ func (s *Server) listTrajectories(w http.ResponseWriter, r *http.Request) error 
 // opening.
 func (s *Server) renderTrajectories(w http.ResponseWriter, r *http.Request, status int, startDate string, errs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.TrajectoriesPage{CanWrite: c.Principal.Has(caseWriteRight), StartDate: startDate, Errors: errs}
+	p := employee.TrajectoriesPage{CanWrite: c.Principal.Has(access.CaseDataWrite), StartDate: startDate, Errors: errs}
 	chosen := ""
 	if r.Method == http.MethodPost {
 		chosen = r.PostForm.Get("protocol_id")
@@ -180,7 +174,7 @@ func (s *Server) showTrajectory(w http.ResponseWriter, r *http.Request) error {
 // renderTrajectory shows trajectory id; taskErrors are the messages of a refused due date per task.
 func (s *Server) renderTrajectory(w http.ResponseWriter, r *http.Request, status int, id uuid.UUID, taskErrors map[uuid.UUID]string) error {
 	c := mustCurrent(r)
-	p := trajectory.ShowPage{CanWrite: c.Principal.Has(caseWriteRight), Now: time.Now(), TaskErrors: taskErrors}
+	p := trajectory.ShowPage{CanWrite: c.Principal.Has(access.CaseDataWrite), Now: time.Now(), TaskErrors: taskErrors}
 	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
 		p.Trajectory, err = casefile.FindTrajectoryByID(r.Context(), tx, id)
 		return p.Trajectory.EmployeeID, err
