@@ -240,13 +240,19 @@ func SetUserPassword(ctx context.Context, tx pgx.Tx, id uuid.UUID, hash string) 
 }
 
 // LoadPrincipal returns a user and the principal the access engine decides on, with his facts
-// (access.LoadFacts). ENOTFOUND for an unknown user.
+// (access_facts, as access.LoadFacts reads them), in one statement: it runs on every request.
+// ENOTFOUND for an unknown user.
 func LoadPrincipal(ctx context.Context, tx pgx.Tx, tenantID, userID uuid.UUID) (User, access.Principal, error) {
-	u, err := FindUserByID(ctx, tx, userID)
+	type row struct {
+		User
+		access.Facts
+	}
+	r, err := database.FindOne[row](ctx, tx, "user", "SELECT "+userColumns+`, f.all_employers, f.reach, f.departments,
+		f.employees, f.delegated`+userFrom+", access_facts($1) f WHERE u.id = $1", userID)
 	if err != nil {
 		return User{}, access.Principal{}, err
 	}
-	p := u.Principal(tenantID)
-	p.Facts, err = access.LoadFacts(ctx, tx, userID)
-	return u, p, err
+	p := r.User.Principal(tenantID)
+	p.Facts = r.Facts
+	return r.User, p, nil
 }
