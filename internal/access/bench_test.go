@@ -170,7 +170,7 @@ func BenchmarkEngine100k(b *testing.B) {
 			accesstest.Employees, accesstest.Departments, ds.Visible, ds.LoadTime.Round(time.Millisecond))
 		for range b.N {
 			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts"}, func(tx pgx.Tx) error {
-				if _, err := access.LoadFacts(ctx, tx, ds.UserID); err != nil {
+				if _, _, err := org.LoadPrincipal(ctx, tx, ds.TenantID, ds.UserID); err != nil {
 					return err
 				}
 				if _, _, err := list(tx); err != nil {

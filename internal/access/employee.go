@@ -12,25 +12,15 @@ import (
 )
 
 // Facts are what decides which employees a user may see (DESIGN.md §4), gathered once per
-// request or job by the SQL function access_facts. The blacklist is not among them: every query
-// reads it live, so an entry takes effect at once.
+// request or job by the SQL function access_facts; org.LoadPrincipal reads them with the user.
+// A blocked user has none and sees nobody. The blacklist is not among them: every query reads
+// it live, so an entry takes effect at once.
 type Facts struct {
 	AllEmployers []uuid.UUID // employees.all: every employee of these employers (his reach)
 	Reach        []uuid.UUID // employers in his reach
 	Departments  []uuid.UUID // linked departments
 	Employees    []uuid.UUID // linked employees
 	Delegated    []uuid.UUID // employees delegated to him now
-}
-
-// LoadFacts reads the facts of a user. A blocked or unknown user gets empty facts: he sees nobody.
-func LoadFacts(ctx context.Context, tx pgx.Tx, userID uuid.UUID) (Facts, error) {
-	var f Facts
-	err := tx.QueryRow(ctx, "SELECT all_employers, reach, departments, employees, delegated FROM access_facts($1)", userID).
-		Scan(&f.AllEmployers, &f.Reach, &f.Departments, &f.Employees, &f.Delegated)
-	if err != nil {
-		return Facts{}, fmt.Errorf("load access facts: %w", err)
-	}
-	return f, nil
 }
 
 // visibleArgs appends p's user id and facts to args and returns the argument list of the SQL
