@@ -156,3 +156,17 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 	fmt.Fprintf(out, "demo: case data for %d employees (%d absences)\n", len(list), absences)
 	return nil
 }
+
+// generateCaseData gives the employees beyond the first CaseEmployees their case data in bulk,
+// so a demo of any size has it; the company doctor is recorded as its author.
+func generateCaseData(ctx context.Context, tx pgx.Tx, out io.Writer) error {
+	doctors, _, err := org.FindUsers(ctx, tx, org.UserFilter{Query: "bedrijfsarts@demo.dossierkast.nl", Limit: 1})
+	if err != nil || len(doctors) == 0 {
+		return fmt.Errorf("demo company doctor: %w", err)
+	}
+	n, err := casefile.GenerateCaseData(ctx, tx, CaseEmployees, doctors[0].ID)
+	if err == nil && n > 0 {
+		fmt.Fprintf(out, "demo: case data generated for %d more absences\n", n)
+	}
+	return err
+}

@@ -125,3 +125,42 @@ func TestDemoShowsTheRules(t *testing.T) {
 		t.Errorf("demo document is not a PDF: %q…", b[:min(40, len(b))])
 	}
 }
+
+// TestDemoCaseDataBeyondTheFirst: employees past the first CaseEmployees get their case data
+// in bulk, by the same pattern as the first ones.
+func TestDemoCaseDataBeyondTheFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.New(t)
+	const employees = demo.CaseEmployees + 100
+	res, err := demo.Load(ctx, db.Pool, demo.Options{Employees: employees, Examples: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var absences, trajectories, tasks, participants, medicalReports, tracked int
+	err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM absences), (SELECT count(*) FROM trajectories),
+			(SELECT count(*) FROM tasks), (SELECT count(*) FROM policy_participants),
+			(SELECT count(*) FROM reports WHERE medical), (SELECT count(*) FROM changes WHERE entity = 'absences')`).
+			Scan(&absences, &trajectories, &tasks, &participants, &medicalReports, &tracked)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := (employees + 2) / 3
+	if absences != want || trajectories != want || medicalReports != want || tracked != want || participants != employees || tasks < want*5 {
+		t.Errorf("absences %d, trajectories %d, medical reports %d, tracked %d, participants %d, tasks %d; want %d, %d, %d, %d, %d, ≥ %d",
+			absences, trajectories, medicalReports, tracked, participants, tasks, want, want, want, want, employees, want*5)
+	}
+	// A second run adds nothing.
+	if _, err := demo.Load(ctx, db.Pool, demo.Options{Employees: employees, Examples: true}); err != nil {
+		t.Fatal(err)
+	}
+	var again int
+	database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT count(*) FROM absences").Scan(&again)
+	})
+	if again != absences {
+		t.Errorf("second run: %d absences, want %d", again, absences)
+	}
+}

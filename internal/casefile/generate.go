@@ -1,0 +1,79 @@
+package casefile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// GenerateCaseData fills plausible case data in bulk, one statement per table, for the
+// employees after the first skip by personnel number that have none yet: for every third one an
+// absence (100%, with a medical cause), two reports (one medical), a trajectory of the absence
+// protocol with its tasks, an appointment and, for absences past 300 days, a decision; and for
+// every one a participation in his employer's first policy. It is the demo's path at scale (the
+// store functions, one row at a time, serve the first employees); rows are audited by nobody but
+// tracked like any other. by is recorded as their author. It returns how many absences it made.
+func GenerateCaseData(ctx context.Context, tx pgx.Tx, skip int, by uuid.UUID) (int64, error) {
+	var protocolID uuid.UUID
+	if err := tx.QueryRow(ctx, "SELECT id FROM protocols WHERE kind = $1 ORDER BY created_at LIMIT 1", ProtocolAbsence).Scan(&protocolID); err != nil {
+		return 0, fmt.Errorf("generate case data: absence protocol: %w", err)
+	}
+	steps := []struct{ what, sql string }{
+		{"prepare", `CREATE TEMPORARY TABLE generate_sick (absence_id uuid, trajectory_id uuid, employee_id uuid,
+			employer_id uuid, n bigint, first_day date) ON COMMIT DROP`},
+		{"select", `INSERT INTO generate_sick
+			SELECT uuid_v7(), uuid_v7(), e.id, e.employer_id, e.n, (current_date - (20 + (e.n * 37) % 500)::int)
+			FROM (SELECT id, employer_id, row_number() OVER (ORDER BY personnel_number, id) AS n FROM employees) e
+			WHERE e.n > @skip AND e.n % 3 = 1 AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = e.id)`},
+		{"absences", `INSERT INTO absences (tenant_id, id, employee_id, employer_id, first_sick_day, recovery_date, cause, notes, created_by)
+			SELECT app_tenant(), s.absence_id, s.employee_id, s.employer_id, s.first_day,
+				CASE WHEN s.n % 2 = 0 AND s.first_day + 14 + (s.n % 40)::int < current_date THEN s.first_day + 14 + (s.n % 40)::int END,
+				(ARRAY['disease', 'work_related', 'accident', 'pregnancy', 'organ_donation', 'psychological', 'other'])[1 + s.n % 7],
+				'Ziekmelding telefonisch ontvangen door de leidinggevende.', @by
+			FROM generate_sick s`},
+		{"percentages", `INSERT INTO absence_percentages (tenant_id, absence_id, employee_id, employer_id, from_date, percentage, created_by)
+			SELECT app_tenant(), s.absence_id, s.employee_id, s.employer_id, s.first_day, 100, @by FROM generate_sick s`},
+		{"reports", `INSERT INTO reports (tenant_id, employee_id, employer_id, author_id, body, expertise, medical, created_by)
+			SELECT app_tenant(), s.employee_id, s.employer_id, @by, r.body, r.expertise, r.medical, @by
+			FROM generate_sick s CROSS JOIN (VALUES
+				('Werknemer gebeld; verwacht binnen twee weken gedeeltelijk te hervatten.', 'casemanager', false),
+				('Spreekuur gehad. Belastbaarheid beperkt; geen tilwerk tot de volgende afspraak.', 'bedrijfsarts', true))
+				AS r (body, expertise, medical)`},
+		{"trajectories", `INSERT INTO trajectories (tenant_id, id, employee_id, employer_id, protocol_id, start_date, opened_by)
+			SELECT app_tenant(), s.trajectory_id, s.employee_id, s.employer_id, @protocol, s.first_day, @by FROM generate_sick s`},
+		{"tasks", `INSERT INTO tasks (tenant_id, trajectory_id, employee_id, employer_id, position, type, title, due_date)
+			SELECT app_tenant(), s.trajectory_id, s.employee_id, s.employer_id, t.position, t.type, t.title,
+				s.first_day + t.due_after_days
+			FROM generate_sick s JOIN protocol_tasks t ON t.protocol_id = @protocol`},
+		{"appointments", `INSERT INTO appointments (tenant_id, employee_id, employer_id, starts_at, with_whom, kind, created_by)
+			SELECT app_tenant(), s.employee_id, s.employer_id, current_date + 3 + (s.n % 20)::int + time '10:00', 'Bedrijfsarts M. de Wit',
+				'company_doctor', @by
+			FROM generate_sick s`},
+		{"decisions", `INSERT INTO decisions (tenant_id, employee_id, employer_id, kind, decision_date, outcome, created_by)
+			SELECT app_tenant(), s.employee_id, s.employer_id, 'ZW', s.first_day + 300, 'Recht op ziektewetuitkering vastgesteld.', @by
+			FROM generate_sick s WHERE s.first_day + 300 < current_date`},
+		{"participants", `INSERT INTO policy_participants (tenant_id, employee_id, employer_id, policy_id, participating, reason, starts_on)
+			SELECT app_tenant(), e.id, e.employer_id, p.id, e.n % 7 <> 0,
+				CASE WHEN e.n % 7 <> 0 THEN 'Valt onder de collectieve verzuimverzekering'
+				     ELSE 'Uitgezonderd: tijdelijk contract korter dan zes maanden' END, p.starts_on
+			FROM (SELECT id, employer_id, row_number() OVER (ORDER BY personnel_number, id) AS n FROM employees) e
+			JOIN LATERAL (SELECT id, starts_on FROM insurance_policies p WHERE p.employer_id = e.employer_id
+				ORDER BY starts_on, id LIMIT 1) p ON true
+			WHERE e.n > @skip AND NOT EXISTS (SELECT 1 FROM policy_participants x WHERE x.employee_id = e.id)`},
+	}
+	var absences int64
+	args := pgx.NamedArgs{"skip": skip, "by": by, "protocol": protocolID}
+	for _, st := range steps {
+		tag, err := tx.Exec(ctx, st.sql, args)
+		if err != nil {
+			return 0, fmt.Errorf("generate case data: %s: %w", st.what, err)
+		}
+		if st.what == "absences" {
+			absences = tag.RowsAffected()
+		}
+	}
+	_, err := tx.Exec(ctx, "DROP TABLE generate_sick")
+	return absences, err
+}
