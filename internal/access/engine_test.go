@@ -272,12 +272,11 @@ func TestEmployeeAccess(t *testing.T) {
 	})
 
 	type user struct {
-		name          string
-		kind          access.Kind
-		all, view     bool
-		blocked       bool
-		id            uuid.UUID
-		visible, sees []string
+		name      string
+		kind      access.Kind
+		all, view bool
+		blocked   bool
+		id        uuid.UUID
 	}
 	var users []*user
 	for _, kind := range access.Kinds {

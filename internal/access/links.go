@@ -158,7 +158,7 @@ func loadScope(ctx context.Context, tx pgx.Tx, editor Principal, userID uuid.UUI
 		}
 	}
 	s.blacklist = s.links
-	if s.kind == KindCoach {
+	if !Linkable(s.kind) {
 		s.blacklist = editor.Facts.Reach
 	}
 	return s, nil
@@ -232,9 +232,14 @@ func findDepartmentState(ctx context.Context, tx pgx.Tx, editor Principal, userI
 	return st, nil
 }
 
+// Linkable reports whether users of kind k can be linked to departments and employees: coaches
+// reach only their delegated clients, so links would give them nothing (they can still be
+// blacklisted).
+func Linkable(k Kind) bool { return k != KindCoach }
+
 // canLink refuses links for coaches and outside the user's reach.
 func (s scope) canLink(employerID uuid.UUID) error {
-	if s.kind == KindCoach {
+	if !Linkable(s.kind) {
 		return apperr.New(apperr.EINVALID, "user.access.error.coach")
 	}
 	if !slices.Contains(s.links, employerID) {

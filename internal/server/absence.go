@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -49,12 +48,6 @@ func ardDate(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return *t
-}
-
-// ardAudit records one change of case data of employee e.
-func ardAudit(ctx context.Context, tx pgx.Tx, r *http.Request, action, subject string, id uuid.UUID, e org.Employee) error {
-	return audit.Write(ctx, tx, actor(r), audit.Event{Action: action, SubjectType: subject, SubjectID: &id,
-		EmployeeID: &e.ID, EmployerID: &e.EmployerID})
 }
 
 func (s *Server) showAbsences(w http.ResponseWriter, r *http.Request) error {
@@ -134,7 +127,7 @@ func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return ardAudit(r.Context(), tx, r, audit.CaseCreated, "absence", a.ID, e)
+		return auditCase(r, tx, audit.CaseCreated, "absence", a.ID, e.ID, e.EmployerID, nil)
 	})
 	if errs, ok := fieldErrors(err); ok {
 		return s.renderAbsences(w, r, http.StatusUnprocessableEntity, errs, uuid.Nil, nil)
@@ -194,7 +187,7 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 		if _, err := casefile.UpdateAbsence(r.Context(), tx, c.Principal, e.ID, a, f.errors); err != nil {
 			return err
 		}
-		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "absence", aid, e)
+		return auditCase(r, tx, audit.CaseUpdated, "absence", aid, e.ID, e.EmployerID, nil)
 	})
 	if errs, ok := fieldErrors(err); ok {
 		return s.renderAbsenceEdit(w, r, http.StatusUnprocessableEntity, errs)
@@ -226,7 +219,7 @@ func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) er
 			return err
 		}
 		// The percentage is part of the absence: the change is one of the absence.
-		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "absence", aid, e)
+		return auditCase(r, tx, audit.CaseUpdated, "absence", aid, e.ID, e.EmployerID, nil)
 	})
 	if errs, ok := fieldErrors(err); ok {
 		return s.renderAbsences(w, r, http.StatusUnprocessableEntity, nil, aid, errs)

@@ -49,7 +49,7 @@ func (s *Server) renderAccess(w http.ResponseWriter, r *http.Request, status int
 			return err
 		}
 		p.SeesAll = slices.Contains(p.User.Rights, access.EmployeesAll)
-		p.CanLink = p.User.Kind != access.KindCoach
+		p.CanLink = access.Linkable(p.User.Kind)
 		p.SearchTooShort = state.CandidateQuery != "" && access.SearchTooShort(state.CandidateQuery)
 
 		f := filter(state.DepartmentQuery)

@@ -70,7 +70,7 @@ func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return ardAudit(r.Context(), tx, r, audit.CaseCreated, "decision", d.ID, e)
+		return auditCase(r, tx, audit.CaseCreated, "decision", d.ID, e.ID, e.EmployerID, nil)
 	})
 	if errs, ok := fieldErrors(err); ok {
 		return s.renderDecisions(w, r, http.StatusUnprocessableEntity, errs)
@@ -127,7 +127,7 @@ func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
 		if _, err := casefile.UpdateDecision(r.Context(), tx, e.ID, d, f.errors); err != nil {
 			return err
 		}
-		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "decision", did, e)
+		return auditCase(r, tx, audit.CaseUpdated, "decision", did, e.ID, e.EmployerID, nil)
 	})
 	if errs, ok := fieldErrors(err); ok {
 		return s.renderDecisionEdit(w, r, http.StatusUnprocessableEntity, errs)

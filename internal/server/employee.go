@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -100,32 +99,14 @@ func (s *Server) renderEmployee(w http.ResponseWriter, r *http.Request, status i
 // inDossier opens the employee dossier of the request's {id} for one of its parts (tab): it
 // checks access (ENOTFOUND outside it, EFORBIDDEN without employee_dossier.view; a refusal is
 // audited), loads the employee, runs fn in the same tenant transaction and records the view
-// (NEN 7513: who saw which dossier, and which part of it, when). Every dossier page uses it.
+// (NEN 7513: who saw which dossier, and which part of it, when). Every dossier page uses it, or
+// inCaseDossier for a page reached through one of the dossier's entities.
 func (s *Server) inDossier(r *http.Request, tab string, fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
-	c := mustCurrent(r)
 	id, err := pathID(r, "id")
 	if err != nil {
 		return org.Employee{}, err
 	}
-	var e org.Employee
-	err = s.inTenant(r, func(tx pgx.Tx) error {
-		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
-			return err
-		}
-		if e, err = org.FindEmployeeByID(r.Context(), tx, id); err != nil {
-			return err
-		}
-		if err := fn(tx, e); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
-			SubjectID: &id, EmployeeID: &id, EmployerID: &e.EmployerID, Details: map[string]any{"tab": tab}})
-	})
-	if code := apperr.CodeOf(err); code == apperr.ENOTFOUND || code == apperr.EFORBIDDEN {
-		s.auditRefusal(r, audit.Event{Action: audit.EmployeeRefused, SubjectType: "employee", SubjectID: &id,
-			EmployeeID: &id, Details: map[string]any{"reason": string(code), "tab": tab}})
-	}
-	return e, err
+	return s.inCaseDossier(r, tab, func(pgx.Tx) (uuid.UUID, error) { return id, nil }, fn)
 }
 
 func (s *Server) newEmployee(w http.ResponseWriter, r *http.Request) error {

@@ -74,7 +74,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return ardAudit(r.Context(), tx, r, audit.CaseCreated, "report", rep.ID, e)
+		return auditCase(r, tx, audit.CaseCreated, "report", rep.ID, e.ID, e.EmployerID, nil)
 	})
 	if errs, ok := fieldErrors(err); ok {
 		return s.renderReports(w, r, http.StatusUnprocessableEntity, errs)
@@ -138,7 +138,7 @@ func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
 		if _, err := casefile.UpdateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors); err != nil {
 			return err
 		}
-		return ardAudit(r.Context(), tx, r, audit.CaseUpdated, "report", rid, e)
+		return auditCase(r, tx, audit.CaseUpdated, "report", rid, e.ID, e.EmployerID, nil)
 	})
 	if errs, ok := fieldErrors(err); ok {
 		return s.renderReportEdit(w, r, http.StatusUnprocessableEntity, errs)

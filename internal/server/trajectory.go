@@ -18,9 +18,9 @@ import (
 )
 
 // inCaseDossier opens the dossier of the employee an entity (trajectory, task, appointment)
-// belongs to: load finds the entity and returns its employee (ENOTFOUND when absent). Then, as
-// inDossier does, it checks access (ENOTFOUND outside it, EFORBIDDEN without
-// employee_dossier.view; refusals audited), loads the employee, runs fn and records the view.
+// belongs to: load finds the entity and returns its employee (ENOTFOUND when absent). Then it
+// checks access (ENOTFOUND outside it, EFORBIDDEN without employee_dossier.view; refusals
+// audited), loads the employee, runs fn and records the view of tab.
 func (s *Server) inCaseDossier(r *http.Request, tab string, load func(tx pgx.Tx) (uuid.UUID, error),
 	fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
 	c := mustCurrent(r)
