@@ -306,6 +306,38 @@ func SetAbsencePercentage(ctx context.Context, tx pgx.Tx, by access.Principal, e
 	return insertPercentage(ctx, tx, by, a, *from, pct)
 }
 
+// FindAbsenceToDelete returns the employee's absence that by is about to delete, locked until
+// the transaction ends. A classified cause is medical: without medical.view by cannot see it
+// and may not destroy it (EFORBIDDEN). ENOTFOUND when the absence is not the employee's.
+func FindAbsenceToDelete(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Absence, error) {
+	var medical bool
+	err := tx.QueryRow(ctx, "SELECT cause <> '' FROM absences WHERE id = $1 AND employee_id = $2 FOR UPDATE",
+		id, employeeID).Scan(&medical)
+	if database.IsNoRows(err) {
+		return Absence{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	} else if err != nil {
+		return Absence{}, fmt.Errorf("find absence to delete: %w", err)
+	}
+	if medical && !by.Has(access.MedicalView) {
+		return Absence{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
+	return FindAbsenceByID(ctx, tx, by, employeeID, id)
+}
+
+// DeleteAbsence deletes the employee's absence with its percentages and returns it as it was.
+// ENOTFOUND and EFORBIDDEN as FindAbsenceToDelete.
+func DeleteAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Absence, error) {
+	a, err := FindAbsenceToDelete(ctx, tx, by, employeeID, id)
+	if err != nil {
+		return Absence{}, err
+	}
+	// The percentages go with it (ON DELETE CASCADE), each recorded as a delete in changes.
+	if _, err := tx.Exec(ctx, "DELETE FROM absences WHERE id = $1", id); err != nil {
+		return Absence{}, fmt.Errorf("delete absence: %w", err)
+	}
+	return a, nil
+}
+
 func userOf(p access.Principal) *uuid.UUID {
 	if p.UserID == uuid.Nil {
 		return nil

@@ -241,3 +241,54 @@ func CreateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, by *uuid
 	}
 	return FindConsultationByID(ctx, tx, c.ID, medical)
 }
+
+// DeleteAppointment deletes an appointment and returns it as it was; the consultation it was
+// matched to stays. ENOTFOUND. It does not check access.
+func DeleteAppointment(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Appointment, error) {
+	a, err := FindAppointmentByID(ctx, tx, id)
+	if err != nil {
+		return Appointment{}, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM appointments WHERE id = $1", id); err != nil {
+		return Appointment{}, fmt.Errorf("delete appointment: %w", err)
+	}
+	return a, nil
+}
+
+// FindConsultationToDelete returns the consultation the user is about to delete. medical says
+// whether he holds medical.view: a medical consultation's outcome is withheld from anyone
+// without it, and what he cannot read he may not destroy (EFORBIDDEN). ENOTFOUND. It does not
+// check access.
+func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, id uuid.UUID, medical bool) (Consultation, error) {
+	c, err := FindConsultationByID(ctx, tx, id, medical)
+	if err != nil {
+		return Consultation{}, err
+	}
+	if c.OutcomeHidden {
+		return Consultation{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
+	return c, nil
+}
+
+// DeleteConsultation deletes a consultation and returns it as it was, with the appointments it
+// fulfilled: they stay, no longer matched (each an update in changes). ENOTFOUND and EFORBIDDEN
+// as FindConsultationToDelete.
+func DeleteConsultation(ctx context.Context, tx pgx.Tx, id uuid.UUID, medical bool) (Consultation, []uuid.UUID, error) {
+	c, err := FindConsultationToDelete(ctx, tx, id, medical)
+	if err != nil {
+		return Consultation{}, nil, err
+	}
+	rows, err := tx.Query(ctx, `UPDATE appointments SET consultation_id = NULL, updated_at = now()
+		WHERE consultation_id = $1 RETURNING id`, id)
+	if err != nil {
+		return Consultation{}, nil, fmt.Errorf("unmatch appointments: %w", err)
+	}
+	unmatched, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return Consultation{}, nil, fmt.Errorf("unmatch appointments: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM consultations WHERE id = $1", id); err != nil {
+		return Consultation{}, nil, fmt.Errorf("delete consultation: %w", err)
+	}
+	return c, unmatched, nil
+}

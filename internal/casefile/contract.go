@@ -16,7 +16,8 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
-// Subject types of the contract entities in the audit log (audit.CaseCreated and CaseUpdated).
+// Subject types of the contract entities in the audit log (audit.CaseCreated, CaseUpdated and
+// CaseDeleted).
 const (
 	SubjectPolicy      = "insurance_policy"
 	SubjectAgreement   = "service_agreement"
@@ -475,4 +476,64 @@ func contractDay(t *time.Time) string {
 		return ""
 	}
 	return t.Format(time.DateOnly)
+}
+
+// MsgPolicyInUse is the refusal to delete a policy that participations or agreements still
+// name; its arguments are how many of each.
+const MsgPolicyInUse = "casefile.error.policy_in_use"
+
+// DeletePolicy deletes a policy that nothing refers to any more and audits it (case.deleted).
+// ENOTFOUND; ECONFLICT (MsgPolicyInUse) while policy participations or service agreements name
+// it: they are changed or deleted first, never silently with it.
+func DeletePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUID) (Policy, error) {
+	// The row lock waits for writers that are adding a reference (they hold a key-share lock on
+	// the policy) and stops new ones, so the counts below stay true until the delete commits.
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM insurance_policies WHERE id = $1 FOR UPDATE", id); err != nil {
+		return Policy{}, fmt.Errorf("lock policy: %w", err)
+	}
+	p, err := FindPolicyByID(ctx, tx, id)
+	if err != nil {
+		return Policy{}, err
+	}
+	var participants, agreements int
+	err = tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM policy_participants WHERE policy_id = $1),
+		(SELECT count(*) FROM service_agreements WHERE policy_id = $1)`, id).Scan(&participants, &agreements)
+	if err != nil {
+		return Policy{}, fmt.Errorf("count policy references: %w", err)
+	}
+	if participants > 0 || agreements > 0 {
+		return Policy{}, apperr.New(apperr.ECONFLICT, MsgPolicyInUse, participants, agreements)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM insurance_policies WHERE id = $1", id); err != nil {
+		return Policy{}, fmt.Errorf("delete policy: %w", err)
+	}
+	return p, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectPolicy,
+		SubjectID: &p.ID, EmployerID: &p.EmployerID, Details: p.details()})
+}
+
+// DeleteAgreement deletes a service agreement and audits it (case.deleted). ENOTFOUND.
+func DeleteAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUID) (Agreement, error) {
+	a, err := FindAgreementByID(ctx, tx, id)
+	if err != nil {
+		return Agreement{}, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM service_agreements WHERE id = $1", id); err != nil {
+		return Agreement{}, fmt.Errorf("delete agreement: %w", err)
+	}
+	return a, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectAgreement,
+		SubjectID: &a.ID, EmployerID: &a.EmployerID, Details: a.details()})
+}
+
+// DeleteParticipation deletes a policy participation and audits it (case.deleted, with the
+// employee). ENOTFOUND.
+func DeleteParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUID) (Participant, error) {
+	p, err := FindParticipationByID(ctx, tx, id)
+	if err != nil {
+		return Participant{}, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM policy_participants WHERE id = $1", id); err != nil {
+		return Participant{}, fmt.Errorf("delete participation: %w", err)
+	}
+	return p, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectParticipant,
+		SubjectID: &p.ID, EmployeeID: &p.EmployeeID, EmployerID: &p.EmployerID, Details: p.details()})
 }

@@ -112,3 +112,15 @@ func UpdateDecision(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID, d Deci
 	}
 	return FindDecisionByID(ctx, tx, employeeID, d.ID)
 }
+
+// DeleteDecision deletes one of the employee's decisions and returns it as it was. ENOTFOUND.
+func DeleteDecision(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Decision, error) {
+	d, err := FindDecisionByID(ctx, tx, employeeID, id)
+	if err != nil {
+		return Decision{}, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM decisions WHERE id = $1 AND employee_id = $2", id, employeeID); err != nil {
+		return Decision{}, fmt.Errorf("delete decision: %w", err)
+	}
+	return d, nil
+}

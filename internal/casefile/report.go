@@ -132,3 +132,17 @@ func UpdateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeI
 	}
 	return FindReportByID(ctx, tx, by, employeeID, r.ID)
 }
+
+// DeleteReport deletes one of the employee's reports and returns it as it was. ENOTFOUND when
+// it does not exist, is another employee's, or is hidden or medical and by lacks medical.view
+// (what he may not read he cannot delete).
+func DeleteReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Report, error) {
+	r, err := FindReportByID(ctx, tx, by, employeeID, id)
+	if err != nil {
+		return Report{}, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM reports WHERE id = $1 AND employee_id = $2", id, employeeID); err != nil {
+		return Report{}, fmt.Errorf("delete report: %w", err)
+	}
+	return r, nil
+}

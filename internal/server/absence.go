@@ -58,7 +58,8 @@ func (s *Server) showAbsences(w http.ResponseWriter, r *http.Request) error {
 // refused form with what was posted.
 func (s *Server) renderAbsences(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string, changeFor uuid.UUID, changeErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.AbsencesPage{Medical: c.Principal.Has(access.MedicalView), CanEdit: c.Principal.Has(access.CaseDataWrite), ChangeFor: changeFor}
+	p := employee.AbsencesPage{Medical: c.Principal.Has(access.MedicalView), CanEdit: c.Principal.Has(access.CaseDataWrite), ChangeFor: changeFor,
+		CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Absences, err = casefile.FindAbsences(r.Context(), tx, c.Principal, e.ID)
 		return err

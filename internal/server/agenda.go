@@ -92,6 +92,7 @@ func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int
 	c := mustCurrent(r)
 	medical := c.Principal.Has(access.MedicalView)
 	p := employee.AgendaPage{CanWrite: c.Principal.Has(access.CaseDataWrite), CanMedical: medical,
+		CanDelete:         access.CanDeleteCaseData(c.Principal) == nil,
 		AppointmentErrors: forms.appointmentErrs, ConsultationErrors: forms.consultationErrs}
 	e, err := s.inDossier(r, "agenda", func(tx pgx.Tx, e org.Employee) (err error) {
 		if p.Appointments, err = casefile.FindAppointments(r.Context(), tx, e.ID); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/confirm"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 	"github.com/dossierkast/dossierkast/web/page/employer"
 )
@@ -126,8 +127,8 @@ func (s *Server) renderAgreements(w http.ResponseWriter, r *http.Request, status
 	if err := employerPart(c.Principal, employerID); err != nil {
 		return err
 	}
-	p := employer.AgreementsPage{}
 	canManage := access.ManageOrganisation(c.Principal) == nil
+	p := employer.AgreementsPage{CanDelete: access.CanDeleteContract(c.Principal) == nil}
 	var groups []org.EmployerGroup
 	var policies []casefile.Policy
 	err = s.inTenant(r, func(tx pgx.Tx) (err error) {
@@ -276,7 +277,7 @@ func (s *Server) renderPolicies(w http.ResponseWriter, r *http.Request, status i
 	if err := employerPart(c.Principal, employerID); err != nil {
 		return err
 	}
-	p := employer.PoliciesPage{}
+	p := employer.PoliciesPage{CanDelete: access.CanDeleteContract(c.Principal) == nil}
 	err = s.inTenant(r, func(tx pgx.Tx) (err error) {
 		if p.Employer, err = org.FindEmployerByID(r.Context(), tx, employerID); err != nil {
 			return err
@@ -376,7 +377,7 @@ func (s *Server) editParticipation(w http.ResponseWriter, r *http.Request) error
 func (s *Server) renderParticipations(w http.ResponseWriter, r *http.Request, status int, draft casefile.Participant, load bool, errs map[string]string) error {
 	c := mustCurrent(r)
 	canManage := access.ManageOrganisation(c.Principal) == nil
-	p := employee.PoliciesPage{}
+	p := employee.PoliciesPage{CanDelete: canManage && access.CanDeleteContract(c.Principal) == nil}
 	var policies []casefile.Policy
 	e, err := s.inDossier(r, "policies", func(tx pgx.Tx, e org.Employee) (err error) {
 		if p.Participations, err = casefile.FindParticipations(r.Context(), tx, e.ID); err != nil {
@@ -501,4 +502,188 @@ func (s *Server) saveParticipation(w http.ResponseWriter, r *http.Request, editi
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/employees/"+employeeID.String()+"/policies")
+}
+
+// --- deleting contracts -------------------------------------------------------------------
+//
+// Deleting a service agreement, a policy or a participation asks for confirmation first (GET
+// …/delete), like case data; the right is access.CanDeleteContract, after the same visibility
+// checks as the forms. A policy that is still named somewhere is refused with 409 and says
+// where.
+
+// confirmEmployerDelete shows the confirmation of deleting a contract of the employer {id}
+// found by find, on the employer dossier's part.
+func (s *Server) confirmEmployerDelete(w http.ResponseWriter, r *http.Request, part, title string,
+	find func(tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error)) error {
+	c := mustCurrent(r)
+	employerID, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := access.CanSeeEmployer(c.Principal, employerID); err != nil {
+		return err
+	}
+	if err := access.CanDeleteContract(c.Principal); err != nil {
+		return err
+	}
+	var e org.Employer
+	var details []confirm.Detail
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if e, err = org.FindEmployerByID(r.Context(), tx, employerID); err != nil {
+			return err
+		}
+		details, err = find(tx, employerID)
+		return err
+	}); err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, confirm.Delete(confirm.DeletePage{Page: s.page(r, title),
+		Heading: employer.Heading(e, part), Explain: "delete.explain", Details: details, Action: r.URL.Path,
+		Back: "/employers/" + employerID.String() + "/" + part}))
+}
+
+// deleteEmployerContract deletes a contract of the employer {id} with del (which audits) and
+// returns to the part.
+func (s *Server) deleteEmployerContract(w http.ResponseWriter, r *http.Request, part string,
+	del func(tx pgx.Tx, employerID uuid.UUID) error) error {
+	c := mustCurrent(r)
+	employerID, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := access.CanSeeEmployer(c.Principal, employerID); err != nil {
+		return err
+	}
+	if err := access.CanDeleteContract(c.Principal); err != nil {
+		return err
+	}
+	if err := s.inTenant(r, func(tx pgx.Tx) error { return del(tx, employerID) }); err != nil {
+		return err
+	}
+	s.flash(r, "flash.deleted")
+	return redirect(w, r, "/employers/"+employerID.String()+"/"+part)
+}
+
+func periodDetails(p casefile.ContractPeriod) []confirm.Detail {
+	return []confirm.Detail{{Label: "contract.starts_on", Value: i18n.Date(&p.Start)}, {Label: "contract.ends_on", Value: i18n.Date(p.End)}}
+}
+
+func (s *Server) confirmDeleteAgreement(w http.ResponseWriter, r *http.Request) error {
+	return s.confirmEmployerDelete(w, r, "agreements", "agreement.delete_title", func(tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error) {
+		id, err := pathID(r, "aid")
+		if err != nil {
+			return nil, err
+		}
+		a, err := findEmployerAgreement(r, tx, employerID, id)
+		if err != nil {
+			return nil, err
+		}
+		return append([]confirm.Detail{{Label: "agreement.contract_number", Value: a.ContractNumber}},
+			append(periodDetails(a.Period), confirm.Detail{Label: "agreement.policy", Value: a.PolicyLabel})...), nil
+	})
+}
+
+func (s *Server) deleteAgreement(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteEmployerContract(w, r, "agreements", func(tx pgx.Tx, employerID uuid.UUID) error {
+		id, err := pathID(r, "aid")
+		if err != nil {
+			return err
+		}
+		if _, err := findEmployerAgreement(r, tx, employerID, id); err != nil {
+			return err
+		}
+		_, err = casefile.DeleteAgreement(r.Context(), tx, actor(r), id)
+		return err
+	})
+}
+
+func (s *Server) confirmDeletePolicy(w http.ResponseWriter, r *http.Request) error {
+	return s.confirmEmployerDelete(w, r, "policies", "policy.delete_title", func(tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error) {
+		id, err := pathID(r, "pid")
+		if err != nil {
+			return nil, err
+		}
+		x, err := findEmployerPolicy(r, tx, employerID, id)
+		if err != nil {
+			return nil, err
+		}
+		return append([]confirm.Detail{{Label: "policy.insurer", Value: x.Insurer}, {Label: "policy.policy_number", Value: x.PolicyNumber}},
+			periodDetails(x.Period)...), nil
+	})
+}
+
+func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteEmployerContract(w, r, "policies", func(tx pgx.Tx, employerID uuid.UUID) error {
+		id, err := pathID(r, "pid")
+		if err != nil {
+			return err
+		}
+		if _, err := findEmployerPolicy(r, tx, employerID, id); err != nil {
+			return err
+		}
+		_, err = casefile.DeletePolicy(r.Context(), tx, actor(r), id)
+		return err
+	})
+}
+
+// participationOf returns the participation {pid} of the employee e; ENOTFOUND when it is
+// another employee's.
+func participationOf(r *http.Request, tx pgx.Tx, employeeID uuid.UUID) (casefile.Participant, error) {
+	id, err := pathID(r, "pid")
+	if err != nil {
+		return casefile.Participant{}, err
+	}
+	x, err := casefile.FindParticipationByID(r.Context(), tx, id)
+	if err == nil && x.EmployeeID != employeeID {
+		err = apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return x, err
+}
+
+func (s *Server) confirmDeleteParticipation(w http.ResponseWriter, r *http.Request) error {
+	c := mustCurrent(r)
+	var details []confirm.Detail
+	e, err := s.inDossier(r, "policies", func(tx pgx.Tx, e org.Employee) error {
+		if err := access.CanDeleteContract(c.Principal); err != nil {
+			return err
+		}
+		x, err := participationOf(r, tx, e.ID)
+		if err != nil {
+			return err
+		}
+		answer := "participation.no"
+		if x.Participating {
+			answer = "participation.yes"
+		}
+		details = append([]confirm.Detail{{Label: "participation.policy", Value: x.PolicyLabel},
+			{Label: "participation.participating", Value: i18n.T(r.Context(), answer)},
+			{Label: "participation.reason", Value: x.Reason}}, periodDetails(x.Period)...)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, confirm.Delete(confirm.DeletePage{Page: s.page(r, "participation.delete_title"),
+		Heading: employee.Heading(e, "policies"), Explain: "delete.explain", Details: details, Action: r.URL.Path,
+		Back: tabPath(e.ID, "policies")}))
+}
+
+func (s *Server) deleteParticipation(w http.ResponseWriter, r *http.Request) error {
+	employeeID, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.inCaseAction(r, "policies", access.CanDeleteContract, pathEmployee(r), func(tx pgx.Tx) error {
+		x, err := participationOf(r, tx, employeeID)
+		if err != nil {
+			return err
+		}
+		_, err = casefile.DeleteParticipation(r.Context(), tx, actor(r), x.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.flash(r, "flash.deleted")
+	return redirect(w, r, tabPath(employeeID, "policies"))
 }

@@ -22,7 +22,7 @@ func (s *Server) showDecisions(w http.ResponseWriter, r *http.Request) error {
 // posted.
 func (s *Server) renderDecisions(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.DecisionsPage{CanEdit: c.Principal.Has(access.CaseDataWrite)}
+	p := employee.DecisionsPage{CanEdit: c.Principal.Has(access.CaseDataWrite), CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Decisions, err = casefile.FindDecisions(r.Context(), tx, e.ID)
 		return err

@@ -22,7 +22,7 @@ func (s *Server) showReports(w http.ResponseWriter, r *http.Request) error {
 // The store leaves out hidden and medical reports for viewers without medical.view.
 func (s *Server) renderReports(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.ReportsPage{CanEdit: c.Principal.Has(access.CaseDataWrite)}
+	p := employee.ReportsPage{CanEdit: c.Principal.Has(access.CaseDataWrite), CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Reports, err = casefile.FindReports(r.Context(), tx, c.Principal, e.ID)
 		return err

@@ -59,6 +59,14 @@ func (s *Server) auditCaseRefusal(r *http.Request, err error, employeeID uuid.UU
 // employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), then runs fn in the same
 // transaction. load returns the employee concerned (ENOTFOUND when the entity is absent).
 func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
+	write := func(p access.Principal) error { return access.Require(p, access.CaseDataWrite) }
+	return s.inCaseAction(r, what, write, load, fn)
+}
+
+// inCaseAction is inCaseChange with the right the action needs decided by may (EFORBIDDEN when
+// it refuses); refusals are audited.
+func (s *Server) inCaseAction(r *http.Request, what string, may func(access.Principal) error,
+	load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
 	c := mustCurrent(r)
 	var employeeID uuid.UUID
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
@@ -68,7 +76,7 @@ func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx)
 		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
 			return err
 		}
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+		if err := may(c.Principal); err != nil {
 			return err
 		}
 		return fn(tx)
