@@ -248,7 +248,7 @@ func TestAccessRoutes(t *testing.T) {
 	admin := b.login(t, beheerder)
 	for name, c := range map[string]document.Category{"brief": brief, "medisch": medisch} {
 		resp, _ := b.upload(t, admin, dossier+"/documents", []uploadField{{"category_id", c.ID.String()}}, name+".txt", []byte("Inhoud van "+name))
-		wantRedirect(t, resp, dossier+"#documents")
+		wantRedirect(t, resp, dossier+"/documents#documents")
 		var id uuid.UUID
 		b.inTenant(t, func(tx pgx.Tx) error {
 			return tx.QueryRow(ctx, "SELECT id FROM documents WHERE category_id = $1 AND employee_id = $2", c.ID, employee.ID).Scan(&id)
@@ -263,7 +263,7 @@ func TestAccessRoutes(t *testing.T) {
 				c := b.login(t, fmt.Sprintf("toegang-%02d@test.dossierkast.nl", i))
 				var got routeOutcome
 
-				resp, page := b.get(t, c, dossier)
+				resp, page := b.get(t, c, dossier+"/documents")
 				got.Page = resp.StatusCode
 				var linked []string
 				for _, name := range []string{"brief", "medisch"} {
@@ -286,7 +286,7 @@ func TestAccessRoutes(t *testing.T) {
 				resp, _ = b.upload(t, c, dossier+"/documents", []uploadField{{"category_id", uploadTo.ID.String()}},
 					"notitie.txt", []byte("Notitie van "+row.name))
 				got.Upload = resp.StatusCode
-				if resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") != dossier+"#documents" {
+				if resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") != dossier+"/documents#documents" {
 					t.Errorf("upload redirects to %q", resp.Header.Get("Location"))
 				}
 

@@ -38,12 +38,21 @@ func dossierPath(dossier document.Dossier, id uuid.UUID) string {
 	return "/employers/" + id.String()
 }
 
-// documentPath is the page of the dossier d belongs to.
+// documentsPage is the page that lists a dossier's documents: the employee dossier's
+// documents tab, the employer dossier's main page.
+func documentsPage(dossier document.Dossier, id uuid.UUID) string {
+	if dossier == document.DossierEmployee {
+		return dossierPath(dossier, id) + "/documents"
+	}
+	return dossierPath(dossier, id)
+}
+
+// documentPath is the page that lists d.
 func documentPath(d document.Document) string {
 	if d.EmployeeID != nil {
-		return dossierPath(document.DossierEmployee, *d.EmployeeID)
+		return documentsPage(document.DossierEmployee, *d.EmployeeID)
 	}
-	return dossierPath(document.DossierEmployer, d.EmployerID)
+	return documentsPage(document.DossierEmployer, d.EmployerID)
 }
 
 // dossierDocuments gathers the documents part of a dossier page: what p may read there, where
@@ -229,13 +238,13 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		return refused(err)
 	}
 	s.flash(r, "document.flash.uploaded")
-	return redirect(w, r, dossierPath(dossier, id)+"#documents")
+	return redirect(w, r, documentsPage(dossier, id)+"#documents")
 }
 
-// renderUploadErrors shows the dossier page again with the upload form's errors (422).
+// renderUploadErrors shows the documents page again with the upload form's errors (422).
 func (s *Server) renderUploadErrors(w http.ResponseWriter, r *http.Request, dossier document.Dossier, id uuid.UUID, errs map[string]string) error {
 	if dossier == document.DossierEmployee {
-		return s.renderEmployee(w, r, http.StatusUnprocessableEntity, errs)
+		return s.renderEmployeeDocuments(w, r, http.StatusUnprocessableEntity, errs)
 	}
 	return s.renderEmployer(w, r, http.StatusUnprocessableEntity, employerForms{Upload: errs})
 }

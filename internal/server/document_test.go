@@ -220,7 +220,7 @@ func TestDocumentRoundTrip(t *testing.T) {
 	dossier := "/employees/" + f.employee.ID.String()
 	resp, _ := f.upload(t, c, dossier+"/documents", []uploadField{{"category_id", f.verzuim.ID.String()},
 		{"document_date", "2027-01-02"}}, name, content)
-	wantRedirect(t, resp, dossier+"#documents")
+	wantRedirect(t, resp, dossier+"/documents#documents")
 
 	docs := f.documents(t)
 	if len(docs) != 1 {
@@ -238,7 +238,7 @@ func TestDocumentRoundTrip(t *testing.T) {
 		t.Errorf("storage key %q, want %q", d.StorageKey, want)
 	}
 
-	_, page := f.get(t, c, dossier)
+	_, page := f.get(t, c, dossier+"/documents")
 	section := page.Find(`#documents section.category[data-category="` + f.verzuim.ID.String() + `"]`)
 	if got := section.AttrOr("data-count", ""); got != "1" {
 		t.Errorf("count of %s = %q, want 1", f.verzuim.Name, got)
@@ -527,7 +527,7 @@ func TestDeleteDocument(t *testing.T) {
 	before := f.blobFiles(t)
 	up := f.login(t, casemanager)
 	resp, _ := f.upload(t, up, dossier+"/documents", []uploadField{{"category_id", f.verzuim.ID.String()}}, "brief.txt", []byte("Beste Jan,"))
-	wantRedirect(t, resp, dossier+"#documents")
+	wantRedirect(t, resp, dossier+"/documents#documents")
 	d := f.documents(t)[0]
 	withDocument := f.blobFiles(t)
 	if diff := cmp.Diff(append(slices.Clone(before), d.StorageKey), withDocument, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
@@ -536,7 +536,7 @@ func TestDeleteDocument(t *testing.T) {
 	path := "/documents/" + d.ID.String() + "/delete"
 
 	t.Run("WithoutRight", func(t *testing.T) {
-		_, page := f.get(t, up, dossier)
+		_, page := f.get(t, up, dossier+"/documents")
 		if n := page.Find("#documents a.delete").Length(); n != 0 {
 			t.Errorf("%d delete links for a user without documents.delete", n)
 		}
@@ -558,7 +558,7 @@ func TestDeleteDocument(t *testing.T) {
 
 	t.Run("WithRight", func(t *testing.T) {
 		c := f.login(t, beheerder)
-		_, page := f.get(t, c, dossier)
+		_, page := f.get(t, c, dossier+"/documents")
 		if href := page.Find(`tr[data-document="`+d.ID.String()+`"] a.delete`).AttrOr("href", ""); href != path {
 			t.Errorf("delete link %q, want %q", href, path)
 		}
@@ -570,7 +570,7 @@ func TestDeleteDocument(t *testing.T) {
 		if len(f.documents(t)) != 1 {
 			t.Fatal("showing the confirmation deleted the document")
 		}
-		wantRedirect(t, f.post(t, c, path, nil), dossier+"#documents")
+		wantRedirect(t, f.post(t, c, path, nil), dossier+"/documents#documents")
 		if n := len(f.documents(t)); n != 0 {
 			t.Errorf("after delete: %d rows", n)
 		}
@@ -600,9 +600,9 @@ func TestDossierPagesShowReadableCategories(t *testing.T) {
 		readable, upload []uuid.UUID
 		section          bool
 	}{
-		{"CasemanagerEmployee", casemanager, "/employees/" + f.employee.ID.String(), []uuid.UUID{f.verzuim.ID, f.readOnly.ID}, []uuid.UUID{f.verzuim.ID}, true},
-		{"BedrijfsartsEmployee", bedrijfsarts, "/employees/" + f.employee.ID.String(), []uuid.UUID{f.verzuim.ID, f.medical.ID}, []uuid.UUID{f.verzuim.ID, f.medical.ID}, true},
-		{"BeheerderEmployee", beheerder, "/employees/" + f.employee.ID.String(), []uuid.UUID{f.verzuim.ID, f.readOnly.ID, f.medical.ID, f.hidden.ID},
+		{"CasemanagerEmployee", casemanager, "/employees/" + f.employee.ID.String() + "/documents", []uuid.UUID{f.verzuim.ID, f.readOnly.ID}, []uuid.UUID{f.verzuim.ID}, true},
+		{"BedrijfsartsEmployee", bedrijfsarts, "/employees/" + f.employee.ID.String() + "/documents", []uuid.UUID{f.verzuim.ID, f.medical.ID}, []uuid.UUID{f.verzuim.ID, f.medical.ID}, true},
+		{"BeheerderEmployee", beheerder, "/employees/" + f.employee.ID.String() + "/documents", []uuid.UUID{f.verzuim.ID, f.readOnly.ID, f.medical.ID, f.hidden.ID},
 			[]uuid.UUID{f.verzuim.ID, f.readOnly.ID, f.medical.ID}, true},
 		{"CasemanagerEmployer", casemanager, "/employers/" + f.employer.String(), []uuid.UUID{f.contracts.ID, provider}, nil, true},
 		{"BeheerderEmployer", beheerder, "/employers/" + f.employer.String(), []uuid.UUID{f.contracts.ID, provider}, []uuid.UUID{f.contracts.ID}, true},

@@ -70,21 +70,13 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, employee.List(p))
 }
 
-// showEmployee shows an employee's dossier and records the view (NEN 7513: who saw which
-// dossier when).
+// showEmployee shows the overview of an employee's dossier: his personal data and employment
+// and, for those who manage access, its delegations. The view is recorded (NEN 7513: who saw
+// which dossier when), like that of every tab.
 func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
-	return s.renderEmployee(w, r, http.StatusOK, nil)
-}
-
-// renderEmployee shows an employee's dossier with its documents (uploadErrs: those of a refused
-// upload) and, for those who manage access, its delegations.
-func (s *Server) renderEmployee(w http.ResponseWriter, r *http.Request, status int, uploadErrs map[string]string) error {
 	c := mustCurrent(r)
 	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil, Now: time.Now()}
 	e, err := s.inDossier(r, "overview", func(tx pgx.Tx, e org.Employee) (err error) {
-		if p.Documents, err = s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployee, e.ID, uploadErrs); err != nil {
-			return err
-		}
 		p.Delegations, p.ShowDelegations, err = delegationsFor(r.Context(), tx, c.Principal, e)
 		return err
 	})
@@ -93,7 +85,28 @@ func (s *Server) renderEmployee(w http.ResponseWriter, r *http.Request, status i
 	}
 	p.Employee = e
 	p.Page = s.page(r, "employee.title", e.FullName())
-	return s.render(w, r, status, employee.Show(p))
+	return s.render(w, r, http.StatusOK, employee.Show(p))
+}
+
+func (s *Server) showEmployeeDocuments(w http.ResponseWriter, r *http.Request) error {
+	return s.renderEmployeeDocuments(w, r, http.StatusOK, nil)
+}
+
+// renderEmployeeDocuments shows the documents tab of an employee's dossier: the documents per
+// category the user may read, with the upload form (uploadErrs: those of a refused upload).
+func (s *Server) renderEmployeeDocuments(w http.ResponseWriter, r *http.Request, status int, uploadErrs map[string]string) error {
+	c := mustCurrent(r)
+	var p employee.DocumentsPage
+	e, err := s.inDossier(r, "documents", func(tx pgx.Tx, e org.Employee) (err error) {
+		p.Documents, err = s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployee, e.ID, uploadErrs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.Employee = e
+	p.Page = s.page(r, "employee.documents_title", e.FullName())
+	return s.render(w, r, status, employee.Documents(p))
 }
 
 // inDossier opens the employee dossier of the request's {id} for one of its parts (tab): it

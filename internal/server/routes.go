@@ -57,6 +57,7 @@ func (s *Server) Handler() http.Handler {
 			upload := limitBodyTo(s.docs.MaxSize() + maxFormBytes)
 			r.With(upload).Post("/employers/{id}/documents", s.h(s.uploadEmployerDocument))
 			r.With(upload).Post("/employees/{id}/documents", s.h(s.uploadEmployeeDocument))
+			r.Get("/employees/{id}/documents", s.h(s.showEmployeeDocuments))
 			r.Get("/documents/{id}", s.h(s.downloadDocument))
 			r.Get("/documents/{id}/delete", s.h(s.confirmDeleteDocument))
 			r.Post("/documents/{id}/delete", s.h(s.deleteDocument))

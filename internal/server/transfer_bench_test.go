@@ -299,7 +299,7 @@ func (a *transferApp) uploadFile(b *testing.B, path string) uuid.UUID {
 	dossier := "/employees/" + a.employee.String()
 	resp := a.post(b, dossier+"/documents", "multipart/form-data; boundary="+boundary, int64(form)+info.Size(), pr)
 	pr.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != dossier+"#documents" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != dossier+"/documents#documents" {
 		b.Fatalf("upload: status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var id uuid.UUID
