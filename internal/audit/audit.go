@@ -61,6 +61,19 @@ const (
 	CategoryUpdated = "category.updated"
 	CategoryDeleted = "category.deleted"
 	MatrixUpdated   = "matrix.updated"
+
+	// Full-dossier bundles (subject: the bundle, employer: its employer). BundleCopied is written
+	// once per employee whose documents went into a bundle (NEN 7513: a copy is an access), with
+	// that employee and the requester as the user.
+	BundleRequested = "bundle.requested"
+	BundleRetried   = "bundle.retried"
+	BundleGenerated = "bundle.generated"
+	BundleFailed    = "bundle.failed"
+	BundleCopied    = "bundle.copied"
+	BundleExpired   = "bundle.expired"
+	// Full-dossier deletions (subject: the deletion, employer: its employer).
+	DossierDeletionRequested = "dossier.deletion_requested"
+	DossierDeleted           = "dossier.deleted"
 )
 
 // Actions lists the action keys for the filter.
@@ -70,7 +83,9 @@ var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, Empl
 	AccessDepartmentLinked, AccessDepartmentUnlinked, AccessEmployeeLinked, AccessEmployeeUnlinked,
 	AccessBlacklisted, AccessUnblacklisted, DelegationGranted, CaseCreated, CaseUpdated, CaseDeleted,
 	DocumentUploaded, DocumentDownloaded, DocumentDeleted, DocumentRefused,
-	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated}
+	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated,
+	BundleRequested, BundleRetried, BundleGenerated, BundleFailed, BundleCopied, BundleExpired,
+	DossierDeletionRequested, DossierDeleted}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

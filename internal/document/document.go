@@ -122,6 +122,33 @@ func FindDossierDocuments(ctx context.Context, tx pgx.Tx, viewer access.Principa
 	return sections, nil
 }
 
+// FindBundleParts returns the parts of the full-dossier bundles ids (documents with a
+// bundle_id), by bundle and in part order, whatever the requester may see: the caller decides.
+func FindBundleParts(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID][]Document, error) {
+	rows, err := tx.Query(ctx, "SELECT d.bundle_id, "+documentColumns+" FROM documents d"+documentJoins+
+		" WHERE d.bundle_id = ANY ($1) ORDER BY d.bundle_id, d.bundle_part", ids)
+	if err != nil {
+		return nil, fmt.Errorf("find bundle parts: %w", err)
+	}
+	defer rows.Close()
+	parts := map[uuid.UUID][]Document{}
+	for rows.Next() {
+		var bundleID uuid.UUID
+		var d Document
+		err := rows.Scan(&bundleID, &d.ID, &d.EmployerID, &d.EmployeeID, &d.CategoryID, &d.CategoryName, &d.FileName,
+			&d.StorageKey, &d.Size, &d.ContentType, &d.SHA256, &d.DocumentDate, &d.UploadedBy, &d.UploadedByName,
+			&d.UploadedAt, &d.ExpiresAt)
+		if err != nil {
+			return nil, fmt.Errorf("find bundle parts: %w", err)
+		}
+		parts[bundleID] = append(parts[bundleID], d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find bundle parts: %w", err)
+	}
+	return parts, nil
+}
+
 // NewDocument is what a new document row records besides its blob.
 type NewDocument struct {
 	EmployerID   uuid.UUID  // the employer dossier; for an employee's document set by CheckNewDocument
@@ -131,6 +158,8 @@ type NewDocument struct {
 	DocumentDate *time.Time
 	UploadedBy   *uuid.UUID // nil for documents a job makes
 	ExpiresAt    *time.Time
+	BundleID     *uuid.UUID // a full-dossier bundle's part: its bundle (package bundle)
+	BundlePart   int        // and its part number, from 1; 0 when BundleID is nil
 }
 
 // CheckNewDocument checks that the category belongs to the dossier n names and that the dossier
@@ -168,11 +197,15 @@ func CreateDocument(ctx context.Context, tx pgx.Tx, id uuid.UUID, n NewDocument,
 	if _, err := CheckNewDocument(ctx, tx, &n); err != nil {
 		return Document{}, err
 	}
+	var part *int
+	if n.BundleID != nil {
+		part = &n.BundlePart
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO documents (tenant_id, id, employer_id, employee_id, category_id, file_name,
-			storage_key, size, content_type, sha256, document_date, uploaded_by, expires_at)
-		VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			storage_key, size, content_type, sha256, document_date, uploaded_by, expires_at, bundle_id, bundle_part)
+		VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		id, n.EmployerID, n.EmployeeID, n.CategoryID, SanitizeFileName(n.FileName), b.Key, b.Size, b.ContentType,
-		b.SHA256, n.DocumentDate, n.UploadedBy, n.ExpiresAt)
+		b.SHA256, n.DocumentDate, n.UploadedBy, n.ExpiresAt, n.BundleID, part)
 	if err != nil {
 		return Document{}, fmt.Errorf("create document: %w", err)
 	}

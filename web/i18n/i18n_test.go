@@ -14,6 +14,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/web/i18n"
 )
 
@@ -28,7 +29,7 @@ func TestCataloguesHaveTheSameKeys(t *testing.T) {
 }
 
 // keyRE matches string literals that look like catalogue keys.
-var keyRE = regexp.MustCompile(`"((?:action|audit|category|delegation|department|document|employee|employer|error|flash|form|home|job|jobkind|jobstate|kind|language|login|mail|matrix|nav|outbox|pager|right|role|user)\.[a-z0-9_.]+)"`)
+var keyRE = regexp.MustCompile(`"((?:action|audit|bundle|category|delegation|department|document|employee|employer|error|flash|form|home|job|jobkind|jobstate|kind|language|login|mail|matrix|nav|outbox|pager|right|role|user)\.[a-z0-9_.]+)"`)
 
 // TestEveryUsedKeyExists reads the views and Go code for message keys, and adds the keys built
 // at run time, so a missing translation fails here rather than on screen.
@@ -77,6 +78,9 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["language."+l] = true
 	}
 	used["user.status.active"], used["user.status.blocked"], used["jobkind.cleanup_sessions"] = true, true, true
+	for _, args := range []interface{ Kind() string }{bundle.GenerateBundleArgs{}, bundle.DeleteDossierArgs{}, bundle.ExpireBundlesArgs{}} {
+		used["jobkind."+args.Kind()] = true
+	}
 	for key := range used {
 		if !i18n.Has(key) {
 			t.Errorf("message key %q is used but not in the catalogue", key)
