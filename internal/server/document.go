@@ -16,6 +16,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/i18n"
@@ -266,6 +267,9 @@ func (s *Server) refuseDocument(r *http.Request, operation string, documentID *u
 	}
 	e := audit.Event{Action: audit.DocumentRefused, SubjectType: "document", SubjectID: documentID,
 		Details: map[string]any{"operation": operation, "reason": string(code)}}
+	if ae, ok := apperr.As(err); ok {
+		e.Details["message"] = ae.Message // which rule refused, e.g. the full-dossier download guard
+	}
 	if n != nil {
 		e.EmployeeID = n.EmployeeID
 		if n.EmployerID != uuid.Nil {
@@ -311,10 +315,24 @@ func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) error 
 		if err := access.CanReadDocument(ctx, tx, c.Principal, cats, id); err != nil {
 			return err
 		}
+		// A full-dossier part holds the dossiers of the employees in its bundle: only who can
+		// still see every one of them may have it, whatever his right on the category.
+		employees, part, err := bundle.BundleEmployees(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if part {
+			if err := access.CanSeeEveryEmployee(ctx, tx, c.Principal, employees); err != nil {
+				return err
+			}
+		}
 		if d, err = document.FindDocumentByID(ctx, tx, id); err != nil {
 			return err
 		}
 		details := documentDetails(d)
+		if part {
+			details["bundle_employees"] = len(employees)
+		}
 		if rng := r.Header.Get("Range"); rng != "" {
 			details["range"] = rng
 		}

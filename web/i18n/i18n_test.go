@@ -29,7 +29,7 @@ func TestCataloguesHaveTheSameKeys(t *testing.T) {
 }
 
 // keyRE matches string literals that look like catalogue keys.
-var keyRE = regexp.MustCompile(`"((?:action|audit|bundle|category|delegation|department|document|employee|employer|error|flash|form|home|job|jobkind|jobstate|kind|language|login|mail|matrix|nav|outbox|pager|right|role|user)\.[a-z0-9_.]+)"`)
+var keyRE = regexp.MustCompile(`"((?:action|audit|bundle|category|delegation|department|document|employee|employer|error|flash|form|fulldossier|home|job|jobkind|jobstate|kind|language|login|mail|matrix|nav|outbox|pager|right|role|user)\.[a-z0-9_.]+)"`)
 
 // TestEveryUsedKeyExists reads the views and Go code for message keys, and adds the keys built
 // at run time, so a missing translation fails here rather than on screen.

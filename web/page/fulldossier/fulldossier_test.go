@@ -1,0 +1,57 @@
+package fulldossier_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/web/page/fulldossier"
+)
+
+func TestTimeLeft(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 1, 2, 13, 5, 0, 0, time.UTC)
+	en := i18n.WithLang(context.Background(), "en")
+	for _, tc := range []struct {
+		left time.Duration
+		nl   string
+		en   string
+	}{
+		{48 * time.Hour, "nog 48 uur", "48 hours left"},
+		{47*time.Hour + 59*time.Minute, "nog 47 uur", "47 hours left"},
+		{2 * time.Hour, "nog 2 uur", "2 hours left"},
+		{119 * time.Minute, "nog 1 uur", "1 hour left"},
+		{59 * time.Minute, "nog 59 min.", "59 min. left"},
+		{20 * time.Second, "nog 1 min.", "1 min. left"},
+		{0, "", ""},
+		{-time.Hour, "", ""},
+	} {
+		if got := fulldossier.TimeLeft(context.Background(), now, now.Add(tc.left)); got != tc.nl {
+			t.Errorf("TimeLeft(%v) = %q, want %q", tc.left, got, tc.nl)
+		}
+		if got := fulldossier.TimeLeft(en, now, now.Add(tc.left)); got != tc.en {
+			t.Errorf("TimeLeft(%v) in English = %q, want %q", tc.left, got, tc.en)
+		}
+	}
+}
+
+func TestPercent(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		b    bundle.Bundle
+		want int
+	}{
+		{bundle.Bundle{Status: bundle.StatusPending}, 0},
+		{bundle.Bundle{Status: bundle.StatusRunning, DocsDone: 0, DocsTotal: 40}, 0},
+		{bundle.Bundle{Status: bundle.StatusRunning, DocsDone: 13, DocsTotal: 40}, 32},
+		{bundle.Bundle{Status: bundle.StatusRunning, DocsDone: 40, DocsTotal: 40}, 100},
+		{bundle.Bundle{Status: bundle.StatusDone, DocsDone: 0, DocsTotal: 0}, 100},
+		{bundle.Bundle{Status: bundle.StatusFailed, DocsDone: 3, DocsTotal: 4}, 75},
+	} {
+		if got := fulldossier.Percent(tc.b); got != tc.want {
+			t.Errorf("Percent(%s %d/%d) = %d, want %d", tc.b.Status, tc.b.DocsDone, tc.b.DocsTotal, got, tc.want)
+		}
+	}
+}
