@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
 	_ "gocloud.dev/blob/s3blob"   // s3:// URLs
@@ -42,7 +45,8 @@ type BlobAttributes struct {
 // created when missing) or s3://bucket?region=…&endpoint=…&use_path_style=true (S3-compatible
 // object storage). A local folder writes each blob to a temporary file next to its final name
 // and renames it when complete (no_tmp_dir), and keeps no metadata sidecar files
-// (metadata=skip): the database holds the metadata.
+// (metadata=skip): the database holds the metadata. On S3 an aborted write also aborts its
+// multipart upload, so no unfinished parts stay behind on the server.
 func OpenBlobStore(ctx context.Context, rawURL string) (BlobStore, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -65,11 +69,24 @@ func OpenBlobStore(ctx context.Context, rawURL string) (BlobStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	return bucketStore{b}, nil
+	s := bucketStore{b: b}
+	if u.Scheme == "s3" {
+		s.bucket = u.Host
+		if !b.As(&s.s3) {
+			b.Close()
+			return nil, errors.New("open blob store: the s3 bucket gives no S3 client")
+		}
+	}
+	return s, nil
 }
 
 // bucketStore is a BlobStore on a Go CDK bucket.
-type bucketStore struct{ b *blob.Bucket }
+type bucketStore struct {
+	b *blob.Bucket
+	// s3 is the bucket's client when it is S3, else nil.
+	s3     *s3.Client
+	bucket string
+}
 
 func (s bucketStore) NewWriter(ctx context.Context, key, contentType string) (io.WriteCloser, error) {
 	// A content type given up front keeps the bucket from buffering the start to sniff one.
@@ -80,7 +97,60 @@ func (s bucketStore) NewWriter(ctx context.Context, key, contentType string) (io
 	if err != nil {
 		return nil, fmt.Errorf("write blob %s: %w", key, err)
 	}
+	if s.s3 != nil {
+		return &s3Writer{Writer: w, ctx: ctx, store: s, key: key}, nil
+	}
 	return w, nil
+}
+
+// s3Writer cleans up after an aborted S3 write. The SDK's transfer manager aborts a failed
+// multipart upload with the request's own context, which is already cancelled when the write
+// is aborted: the abort request never leaves, and the uploaded parts would stay on the server
+// (invisible as objects, yet stored and billed) until a lifecycle rule removes them.
+type s3Writer struct {
+	*blob.Writer
+	ctx   context.Context
+	store bucketStore
+	key   string
+}
+
+// abortTimeout bounds the clean-up of an aborted S3 upload.
+const abortTimeout = 30 * time.Second
+
+func (w *s3Writer) Close() error {
+	err := w.Writer.Close()
+	if w.ctx.Err() == nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
+	defer cancel()
+	if aerr := w.store.abortUploads(ctx, w.key); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
+// abortUploads aborts the unfinished multipart uploads of key. Keys are documents/<uuid>/<uuid>,
+// which s3blob sends unescaped.
+func (s bucketStore) abortUploads(ctx context.Context, key string) error {
+	out, err := s.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(key)})
+	if ae, ok := errors.AsType[smithy.APIError](err); ok && ae.ErrorCode() == "NoSuchUpload" {
+		// Some S3-compatible servers answer so for a bucket without unfinished uploads.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list unfinished uploads of blob %s: %w", key, err)
+	}
+	for _, up := range out.Uploads {
+		if aws.ToString(up.Key) != key {
+			continue
+		}
+		_, err := s.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(s.bucket), Key: up.Key, UploadId: up.UploadId})
+		if err != nil {
+			return fmt.Errorf("abort unfinished upload of blob %s: %w", key, err)
+		}
+	}
+	return nil
 }
 
 func (s bucketStore) NewRangeReader(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {

@@ -105,7 +105,9 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 	if err != nil {
 		// Cancelling before Close aborts the write: the store publishes nothing.
 		cancel()
-		_ = w.Close()
+		if cerr := w.Close(); cerr != nil && !errors.Is(cerr, context.Canceled) {
+			s.log.ErrorContext(ctx, "abort blob write", "key", key, "err", cerr)
+		}
 		if errors.Is(err, errTooLarge) {
 			return Blob{}, apperr.New(apperr.ETOOLARGE, "document.error.too_large", FormatSize(s.maxSize))
 		}
