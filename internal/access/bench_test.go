@@ -83,9 +83,9 @@ func BenchmarkEngine100k(b *testing.B) {
 			}
 		}
 		// For comparison: the round trip of a query that does nothing, in the same kind of
-		// transaction.
+		// transaction, as many times: the floor that the machine's load puts under call-p99.
 		var trip accesstest.Latencies
-		for range canSeeCalls / 4 {
+		for range canSeeCalls {
 			err := database.InTenant(ctx, ds.DB.Pool, ds.TenantID, func(tx pgx.Tx) error {
 				s := time.Now()
 				var one int
@@ -100,7 +100,10 @@ func BenchmarkEngine100k(b *testing.B) {
 		b.ReportMetric(float64(call.Mean().Nanoseconds()), "ns/op")
 		call.Report(b, "call-")
 		whole.Report(b, "tx-")
-		b.ReportMetric(float64(trip.Percentile(50))/float64(time.Millisecond), "select1-p50-ms")
+		trip.Report(b, "select1-")
+		b.Logf("can_see: %d checks, each in a transaction of its own on a pool of %d connections; call- is the check's "+
+			"statement alone, tx- the whole transaction (begin, tenant, check, commit), select1- a SELECT 1 in its place",
+			len(call), ds.DB.Pool.Config().MaxConns)
 	})
 
 	b.Run("EmployeeListPage", func(b *testing.B) {
@@ -169,7 +172,7 @@ func BenchmarkEngine100k(b *testing.B) {
 		b.Logf("dataset: %d employees in %d departments, the user sees %d; loaded in %v",
 			accesstest.Employees, accesstest.Departments, ds.Visible, ds.LoadTime.Round(time.Millisecond))
 		for range b.N {
-			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts"}, func(tx pgx.Tx) error {
+			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts", "can_see_employee"}, func(tx pgx.Tx) error {
 				if _, _, err := org.LoadPrincipal(ctx, tx, ds.TenantID, ds.UserID); err != nil {
 					return err
 				}

@@ -62,11 +62,13 @@ func CountVisibleEmployees(ctx context.Context, tx pgx.Tx, p Principal) (int, er
 }
 
 // CanSeeEmployee returns nil when p may see the employee's dossier; ENOTFOUND when the employee is
-// outside p's access (or absent), EFORBIDDEN when visible but p lacks employee_dossier.view.
+// outside p's access (or absent), EFORBIDDEN when visible but p lacks employee_dossier.view. It
+// asks the SQL function can_see_employee, which applies visible_employees to the one employee
+// with a plan kept for the connection.
 func CanSeeEmployee(ctx context.Context, tx pgx.Tx, p Principal, employeeID uuid.UUID) error {
-	from, args := VisibleEmployees(p, []any{employeeID})
+	params, args := visibleArgs(p, []any{employeeID})
 	var ok bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+from+" e WHERE e.id = $1)", args...).Scan(&ok); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT can_see_employee($1, "+params+")", args...).Scan(&ok); err != nil {
 		return fmt.Errorf("can see employee %s: %w", employeeID, err)
 	}
 	if !ok {

@@ -165,7 +165,7 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 			accesstest.Employees, accesstest.Departments, ds.Visible, ds.LoadTime.Round(time.Millisecond), ds.DB.Pool.Config().MaxConns)
 		for range b.N {
 			var p access.Principal
-			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts"},
+			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts", "can_see_employee"},
 				func(tx pgx.Tx) (err error) {
 					if _, p, err = org.LoadPrincipal(ctx, tx, ds.TenantID, ds.UserID); err != nil {
 						return err
