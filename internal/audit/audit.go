@@ -74,6 +74,9 @@ const (
 	// Full-dossier deletions (subject: the deletion, employer: its employer).
 	DossierDeletionRequested = "dossier.deletion_requested"
 	DossierDeleted           = "dossier.deleted"
+	// A refused full-dossier action (subject: the employer; details: operation — generate,
+	// retry or delete — reason and message).
+	FullDossierRefused = "full_dossier.refused"
 )
 
 // Actions lists the action keys for the filter.
@@ -85,7 +88,7 @@ var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, Empl
 	DocumentUploaded, DocumentDownloaded, DocumentDeleted, DocumentRefused,
 	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated,
 	BundleRequested, BundleRetried, BundleGenerated, BundleFailed, BundleCopied, BundleExpired,
-	DossierDeletionRequested, DossierDeleted}
+	DossierDeletionRequested, DossierDeleted, FullDossierRefused}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

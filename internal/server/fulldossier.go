@@ -10,6 +10,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -28,6 +29,24 @@ func fullDossierEmployer(ctx context.Context, tx pgx.Tx, p access.Principal, id 
 // bundleFacts are the facts of b the access decisions need.
 func bundleFacts(b bundle.Bundle) access.BundleFacts {
 	return access.BundleFacts{EmployerID: b.EmployerID, RequesterKind: b.RequesterKind, RequestedBy: b.RequestedBy}
+}
+
+// refuseFullDossier records a refused full-dossier action (404 or 403) in its own transaction
+// (the refused one rolled back); other errors are not refusals and are not recorded.
+func (s *Server) refuseFullDossier(r *http.Request, operation string, employerID uuid.UUID, err error) {
+	code := apperr.CodeOf(err)
+	if code != apperr.ENOTFOUND && code != apperr.EFORBIDDEN {
+		return
+	}
+	e := audit.Event{Action: audit.FullDossierRefused, SubjectType: "employer", SubjectID: &employerID,
+		Details: map[string]any{"operation": operation, "reason": string(code)}}
+	if ae, ok := apperr.As(err); ok {
+		e.Details["message"] = ae.Message
+	}
+	if code == apperr.EFORBIDDEN { // the employer is in his reach
+		e.EmployerID = &employerID
+	}
+	s.auditRefusal(r, e)
 }
 
 // fragmentRequested reports whether the screen's script asks for the status fragment only.
@@ -133,6 +152,7 @@ func (s *Server) generateFullDossier(w http.ResponseWriter, r *http.Request) err
 		return err
 	})
 	if err != nil {
+		s.refuseFullDossier(r, "generate", id, err)
 		return err
 	}
 	s.flash(r, "fulldossier.flash.requested")
@@ -205,6 +225,7 @@ func (s *Server) retryFullDossier(w http.ResponseWriter, r *http.Request) error 
 		return err
 	})
 	if err != nil {
+		s.refuseFullDossier(r, "retry", id, err)
 		return err
 	}
 	s.flash(r, "fulldossier.flash.retried")
@@ -272,6 +293,7 @@ func (s *Server) deleteFullDossier(w http.ResponseWriter, r *http.Request) error
 		}
 		return s.renderDeleteFullDossier(w, r, http.StatusUnprocessableEntity, e, typed, errs)
 	} else if err != nil {
+		s.refuseFullDossier(r, "delete", id, err)
 		return err
 	}
 	s.flash(r, "fulldossier.flash.deletion_requested")

@@ -190,10 +190,21 @@ func TestFullDossierRefusals(t *testing.T) {
 		{"ProductNotEnabled", "provider", func() uuid.UUID { return f.without.ID }, fdOutcome{ok, none, fb, fb, fb, fb}},
 		{"ProductNotEnabledEmployerUser", "hr-elsewhere", func() uuid.UUID { return f.without.ID }, fdOutcome{ok, none, fb, fb, fb, fb}},
 	}
-	// After every row: a refused action leaves nothing behind.
+	// After every row: a refused action leaves nothing behind but its audit event.
+	refused := 0
+	for _, tt := range tests {
+		for _, status := range []int{tt.want.Generate, tt.want.Delete} {
+			if status == nf || status == fb {
+				refused++
+			}
+		}
+	}
 	t.Cleanup(func() {
 		if got := f.jobCounts(t); got != [3]int{} {
 			t.Errorf("bundles, deletions, jobs = %v after refusals only, want none", got)
+		}
+		if got := f.auditCount(t, audit.FullDossierRefused); got != refused {
+			t.Errorf("full_dossier.refused events = %d, want one per refused POST: %d", got, refused)
 		}
 	})
 	for _, tt := range tests {
@@ -467,6 +478,9 @@ func TestFullDossierRetry(t *testing.T) {
 	}
 	if got := f.auditCount(t, audit.BundleRetried); got != 0 {
 		t.Errorf("bundle.retried events after refusals = %d, want 0", got)
+	}
+	if got := f.auditCount(t, audit.FullDossierRefused); got != 4 {
+		t.Errorf("full_dossier.refused events = %d, want one per refused POST: 4", got)
 	}
 
 	resp, page := f.get(t, owner, retry)
