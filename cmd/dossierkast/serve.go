@@ -19,6 +19,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/server"
@@ -69,6 +70,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &auth.CleanupSessionsWorker{Pool: a.pool})
+	river.AddWorker(workers, &bundle.GenerateBundleWorker{Pool: a.pool, Blobs: blobs, PartSize: cfg.BundlePartSize, Log: a.log})
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), riverConfig(cfg.Mode, a.log, workers))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)

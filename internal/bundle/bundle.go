@@ -72,22 +72,22 @@ func Enabled(e org.Employer) bool { return e.HasProduct(org.ProductFullDossier) 
 
 // visibleDossierDocuments returns the FROM clause and arguments of the documents of the employer
 // (its own dossier and its employees') that p may read by cats, through the same rule as the
-// dossier pages (access.VisibleDocuments). Bundle parts are never part of a bundle. The employer
-// is $1.
-func visibleDossierDocuments(p access.Principal, cats access.Categories, employerID uuid.UUID) (string, []any) {
-	from, args := access.VisibleDocuments(p, cats, []any{employerID})
-	return from + " d WHERE d.employer_id = $1 AND d.bundle_id IS NULL", args
+// dossier pages (access.VisibleDocuments), as d, and the condition on them. Bundle parts are never
+// part of a bundle. The employer is $1.
+func visibleDossierDocuments(p access.Principal, cats access.Categories, employerID uuid.UUID) (from, where string, args []any) {
+	from, args = access.VisibleDocuments(p, cats, []any{employerID})
+	return from + " d", " WHERE d.employer_id = $1 AND d.bundle_id IS NULL", args
 }
 
 // PreviewBundle counts the documents and bytes of the employer's full dossier that p may read by
 // cats, and the documents left out because he may not. The caller has checked p may see the
 // employer.
 func PreviewBundle(ctx context.Context, tx pgx.Tx, p access.Principal, cats access.Categories, employerID uuid.UUID) (Preview, error) {
-	from, args := visibleDossierDocuments(p, cats, employerID)
+	from, where, args := visibleDossierDocuments(p, cats, employerID)
 	var pv Preview
 	var all int
 	err := tx.QueryRow(ctx, `SELECT v.n, v.bytes, (SELECT count(*) FROM documents WHERE employer_id = $1 AND bundle_id IS NULL)
-		FROM (SELECT count(*) AS n, coalesce(sum(d.size), 0) AS bytes FROM `+from+`) v`, args...).Scan(&pv.Documents, &pv.Bytes, &all)
+		FROM (SELECT count(*) AS n, coalesce(sum(d.size), 0) AS bytes FROM `+from+where+`) v`, args...).Scan(&pv.Documents, &pv.Bytes, &all)
 	if err != nil {
 		return Preview{}, fmt.Errorf("preview bundle: %w", err)
 	}

@@ -1,0 +1,537 @@
+package bundle
+
+import (
+	"archive/zip"
+	"compress/flate"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/i18n"
+)
+
+// generateTimeout is how long one attempt may run: at the blob store's usual 50–100 MB/s, some
+// hundreds of gigabytes. A process that dies mid-job has its job rescued by River after this.
+const generateTimeout = 2 * time.Hour
+
+// progressInterval is how often a running generation writes docs_done to its row.
+const progressInterval = time.Second
+
+// copyBuffer is how much of a document is moved at a time.
+const copyBuffer = 256 << 10
+
+// GenerateBundleWorker generates a bundle (GenerateBundleArgs): it re-reads the bundle and the
+// requester's access under the tenant, plans, writes each part as a standalone ZIP straight from
+// the blob store into a new blob (part 1 starts with the metadata workbook), and publishes the
+// parts as documents of the employer dossier in one transaction at the end.
+//
+// Safe to retry after a crash at any point: a part's storage key is recorded in bundle_uploads
+// (committed) before its first byte is written, and no document row points to it until the
+// final transaction, which also removes the upload records. Every attempt first deletes what an
+// earlier one left (blobs, then their records). A session advisory lock on the bundle keeps two
+// attempts from running at once, and tells the delete job and the expiry sweep a bundle is busy.
+type GenerateBundleWorker struct {
+	river.WorkerDefaults[GenerateBundleArgs]
+	Pool     *pgxpool.Pool
+	Blobs    document.BlobStore
+	PartSize int64 // BUNDLE_PART_SIZE
+	Log      *slog.Logger
+	// AfterDocumentFunc, when set, is called after each document is written into a part, with
+	// the number written so far in this attempt (tests interrupt the job with it).
+	AfterDocumentFunc func(done int)
+}
+
+// Timeout gives a generation generateTimeout instead of River's default minute.
+func (w *GenerateBundleWorker) Timeout(*river.Job[GenerateBundleArgs]) time.Duration {
+	return generateTimeout
+}
+
+// permanentError ends a generation for good with a reason the screen shows.
+type permanentError struct {
+	reason string // message catalogue key
+	err    error
+}
+
+func (e *permanentError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(reason string, err error) error { return &permanentError{reason: reason, err: err} }
+
+// errGone means the bundle was deleted or marked failed by someone else (a dossier deletion)
+// while the job ran: the job stops and cleans up after itself.
+var errGone = errors.New("bundle no longer wanted")
+
+// Work runs one attempt. A permanent failure marks the bundle failed with its reason, removes
+// the attempt's blobs and cancels the job; any other error is retried by River, and on the last
+// attempt also marks the bundle failed.
+func (w *GenerateBundleWorker) Work(ctx context.Context, job *river.Job[GenerateBundleArgs]) error {
+	a := job.Args
+	unlock, ok, err := lockBundle(ctx, w.Pool, a.BundleID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return river.JobSnooze(30 * time.Second)
+	}
+	defer unlock()
+
+	err = w.generate(ctx, a)
+	var perm *permanentError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errGone):
+		w.logger().InfoContext(ctx, "bundle no longer wanted", "tenant_id", a.TenantID, "bundle_id", a.BundleID)
+		if cerr := removeUploads(context.WithoutCancel(ctx), w.Pool, w.Blobs, a.TenantID, a.BundleID); cerr != nil {
+			return cerr
+		}
+		return river.JobCancel(err)
+	case errors.As(err, &perm):
+		if ferr := w.fail(context.WithoutCancel(ctx), a, perm.reason); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return river.JobCancel(err)
+	case job.Attempt >= job.MaxAttempts:
+		if ferr := w.fail(context.WithoutCancel(ctx), a, "bundle.error.internal"); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	return err
+}
+
+func (w *GenerateBundleWorker) logger() *slog.Logger {
+	if w.Log == nil {
+		return slog.Default()
+	}
+	return w.Log
+}
+
+// lockBundle takes the session advisory lock of a bundle on a connection of its own, held until
+// unlock (or until the process dies: PostgreSQL then drops the session and the lock). ok is false
+// when another session holds it.
+func lockBundle(ctx context.Context, pool *pgxpool.Pool, bundleID uuid.UUID) (unlock func(), ok bool, err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("lock bundle %s: %w", bundleID, err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", lockKey(bundleID)).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, false, fmt.Errorf("lock bundle %s: %w", bundleID, err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, false, nil
+	}
+	return func() {
+		if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", lockKey(bundleID)); err != nil {
+			// The lock goes with the session: drop the connection rather than pool it locked.
+			_ = conn.Conn().Close(context.Background())
+		}
+		conn.Release()
+	}, true, nil
+}
+
+// lockKey is the advisory lock of a bundle (hashed to a bigint in SQL); the delete job and the
+// expiry sweep take it with pg_try_advisory_xact_lock to learn whether a generation runs.
+func lockKey(bundleID uuid.UUID) string { return "bundle:" + bundleID.String() }
+
+// job is one attempt's view of its bundle.
+type genJob struct {
+	args       GenerateBundleArgs
+	bundle     Bundle
+	user       org.User
+	employer   org.Employer
+	pl         plan
+	lastUpdate time.Time
+	done       int
+}
+
+func (w *GenerateBundleWorker) generate(ctx context.Context, a GenerateBundleArgs) error {
+	g := &genJob{args: a}
+	err := database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
+		b, err := FindBundleByID(ctx, tx, a.BundleID)
+		if apperr.CodeOf(err) == apperr.ENOTFOUND {
+			return errGone
+		}
+		if err != nil {
+			return err
+		}
+		if !b.Active() {
+			return errDone
+		}
+		g.bundle = b
+		_, err = tx.Exec(ctx, "UPDATE bundles SET status = 'running', docs_done = 0 WHERE id = $1", a.BundleID)
+		return err
+	})
+	if errors.Is(err, errDone) {
+		return nil // an earlier attempt finished it, or it failed for good: nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	if err := removeUploads(ctx, w.Pool, w.Blobs, a.TenantID, a.BundleID); err != nil {
+		return err
+	}
+	if err := w.plan(ctx, g); err != nil {
+		return err
+	}
+	parts, err := w.writeParts(ctx, g)
+	if err != nil {
+		return err
+	}
+	return w.publish(ctx, g, parts)
+}
+
+// errDone stops an attempt whose bundle needs no more work.
+var errDone = errors.New("bundle already finished")
+
+// plan reloads the requester's principal and categories now (not as they were when he asked),
+// checks he may still generate, and plans the bundle.
+func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
+	return database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
+		u, p, err := org.LoadPrincipal(ctx, tx, g.args.TenantID, g.bundle.RequestedBy)
+		if apperr.CodeOf(err) == apperr.ENOTFOUND {
+			return permanent("bundle.error.requester", err)
+		}
+		if err != nil {
+			return err
+		}
+		if u.Status != "active" || access.CanSeeEmployer(p, g.bundle.EmployerID) != nil ||
+			access.Require(p, access.FullDossierGenerate) != nil || p.Kind != g.bundle.RequesterKind {
+			return permanent("bundle.error.requester", fmt.Errorf("user %s may not generate", u.ID))
+		}
+		if g.employer, err = enabledEmployer(ctx, tx, g.bundle.EmployerID); err != nil {
+			if apperr.CodeOf(err) == apperr.EINVALID {
+				return permanent("bundle.error.product", err)
+			}
+			return err
+		}
+		cats, err := access.LoadCategories(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		entries, leftOut, err := loadEntries(ctx, tx, p, cats, g.bundle.EmployerID)
+		if err != nil {
+			return err
+		}
+		g.user, g.pl = u, makePlan(entries, leftOut, w.PartSize)
+		_, err = tx.Exec(ctx, `UPDATE bundles SET docs_total = $2, bytes_total = $3, left_out = $4, parts = $5
+			WHERE id = $1`, g.args.BundleID, len(g.pl.Entries), g.pl.Bytes, g.pl.LeftOut, g.pl.Parts)
+		return err
+	})
+}
+
+// partBlob is a written part, not yet published.
+type partBlob struct {
+	id   uuid.UUID
+	blob document.Blob
+}
+
+// writeParts writes every part of the plan, each under a storage key recorded in bundle_uploads
+// first.
+func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]partBlob, error) {
+	parts := make([]partBlob, 0, g.pl.Parts)
+	start := 0
+	buf := make([]byte, copyBuffer)
+	for part := 1; part <= g.pl.Parts; part++ {
+		end := start
+		for end < len(g.pl.Entries) && g.pl.Entries[end].Part == part {
+			end++
+		}
+		id := uuid.Must(uuid.NewV7())
+		key := document.StorageKey(g.args.TenantID, id)
+		err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO bundle_uploads (tenant_id, bundle_id, storage_key)
+				SELECT app_tenant(), id, $2 FROM bundles WHERE id = $1 AND status = 'running'`, g.args.BundleID, key)
+			if err == nil && tag.RowsAffected() == 0 {
+				return errGone
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		var workbook func(io.Writer) error
+		if part == 1 {
+			workbook = func(out io.Writer) error {
+				return writeWorkbook(out, g.pl, workbookInfo{Lang: g.user.Language, EmployerName: g.employer.Name,
+					Requester: g.user.Name, CreatedAt: g.bundle.CreatedAt})
+			}
+		}
+		b, err := w.writePart(ctx, g, key, g.pl.Entries[start:end], workbook, buf)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, partBlob{id: id, blob: b})
+		start = end
+	}
+	return parts, w.progress(ctx, g, true)
+}
+
+// writePart streams one standalone ZIP into the blob key: the workbook first when given, then
+// the entries, each read from the blob store as it is written. The blob is complete only when
+// writePart returns nil; on any error the write is aborted and nothing is stored under key.
+func (w *GenerateBundleWorker) writePart(ctx context.Context, g *genJob, key string, entries []entry,
+	workbook func(io.Writer) error, buf []byte) (document.Blob, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bw, err := w.Blobs.NewWriter(wctx, key, "application/zip")
+	if err != nil {
+		return document.Blob{}, err
+	}
+	abort := func(err error) (document.Blob, error) {
+		cancel() // cancelling before Close aborts the write
+		_ = bw.Close()
+		return document.Blob{}, err
+	}
+	out := &hashingWriter{w: bw, h: sha256.New()}
+	zw := zip.NewWriter(out)
+	zw.RegisterCompressor(zip.Deflate, newFlateWriter)
+	if workbook != nil {
+		ew, err := zw.CreateHeader(&zip.FileHeader{Name: WorkbookName, Method: zip.Store, Modified: g.bundle.CreatedAt})
+		if err != nil {
+			return abort(err)
+		}
+		if err := workbook(ew); err != nil {
+			return abort(err)
+		}
+	}
+	for i := range entries {
+		e := &entries[i]
+		ew, err := zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method, Modified: e.UploadedAt})
+		if err != nil {
+			return abort(err)
+		}
+		if err := w.copyDocument(ctx, ew, e, buf); err != nil {
+			return abort(err)
+		}
+		g.done++
+		if w.AfterDocumentFunc != nil {
+			w.AfterDocumentFunc(g.done)
+		}
+		if err := w.progress(ctx, g, false); err != nil {
+			return abort(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return abort(err)
+	}
+	if err := bw.Close(); err != nil {
+		return document.Blob{}, fmt.Errorf("write part %s: %w", key, err)
+	}
+	return document.Blob{Key: key, Size: out.n, SHA256: hex.EncodeToString(out.h.Sum(nil)), ContentType: "application/zip"}, nil
+}
+
+// copyDocument copies e's blob into the archive entry ew. A missing blob, or one whose size is
+// not the row's, fails the bundle for good: retrying will not bring it back.
+func (w *GenerateBundleWorker) copyDocument(ctx context.Context, ew io.Writer, e *entry, buf []byte) error {
+	r, err := w.Blobs.NewRangeReader(ctx, e.StorageKey, 0, -1)
+	if errors.Is(err, fs.ErrNotExist) {
+		return permanent("bundle.error.document_missing", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	// Only Read: the blob reader's own WriteTo would copy in small pieces.
+	n, err := io.CopyBuffer(ew, struct{ io.Reader }{r}, buf)
+	if err != nil {
+		return fmt.Errorf("copy document %s: %w", e.DocumentID, err)
+	}
+	if n != e.Size {
+		return permanent("bundle.error.document_missing", fmt.Errorf("document %s: blob has %d bytes, row says %d", e.DocumentID, n, e.Size))
+	}
+	return nil
+}
+
+// progress writes docs_done to the row at most every progressInterval (always when force), and
+// reports errGone when the row is no longer running.
+func (w *GenerateBundleWorker) progress(ctx context.Context, g *genJob, force bool) error {
+	if !force && time.Since(g.lastUpdate) < progressInterval {
+		return nil
+	}
+	g.lastUpdate = time.Now()
+	return database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE bundles SET docs_done = $2 WHERE id = $1 AND status = 'running'", g.args.BundleID, g.done)
+		if err == nil && tag.RowsAffected() == 0 {
+			return errGone
+		}
+		return err
+	})
+}
+
+// publish makes the written parts documents of the employer dossier, records the employees in
+// the bundle, marks it done and audits the generation and, per employee, the copy of his
+// dossier: all in one transaction.
+func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []partBlob) error {
+	return database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
+		var status Status
+		err := tx.QueryRow(ctx, "SELECT status FROM bundles WHERE id = $1 FOR UPDATE", g.args.BundleID).Scan(&status)
+		if database.IsNoRows(err) || (err == nil && status != StatusRunning) {
+			return errGone
+		}
+		if err != nil {
+			return err
+		}
+		system := document.SystemFullDossierProvider
+		if g.bundle.RequesterKind == access.KindEmployer {
+			system = document.SystemFullDossierEmployer
+		}
+		cat, err := document.FindSystemCategory(ctx, tx, system)
+		if err != nil {
+			return err
+		}
+		date := g.bundle.CreatedAt.In(i18n.Amsterdam).Format(time.DateOnly)
+		for i, p := range parts {
+			name := i18n.Translate(g.user.Language, "bundle.part_name", g.employer.Name, date, i+1, len(parts))
+			_, err := document.CreateDocument(ctx, tx, p.id, document.NewDocument{EmployerID: g.bundle.EmployerID, CategoryID: cat.ID,
+				FileName: name, ExpiresAt: &g.bundle.ExpiresAt, BundleID: &g.args.BundleID, BundlePart: i + 1}, p.blob)
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM bundle_uploads WHERE bundle_id = $1", g.args.BundleID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO bundle_employees (tenant_id, bundle_id, employee_id)
+			SELECT app_tenant(), $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, g.args.BundleID, g.pl.Employees); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, finished_at = now()
+			WHERE id = $1`, g.args.BundleID, len(parts))
+		if err != nil {
+			return err
+		}
+		actor := audit.Actor{UserID: &g.bundle.RequestedBy}
+		err = audit.Write(ctx, tx, actor, audit.Event{Action: audit.BundleGenerated, SubjectType: "bundle", SubjectID: &g.args.BundleID,
+			EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": len(g.pl.Entries), "bytes": g.pl.Bytes,
+				"left_out": g.pl.LeftOut, "parts": len(parts), "employees": len(g.pl.Employees)}})
+		if err != nil {
+			return err
+		}
+		perEmployee := map[uuid.UUID]int{}
+		for i := range g.pl.Entries {
+			if id := g.pl.Entries[i].EmployeeID; id != nil {
+				perEmployee[*id]++
+			}
+		}
+		for _, id := range g.pl.Employees {
+			err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
+				EmployeeID: &id, EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": perEmployee[id]}})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// fail marks the bundle failed with reason (a catalogue key), audits it and removes what the
+// attempt wrote.
+func (w *GenerateBundleWorker) fail(ctx context.Context, a GenerateBundleArgs, reason string) error {
+	err := database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
+		var employerID, requester uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE bundles SET status = 'failed', error = $2, finished_at = now()
+			WHERE id = $1 AND status IN ('pending', 'running') RETURNING employer_id, requested_by`, a.BundleID, reason).Scan(&employerID, &requester)
+		if database.IsNoRows(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Actor{UserID: &requester}, audit.Event{Action: audit.BundleFailed, SubjectType: "bundle",
+			SubjectID: &a.BundleID, EmployerID: &employerID, Details: map[string]any{"reason": reason}})
+	})
+	if err != nil {
+		return fmt.Errorf("mark bundle %s failed: %w", a.BundleID, err)
+	}
+	return removeUploads(ctx, w.Pool, w.Blobs, a.TenantID, a.BundleID)
+}
+
+// removeUploads deletes the blobs an attempt wrote for the bundle and not published, then their
+// records. Only the holder of the bundle's lock (or one who knows no generation runs) may call it.
+func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, tenantID, bundleID uuid.UUID) error {
+	var keys []string
+	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT storage_key FROM bundle_uploads WHERE bundle_id = $1", bundleID)
+		if err != nil {
+			return err
+		}
+		keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	for _, k := range keys {
+		if err := blobs.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "DELETE FROM bundle_uploads WHERE bundle_id = $1 AND storage_key = ANY ($2)", bundleID, keys)
+		return err
+	})
+}
+
+// hashingWriter passes writes on and keeps their count and SHA-256.
+type hashingWriter struct {
+	w io.Writer
+	h interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+	n int64
+}
+
+func (hw *hashingWriter) Write(p []byte) (int, error) {
+	n, err := hw.w.Write(p)
+	hw.h.Write(p[:n])
+	hw.n += int64(n)
+	return n, err
+}
+
+// flateWriters keeps deflate writers for reuse: each holds about a megabyte of state, and a
+// bundle may deflate tens of thousands of entries.
+var flateWriters sync.Pool
+
+// newFlateWriter is the archive's deflate compressor: the fastest level, since throughput
+// matters more here than the last percent of size.
+func newFlateWriter(w io.Writer) (io.WriteCloser, error) {
+	fw, ok := flateWriters.Get().(*flate.Writer)
+	if ok {
+		fw.Reset(w)
+		return &pooledFlate{fw}, nil
+	}
+	fw, err := flate.NewWriter(w, flate.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	return &pooledFlate{fw}, nil
+}
+
+type pooledFlate struct{ *flate.Writer }
+
+func (p *pooledFlate) Close() error {
+	err := p.Writer.Close()
+	flateWriters.Put(p.Writer)
+	return err
+}

@@ -1,0 +1,155 @@
+package bundle
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/dossierkast/dossierkast/web/i18n"
+)
+
+// workbookColumns are the metadata sheet's columns (DESIGN.md §6), as catalogue keys.
+var workbookColumns = []string{
+	"bundle.workbook.path", "bundle.workbook.part", "bundle.workbook.file_name", "bundle.workbook.dossier",
+	"bundle.workbook.personnel_number", "bundle.workbook.name", "bundle.workbook.category", "bundle.workbook.document_date",
+	"bundle.workbook.uploaded_by", "bundle.workbook.uploaded_at", "bundle.workbook.size", "bundle.workbook.sha256",
+}
+
+// workbookInfo is what the summary sheet says besides the counts.
+type workbookInfo struct {
+	Lang         string // the requester's language
+	EmployerName string
+	Requester    string
+	CreatedAt    time.Time
+}
+
+// writeWorkbook writes the metadata workbook of pl to w: a sheet with one row per document
+// (stream-written, so the sheet's rows are not all held in memory) and a summary sheet with the
+// documents and bytes per category and the number left out. Text cells stay text: a file name
+// starting with "=" is never a formula.
+func writeWorkbook(w io.Writer, pl plan, info workbookInfo) (err error) {
+	t := func(key string, args ...any) string { return i18n.Translate(info.Lang, key, args...) }
+	f := excelize.NewFile()
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	docs, summary := t("bundle.workbook.sheet_documents"), t("bundle.workbook.sheet_summary")
+	if err := f.SetSheetName("Sheet1", docs); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	sw, err := f.NewStreamWriter(docs)
+	if err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	for col, width := range []float64{70, 8, 40, 12, 16, 30, 25, 14, 25, 18, 12, 66} {
+		if err := sw.SetColWidth(col+1, col+1, width); err != nil {
+			return fmt.Errorf("workbook: %w", err)
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	header := make([]any, len(workbookColumns))
+	for i, key := range workbookColumns {
+		header[i] = t(key)
+	}
+	if err := sw.SetRow("A1", header, excelize.RowOpts{StyleID: bold}); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	type total struct {
+		label string
+		n     int
+		bytes int64
+	}
+	var totals []*total
+	byCategory := map[[2]any]*total{}
+	employer, employee := t("bundle.workbook.dossier_employer"), t("bundle.workbook.dossier_employee")
+	row := make([]any, len(workbookColumns))
+	for i := range pl.Entries {
+		e := &pl.Entries[i]
+		dossier := employer
+		if e.EmployeeID != nil {
+			dossier = employee
+		}
+		date := ""
+		if e.DocumentDate != nil {
+			date = e.DocumentDate.Format(time.DateOnly)
+		}
+		row[0], row[1], row[2], row[3], row[4], row[5] = e.Path, e.Part, e.FileName, dossier, e.PersonnelNumber, e.EmployeeName
+		row[6], row[7], row[8], row[9] = e.CategoryName, date, e.UploadedByName, e.UploadedAt.In(i18n.Amsterdam).Format("2006-01-02 15:04")
+		row[10], row[11] = e.Size, e.SHA256
+		cell, err := excelize.CoordinatesToCellName(1, i+2)
+		if err != nil {
+			return fmt.Errorf("workbook: %w", err)
+		}
+		if err := sw.SetRow(cell, row); err != nil {
+			return fmt.Errorf("workbook: %w", err)
+		}
+		key := [2]any{e.EmployeeID == nil, e.CategoryID}
+		c := byCategory[key]
+		if c == nil {
+			c = &total{label: dossier + ": " + e.CategoryName}
+			byCategory[key] = c
+			totals = append(totals, c)
+		}
+		c.n++
+		c.bytes += e.Size
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+
+	if _, err := f.NewSheet(summary); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	ss, err := f.NewStreamWriter(summary)
+	if err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	if err := ss.SetColWidth(1, 1, 50); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	if err := ss.SetColWidth(2, 3, 16); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	rows := [][]any{
+		{t("bundle.workbook.employer"), info.EmployerName},
+		{t("bundle.workbook.requested_by"), info.Requester},
+		{t("bundle.workbook.created_at"), info.CreatedAt.In(i18n.Amsterdam).Format("2006-01-02 15:04")},
+		{t("bundle.workbook.parts"), pl.Parts},
+		{},
+		{t("bundle.workbook.category"), t("bundle.workbook.documents"), t("bundle.workbook.bytes")},
+	}
+	for _, c := range totals {
+		rows = append(rows, []any{c.label, c.n, c.bytes})
+	}
+	rows = append(rows,
+		[]any{t("bundle.workbook.total"), len(pl.Entries), pl.Bytes},
+		[]any{},
+		[]any{t("bundle.workbook.left_out"), pl.LeftOut},
+	)
+	for i, r := range rows {
+		var opts []excelize.RowOpts
+		if i == 5 {
+			opts = append(opts, excelize.RowOpts{StyleID: bold})
+		}
+		if err := ss.SetRow(fmt.Sprintf("A%d", i+1), r, opts...); err != nil {
+			return fmt.Errorf("workbook: %w", err)
+		}
+	}
+	if err := ss.Flush(); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	if _, err := f.WriteTo(w); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	return nil
+}
