@@ -71,6 +71,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &auth.CleanupSessionsWorker{Pool: a.pool})
 	river.AddWorker(workers, &bundle.GenerateBundleWorker{Pool: a.pool, Blobs: blobs, PartSize: cfg.BundlePartSize, Log: a.log})
+	river.AddWorker(workers, &bundle.DeleteDossierWorker{Pool: a.pool, Blobs: blobs, Log: a.log})
+	river.AddWorker(workers, &bundle.ExpireBundlesWorker{Pool: a.pool, Blobs: blobs, Log: a.log})
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), riverConfig(cfg.Mode, a.log, workers))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
@@ -143,7 +145,7 @@ func riverConfig(mode config.Mode, log *slog.Logger, workers *river.Workers) *ri
 	rcfg := &river.Config{Logger: log, Workers: workers}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
-		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic()}
+		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic()}
 	}
 	return rcfg
 }

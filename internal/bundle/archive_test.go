@@ -525,7 +525,7 @@ func TestGenerateCancelledMidArchive(t *testing.T) {
 	ctx, cancel := context.WithCancel(f.ctx)
 	w := f.worker(200 << 10)
 	w.AfterDocumentFunc = func(done int) {
-		if done == 6 { // mid-way through part 2
+		if done == 4 { // part 1 holds 2 documents, part 2 is half written
 			cancel()
 		}
 	}

@@ -485,6 +485,9 @@ func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobS
 		if err := blobs.Delete(ctx, k); err != nil {
 			return err
 		}
+		if err := blobs.RemoveUnfinished(ctx, k); err != nil {
+			return err
+		}
 	}
 	return database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "DELETE FROM bundle_uploads WHERE bundle_id = $1 AND storage_key = ANY ($2)", bundleID, keys)

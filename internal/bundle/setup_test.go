@@ -168,7 +168,13 @@ func (f *fixture) employee(t testing.TB, number, lastName string) org.Employee {
 // upload stores a document in the employer dossier (employee nil) or an employee's.
 func (f *fixture) upload(t testing.TB, employee *uuid.UUID, category uuid.UUID, name string, content []byte) document.Document {
 	t.Helper()
-	d, err := f.svc.Upload(f.ctx, f.db.Pool, f.tenant, document.NewDocument{EmployerID: f.employer.ID, EmployeeID: employee,
+	return f.uploadTo(t, f.employer.ID, employee, category, name, content)
+}
+
+// uploadTo stores a document in another employer's dossier.
+func (f *fixture) uploadTo(t testing.TB, employer uuid.UUID, employee *uuid.UUID, category uuid.UUID, name string, content []byte) document.Document {
+	t.Helper()
+	d, err := f.svc.Upload(f.ctx, f.db.Pool, f.tenant, document.NewDocument{EmployerID: employer, EmployeeID: employee,
 		CategoryID: category, FileName: name}, bytes.NewReader(content), nil)
 	if err != nil {
 		t.Fatalf("upload %s: %v", name, err)

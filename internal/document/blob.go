@@ -7,6 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +34,11 @@ type BlobStore interface {
 	Attributes(ctx context.Context, key string) (BlobAttributes, error)
 	// Delete removes key. Deleting a key that does not exist is not an error.
 	Delete(ctx context.Context, key string) error
+	// RemoveUnfinished removes what an interrupted write of key may have left where the store
+	// can see it: a local folder's temporary file, when the process writing it died before
+	// Close. Object storage never shows an unfinished upload, so there it does nothing. Call
+	// it only when no write of key can be running.
+	RemoveUnfinished(ctx context.Context, key string) error
 	// Close releases the store.
 	Close() error
 }
@@ -52,8 +60,15 @@ func OpenBlobStore(ctx context.Context, rawURL string) (BlobStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob url: %w", err)
 	}
+	var dir string
 	switch u.Scheme {
 	case "file":
+		// As fileblob reads the URL: host "." means a path relative to the working folder.
+		dir = u.Path
+		if u.Host == "." || os.PathSeparator != '/' {
+			dir = strings.TrimPrefix(dir, "/")
+		}
+		dir = filepath.FromSlash(dir)
 		q := u.Query()
 		for k, v := range map[string]string{"no_tmp_dir": "1", "metadata": "skip", "create_dir": "1"} {
 			if !q.Has(k) {
@@ -69,7 +84,7 @@ func OpenBlobStore(ctx context.Context, rawURL string) (BlobStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	s := bucketStore{b: b}
+	s := bucketStore{b: b, dir: dir}
 	if u.Scheme == "s3" {
 		s.bucket = u.Host
 		if !b.As(&s.s3) {
@@ -86,6 +101,8 @@ type bucketStore struct {
 	// s3 is the bucket's client when it is S3, else nil.
 	s3     *s3.Client
 	bucket string
+	// dir is the folder of a local store, else "".
+	dir string
 }
 
 func (s bucketStore) NewWriter(ctx context.Context, key, contentType string) (io.WriteCloser, error) {
@@ -172,6 +189,24 @@ func (s bucketStore) Attributes(ctx context.Context, key string) (BlobAttributes
 func (s bucketStore) Delete(ctx context.Context, key string) error {
 	if err := s.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return fmt.Errorf("delete blob %s: %w", key, err)
+	}
+	return nil
+}
+
+// RemoveUnfinished removes fileblob's temporary files of key: with no_tmp_dir it writes
+// <key>.<hex time>.tmp next to the final name and renames it on Close.
+func (s bucketStore) RemoveUnfinished(ctx context.Context, key string) error {
+	if s.dir == "" {
+		return nil
+	}
+	matches, err := filepath.Glob(filepath.Join(s.dir, filepath.FromSlash(key)) + ".*.tmp")
+	if err != nil {
+		return fmt.Errorf("remove unfinished %s: %w", key, err)
+	}
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove unfinished %s: %w", key, err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,259 @@
+package bundle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/document"
+)
+
+// defaultDeleteBatch is how many documents one transaction of the delete job removes.
+const defaultDeleteBatch = 500
+
+// DeleteDossierWorker carries out a full-dossier deletion (DeleteDossierArgs): every document
+// row and blob of the employer and of its employees goes, bundle parts included, whoever may see
+// them; case data other than documents stays.
+//
+// The order makes it safe to stop at any point. Each batch deletes document rows and, in the
+// same transaction, records their storage keys in blob_deletions, and adds its counts to the
+// deletion's row; only after that commits are the blobs deleted, then their keys. So a row never
+// points to a missing blob (its blob goes only once the row is gone), and a blob whose row is
+// gone is never forgotten (its key stays recorded until the blob is deleted). A new attempt
+// first deletes the blobs still recorded, then goes on with the next batch; the counts are
+// exact because each batch's are committed with it.
+type DeleteDossierWorker struct {
+	river.WorkerDefaults[DeleteDossierArgs]
+	Pool      *pgxpool.Pool
+	Blobs     document.BlobStore
+	BatchSize int // documents per transaction; defaultDeleteBatch when 0
+	Log       *slog.Logger
+	// AfterBatchFunc, when set, is called after each batch's rows are committed and before its
+	// blobs are deleted, with the number of documents deleted so far (tests interrupt the job
+	// there).
+	AfterBatchFunc func(deleted int)
+}
+
+// Timeout gives a deletion an hour: it goes in batches, so even a large dossier is quick, and a
+// retry resumes where it stopped.
+func (w *DeleteDossierWorker) Timeout(*river.Job[DeleteDossierArgs]) time.Duration { return time.Hour }
+
+// Work runs one attempt. On the last attempt a failure marks the deletion failed.
+func (w *DeleteDossierWorker) Work(ctx context.Context, job *river.Job[DeleteDossierArgs]) error {
+	err := w.delete(ctx, job.Args)
+	if errors.Is(err, errGone) {
+		return river.JobCancel(err)
+	}
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		ferr := database.InTenant(context.WithoutCancel(ctx), w.Pool, job.Args.TenantID, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE dossier_deletions SET status = 'failed', error = 'bundle.error.internal', finished_at = now()
+				WHERE id = $1 AND status IN ('pending', 'running')`, job.Args.DeletionID)
+			return err
+		})
+		return errors.Join(err, ferr)
+	}
+	return err
+}
+
+func (w *DeleteDossierWorker) delete(ctx context.Context, a DeleteDossierArgs) error {
+	var employerID, requester uuid.UUID
+	err := database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
+		var status Status
+		err := tx.QueryRow(ctx, "SELECT employer_id, requested_by, status FROM dossier_deletions WHERE id = $1 FOR UPDATE", a.DeletionID).
+			Scan(&employerID, &requester, &status)
+		if database.IsNoRows(err) {
+			return errGone
+		}
+		if err != nil {
+			return err
+		}
+		if status == StatusDone || status == StatusFailed {
+			return errDone
+		}
+		if _, err := tx.Exec(ctx, "UPDATE dossier_deletions SET status = 'running' WHERE id = $1", a.DeletionID); err != nil {
+			return err
+		}
+		// Generations on their way stop at their next progress write and clean up after themselves.
+		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'failed', error = 'bundle.error.deleted', finished_at = now()
+			WHERE employer_id = $1 AND status IN ('pending', 'running')`, employerID)
+		return err
+	})
+	if errors.Is(err, errDone) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := drainBlobDeletions(ctx, w.Pool, w.Blobs, a.TenantID); err != nil {
+		return err
+	}
+	batch := w.BatchSize
+	if batch <= 0 {
+		batch = defaultDeleteBatch
+	}
+	for {
+		var n int
+		var deleted int
+		err := database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
+			var bytes int64
+			err := tx.QueryRow(ctx, `WITH gone AS (
+					DELETE FROM documents WHERE id IN (
+						SELECT id FROM documents
+						WHERE employer_id = $1 OR employee_id IN (SELECT id FROM employees WHERE employer_id = $1)
+						LIMIT $2)
+					RETURNING storage_key, size),
+				recorded AS (
+					INSERT INTO blob_deletions (tenant_id, storage_key) SELECT app_tenant(), storage_key FROM gone
+					ON CONFLICT DO NOTHING)
+				SELECT count(*), coalesce(sum(size), 0) FROM gone`, employerID, batch).Scan(&n, &bytes)
+			if err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `UPDATE dossier_deletions SET documents_deleted = documents_deleted + $2,
+				bytes_deleted = bytes_deleted + $3 WHERE id = $1 RETURNING documents_deleted`, a.DeletionID, n, bytes).Scan(&deleted)
+		})
+		if err != nil {
+			return fmt.Errorf("delete dossier batch: %w", err)
+		}
+		if w.AfterBatchFunc != nil && n > 0 {
+			w.AfterBatchFunc(deleted)
+		}
+		if err := drainBlobDeletions(ctx, w.Pool, w.Blobs, a.TenantID); err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if err := deleteIdleBundles(ctx, w.Pool, w.Blobs, a.TenantID, "employer_id = $1", employerID, nil); err != nil {
+		return err
+	}
+	return database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
+		var docs int
+		var bytes int64
+		err := tx.QueryRow(ctx, `UPDATE dossier_deletions SET status = 'done', finished_at = now() WHERE id = $1
+			RETURNING documents_deleted, bytes_deleted`, a.DeletionID).Scan(&docs, &bytes)
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Actor{UserID: &requester}, audit.Event{Action: audit.DossierDeleted, SubjectType: "dossier_deletion",
+			SubjectID: &a.DeletionID, EmployerID: &employerID, Details: map[string]any{"documents": docs, "bytes": bytes}})
+	})
+}
+
+// deleteIdleBundles deletes the bundles matching where (with arg as $1) that no generation is
+// working on, with their parts and the blobs their attempts left: rows first, keys recorded in
+// blob_deletions in the same transaction, blobs after. A bundle whose generation holds its lock
+// is left for a later run. audited, when set, writes the audit event of each deleted bundle.
+func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, tenantID uuid.UUID, where string, arg any,
+	audited func(ctx context.Context, tx pgx.Tx, b idleBundle) error) error {
+	const batch = 50
+	for {
+		var n int
+		err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT id, employer_id, requested_by, created_at, 0 FROM bundles WHERE `+where+`
+				ORDER BY created_at, id LIMIT `+fmt.Sprint(batch)+` FOR UPDATE SKIP LOCKED`, arg)
+			if err != nil {
+				return err
+			}
+			list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[idleBundle])
+			if err != nil {
+				return err
+			}
+			n = len(list)
+			for _, b := range list {
+				var free bool
+				if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", lockKey(b.ID)).Scan(&free); err != nil {
+					return err
+				}
+				if !free {
+					n-- // a generation is running: not now
+					continue
+				}
+				var parts int
+				err := tx.QueryRow(ctx, `WITH keys AS (
+						SELECT storage_key FROM documents WHERE bundle_id = $1
+						UNION SELECT storage_key FROM bundle_uploads WHERE bundle_id = $1),
+					recorded AS (
+						INSERT INTO blob_deletions (tenant_id, storage_key) SELECT app_tenant(), storage_key FROM keys
+						ON CONFLICT DO NOTHING)
+					SELECT count(*) FROM documents WHERE bundle_id = $1`, b.ID).Scan(&parts)
+				if err != nil {
+					return err
+				}
+				b.Parts = parts
+				for _, stmt := range []string{"DELETE FROM documents WHERE bundle_id = $1", "DELETE FROM bundle_uploads WHERE bundle_id = $1",
+					"DELETE FROM bundles WHERE id = $1"} {
+					if _, err := tx.Exec(ctx, stmt, b.ID); err != nil {
+						return err
+					}
+				}
+				if audited != nil {
+					if err := audited(ctx, tx, b); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("delete bundles: %w", err)
+		}
+		if err := drainBlobDeletions(ctx, pool, blobs, tenantID); err != nil {
+			return err
+		}
+		if n < batch {
+			return nil
+		}
+	}
+}
+
+// idleBundle is a bundle deleteIdleBundles deletes.
+type idleBundle struct {
+	ID, EmployerID, RequestedBy uuid.UUID
+	CreatedAt                   time.Time
+	Parts                       int
+}
+
+// drainBlobDeletions deletes the blobs recorded in the tenant's blob_deletions, and then their
+// records, a batch per transaction. Rows are locked with SKIP LOCKED, so several processes can
+// drain at once without working on the same key.
+func drainBlobDeletions(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, tenantID uuid.UUID) error {
+	const batch = 500
+	for {
+		var n int
+		err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, "SELECT storage_key FROM blob_deletions ORDER BY created_at, storage_key LIMIT $1 FOR UPDATE SKIP LOCKED", batch)
+			if err != nil {
+				return err
+			}
+			keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			n = len(keys)
+			for _, k := range keys {
+				if err := blobs.Delete(ctx, k); err != nil {
+					return err
+				}
+			}
+			_, err = tx.Exec(ctx, "DELETE FROM blob_deletions WHERE storage_key = ANY ($1)", keys)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("delete blobs: %w", err)
+		}
+		if n < batch {
+			return nil
+		}
+	}
+}
