@@ -23,9 +23,10 @@ type delItems struct {
 
 // delFixture stores, as the application would, one item of every deletable kind for the
 // employee, in the transaction's tenant: an absence with its first percentage and one with a
-// (medical) cause, a report and a hidden one, a decision, a consultation with the appointment
-// it fulfilled and a medical consultation, two policies of the employer (the first named by a
-// participation of the employee and by a service agreement, the second by nothing).
+// (medical) cause, a report, a hidden one and a medical one, a decision, a consultation with
+// the appointment it fulfilled and a medical consultation, and two policies of the employer
+// (the first named by a participation of the employee and by a service agreement, the second
+// by nothing). Medical texts start with GEHEIM.
 func delFixture(t *testing.T, tx pgx.Tx, employeeID uuid.UUID) delItems {
 	t.Helper()
 	ctx := context.Background()
@@ -37,10 +38,11 @@ func delFixture(t *testing.T, tx pgx.Tx, employeeID uuid.UUID) delItems {
 		{"absence", `INSERT INTO absences (tenant_id, employee_id, employer_id, first_sick_day) SELECT app_tenant(), id, employer_id, DATE '2027-01-04' FROM employees WHERE id = $1 RETURNING id`},
 		{"medical_absence", `INSERT INTO absences (tenant_id, employee_id, employer_id, first_sick_day, cause) SELECT app_tenant(), id, employer_id, DATE '2026-03-02', 'accident' FROM employees WHERE id = $1 RETURNING id`},
 		{"report", `INSERT INTO reports (tenant_id, employee_id, employer_id, body, expertise) SELECT app_tenant(), id, employer_id, 'Gesprek gevoerd', 'casemanager' FROM employees WHERE id = $1 RETURNING id`},
-		{"hidden_report", `INSERT INTO reports (tenant_id, employee_id, employer_id, body, expertise, hidden) SELECT app_tenant(), id, employer_id, 'Verborgen notitie', 'bedrijfsarts', true FROM employees WHERE id = $1 RETURNING id`},
+		{"hidden_report", `INSERT INTO reports (tenant_id, employee_id, employer_id, body, expertise, hidden) SELECT app_tenant(), id, employer_id, 'GEHEIM verborgen notitie', 'bedrijfsarts', true FROM employees WHERE id = $1 RETURNING id`},
+		{"medical_report", `INSERT INTO reports (tenant_id, employee_id, employer_id, body, expertise, medical) SELECT app_tenant(), id, employer_id, 'GEHEIM medische notitie', 'bedrijfsarts', true FROM employees WHERE id = $1 RETURNING id`},
 		{"decision", `INSERT INTO decisions (tenant_id, employee_id, employer_id, kind, decision_date) SELECT app_tenant(), id, employer_id, 'WIA', DATE '2027-06-01' FROM employees WHERE id = $1 RETURNING id`},
 		{"consultation", `INSERT INTO consultations (tenant_id, employee_id, employer_id, held_at, held_by, medical) SELECT app_tenant(), id, employer_id, TIMESTAMPTZ '2027-01-10 10:00+01', 'Mark Jansen', false FROM employees WHERE id = $1 RETURNING id`},
-		{"medical_consultation", `INSERT INTO consultations (tenant_id, employee_id, employer_id, held_at, held_by, outcome, medical) SELECT app_tenant(), id, employer_id, TIMESTAMPTZ '2027-01-11 10:00+01', 'Dr. Visser', 'Diagnose', true FROM employees WHERE id = $1 RETURNING id`},
+		{"medical_consultation", `INSERT INTO consultations (tenant_id, employee_id, employer_id, held_at, held_by, outcome, medical) SELECT app_tenant(), id, employer_id, TIMESTAMPTZ '2027-01-11 10:00+01', 'Dr. Visser', 'GEHEIM diagnose', true FROM employees WHERE id = $1 RETURNING id`},
 		{"policy", `INSERT INTO insurance_policies (tenant_id, employer_id, insurer, policy_number, starts_on) SELECT app_tenant(), employer_id, 'Achmea', gen_random_uuid()::text, DATE '2027-01-01' FROM employees WHERE id = $1 RETURNING id`},
 		{"free_policy", `INSERT INTO insurance_policies (tenant_id, employer_id, insurer, policy_number, starts_on) SELECT app_tenant(), employer_id, 'Nationale-Nederlanden', gen_random_uuid()::text, DATE '2027-01-01' FROM employees WHERE id = $1 RETURNING id`},
 	} {
@@ -77,7 +79,7 @@ func (it delItems) path(name string) string {
 	switch name {
 	case "absence", "medical_absence":
 		return e + "/absences/" + id + "/delete"
-	case "report", "hidden_report":
+	case "report", "hidden_report", "medical_report":
 		return e + "/reports/" + id + "/delete"
 	case "decision":
 		return e + "/decisions/" + id + "/delete"
@@ -97,7 +99,7 @@ func (it delItems) path(name string) string {
 
 // deletable are the items a user with every right deletes, in an order that leaves nothing
 // referring to what goes next.
-var deletable = []string{"absence", "medical_absence", "report", "hidden_report", "decision", "consultation",
+var deletable = []string{"absence", "medical_absence", "report", "hidden_report", "medical_report", "decision", "consultation",
 	"medical_consultation", "appointment", "participation", "agreement", "free_policy", "policy"}
 
 // ownerQuery runs a one-value query as the owner, who sees every tenant's rows.
@@ -263,7 +265,7 @@ func TestCaseDataDelete(t *testing.T) {
 		})
 		cm := b.login(t, casemanager)
 		refuse(t, cm, mine, []string{"medical_absence", "medical_consultation"}, http.StatusForbidden)
-		refuse(t, cm, mine, []string{"hidden_report"}, http.StatusNotFound)
+		refuse(t, cm, mine, []string{"hidden_report", "medical_report"}, http.StatusNotFound)
 		_, doc := b.get(t, cm, "/employees/"+own.String()+"/agenda")
 		if n := doc.Find(`a.delete[href="` + mine.path("medical_consultation") + `"]`).Length(); n != 0 {
 			t.Error("the agenda offers to delete a medical consultation to a user without medical.view")
@@ -283,6 +285,7 @@ func TestCaseDataDelete(t *testing.T) {
 			{"absence", e + "/absences", map[string]int{"audit case.deleted absence": 1, "changes absences delete": 1, "changes absence_percentages delete": 1}},
 			{"medical_absence", e + "/absences", map[string]int{"audit case.deleted absence": 1, "changes absences delete": 1, "changes absence_percentages delete": 1}},
 			{"hidden_report", e + "/reports", map[string]int{"audit case.deleted report": 1, "changes reports delete": 1}},
+			{"medical_report", e + "/reports", map[string]int{"audit case.deleted report": 1, "changes reports delete": 1}},
 			{"decision", e + "/decisions", map[string]int{"audit case.deleted decision": 1, "changes decisions delete": 1}},
 			// The appointment it fulfilled stays, no longer matched.
 			{"consultation", e + "/agenda", map[string]int{"audit case.deleted consultation": 1, "changes consultations delete": 1, "changes appointments update": 1}},
@@ -315,8 +318,8 @@ func TestCaseDataDelete(t *testing.T) {
 			}
 		}
 		events := auditEvents(t, b, audit.Filter{Action: audit.CaseDeleted, EmployeeID: &mine.employee})
-		if len(events) != 9 { // the employee's: all but the agreement and the two policies
-			t.Errorf("case.deleted events with the employee = %d, want 9", len(events))
+		if len(events) != 10 { // the employee's: all but the agreement and the two policies
+			t.Errorf("case.deleted events with the employee = %d, want 10", len(events))
 		}
 		if n := itemsLeft(t, b, mine); n != 0 {
 			t.Errorf("%d of the deleted items are still there", n)
