@@ -8,10 +8,16 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// FirstConsultationOutcome is the (medical) outcome of the demo's first consultation of an
+// absence.
+const FirstConsultationOutcome = "Eerste spreekuur: belastbaarheid beperkt, opbouw in uren vanaf week drie besproken."
+
 // GenerateCaseData fills plausible case data in bulk, one statement per table, for the
 // employees after the first skip by personnel number that have none yet: for every third one an
 // absence (100%, with a medical cause), two reports (one medical), a trajectory of the absence
-// protocol with its tasks, an appointment and, for absences past 300 days, a decision; and for
+// protocol with its tasks, a first consultation with the company doctor a week in (medical) and
+// the appointment it fulfilled, a coming appointment and, for absences past 300 days, a
+// decision; and for
 // every one a participation in his employer's first policy. It is the demo's path at scale (the
 // store functions, one row at a time, serve the first employees); rows are audited by nobody but
 // tracked like any other. by is recorded as their author. It returns how many absences it made.
@@ -21,10 +27,10 @@ func GenerateCaseData(ctx context.Context, tx pgx.Tx, skip int, by uuid.UUID) (i
 		return 0, fmt.Errorf("generate case data: absence protocol: %w", err)
 	}
 	steps := []struct{ what, sql string }{
-		{"prepare", `CREATE TEMPORARY TABLE generate_sick (absence_id uuid, trajectory_id uuid, employee_id uuid,
-			employer_id uuid, n bigint, first_day date) ON COMMIT DROP`},
+		{"prepare", `CREATE TEMPORARY TABLE generate_sick (absence_id uuid, trajectory_id uuid, consultation_id uuid,
+			employee_id uuid, employer_id uuid, n bigint, first_day date) ON COMMIT DROP`},
 		{"select", `INSERT INTO generate_sick
-			SELECT uuid_v7(), uuid_v7(), e.id, e.employer_id, e.n, (current_date - (20 + (e.n * 37) % 500)::int)
+			SELECT uuid_v7(), uuid_v7(), uuid_v7(), e.id, e.employer_id, e.n, (current_date - (20 + (e.n * 37) % 500)::int)
 			FROM (SELECT id, employer_id, row_number() OVER (ORDER BY personnel_number, id) AS n FROM employees) e
 			WHERE e.n > @skip AND e.n % 3 = 1 AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = e.id)`},
 		{"absences", `INSERT INTO absences (tenant_id, id, employee_id, employer_id, first_sick_day, recovery_date, cause, notes, created_by)
@@ -47,6 +53,15 @@ func GenerateCaseData(ctx context.Context, tx pgx.Tx, skip int, by uuid.UUID) (i
 			SELECT app_tenant(), s.trajectory_id, s.employee_id, s.employer_id, t.position, t.type, t.title,
 				s.first_day + t.due_after_days
 			FROM generate_sick s JOIN protocol_tasks t ON t.protocol_id = @protocol`},
+		{"consultations", `INSERT INTO consultations (tenant_id, id, employee_id, employer_id, held_at, held_by, outcome, medical, created_by)
+			SELECT app_tenant(), s.consultation_id, s.employee_id, s.employer_id, s.first_day + 7 + time '10:00',
+				'Bedrijfsarts M. de Wit', '` + FirstConsultationOutcome + `', true, @by
+			FROM generate_sick s`},
+		{"fulfilled appointments", `INSERT INTO appointments (tenant_id, employee_id, employer_id, starts_at, with_whom, kind,
+				consultation_id, created_by)
+			SELECT app_tenant(), s.employee_id, s.employer_id, s.first_day + 7 + time '10:00', 'Bedrijfsarts M. de Wit',
+				'company_doctor', s.consultation_id, @by
+			FROM generate_sick s`},
 		{"appointments", `INSERT INTO appointments (tenant_id, employee_id, employer_id, starts_at, with_whom, kind, created_by)
 			SELECT app_tenant(), s.employee_id, s.employer_id, current_date + 3 + (s.n % 20)::int + time '10:00', 'Bedrijfsarts M. de Wit',
 				'company_doctor', @by

@@ -20,8 +20,9 @@ const CaseEmployees = 300
 
 // ensureCaseData fills the demo's case data once: protocols, programmes, a policy and a service
 // agreement per employer, policy participation, and for a third of the first CaseEmployees
-// employees an absence with percentage changes, reports (one medical), a guidance trajectory,
-// an appointment and, for long absences, a decision. It does nothing when absences exist.
+// employees an absence with percentage changes, reports (one medical), a trajectory, a first
+// consultation with the appointment it fulfilled, a coming appointment and, for long absences,
+// a decision. It does nothing when absences exist.
 func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employers []plannedEmployer, out io.Writer) error {
 	var has bool
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM absences)").Scan(&has); err != nil || has {
@@ -141,6 +142,16 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 		if _, _, err := casefile.OpenTrajectory(ctx, tx, casefile.TrajectoryStart{EmployeeID: e.id, ProtocolID: absenceProtocol,
 			StartDate: first, OpenedBy: &doctor.UserID}); err != nil {
 			return fmt.Errorf("trajectory: %w", err)
+		}
+		held := first.AddDate(0, 0, 7).Add(10 * time.Hour)
+		cons, err := casefile.CreateConsultation(ctx, tx, casefile.Consultation{EmployeeID: e.id, HeldAt: held,
+			HeldBy: "Bedrijfsarts M. de Wit", Outcome: casefile.FirstConsultationOutcome, Medical: true}, &doctor.UserID, true)
+		if err != nil {
+			return fmt.Errorf("consultation: %w", err)
+		}
+		if _, err := casefile.CreateAppointment(ctx, tx, casefile.Appointment{EmployeeID: e.id, StartsAt: held,
+			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", ConsultationID: &cons.ID}, &doctor.UserID); err != nil {
+			return fmt.Errorf("fulfilled appointment: %w", err)
 		}
 		if _, err := casefile.CreateAppointment(ctx, tx, casefile.Appointment{EmployeeID: e.id, StartsAt: today.AddDate(0, 0, 3+i%20).Add(10 * time.Hour),
 			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", Status: "planned"}, &doctor.UserID); err != nil {

@@ -137,12 +137,14 @@ func TestDemoCaseDataBeyondTheFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var absences, trajectories, tasks, participants, medicalReports, tracked int
+	var absences, trajectories, tasks, participants, medicalReports, tracked, consultations, fulfilled int
 	err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM absences), (SELECT count(*) FROM trajectories),
 			(SELECT count(*) FROM tasks), (SELECT count(*) FROM policy_participants),
-			(SELECT count(*) FROM reports WHERE medical), (SELECT count(*) FROM changes WHERE entity = 'absences')`).
-			Scan(&absences, &trajectories, &tasks, &participants, &medicalReports, &tracked)
+			(SELECT count(*) FROM reports WHERE medical), (SELECT count(*) FROM changes WHERE entity = 'absences'),
+			(SELECT count(*) FROM consultations WHERE medical),
+			(SELECT count(*) FROM appointments a JOIN consultations c ON c.id = a.consultation_id AND c.employee_id = a.employee_id)`).
+			Scan(&absences, &trajectories, &tasks, &participants, &medicalReports, &tracked, &consultations, &fulfilled)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +153,9 @@ func TestDemoCaseDataBeyondTheFirst(t *testing.T) {
 	if absences != want || trajectories != want || medicalReports != want || tracked != want || participants != employees || tasks < want*5 {
 		t.Errorf("absences %d, trajectories %d, medical reports %d, tracked %d, participants %d, tasks %d; want %d, %d, %d, %d, %d, ≥ %d",
 			absences, trajectories, medicalReports, tracked, participants, tasks, want, want, want, want, employees, want*5)
+	}
+	if consultations != want || fulfilled != want {
+		t.Errorf("consultations %d, appointments matched to them %d; want %d each", consultations, fulfilled, want)
 	}
 	// A second run adds nothing.
 	if _, err := demo.Load(ctx, db.Pool, demo.Options{Employees: employees, Examples: true}); err != nil {
