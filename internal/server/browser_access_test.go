@@ -21,6 +21,7 @@ import (
 func TestBrowserBlacklist(t *testing.T) {
 	t.Parallel()
 	execPath := chromiumPath(t)
+	browserTurn(t)
 	b := setup(t, 50)
 	hr := demoUser(t, b, hrEmail)
 	clearAccess(t, b, hr.ID)

@@ -31,6 +31,7 @@ var medicalSecrets = []string{"VERTROUWELIJK-VERBORGEN", "VERTROUWELIJK-MEDISCH"
 func TestBrowserCaseData(t *testing.T) {
 	t.Parallel()
 	execPath := chromiumPath(t)
+	browserTurn(t)
 	b := setup(t, 20)
 	ctx := context.Background()
 	e, _ := pickEmployee(t, b)

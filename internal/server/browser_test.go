@@ -33,6 +33,7 @@ const (
 func TestBrowserAdministratorFlow(t *testing.T) {
 	t.Parallel()
 	execPath := chromiumPath(t)
+	browserTurn(t)
 	b := setup(t, 50)
 	want, total := pickEmployee(t, b)
 
@@ -130,6 +131,23 @@ func chromiumPath(t *testing.T) string {
 		t.Skipf("browser test skipped: no Chromium at %s (install Debian's chromium or set $CHROMIUM; with CI=true this fails)", path)
 	}
 	return path
+}
+
+// browserTurns holds one token: the browser tests take turns. Each starts its own Chromium,
+// and several at once beside the rest of the suite push steps past browserStepTimeout on a
+// small machine.
+var browserTurns = make(chan struct{}, 1)
+
+// browserTurn waits until no other browser test runs; t's turn ends when t does. Call it
+// before the flow's deadline starts.
+func browserTurn(t *testing.T) {
+	t.Helper()
+	select {
+	case browserTurns <- struct{}{}:
+	case <-t.Context().Done():
+		t.Fatal("no turn for the browser before the test ended")
+	}
+	t.Cleanup(func() { <-browserTurns })
 }
 
 // pickEmployee returns the demo employee whose last name the fewest others share, so a search
