@@ -202,11 +202,8 @@ func FindConsultationByID(ctx context.Context, tx pgx.Tx, id uuid.UUID, medical 
 		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2", medical, id)
 }
 
-// CreateConsultation records a consultation held with c.EmployeeID, by the user. A medical
-// outcome may only be written by someone who may read it: medical says whether the writer holds
-// medical.view. EINVALID (held_at missing or in the future, held_by missing, outcome too long
-// or medical without the right); ENOTFOUND when the employee does not exist.
-func CreateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, by *uuid.UUID, medical bool) (Consultation, error) {
+// validate checks a consultation's fields; medical says whether the writer holds medical.view.
+func (c *Consultation) validate(medical bool) map[string]string {
 	c.HeldBy, c.Outcome = strings.TrimSpace(c.HeldBy), strings.TrimSpace(c.Outcome)
 	fields := map[string]string{}
 	if c.HeldAt.IsZero() {
@@ -225,7 +222,15 @@ func CreateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, by *uuid
 	if c.Medical && c.Outcome != "" && !medical {
 		fields["medical"] = "consultation.error.medical"
 	}
-	if len(fields) > 0 {
+	return fields
+}
+
+// CreateConsultation records a consultation held with c.EmployeeID, by the user. A medical
+// outcome may only be written by someone who may read it: medical says whether the writer holds
+// medical.view. EINVALID (held_at missing or in the future, held_by missing, outcome too long
+// or medical without the right); ENOTFOUND when the employee does not exist.
+func CreateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, by *uuid.UUID, medical bool) (Consultation, error) {
+	if fields := c.validate(medical); len(fields) > 0 {
 		return Consultation{}, apperr.Invalid(fields)
 	}
 	c.ID = uuid.Must(uuid.NewV7())
@@ -238,6 +243,30 @@ func CreateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, by *uuid
 	}
 	if tag.RowsAffected() == 0 {
 		return Consultation{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return FindConsultationByID(ctx, tx, c.ID, medical)
+}
+
+// UpdateConsultation replaces a consultation's time, person, outcome and medical flag; its
+// employee stays. medical says whether the writer holds medical.view: without it he may not
+// change a medical consultation, whose outcome he cannot read (EFORBIDDEN), nor make one medical
+// with an outcome (EINVALID, as CreateConsultation). ENOTFOUND. It does not check access.
+func UpdateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, medical bool) (Consultation, error) {
+	old, err := FindConsultationByID(ctx, tx, c.ID, medical)
+	if err != nil {
+		return Consultation{}, err
+	}
+	if old.OutcomeHidden {
+		return Consultation{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
+	c.EmployeeID, c.EmployerID = old.EmployeeID, old.EmployerID
+	if fields := c.validate(medical); len(fields) > 0 {
+		return Consultation{}, apperr.Invalid(fields)
+	}
+	_, err = tx.Exec(ctx, `UPDATE consultations SET held_at = $2, held_by = $3, outcome = $4, medical = $5, updated_at = now()
+		WHERE id = $1`, c.ID, c.HeldAt, c.HeldBy, c.Outcome, c.Medical)
+	if err != nil {
+		return Consultation{}, fmt.Errorf("update consultation: %w", err)
 	}
 	return FindConsultationByID(ctx, tx, c.ID, medical)
 }

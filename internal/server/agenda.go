@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -158,13 +159,9 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 	return redirect(w, r, "/employees/"+a.EmployeeID.String()+"/agenda")
 }
 
-// createConsultation records a consultation held with the employee.
-func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) error {
-	if err := parseForm(r); err != nil {
-		return err
-	}
-	medical := mustCurrent(r).Principal.Has(access.MedicalView)
-	f := newForm(r)
+// consultationFromForm reads a consultation form; only a user with medical.view can mark it
+// medical.
+func consultationFromForm(f *form, r *http.Request, medical bool) casefile.Consultation {
 	c := casefile.Consultation{HeldBy: f.str("held_by"), Outcome: strings.TrimSpace(r.PostForm.Get("outcome")),
 		Medical: medical && f.str("medical") != ""}
 	if t := optDateTime(f, "held_at"); t != nil {
@@ -172,6 +169,17 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 	} else if _, bad := f.errors["held_at"]; !bad {
 		f.errors["held_at"] = "consultation.error.held_at"
 	}
+	return c
+}
+
+// createConsultation records a consultation held with the employee.
+func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	medical := mustCurrent(r).Principal.Has(access.MedicalView)
+	f := newForm(r)
+	c := consultationFromForm(f, r, medical)
 	err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx) error {
 		if err := f.err(); err != nil {
 			return err
@@ -280,4 +288,82 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/employees/"+a.EmployeeID.String()+"/agenda")
+}
+
+func (s *Server) editConsultation(w http.ResponseWriter, r *http.Request) error {
+	return s.renderConsultationForm(w, r, http.StatusOK, nil, "", nil)
+}
+
+// renderConsultationForm shows the edit form of the path's consultation; c is what a refused
+// submission held (nil: the stored consultation). A medical consultation is for users with
+// medical.view only (EFORBIDDEN): the form would show its outcome.
+func (s *Server) renderConsultationForm(w http.ResponseWriter, r *http.Request, status int, c *casefile.Consultation,
+	heldAt string, errs map[string]string) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p := mustCurrent(r).Principal
+	medical := p.Has(access.MedicalView)
+	var stored casefile.Consultation
+	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
+		stored, err = casefile.FindConsultationByID(r.Context(), tx, id, medical)
+		return stored.EmployeeID, err
+	}
+	e, err := s.inCaseDossier(r, "agenda", load, func(pgx.Tx, org.Employee) error {
+		if err := access.Require(p, access.CaseDataWrite); err != nil {
+			return err
+		}
+		if stored.OutcomeHidden {
+			return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		c = &stored
+	}
+	page := employee.ConsultationFormPage{Employee: e, Action: "/consultations/" + id.String(), Errors: errs,
+		Fields: consultationFields(*c, heldAt, errs), CanMedical: medical, Medical: c.Medical, Page: s.page(r, "consultation.edit")}
+	return s.render(w, r, status, employee.ConsultationForm(page))
+}
+
+// updateConsultation saves the edit form of a consultation.
+func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	medical := mustCurrent(r).Principal.Has(access.MedicalView)
+	f := newForm(r)
+	c := consultationFromForm(f, r, medical)
+	c.ID = id
+	load := func(tx pgx.Tx) (uuid.UUID, error) {
+		old, err := casefile.FindConsultationByID(r.Context(), tx, id, medical)
+		return old.EmployeeID, err
+	}
+	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
+		if err := f.err(); err != nil {
+			return err
+		}
+		updated, err := casefile.UpdateConsultation(r.Context(), tx, c, medical)
+		if err != nil {
+			return err
+		}
+		c = updated
+		return auditCase(r, tx, audit.CaseUpdated, "consultation", updated.ID, updated.EmployeeID, updated.EmployerID,
+			map[string]any{"medical": updated.Medical})
+	})
+	if errs, ok := fieldErrors(err); ok {
+		return s.renderConsultationForm(w, r, http.StatusUnprocessableEntity, &c, f.str("held_at"), errs)
+	} else if err != nil {
+		return err
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/employees/"+c.EmployeeID.String()+"/agenda")
 }

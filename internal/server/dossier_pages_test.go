@@ -50,6 +50,8 @@ func dossierPages(t *testing.T, b *testBundle, employeeID uuid.UUID) (delItems, 
 		dossierPage{e + "/reports/" + it.ids["report"].String() + "/edit", "reports"},
 		dossierPage{e + "/decisions/" + it.ids["decision"].String() + "/edit", "decisions"},
 		dossierPage{"/appointments/" + it.ids["appointment"].String() + "/edit", "agenda"},
+		dossierPage{"/consultations/" + it.ids["consultation"].String() + "/edit", "agenda"},
+		dossierPage{"/consultations/" + it.ids["medical_consultation"].String() + "/edit", "agenda"},
 		dossierPage{e + "/policies/" + it.ids["participation"].String() + "/edit", "policies"},
 	)
 	for _, name := range []string{"absence", "report", "decision", "appointment", "consultation", "participation"} {

@@ -97,6 +97,8 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/appointments/{id}/delete", s.h(s.confirmCaseDelete(appointmentDeletion)))
 			r.Post("/appointments/{id}/delete", s.h(s.deleteCase(appointmentDeletion)))
 			r.Post("/employees/{id}/consultations", s.h(s.createConsultation))
+			r.Get("/consultations/{id}/edit", s.h(s.editConsultation))
+			r.Post("/consultations/{id}", s.h(s.updateConsultation))
 			r.Get("/consultations/{id}/delete", s.h(s.confirmCaseDelete(consultationDeletion)))
 			r.Post("/consultations/{id}/delete", s.h(s.deleteCase(consultationDeletion)))
 			// casefile: agreements, policies, programmes
