@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
@@ -129,8 +130,8 @@ func FindAppointments(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]A
 }
 
 // CreateAppointment stores a new appointment for a.EmployeeID (its employer is the employee's),
-// created by the user. EINVALID with per-field keys; ENOTFOUND when the employee does not exist.
-func CreateAppointment(ctx context.Context, tx pgx.Tx, a Appointment, by *uuid.UUID) (Appointment, error) {
+// created by by. EINVALID with per-field keys; ENOTFOUND when the employee does not exist.
+func CreateAppointment(ctx context.Context, tx pgx.Tx, by access.Principal, a Appointment) (Appointment, error) {
 	fields := a.validate()
 	if err := checkConsultation(ctx, tx, a, fields); err != nil {
 		return Appointment{}, err
@@ -142,7 +143,7 @@ func CreateAppointment(ctx context.Context, tx pgx.Tx, a Appointment, by *uuid.U
 	tag, err := tx.Exec(ctx, `INSERT INTO appointments (tenant_id, id, employee_id, employer_id, starts_at, with_whom, kind,
 		status, consultation_id, created_by)
 		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7, $8 FROM employees e WHERE e.id = $2`,
-		a.ID, a.EmployeeID, a.StartsAt, a.WithWhom, a.Kind, a.Status, a.ConsultationID, by)
+		a.ID, a.EmployeeID, a.StartsAt, a.WithWhom, a.Kind, a.Status, a.ConsultationID, userOf(by))
 	if err != nil {
 		return Appointment{}, fmt.Errorf("create appointment: %w", err)
 	}
@@ -177,15 +178,15 @@ func UpdateAppointment(ctx context.Context, tx pgx.Tx, a Appointment) (Appointme
 }
 
 // consultationColumns blanks the outcome of a medical consultation in SQL for a reader without
-// medical.view ($1), so it never leaves the database for him.
+// medical.view ($1: whether he has it), so it never leaves the database for him.
 const consultationColumns = `c.id, c.employee_id, c.employer_id, c.held_at, c.held_by,
 	CASE WHEN c.medical AND NOT $1 THEN '' ELSE c.outcome END, c.medical, c.medical AND NOT $1`
 
-// FindConsultations returns an employee's consultations, latest first; medical says whether
-// the reader holds medical.view (otherwise medical outcomes are withheld).
-func FindConsultations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID, medical bool) ([]Consultation, error) {
+// FindConsultations returns an employee's consultations, latest first; the outcome of a medical
+// one is withheld (OutcomeHidden) unless viewer holds medical.view.
+func FindConsultations(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Consultation, error) {
 	rows, err := tx.Query(ctx, "SELECT "+consultationColumns+
-		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", medical, employeeID)
+		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", viewer.Has(access.MedicalView), employeeID)
 	if err != nil {
 		return nil, fmt.Errorf("find consultations: %w", err)
 	}
@@ -196,14 +197,15 @@ func FindConsultations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID, med
 	return list, nil
 }
 
-// FindConsultationByID returns one consultation, or ENOTFOUND; medical as in FindConsultations.
-func FindConsultationByID(ctx context.Context, tx pgx.Tx, id uuid.UUID, medical bool) (Consultation, error) {
+// FindConsultationByID returns one consultation, or ENOTFOUND; its outcome as in
+// FindConsultations. It does not check access.
+func FindConsultationByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, id uuid.UUID) (Consultation, error) {
 	return database.FindOne[Consultation](ctx, tx, "consultation",
-		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2", medical, id)
+		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2", viewer.Has(access.MedicalView), id)
 }
 
-// validate checks a consultation's fields; medical says whether the writer holds medical.view.
-func (c *Consultation) validate(medical bool) map[string]string {
+// validate checks a consultation's fields as by writes them.
+func (c *Consultation) validate(by access.Principal) map[string]string {
 	c.HeldBy, c.Outcome = strings.TrimSpace(c.HeldBy), strings.TrimSpace(c.Outcome)
 	fields := map[string]string{}
 	if c.HeldAt.IsZero() {
@@ -219,40 +221,40 @@ func (c *Consultation) validate(medical bool) map[string]string {
 	if utf8.RuneCountInString(c.Outcome) > MaxTextLength {
 		fields["outcome"] = "appointment.error.too_long"
 	}
-	if c.Medical && c.Outcome != "" && !medical {
+	if c.Medical && c.Outcome != "" && !by.Has(access.MedicalView) {
 		fields["medical"] = "consultation.error.medical"
 	}
 	return fields
 }
 
-// CreateConsultation records a consultation held with c.EmployeeID, by the user. A medical
-// outcome may only be written by someone who may read it: medical says whether the writer holds
-// medical.view. EINVALID (held_at missing or in the future, held_by missing, outcome too long
-// or medical without the right); ENOTFOUND when the employee does not exist.
-func CreateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, by *uuid.UUID, medical bool) (Consultation, error) {
-	if fields := c.validate(medical); len(fields) > 0 {
+// CreateConsultation records a consultation held with c.EmployeeID, created by by. A medical
+// outcome may only be written by someone who may read it (medical.view). EINVALID (held_at
+// missing or in the future, held_by missing, outcome too long or medical without the right);
+// ENOTFOUND when the employee does not exist.
+func CreateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c Consultation) (Consultation, error) {
+	if fields := c.validate(by); len(fields) > 0 {
 		return Consultation{}, apperr.Invalid(fields)
 	}
 	c.ID = uuid.Must(uuid.NewV7())
 	tag, err := tx.Exec(ctx, `INSERT INTO consultations (tenant_id, id, employee_id, employer_id, held_at, held_by, outcome,
 		medical, created_by)
 		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7 FROM employees e WHERE e.id = $2`,
-		c.ID, c.EmployeeID, c.HeldAt, c.HeldBy, c.Outcome, c.Medical, by)
+		c.ID, c.EmployeeID, c.HeldAt, c.HeldBy, c.Outcome, c.Medical, userOf(by))
 	if err != nil {
 		return Consultation{}, fmt.Errorf("create consultation: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return Consultation{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	return FindConsultationByID(ctx, tx, c.ID, medical)
+	return FindConsultationByID(ctx, tx, by, c.ID)
 }
 
 // UpdateConsultation replaces a consultation's time, person, outcome and medical flag; its
-// employee stays. medical says whether the writer holds medical.view: without it he may not
-// change a medical consultation, whose outcome he cannot read (EFORBIDDEN), nor make one medical
-// with an outcome (EINVALID, as CreateConsultation). ENOTFOUND. It does not check access.
-func UpdateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, medical bool) (Consultation, error) {
-	old, err := FindConsultationByID(ctx, tx, c.ID, medical)
+// employee stays. Without medical.view by may not change a medical consultation, whose outcome
+// he cannot read (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as
+// CreateConsultation). ENOTFOUND. It does not check access.
+func UpdateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c Consultation) (Consultation, error) {
+	old, err := FindConsultationByID(ctx, tx, by, c.ID)
 	if err != nil {
 		return Consultation{}, err
 	}
@@ -260,7 +262,7 @@ func UpdateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, medical 
 		return Consultation{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
 	}
 	c.EmployeeID, c.EmployerID = old.EmployeeID, old.EmployerID
-	if fields := c.validate(medical); len(fields) > 0 {
+	if fields := c.validate(by); len(fields) > 0 {
 		return Consultation{}, apperr.Invalid(fields)
 	}
 	_, err = tx.Exec(ctx, `UPDATE consultations SET held_at = $2, held_by = $3, outcome = $4, medical = $5, updated_at = now()
@@ -268,7 +270,7 @@ func UpdateConsultation(ctx context.Context, tx pgx.Tx, c Consultation, medical 
 	if err != nil {
 		return Consultation{}, fmt.Errorf("update consultation: %w", err)
 	}
-	return FindConsultationByID(ctx, tx, c.ID, medical)
+	return FindConsultationByID(ctx, tx, by, c.ID)
 }
 
 // DeleteAppointment deletes an appointment and returns it as it was; the consultation it was
@@ -284,12 +286,11 @@ func DeleteAppointment(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Appointmen
 	return a, nil
 }
 
-// FindConsultationToDelete returns the consultation the user is about to delete. medical says
-// whether he holds medical.view: a medical consultation's outcome is withheld from anyone
-// without it, and what he cannot read he may not destroy (EFORBIDDEN). ENOTFOUND. It does not
-// check access.
-func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, id uuid.UUID, medical bool) (Consultation, error) {
-	c, err := FindConsultationByID(ctx, tx, id, medical)
+// FindConsultationToDelete returns the consultation by is about to delete. A medical
+// consultation's outcome is withheld from anyone without medical.view, and what he cannot read
+// he may not destroy (EFORBIDDEN). ENOTFOUND. It does not check access.
+func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Consultation, error) {
+	c, err := FindConsultationByID(ctx, tx, by, id)
 	if err != nil {
 		return Consultation{}, err
 	}
@@ -302,8 +303,8 @@ func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, id uuid.UUID, medi
 // DeleteConsultation deletes a consultation and returns it as it was, with the appointments it
 // fulfilled: they stay, no longer matched (each an update in changes). ENOTFOUND and EFORBIDDEN
 // as FindConsultationToDelete.
-func DeleteConsultation(ctx context.Context, tx pgx.Tx, id uuid.UUID, medical bool) (Consultation, []uuid.UUID, error) {
-	c, err := FindConsultationToDelete(ctx, tx, id, medical)
+func DeleteConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Consultation, []uuid.UUID, error) {
+	c, err := FindConsultationToDelete(ctx, tx, by, id)
 	if err != nil {
 		return Consultation{}, nil, err
 	}

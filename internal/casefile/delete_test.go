@@ -50,12 +50,13 @@ func TestDeleteTombstones(t *testing.T) {
 		if decision, err = casefile.CreateDecision(ctx, tx, b.medical, e.ID, casefile.Decision{Kind: "ZW", Date: ardDay("2027-03-01")}, nil); err != nil {
 			return err
 		}
-		if consultation, err = casefile.CreateConsultation(ctx, tx, casefile.Consultation{EmployeeID: e.ID,
-			HeldAt: time.Now().Add(-time.Hour), HeldBy: "Dr. Visser", Outcome: "Belastbaar", Medical: true}, nil, true); err != nil {
+		if consultation, err = casefile.CreateConsultation(ctx, tx, b.medical, casefile.Consultation{EmployeeID: e.ID,
+			HeldAt: time.Now().Add(-time.Hour), HeldBy: "Dr. Visser", Outcome: "Belastbaar", Medical: true}); err != nil {
 			return err
 		}
-		if appointment, err = casefile.CreateAppointment(ctx, tx, casefile.Appointment{EmployeeID: e.ID, StartsAt: time.Now().Add(-time.Hour),
-			WithWhom: "Dr. Visser", Kind: casefile.AppointmentCompanyDoctor, ConsultationID: &consultation.ID}, nil); err != nil {
+		if appointment, err = casefile.CreateAppointment(ctx, tx, b.medical, casefile.Appointment{EmployeeID: e.ID,
+			StartsAt: time.Now().Add(-time.Hour), WithWhom: "Dr. Visser", Kind: casefile.AppointmentCompanyDoctor,
+			ConsultationID: &consultation.ID}); err != nil {
 			return err
 		}
 		if policy, err = casefile.CreatePolicy(ctx, tx, audit.Actor{}, casefile.Policy{EmployerID: e.EmployerID, Insurer: "Achmea",
@@ -85,7 +86,7 @@ func TestDeleteTombstones(t *testing.T) {
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"MedicalConsultation": func(tx pgx.Tx) error {
-				_, _, err := casefile.DeleteConsultation(ctx, tx, consultation.ID, false)
+				_, _, err := casefile.DeleteConsultation(ctx, tx, b.plain, consultation.ID)
 				return wantCode(err, apperr.EFORBIDDEN)
 			},
 			"OtherEmployee": func(tx pgx.Tx) error {
@@ -124,7 +125,7 @@ func TestDeleteTombstones(t *testing.T) {
 		if _, err = casefile.DeleteDecision(ctx, tx, e.ID, decision.ID); err != nil {
 			return err
 		}
-		if _, unmatched, err = casefile.DeleteConsultation(ctx, tx, consultation.ID, true); err != nil {
+		if _, unmatched, err = casefile.DeleteConsultation(ctx, tx, b.medical, consultation.ID); err != nil {
 			return err
 		}
 		if _, err = casefile.DeleteAppointment(ctx, tx, appointment.ID); err != nil {

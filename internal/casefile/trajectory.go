@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
@@ -137,14 +138,14 @@ type TrajectoryStart struct {
 	StartDate   time.Time  // a calendar date (UTC midnight); the zero time means today
 	ParentID    *uuid.UUID // a trajectory of the same employee
 	ProgrammeID *uuid.UUID
-	OpenedBy    *uuid.UUID // nil for the system
 }
 
-// OpenTrajectory opens a trajectory for an employee and creates its tasks from the protocol's
-// templates, due dates counted from the start date, all in tx. EINVALID (fields protocol_id,
+// OpenTrajectory opens a trajectory for an employee, opened by by (the zero Principal: the
+// system), and creates its tasks from the protocol's templates, due dates counted from the
+// start date, all in tx. EINVALID (fields protocol_id,
 // start_date, parent_id) on an unknown protocol, a start date more than MaxStartAhead ahead
 // or a parent of another employee; ENOTFOUND when the employee does not exist.
-func OpenTrajectory(ctx context.Context, tx pgx.Tx, s TrajectoryStart) (Trajectory, []Task, error) {
+func OpenTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, s TrajectoryStart) (Trajectory, []Task, error) {
 	var employerID uuid.UUID
 	if err := tx.QueryRow(ctx, "SELECT employer_id FROM employees WHERE id = $1", s.EmployeeID).Scan(&employerID); err != nil {
 		if database.IsNoRows(err) {
@@ -180,7 +181,7 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, s TrajectoryStart) (Trajecto
 	id := uuid.Must(uuid.NewV7())
 	_, err := tx.Exec(ctx, `INSERT INTO trajectories (tenant_id, id, employee_id, employer_id, protocol_id, start_date,
 		opened_by, parent_id, programme_id) VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, s.EmployeeID, employerID, s.ProtocolID, s.StartDate, s.OpenedBy, s.ParentID, s.ProgrammeID)
+		id, s.EmployeeID, employerID, s.ProtocolID, s.StartDate, userOf(by), s.ParentID, s.ProgrammeID)
 	if err != nil {
 		return Trajectory{}, nil, fmt.Errorf("open trajectory: %w", err)
 	}
@@ -199,12 +200,12 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, s TrajectoryStart) (Trajecto
 	return t, tasks, err
 }
 
-// CloseTrajectory closes an open trajectory and, in tx, ends its delegations that are still
+// CloseTrajectory closes an open trajectory, closed by by, and, in tx, ends its delegations that are still
 // active or planned (DESIGN.md §8). It returns the closed trajectory and the ids of the
 // delegations it ended. ENOTFOUND; ECONFLICT (trajectory.error.closed) when already closed.
-func CloseTrajectory(ctx context.Context, tx pgx.Tx, id uuid.UUID, by *uuid.UUID) (Trajectory, []uuid.UUID, error) {
+func CloseTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Trajectory, []uuid.UUID, error) {
 	tag, err := tx.Exec(ctx, `UPDATE trajectories SET status = 'closed', closed_at = greatest(now(), opened_at), closed_by = $2,
-		updated_at = now() WHERE id = $1 AND status = 'open'`, id, by)
+		updated_at = now() WHERE id = $1 AND status = 'open'`, id, userOf(by))
 	if err != nil {
 		return Trajectory{}, nil, fmt.Errorf("close trajectory: %w", err)
 	}
@@ -228,10 +229,10 @@ func CloseTrajectory(ctx context.Context, tx pgx.Tx, id uuid.UUID, by *uuid.UUID
 	return t, ended, err
 }
 
-// CompleteTask marks an open task of an open trajectory done by the user. ENOTFOUND; ECONFLICT
+// CompleteTask marks an open task of an open trajectory done by by. ENOTFOUND; ECONFLICT
 // when the task is done already (task.error.done) or its trajectory is closed
 // (task.error.trajectory_closed).
-func CompleteTask(ctx context.Context, tx pgx.Tx, id uuid.UUID, by *uuid.UUID) (Task, error) {
+func CompleteTask(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Task, error) {
 	task, err := FindTaskByID(ctx, tx, id)
 	if err != nil {
 		return Task{}, err
@@ -245,7 +246,7 @@ func CompleteTask(ctx context.Context, tx pgx.Tx, id uuid.UUID, by *uuid.UUID) (
 		return Task{}, apperr.New(apperr.ECONFLICT, "task.error.trajectory_closed")
 	}
 	tag, err := tx.Exec(ctx, `UPDATE tasks SET status = 'done', completed_at = now(), completed_by = $2, updated_at = now()
-		WHERE id = $1 AND status = 'open'`, id, by)
+		WHERE id = $1 AND status = 'open'`, id, userOf(by))
 	if err != nil {
 		return Task{}, fmt.Errorf("complete task: %w", err)
 	}

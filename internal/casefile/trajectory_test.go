@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/database"
@@ -24,6 +25,15 @@ type trajectoryBundle struct {
 	employer            uuid.UUID
 	employee, employee2 uuid.UUID
 	user                uuid.UUID
+}
+
+// as returns the bundle's user as the engine sees him, with medical.view when medical.
+func (b trajectoryBundle) as(medical bool) access.Principal {
+	p := access.Principal{TenantID: b.tenant, UserID: b.user, Kind: access.KindProvider}
+	if medical {
+		p.Rights = []access.Right{access.MedicalView}
+	}
+	return p
 }
 
 func setupTrajectories(t *testing.T) trajectoryBundle {
@@ -139,8 +149,8 @@ func TestOpenTrajectoryCreatesTasks(t *testing.T) {
 	var tr casefile.Trajectory
 	var tasks []casefile.Task
 	b.in(t, func(tx pgx.Tx) (err error) {
-		tr, tasks, err = casefile.OpenTrajectory(ctx, tx, casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID,
-			StartDate: start, OpenedBy: &b.user})
+		tr, tasks, err = casefile.OpenTrajectory(ctx, tx, b.as(false), casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID,
+			StartDate: start})
 		return err
 	})
 	if tr.Status != casefile.TrajectoryOpen || tr.EmployerID != b.employer || tr.TasksTotal != len(p.Tasks) || tr.TasksOpen != len(p.Tasks) {
@@ -175,7 +185,7 @@ func TestOpenTrajectoryCreatesTasks(t *testing.T) {
 			"unknown employee": {EmployeeID: other, ProtocolID: p.ID},
 		} {
 			err := database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {
-				_, _, err := casefile.OpenTrajectory(ctx, tx, s)
+				_, _, err := casefile.OpenTrajectory(ctx, tx, access.Principal{}, s)
 				return err
 			})
 			want := apperr.EINVALID
@@ -201,7 +211,7 @@ func TestCompleteAndClose(t *testing.T) {
 		var tr casefile.Trajectory
 		var tasks []casefile.Task
 		b.in(t, func(tx pgx.Tx) (err error) {
-			tr, tasks, err = casefile.OpenTrajectory(ctx, tx, casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID})
+			tr, tasks, err = casefile.OpenTrajectory(ctx, tx, access.Principal{}, casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID})
 			return err
 		})
 		return tr, tasks
@@ -229,7 +239,7 @@ func TestCompleteAndClose(t *testing.T) {
 	}
 	var done casefile.Task
 	if err := call(func(tx pgx.Tx) (err error) {
-		done, err = casefile.CompleteTask(ctx, tx, tasks[0].ID, &b.user)
+		done, err = casefile.CompleteTask(ctx, tx, b.as(false), tasks[0].ID)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -237,7 +247,7 @@ func TestCompleteAndClose(t *testing.T) {
 	if !done.Done() || done.CompletedAt == nil || done.CompletedBy == nil || *done.CompletedBy != b.user || done.CompletedByName != "Casemanager" {
 		t.Errorf("completed task = %+v", done)
 	}
-	err := call(func(tx pgx.Tx) error { _, err := casefile.CompleteTask(ctx, tx, tasks[0].ID, &b.user); return err })
+	err := call(func(tx pgx.Tx) error { _, err := casefile.CompleteTask(ctx, tx, b.as(false), tasks[0].ID); return err })
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "task.error.done" {
 		t.Errorf("completing a done task: %v, want ECONFLICT task.error.done", err)
 	}
@@ -248,7 +258,7 @@ func TestCompleteAndClose(t *testing.T) {
 	var closed casefile.Trajectory
 	var ended []uuid.UUID
 	if err := call(func(tx pgx.Tx) (err error) {
-		closed, ended, err = casefile.CloseTrajectory(ctx, tx, tr.ID, &b.user)
+		closed, ended, err = casefile.CloseTrajectory(ctx, tx, b.as(false), tr.ID)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -272,16 +282,16 @@ func TestCompleteAndClose(t *testing.T) {
 		}
 		return nil
 	})
-	err = call(func(tx pgx.Tx) error { _, _, err := casefile.CloseTrajectory(ctx, tx, tr.ID, &b.user); return err })
+	err = call(func(tx pgx.Tx) error { _, _, err := casefile.CloseTrajectory(ctx, tx, b.as(false), tr.ID); return err })
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "trajectory.error.closed" {
 		t.Errorf("closing twice: %v, want ECONFLICT trajectory.error.closed", err)
 	}
-	err = call(func(tx pgx.Tx) error { _, err := casefile.CompleteTask(ctx, tx, tasks[1].ID, &b.user); return err })
+	err = call(func(tx pgx.Tx) error { _, err := casefile.CompleteTask(ctx, tx, b.as(false), tasks[1].ID); return err })
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "task.error.trajectory_closed" {
 		t.Errorf("completing a task of a closed trajectory: %v, want ECONFLICT task.error.trajectory_closed", err)
 	}
 	err = call(func(tx pgx.Tx) error {
-		_, _, err := casefile.CloseTrajectory(ctx, tx, uuid.Must(uuid.NewV7()), nil)
+		_, _, err := casefile.CloseTrajectory(ctx, tx, access.Principal{}, uuid.Must(uuid.NewV7()))
 		return err
 	})
 	if apperr.CodeOf(err) != apperr.ENOTFOUND {
@@ -297,12 +307,12 @@ func TestAgenda(t *testing.T) {
 	var cons, cons2 casefile.Consultation
 	held := time.Now().Add(-time.Hour).Truncate(time.Second)
 	if err := call(func(tx pgx.Tx) (err error) {
-		if cons, err = casefile.CreateConsultation(ctx, tx, casefile.Consultation{EmployeeID: b.employee, HeldAt: held,
-			HeldBy: "Dr. Bos", Outcome: "Belastbaar voor halve dagen", Medical: true}, &b.user, true); err != nil {
+		if cons, err = casefile.CreateConsultation(ctx, tx, b.as(true), casefile.Consultation{EmployeeID: b.employee, HeldAt: held,
+			HeldBy: "Dr. Bos", Outcome: "Belastbaar voor halve dagen", Medical: true}); err != nil {
 			return err
 		}
-		cons2, err = casefile.CreateConsultation(ctx, tx, casefile.Consultation{EmployeeID: b.employee2, HeldAt: held,
-			HeldBy: "Dr. Bos", Outcome: "Afspraak gemaakt", Medical: false}, &b.user, false)
+		cons2, err = casefile.CreateConsultation(ctx, tx, b.as(false), casefile.Consultation{EmployeeID: b.employee2, HeldAt: held,
+			HeldBy: "Dr. Bos", Outcome: "Afspraak gemaakt", Medical: false})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -311,7 +321,7 @@ func TestAgenda(t *testing.T) {
 	t.Run("MedicalOutcomeWithheld", func(t *testing.T) {
 		b.in(t, func(tx pgx.Tx) error {
 			for _, medical := range []bool{true, false} {
-				list, err := casefile.FindConsultations(ctx, tx, b.employee, medical)
+				list, err := casefile.FindConsultations(ctx, tx, b.as(medical), b.employee)
 				if err != nil {
 					return err
 				}
@@ -334,8 +344,8 @@ func TestAgenda(t *testing.T) {
 		starts := time.Now().Add(72 * time.Hour).Truncate(time.Second)
 		var a casefile.Appointment
 		if err := call(func(tx pgx.Tx) (err error) {
-			a, err = casefile.CreateAppointment(ctx, tx, casefile.Appointment{EmployeeID: b.employee, StartsAt: starts,
-				WithWhom: "Dr. Bos", Kind: casefile.AppointmentCompanyDoctor}, &b.user)
+			a, err = casefile.CreateAppointment(ctx, tx, b.as(false), casefile.Appointment{EmployeeID: b.employee, StartsAt: starts,
+				WithWhom: "Dr. Bos", Kind: casefile.AppointmentCompanyDoctor})
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -360,7 +370,7 @@ func TestAgenda(t *testing.T) {
 			"kind":            {casefile.Appointment{EmployeeID: b.employee, StartsAt: starts, WithWhom: "X", Kind: "party"}, "kind"},
 			"foreign consult": {casefile.Appointment{EmployeeID: b.employee, StartsAt: starts, WithWhom: "X", Kind: casefile.AppointmentOther, ConsultationID: &cons2.ID}, "consultation_id"},
 		} {
-			err := call(func(tx pgx.Tx) error { _, err := casefile.CreateAppointment(ctx, tx, tc.a, &b.user); return err })
+			err := call(func(tx pgx.Tx) error { _, err := casefile.CreateAppointment(ctx, tx, b.as(false), tc.a); return err })
 			e, ok := apperr.As(err)
 			if !ok || e.Code != apperr.EINVALID || e.Fields[tc.field] == "" {
 				t.Errorf("%s: %v, want EINVALID on %s", name, err, tc.field)
@@ -386,7 +396,7 @@ func TestAgenda(t *testing.T) {
 			"medical without right": {casefile.Consultation{EmployeeID: b.employee, HeldAt: held, HeldBy: "X", Outcome: "Ziek", Medical: true}, false, "medical"},
 		} {
 			err := call(func(tx pgx.Tx) error {
-				_, err := casefile.CreateConsultation(ctx, tx, tc.c, &b.user, tc.medical)
+				_, err := casefile.CreateConsultation(ctx, tx, b.as(tc.medical), tc.c)
 				return err
 			})
 			e, ok := apperr.As(err)

@@ -139,22 +139,23 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 				return fmt.Errorf("report: %w", err)
 			}
 		}
-		if _, _, err := casefile.OpenTrajectory(ctx, tx, casefile.TrajectoryStart{EmployeeID: e.id, ProtocolID: absenceProtocol,
-			StartDate: first, OpenedBy: &doctor.UserID}); err != nil {
+		if _, _, err := casefile.OpenTrajectory(ctx, tx, doctor, casefile.TrajectoryStart{EmployeeID: e.id,
+			ProtocolID: absenceProtocol, StartDate: first}); err != nil {
 			return fmt.Errorf("trajectory: %w", err)
 		}
 		held := first.AddDate(0, 0, 7).Add(10 * time.Hour)
-		cons, err := casefile.CreateConsultation(ctx, tx, casefile.Consultation{EmployeeID: e.id, HeldAt: held,
-			HeldBy: "Bedrijfsarts M. de Wit", Outcome: casefile.FirstConsultationOutcome, Medical: true}, &doctor.UserID, true)
+		cons, err := casefile.CreateConsultation(ctx, tx, doctor, casefile.Consultation{EmployeeID: e.id, HeldAt: held,
+			HeldBy: "Bedrijfsarts M. de Wit", Outcome: casefile.FirstConsultationOutcome, Medical: true})
 		if err != nil {
 			return fmt.Errorf("consultation: %w", err)
 		}
-		if _, err := casefile.CreateAppointment(ctx, tx, casefile.Appointment{EmployeeID: e.id, StartsAt: held,
-			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", ConsultationID: &cons.ID}, &doctor.UserID); err != nil {
+		if _, err := casefile.CreateAppointment(ctx, tx, doctor, casefile.Appointment{EmployeeID: e.id, StartsAt: held,
+			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", ConsultationID: &cons.ID}); err != nil {
 			return fmt.Errorf("fulfilled appointment: %w", err)
 		}
-		if _, err := casefile.CreateAppointment(ctx, tx, casefile.Appointment{EmployeeID: e.id, StartsAt: today.AddDate(0, 0, 3+i%20).Add(10 * time.Hour),
-			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", Status: "planned"}, &doctor.UserID); err != nil {
+		if _, err := casefile.CreateAppointment(ctx, tx, doctor, casefile.Appointment{EmployeeID: e.id,
+			StartsAt: today.AddDate(0, 0, 3+i%20).Add(10 * time.Hour), WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor",
+			Status: "planned"}); err != nil {
 			return fmt.Errorf("appointment: %w", err)
 		}
 		if today.Sub(first) > 300*24*time.Hour {

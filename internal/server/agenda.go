@@ -99,7 +99,7 @@ func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int
 		if p.Appointments, err = casefile.FindAppointments(r.Context(), tx, e.ID); err != nil {
 			return err
 		}
-		p.Consultations, err = casefile.FindConsultations(r.Context(), tx, e.ID, medical)
+		p.Consultations, err = casefile.FindConsultations(r.Context(), tx, c.Principal, e.ID)
 		return err
 	})
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		a.EmployeeID, _ = pathID(r, "id")
-		created, err := casefile.CreateAppointment(r.Context(), tx, a, userIDOf(r))
+		created, err := casefile.CreateAppointment(r.Context(), tx, mustCurrent(r).Principal, a)
 		if err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		c.EmployeeID, _ = pathID(r, "id")
-		created, err := casefile.CreateConsultation(r.Context(), tx, c, userIDOf(r), medical)
+		created, err := casefile.CreateConsultation(r.Context(), tx, mustCurrent(r).Principal, c)
 		if err != nil {
 			return err
 		}
@@ -215,7 +215,6 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 		return err
 	}
 	c := mustCurrent(r)
-	medical := c.Principal.Has(access.MedicalView)
 	p := employee.AppointmentFormPage{Action: "/appointments/" + id.String(), Errors: errs}
 	var stored casefile.Appointment
 	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
@@ -226,7 +225,7 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
 			return err
 		}
-		cons, err := casefile.FindConsultations(r.Context(), tx, e.ID, medical)
+		cons, err := casefile.FindConsultations(r.Context(), tx, c.Principal, e.ID)
 		if err != nil {
 			return err
 		}
@@ -307,7 +306,7 @@ func (s *Server) renderConsultationForm(w http.ResponseWriter, r *http.Request, 
 	medical := p.Has(access.MedicalView)
 	var stored casefile.Consultation
 	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
-		stored, err = casefile.FindConsultationByID(r.Context(), tx, id, medical)
+		stored, err = casefile.FindConsultationByID(r.Context(), tx, p, id)
 		return stored.EmployeeID, err
 	}
 	e, err := s.inCaseDossier(r, "agenda", load, func(pgx.Tx, org.Employee) error {
@@ -344,14 +343,14 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 	c := consultationFromForm(f, r, medical)
 	c.ID = id
 	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		old, err := casefile.FindConsultationByID(r.Context(), tx, id, medical)
+		old, err := casefile.FindConsultationByID(r.Context(), tx, mustCurrent(r).Principal, id)
 		return old.EmployeeID, err
 	}
 	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
 		if err := f.err(); err != nil {
 			return err
 		}
-		updated, err := casefile.UpdateConsultation(r.Context(), tx, c, medical)
+		updated, err := casefile.UpdateConsultation(r.Context(), tx, mustCurrent(r).Principal, c)
 		if err != nil {
 			return err
 		}

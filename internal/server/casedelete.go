@@ -235,7 +235,8 @@ func consultationEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 	if err != nil {
 		return uuid.Nil, err
 	}
-	c, err := casefile.FindConsultationByID(r.Context(), tx, id, false)
+	// Only its employee is needed: read it as a reader without medical.view.
+	c, err := casefile.FindConsultationByID(r.Context(), tx, access.Principal{}, id)
 	return c.EmployeeID, err
 }
 
@@ -246,7 +247,7 @@ var consultationDeletion = caseDeletion{
 		if err != nil {
 			return nil, err
 		}
-		c, err := casefile.FindConsultationToDelete(r.Context(), tx, id, mustCurrent(r).Principal.Has(access.MedicalView))
+		c, err := casefile.FindConsultationToDelete(r.Context(), tx, mustCurrent(r).Principal, id)
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +262,7 @@ var consultationDeletion = caseDeletion{
 		if err != nil {
 			return uuid.Nil, nil, err
 		}
-		c, unmatched, err := casefile.DeleteConsultation(r.Context(), tx, id, mustCurrent(r).Principal.Has(access.MedicalView))
+		c, unmatched, err := casefile.DeleteConsultation(r.Context(), tx, mustCurrent(r).Principal, id)
 		return id, map[string]any{"medical": c.Medical, "unmatched_appointments": unmatched}, err
 	},
 }

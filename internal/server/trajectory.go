@@ -138,7 +138,7 @@ func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := newForm(r)
-	start := casefile.TrajectoryStart{OpenedBy: userIDOf(r)}
+	var start casefile.TrajectoryStart
 	if id := f.optUUID("protocol_id"); id != nil {
 		start.ProtocolID = *id
 	} else if _, bad := f.errors["protocol_id"]; !bad {
@@ -155,7 +155,7 @@ func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
 		start.EmployeeID, _ = pathID(r, "id")
 		var tasks []casefile.Task
 		var err error
-		if t, tasks, err = casefile.OpenTrajectory(r.Context(), tx, start); err != nil {
+		if t, tasks, err = casefile.OpenTrajectory(r.Context(), tx, mustCurrent(r).Principal, start); err != nil {
 			return err
 		}
 		return auditCase(r, tx, audit.CaseCreated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
@@ -210,7 +210,7 @@ func (s *Server) closeTrajectory(w http.ResponseWriter, r *http.Request) error {
 		return t.EmployeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
-		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, id, userIDOf(r))
+		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, mustCurrent(r).Principal, id)
 		if err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 		return t.EmployeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
-		t, err := casefile.CompleteTask(r.Context(), tx, id, userIDOf(r))
+		t, err := casefile.CompleteTask(r.Context(), tx, mustCurrent(r).Principal, id)
 		if err != nil {
 			return err
 		}
@@ -254,12 +254,6 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.flash(r, "flash.task_completed")
 	return redirect(w, r, "/trajectories/"+trajectoryID.String())
-}
-
-// userIDOf returns the logged-in user's id, for the by-columns of case data.
-func userIDOf(r *http.Request) *uuid.UUID {
-	id := mustCurrent(r).User.ID
-	return &id
 }
 
 // setTaskDueDate moves a task's due date (form field due_date; empty: none).

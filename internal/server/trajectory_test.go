@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 )
 
@@ -242,7 +243,7 @@ func TestTrajectoryRefusals(t *testing.T) {
 	tasks := map[uuid.UUID]uuid.UUID{}
 	b.inTenant(t, func(tx pgx.Tx) error {
 		for _, e := range []uuid.UUID{b.own, b.foreign} {
-			tr, ts, err := casefile.OpenTrajectory(ctx, tx, casefile.TrajectoryStart{EmployeeID: e, ProtocolID: protocol})
+			tr, ts, err := casefile.OpenTrajectory(ctx, tx, access.Principal{}, casefile.TrajectoryStart{EmployeeID: e, ProtocolID: protocol})
 			if err != nil {
 				return err
 			}
