@@ -125,28 +125,24 @@ func (w *GenerateBundleWorker) logger() *slog.Logger {
 }
 
 // lockBundle takes the session advisory lock of a bundle on a connection of its own, held until
-// unlock (or until the process dies: PostgreSQL then drops the session and the lock). ok is false
-// when another session holds it.
+// unlock (or until the process dies: PostgreSQL then ends the session and the lock goes with
+// it). ok is false when another session holds it. The connection is not the pool's: a pool of a
+// few connections, each held by a running generation, would leave the generations none to work
+// with.
 func lockBundle(ctx context.Context, pool *pgxpool.Pool, bundleID uuid.UUID) (unlock func(), ok bool, err error) {
-	conn, err := pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, false, fmt.Errorf("lock bundle %s: %w", bundleID, err)
 	}
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", lockKey(bundleID)).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, false, fmt.Errorf("lock bundle %s: %w", bundleID, err)
-	}
-	if !ok {
-		conn.Release()
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", lockKey(bundleID)).Scan(&ok); err != nil || !ok {
+		conn.Close(context.Background())
+		if err != nil {
+			return nil, false, fmt.Errorf("lock bundle %s: %w", bundleID, err)
+		}
 		return nil, false, nil
 	}
-	return func() {
-		if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", lockKey(bundleID)); err != nil {
-			// The lock goes with the session: drop the connection rather than pool it locked.
-			_ = conn.Conn().Close(context.Background())
-		}
-		conn.Release()
-	}, true, nil
+	// Closing the session releases the lock.
+	return func() { conn.Close(context.Background()) }, true, nil
 }
 
 // lockKey is the advisory lock of a bundle (hashed to a bigint in SQL); the delete job and the

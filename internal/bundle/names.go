@@ -80,9 +80,10 @@ func isBidiControl(r rune) bool {
 // taken in its folder gets " (2)", " (3)", … before its extension.
 type namer struct {
 	taken map[string]bool // lower-cased full paths of files and folders handed out
+	next  map[string]int  // per lower-cased wanted path, the number to try next: k equal names cost O(k), not O(k²)
 }
 
-func newNamer() *namer { return &namer{taken: map[string]bool{}} }
+func newNamer() *namer { return &namer{taken: map[string]bool{}, next: map[string]int{}} }
 
 // reserve marks p as taken.
 func (n *namer) reserve(p string) { n.taken[foldName(p)] = true }
@@ -95,7 +96,8 @@ func (n *namer) unique(dir, name string) string {
 		ext = ""
 	}
 	stem := strings.TrimSuffix(name, ext)
-	for i := 1; ; i++ {
+	wanted := foldName(dir + "/" + name)
+	for i := max(n.next[wanted], 1); ; i++ {
 		candidate := name
 		if i > 1 {
 			candidate = stem + " (" + strconv.Itoa(i) + ")" + ext
@@ -106,6 +108,7 @@ func (n *namer) unique(dir, name string) string {
 		}
 		if key := foldName(p); !n.taken[key] {
 			n.taken[key] = true
+			n.next[wanted] = i + 1
 			return p
 		}
 	}
