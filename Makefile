@@ -32,7 +32,7 @@ lint:
 
 ## bench: figures named in the issues (demo load of 100,000 employees, ...)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
 
 clean:
 	rm -rf bin
