@@ -25,7 +25,8 @@ import (
 // storage service, so a local folder and S3-compatible object storage are interchangeable.
 type BlobStore interface {
 	// NewWriter starts writing the blob key with the given content type. The blob appears only
-	// when Close returns nil; to abort, cancel ctx before Close: nothing is published then.
+	// when Close returns nil, and is then durable (on disk, for a local folder); to abort, cancel
+	// ctx before Close: nothing is published then.
 	NewWriter(ctx context.Context, key, contentType string) (io.WriteCloser, error)
 	// NewRangeReader reads length bytes of key from offset (length < 0: to the end). A missing
 	// key is an error that matches fs.ErrNotExist.
@@ -110,14 +111,87 @@ func (s bucketStore) NewWriter(ctx context.Context, key, contentType string) (io
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	w, err := s.b.NewWriter(ctx, key, &blob.WriterOptions{ContentType: contentType})
-	if err != nil {
-		return nil, fmt.Errorf("write blob %s: %w", key, err)
-	}
+	opts := &blob.WriterOptions{ContentType: contentType}
 	if s.s3 != nil {
+		w, err := s.b.NewWriter(ctx, key, opts)
+		if err != nil {
+			return nil, fmt.Errorf("write blob %s: %w", key, err)
+		}
 		return &s3Writer{Writer: w, ctx: ctx, store: s, key: key}, nil
 	}
-	return w, nil
+	ctx, cancel := context.WithCancel(ctx)
+	fw := &fileWriter{ctx: ctx, cancel: cancel}
+	opts.BeforeWrite = func(as func(any) bool) error {
+		if !as(&fw.file) {
+			return errors.New("the folder store gives no file to make durable")
+		}
+		return nil
+	}
+	w, err := s.b.NewWriter(ctx, key, opts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("write blob %s: %w", key, err)
+	}
+	fw.Writer = w
+	return fw, nil
+}
+
+// fileWriter makes a blob in a local folder durable before it appears. The folder store writes a
+// temporary file and renames it on Close, without fsync: after a crash the name could point at
+// a file whose bytes never reached the disk, while the document's row, committed by PostgreSQL,
+// survives. So Close first syncs the file, then lets the store rename it, then syncs the folder
+// that holds the new name. A failed sync aborts the write: nothing is published.
+type fileWriter struct {
+	*blob.Writer
+	file   *os.File
+	ctx    context.Context
+	cancel context.CancelFunc // aborts the write when the sync fails
+	// written bytes so far, of which the kernel was asked to write back the first flushed.
+	written, flushed int64
+}
+
+// writebackEvery is how many bytes a fileWriter lets accumulate before it asks the kernel to
+// start writing them to disk (startWriteback), so the sync at Close waits for the last few
+// megabytes rather than the whole file: writing to disk overlaps with receiving the upload.
+const writebackEvery = 8 << 20
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.Writer.Write(p)
+	w.written += int64(n)
+	if w.written-w.flushed >= writebackEvery {
+		startWriteback(w.file, w.flushed, w.written-w.flushed)
+		w.flushed = w.written
+	}
+	return n, err
+}
+
+func (w *fileWriter) Close() error {
+	defer w.cancel()
+	if w.ctx.Err() != nil {
+		return w.Writer.Close() // aborted: nothing to make durable
+	}
+	if err := w.file.Sync(); err != nil {
+		w.cancel()
+		_ = w.Writer.Close()
+		return fmt.Errorf("sync blob: %w", err)
+	}
+	if err := w.Writer.Close(); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(w.file.Name()))
+}
+
+// syncDir makes the entries of the folder dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync blob folder: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync blob folder: %w", err)
+	}
+	return nil
 }
 
 // s3Writer cleans up after an aborted S3 write. The SDK's transfer manager aborts a failed

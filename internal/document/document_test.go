@@ -3,6 +3,7 @@ package document_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
@@ -153,6 +155,30 @@ func TestPutBlob(t *testing.T) {
 			t.Errorf("PutBlob(empty) = %+v, %v", blob, err)
 		}
 	})
+}
+
+// TestPutBlobManyBlocks streams a file of several blocks, handed over in uneven pieces, so that
+// writing and hashing overlap: the stored bytes and the SHA-256 must still be the file's.
+func TestPutBlobManyBlocks(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 8<<20)
+	content := make([]byte, 5<<20+12345)
+	rand.Read(content)
+	copy(content, "\x00\x01\x02\x03\x04\x05\x06\x07") // binary for the sniffer, whatever follows
+	blob, err := b.svc.PutBlob(b.ctx, "documents/x/1", iotest.HalfReader(bytes.NewReader(content)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	want := document.Blob{Key: "documents/x/1", Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]),
+		ContentType: "application/octet-stream"}
+	if diff := cmp.Diff(want, blob); diff != "" {
+		t.Errorf("blob (-want +got):\n%s", diff)
+	}
+	stored, err := os.ReadFile(filepath.Join(b.dir, "documents", "x", "1"))
+	if err != nil || !bytes.Equal(stored, content) {
+		t.Errorf("stored bytes differ (err %v)", err)
+	}
 }
 
 // failingReader gives n bytes, then an error: a client that goes away mid-upload.

@@ -2,11 +2,9 @@ package document
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,10 +18,6 @@ import (
 
 // DefaultMaxSize is the largest upload when nothing else is configured.
 const DefaultMaxSize = 2 << 30
-
-// copyBuffer is how much of an upload is moved at a time: large enough to keep system calls few,
-// small enough that memory stays flat whatever the file's size.
-const copyBuffer = 256 << 10
 
 // Service stores and retrieves document bytes: uploads stream into the blob store with a
 // maximum size, downloads stream out of it.
@@ -59,48 +53,46 @@ type Blob struct {
 	ContentType string // sniffed from the first 512 bytes
 }
 
-// errTooLarge stops a copy at the size limit.
-var errTooLarge = errors.New("upload past the size limit")
-
-// limitedWriter passes writes on until max bytes have gone through, and refuses the write that
-// would cross it, so not one byte past the limit reaches the store.
-type limitedWriter struct {
-	w      io.Writer
-	n, max int64
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if l.n+int64(len(p)) > l.max {
-		return 0, errTooLarge
-	}
-	n, err := l.w.Write(p)
-	l.n += int64(n)
-	return n, err
-}
-
 // PutBlob streams r into a new blob under key, computing its size and SHA-256 on the way and
-// sniffing its content type from the first 512 bytes. Memory stays flat: nothing but a copy
-// buffer is held. Past MaxSize it aborts the write, so nothing is stored, and returns ETOOLARGE
-// (message document.error.too_large with the limit). Any other failure, including ctx ending,
-// stores nothing either.
+// sniffing its content type from the first 512 bytes. Memory stays flat: r moves in blocks
+// through a fixed set of buffers (hashPipe), and the SHA-256 is computed on a goroutine of its
+// own while the blocks are written, so an upload costs the time of the slower of the two rather
+// than of both. Past MaxSize it aborts the write, so nothing is stored, and returns ETOOLARGE
+// (message document.error.too_large with the limit); not one byte past the limit reaches the
+// store. Any other failure, including ctx ending, stores nothing either.
 func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	head := make([]byte, 512)
-	n, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return Blob{}, fmt.Errorf("read upload: %w", err)
-	}
-	head = head[:n]
-	b := Blob{Key: key, ContentType: http.DetectContentType(head)}
+	pipe := newHashPipe()
+	defer pipe.close()
+	buf := pipe.buffer()
+	n, rerr := io.ReadFull(r, *buf)
+	b := Blob{Key: key, ContentType: http.DetectContentType((*buf)[:min(n, 512)])}
 	w, err := s.blobs.NewWriter(ctx, key, b.ContentType)
 	if err != nil {
+		pipe.release(buf)
 		return Blob{}, err
 	}
-	sum := sha256.New()
-	lw := &limitedWriter{w: io.MultiWriter(w, sum), max: s.maxSize}
-	if _, err = lw.Write(head); err == nil {
-		_, err = io.CopyBuffer(lw, fullReader{r}, make([]byte, copyBuffer))
+	for {
+		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("read upload: %w", rerr)
+		} else if b.Size+int64(n) > s.maxSize {
+			err = errTooLarge
+		}
+		if err != nil || n == 0 {
+			pipe.release(buf)
+			break
+		}
+		pipe.hash(buf, n)
+		if _, err = w.Write((*buf)[:n]); err != nil {
+			break
+		}
+		b.Size += int64(n)
+		if rerr != nil {
+			break // the upload ended within this block
+		}
+		buf = pipe.buffer()
+		n, rerr = io.ReadFull(r, *buf)
 	}
 	if err != nil {
 		// Cancelling before Close aborts the write: the store publishes nothing.
@@ -113,29 +105,13 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 		}
 		return Blob{}, fmt.Errorf("write blob %s: %w", key, err)
 	}
+	sum := pipe.sum()
 	if err := w.Close(); err != nil {
 		return Blob{}, fmt.Errorf("write blob %s: %w", key, err)
 	}
-	b.Size, b.SHA256 = lw.n, hexSum(sum)
+	b.SHA256 = hex.EncodeToString(sum)
 	return b, nil
 }
-
-// fullReader fills the whole of p unless r ends or fails first, so a copy moves whole buffers
-// even from a reader that hands out small pieces: a multipart part returns at most 4 KiB per
-// Read, which would otherwise mean a hash call and a write system call per 4 KiB. Errors,
-// io.EOF and io.ErrUnexpectedEOF alike, are passed on as r returned them.
-type fullReader struct{ r io.Reader }
-
-func (f fullReader) Read(p []byte) (n int, err error) {
-	for n < len(p) && err == nil {
-		var m int
-		m, err = f.r.Read(p[n:])
-		n += m
-	}
-	return n, err
-}
-
-func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 // Upload stores a new document: it streams r into a blob under a fresh storage key (PutBlob,
 // with its size limit), then, in one transaction of tenantID, inserts the row (CreateDocument)
