@@ -113,3 +113,17 @@ func CanSeeEveryEmployee(ctx context.Context, tx pgx.Tx, p Principal, ids []uuid
 	}
 	return nil
 }
+
+// CanReadEveryCategory returns nil when p may read, by c, every document category in ids: the
+// other half of the download guard of a full-dossier bundle, whose parts carry documents of
+// those categories whatever the part's own category is, so a colleague without medical.view or
+// with a narrower matrix cannot have what the requester could read. A category he may not read,
+// or one that no longer exists, gives EFORBIDDEN with an explanation that names none of them.
+func CanReadEveryCategory(c Categories, ids []uuid.UUID) error {
+	for _, id := range ids {
+		if _, ok := c[id]; !ok {
+			return apperr.New(apperr.EFORBIDDEN, "fulldossier.error.download_categories")
+		}
+	}
+	return nil
+}

@@ -196,3 +196,27 @@ func TestCanSeeEveryEmployee(t *testing.T) {
 		}
 	})
 }
+
+// The download guard's category half admits a user who may read every category the bundle holds
+// documents of, at either level; one category he may not read, or one that no longer exists,
+// refuses.
+func TestCanReadEveryCategory(t *testing.T) {
+	t.Parallel()
+	read, write, hidden := uuid.New(), uuid.New(), uuid.New()
+	cats := access.Categories{read: access.LevelRead, write: access.LevelWrite}
+	refused := "forbidden: fulldossier.error.download_categories"
+	for _, tt := range []struct {
+		name string
+		ids  []uuid.UUID
+		want string
+	}{
+		{"NoCategories", nil, "ok"},
+		{"ReadAndWrite", []uuid.UUID{read, write}, "ok"},
+		{"OneUnreadable", []uuid.UUID{read, hidden, write}, refused},
+		{"Gone", []uuid.UUID{uuid.New()}, refused},
+	} {
+		if got := decision(access.CanReadEveryCategory(cats, tt.ids)); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

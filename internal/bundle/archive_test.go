@@ -316,20 +316,24 @@ func TestGenerateBundle(t *testing.T) {
 		if system != "full_dossier_provider" {
 			t.Errorf("part in category %s", system)
 		}
-		emps, ok, err := bundle.BundleEmployees(f.ctx, tx, got.Parts[0].ID)
+		contents, ok, err := bundle.BundleContents(f.ctx, tx, got.Parts[0].ID)
 		if err != nil {
 			return err
 		}
 		wantEmps := []uuid.UUID{a.ID, b.ID}
 		slices.SortFunc(wantEmps, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
-		if !ok || !cmp.Equal(emps, wantEmps) {
-			t.Errorf("bundle employees %v %v, want %v", emps, ok, wantEmps)
+		if !ok || !cmp.Equal(contents.Employees, wantEmps) {
+			t.Errorf("bundle employees %v %v, want %v", contents.Employees, ok, wantEmps)
+		}
+		wantCats := []uuid.UUID{f.catEmployer.ID, f.catEmployee.ID, f.catMedical.ID}
+		if !cmp.Equal(contents.Categories, wantCats) {
+			t.Errorf("bundle categories %v, want %v (in order of first use)", contents.Categories, wantCats)
 		}
 		var plain uuid.UUID
 		if err := tx.QueryRow(f.ctx, "SELECT id FROM documents WHERE bundle_id IS NULL LIMIT 1").Scan(&plain); err != nil {
 			return err
 		}
-		if _, ok, err := bundle.BundleEmployees(f.ctx, tx, plain); ok || err != nil {
+		if _, ok, err := bundle.BundleContents(f.ctx, tx, plain); ok || err != nil {
 			t.Errorf("an ordinary document is a bundle part (%v, %v)", ok, err)
 		}
 		return nil

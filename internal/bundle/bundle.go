@@ -160,26 +160,32 @@ func FindBundles(ctx context.Context, tx pgx.Tx, p access.Principal, employerID 
 	return bundles, withParts(ctx, tx, bundles)
 }
 
-// BundleEmployees returns the employees whose documents went into the bundle that document
-// documentID is a part of; ok is false when the document is no bundle part.
-func BundleEmployees(ctx context.Context, tx pgx.Tx, documentID uuid.UUID) (employees []uuid.UUID, ok bool, err error) {
+// Contents is what a bundle holds, for the download guard of its parts.
+type Contents struct {
+	Employees  []uuid.UUID // whose documents went in
+	Categories []uuid.UUID // the categories of the documents that went in
+}
+
+// BundleContents returns what the bundle that document documentID is a part of holds; ok is
+// false when the document is no bundle part.
+func BundleContents(ctx context.Context, tx pgx.Tx, documentID uuid.UUID) (c Contents, ok bool, err error) {
 	var bundleID *uuid.UUID
-	err = tx.QueryRow(ctx, "SELECT bundle_id FROM documents WHERE id = $1", documentID).Scan(&bundleID)
-	if database.IsNoRows(err) || (err == nil && bundleID == nil) {
-		return nil, false, nil
+	err = tx.QueryRow(ctx, `SELECT b.id, b.category_ids FROM documents d JOIN bundles b ON b.id = d.bundle_id
+		WHERE d.id = $1`, documentID).Scan(&bundleID, &c.Categories)
+	if database.IsNoRows(err) {
+		return Contents{}, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("bundle employees of %s: %w", documentID, err)
+		return Contents{}, false, fmt.Errorf("bundle contents of %s: %w", documentID, err)
 	}
 	rows, err := tx.Query(ctx, "SELECT employee_id FROM bundle_employees WHERE bundle_id = $1 ORDER BY employee_id", *bundleID)
 	if err != nil {
-		return nil, false, fmt.Errorf("bundle employees of %s: %w", documentID, err)
+		return Contents{}, false, fmt.Errorf("bundle contents of %s: %w", documentID, err)
 	}
-	employees, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return nil, false, fmt.Errorf("bundle employees of %s: %w", documentID, err)
+	if c.Employees, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+		return Contents{}, false, fmt.Errorf("bundle contents of %s: %w", documentID, err)
 	}
-	return employees, true, nil
+	return c, true, nil
 }
 
 // requesterKind is the kind whose system category holds p's bundles. EFORBIDDEN for coaches:

@@ -411,8 +411,8 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 			SELECT app_tenant(), $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, g.args.BundleID, g.pl.Employees); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, finished_at = now()
-			WHERE id = $1`, g.args.BundleID, len(parts))
+		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, category_ids = $3,
+			finished_at = now() WHERE id = $1`, g.args.BundleID, len(parts), g.pl.Categories)
 		if err != nil {
 			return err
 		}

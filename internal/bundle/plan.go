@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,11 +49,12 @@ type entry struct {
 
 // plan is what a generation will write: every document in order with its part and path.
 type plan struct {
-	Entries   []entry
-	Parts     int
-	Bytes     int64
-	LeftOut   int
-	Employees []uuid.UUID // whose documents are in, in order
+	Entries    []entry
+	Parts      int
+	Bytes      int64
+	LeftOut    int
+	Employees  []uuid.UUID // whose documents are in, in order
+	Categories []uuid.UUID // the categories of the documents in, in order of first use
 }
 
 // loadEntries reads the documents of the employer's full dossier that p may read by cats, in the
@@ -120,6 +122,9 @@ func makePlan(entries []entry, leftOut int, partSize int64) plan {
 				dir = names.unique(employeesFolder, sanitizeComponent(label, maxFolderRunes, "werknemer"))
 			}
 			dossierFolders[owner] = dir
+		}
+		if !slices.Contains(pl.Categories, e.CategoryID) {
+			pl.Categories = append(pl.Categories, e.CategoryID)
 		}
 		catKey := [2]uuid.UUID{owner, e.CategoryID}
 		catDir, ok := categoryFolders[catKey]

@@ -315,14 +315,18 @@ func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) error 
 		if err := access.CanReadDocument(ctx, tx, c.Principal, cats, id); err != nil {
 			return err
 		}
-		// A full-dossier part holds the dossiers of the employees in its bundle: only who can
-		// still see every one of them may have it, whatever his right on the category.
-		employees, part, err := bundle.BundleEmployees(ctx, tx, id)
+		// A full-dossier part holds the dossiers of the employees in its bundle and documents of
+		// its categories: only who can still see every one of those dossiers and read every one
+		// of those categories may have it, whatever his right on the part's own category.
+		contents, part, err := bundle.BundleContents(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if part {
-			if err := access.CanSeeEveryEmployee(ctx, tx, c.Principal, employees); err != nil {
+			if err := access.CanReadEveryCategory(cats, contents.Categories); err != nil {
+				return err
+			}
+			if err := access.CanSeeEveryEmployee(ctx, tx, c.Principal, contents.Employees); err != nil {
 				return err
 			}
 		}
@@ -331,7 +335,7 @@ func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) error 
 		}
 		details := documentDetails(d)
 		if part {
-			details["bundle_employees"] = len(employees)
+			details["bundle_employees"] = len(contents.Employees)
 		}
 		if rng := r.Header.Get("Range"); rng != "" {
 			details["range"] = rng

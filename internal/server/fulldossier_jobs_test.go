@@ -179,11 +179,40 @@ func TestFullDossierDownload(t *testing.T) {
 		}
 	})
 
-	t.Run("ColleagueWhoSeesEveryDossier", func(t *testing.T) {
-		resp, body := f.fetch(t, f.login(t, fdEmail("hr-no-generate")), part, nil)
-		if resp.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
-			t.Errorf("status %d, %d bytes; want 200 and the part", resp.StatusCode, len(body))
+	// A colleague of the same kind who sees every dossier in the bundle may have it only when
+	// his role also reads every category the bundle holds documents of: first with none of
+	// them, then with the requester's matrix, then with one category short.
+	t.Run("Colleague", func(t *testing.T) {
+		colleague := f.login(t, fdEmail("hr-no-generate"))
+		hrUser := demoUser(t, f.testBundle, hrEmail)
+		guard := func(want int, message string) {
+			t.Helper()
+			resp, body := f.fetch(t, colleague, part, nil)
+			if resp.StatusCode != want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, want)
+			}
+			if want == http.StatusOK && !bytes.Equal(body, data) {
+				t.Errorf("%d bytes, want the part's %d", len(body), len(data))
+			}
+			if message != "" && !strings.Contains(string(body), nl(message)) {
+				t.Errorf("the refusal does not say %q", nl(message))
+			}
 		}
+		guard(http.StatusForbidden, "fulldossier.error.download_categories")
+		f.inTenant(t, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), `INSERT INTO category_permissions (tenant_id, role_id, category_id, level)
+				SELECT app_tenant(), (SELECT role_id FROM users WHERE id = $1), category_id, level
+				FROM category_permissions WHERE role_id = $2`, f.users["hr-no-generate"], hrUser.RoleID)
+			return err
+		})
+		guard(http.StatusOK, "")
+		f.inTenant(t, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), `DELETE FROM category_permissions
+				WHERE role_id = (SELECT role_id FROM users WHERE id = $1)
+				AND category_id = (SELECT category_ids[1] FROM bundles WHERE id = $2)`, f.users["hr-no-generate"], id)
+			return err
+		})
+		guard(http.StatusForbidden, "fulldossier.error.download_categories")
 	})
 
 	t.Run("OtherKind", func(t *testing.T) {
