@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/web/i18n"
 )
 
 // worker is a generation worker on the fixture's pool and blob store.
@@ -75,6 +77,9 @@ type zipEntry struct {
 	Name   string
 	Method uint16
 	Data   []byte
+	// DOSTime is the legacy MS-DOS time stamp, a wall clock without a zone: what extractors
+	// that ignore the extended (UTC) time stamp show.
+	DOSTime time.Time
 }
 
 // readPart reads a stored part completely.
@@ -104,7 +109,9 @@ func (f *fixture) readPart(t testing.TB, key string) []zipEntry {
 		if err != nil {
 			t.Fatalf("read %s: %v", file.Name, err)
 		}
-		entries = append(entries, zipEntry{Name: file.Name, Method: file.Method, Data: b})
+		d, c := file.ModifiedDate, file.ModifiedTime //nolint:staticcheck // the legacy fields are what is checked
+		dos := time.Date(int(d>>9)+1980, time.Month(d>>5&0xf), int(d&0x1f), int(c>>11), int(c>>5&0x3f), int(c&0x1f)*2, 0, time.UTC)
+		entries = append(entries, zipEntry{Name: file.Name, Method: file.Method, Data: b, DOSTime: dos})
 	}
 	return entries
 }
@@ -269,6 +276,12 @@ func TestGenerateBundle(t *testing.T) {
 
 	got := f.generate(t, user, 1<<30)
 	c := f.checkBundle(t, got)
+	// Extractors that show the MS-DOS time stamp show Amsterdam time, as the screen does.
+	first := f.readPart(t, got.Parts[0].StorageKey)[0]
+	wall := got.CreatedAt.In(i18n.Amsterdam)
+	if want := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second()/2*2, 0, time.UTC); !first.DOSTime.Equal(want) {
+		t.Errorf("workbook's MS-DOS time %s, want the Amsterdam wall clock %s", first.DOSTime, want)
+	}
 	if got.DocsTotal != 5 || got.LeftOut != 0 || got.BytesTotal != int64(20<<10+30<<10+10<<10+5<<10+7<<10) || len(got.Parts) != 1 {
 		t.Errorf("bundle %+v", got)
 	}

@@ -302,7 +302,7 @@ func (w *GenerateBundleWorker) writePart(ctx context.Context, g *genJob, key str
 	zw := zip.NewWriter(out)
 	zw.RegisterCompressor(zip.Deflate, newFlateWriter)
 	if workbook != nil {
-		ew, err := zw.CreateHeader(&zip.FileHeader{Name: WorkbookName, Method: zip.Store, Modified: g.bundle.CreatedAt})
+		ew, err := zw.CreateHeader(&zip.FileHeader{Name: WorkbookName, Method: zip.Store, Modified: g.bundle.CreatedAt.In(i18n.Amsterdam)})
 		if err != nil {
 			return abort(err)
 		}
@@ -312,7 +312,7 @@ func (w *GenerateBundleWorker) writePart(ctx context.Context, g *genJob, key str
 	}
 	for i := range entries {
 		e := &entries[i]
-		ew, err := zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method, Modified: e.UploadedAt})
+		ew, err := zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method, Modified: e.UploadedAt.In(i18n.Amsterdam)})
 		if err != nil {
 			return abort(err)
 		}
