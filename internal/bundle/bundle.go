@@ -242,50 +242,51 @@ func RequestBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], act
 	return FindBundleByID(ctx, tx, id)
 }
 
-// RetryBundle starts a failed bundle again for p: the same row goes back to pending with p as
-// its requester, a fresh 48 hours and a new job (InsertTx in tx), and the retry is audited. The
-// job works with p's access. ENOTFOUND when the bundle does not exist or is of the other
-// requester kind (p does not see it); ECONFLICT (bundle.error.not_failed) unless it failed, or
-// (bundle.error.running) when p has another bundle on its way for the employer; EINVALID when the
-// employer lost the product.
+// RetryBundle starts a failed bundle again for p: the same row goes back to pending with a
+// fresh 48 hours and a new job (InsertTx in tx), and the retry is audited. The requester stays
+// who he was, and the job works with his access. Whether p may retry it is decided by
+// access.CanRetryFullDossier on the row as locked here, so no caller can let anyone else set a
+// bundle going: ENOTFOUND when the bundle does not exist or does not show on p's screen of its
+// employer, EFORBIDDEN when p may not generate or is not its requester (or the employer lost the
+// product); then ECONFLICT (bundle.error.not_failed) unless it failed, or (bundle.error.running)
+// when p has another bundle on its way for the employer.
 func RetryBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor audit.Actor, p access.Principal, bundleID uuid.UUID) (Bundle, error) {
-	kind, err := requesterKind(p)
-	if err != nil {
-		return Bundle{}, err
-	}
-	var employerID uuid.UUID
+	var facts access.BundleFacts
 	var status Status
-	var rowKind access.Kind
-	err = tx.QueryRow(ctx, "SELECT employer_id, status, requester_kind FROM bundles WHERE id = $1 FOR UPDATE", bundleID).
-		Scan(&employerID, &status, &rowKind)
-	if database.IsNoRows(err) || (err == nil && rowKind != kind) {
+	err := tx.QueryRow(ctx, "SELECT employer_id, requester_kind, requested_by, status FROM bundles WHERE id = $1 FOR UPDATE", bundleID).
+		Scan(&facts.EmployerID, &facts.RequesterKind, &facts.RequestedBy, &status)
+	if database.IsNoRows(err) {
 		return Bundle{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
 	if err != nil {
 		return Bundle{}, fmt.Errorf("retry bundle %s: %w", bundleID, err)
 	}
+	e, err := org.FindEmployerByID(ctx, tx, facts.EmployerID)
+	if err != nil {
+		return Bundle{}, err
+	}
+	if err := access.CanRetryFullDossier(p, facts.EmployerID, Enabled(e), facts); err != nil {
+		return Bundle{}, err
+	}
 	if status != StatusFailed {
 		return Bundle{}, apperr.New(apperr.ECONFLICT, "bundle.error.not_failed")
 	}
-	if _, err := enabledEmployer(ctx, tx, employerID); err != nil {
-		return Bundle{}, err
-	}
 	var busy bool
 	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bundles WHERE employer_id = $1 AND requested_by = $2
-		AND status IN ('pending', 'running'))`, employerID, p.UserID).Scan(&busy)
+		AND status IN ('pending', 'running'))`, facts.EmployerID, facts.RequestedBy).Scan(&busy)
 	if err != nil {
 		return Bundle{}, fmt.Errorf("retry bundle %s: %w", bundleID, err)
 	}
 	if busy {
 		return Bundle{}, apperr.New(apperr.ECONFLICT, "bundle.error.running")
 	}
-	_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'pending', requested_by = $2, error = '', docs_done = 0, docs_total = 0,
-		bytes_total = 0, left_out = 0, parts = 0, created_at = now(), finished_at = NULL, expires_at = now() + $3 * interval '1 second'
-		WHERE id = $1`, bundleID, p.UserID, lifetimeSeconds)
+	_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'pending', error = '', docs_done = 0, docs_total = 0,
+		bytes_total = 0, left_out = 0, parts = 0, created_at = now(), finished_at = NULL, expires_at = now() + $2 * interval '1 second'
+		WHERE id = $1`, bundleID, lifetimeSeconds)
 	if err != nil {
 		return Bundle{}, fmt.Errorf("retry bundle %s: %w", bundleID, err)
 	}
-	if err := enqueueGeneration(ctx, tx, rc, actor, audit.BundleRetried, p.TenantID, bundleID, employerID); err != nil {
+	if err := enqueueGeneration(ctx, tx, rc, actor, audit.BundleRetried, p.TenantID, bundleID, facts.EmployerID); err != nil {
 		return Bundle{}, err
 	}
 	return FindBundleByID(ctx, tx, bundleID)

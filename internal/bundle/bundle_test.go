@@ -206,12 +206,29 @@ func TestRequestBundle(t *testing.T) {
 			_, err := tx.Exec(f.ctx, "UPDATE bundles SET status = 'failed', error = 'bundle.error.internal', finished_at = now() WHERE id = $1", b.ID)
 			return err
 		})
+		// Who may retry is the access engine's decision: only the requester, not a colleague of
+		// his kind who could generate himself, nor a user of the other kind.
+		colleague := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+		employerUser := f.user(t, access.KindEmployer, f.role(t, access.KindEmployer, f.readAll(), access.EmployerDossierView, access.FullDossierGenerate))
+		for name, tc := range map[string]struct {
+			user uuid.UUID
+			want apperr.Code
+		}{"Colleague": {colleague, apperr.EFORBIDDEN}, "OtherKind": {employerUser, apperr.ENOTFOUND}} {
+			pc, _ := f.principal(t, tc.user)
+			err := f.try(func(tx pgx.Tx) error {
+				_, err := bundle.RetryBundle(f.ctx, tx, f.rc, actor(tc.user), pc, b.ID)
+				return err
+			})
+			if got := apperr.CodeOf(err); got != tc.want {
+				t.Errorf("%s: retry gives %v, want %s", name, err, tc.want)
+			}
+		}
 		f.inTenant(t, func(tx pgx.Tx) error {
 			got, err := bundle.RetryBundle(f.ctx, tx, f.rc, actor(provider), p, b.ID)
 			if err != nil {
 				return err
 			}
-			if got.Status != bundle.StatusPending || got.Error != "" || got.FinishedAt != nil {
+			if got.Status != bundle.StatusPending || got.Error != "" || got.FinishedAt != nil || got.RequestedBy != provider {
 				t.Errorf("retried bundle %+v", got)
 			}
 			return nil
