@@ -232,7 +232,7 @@ func (f *fixture) checkBundle(t testing.TB, b bundle.Bundle) checked {
 }
 
 // checkNoOrphans checks that the blob folder holds exactly the blobs of the document rows: no
-// blob without a row, no row without a blob, and no unfinished upload left behind.
+// blob without a row, no row without a blob, no unfinished upload and no plan left behind.
 func (f *fixture) checkNoOrphans(t testing.TB) {
 	t.Helper()
 	keys := f.storageKeys(t)
@@ -241,12 +241,13 @@ func (f *fixture) checkNoOrphans(t testing.TB) {
 	if diff := cmp.Diff(keys, files); diff != "" {
 		t.Errorf("blob files differ from document rows (-rows +files):\n%s", diff)
 	}
-	var uploads, deletions int
+	var uploads, deletions, entries int
 	f.inTenant(t, func(tx pgx.Tx) error {
-		return tx.QueryRow(f.ctx, "SELECT (SELECT count(*) FROM bundle_uploads), (SELECT count(*) FROM blob_deletions)").Scan(&uploads, &deletions)
+		return tx.QueryRow(f.ctx, `SELECT (SELECT count(*) FROM bundle_uploads), (SELECT count(*) FROM blob_deletions),
+			(SELECT count(*) FROM bundle_entries)`).Scan(&uploads, &deletions, &entries)
 	})
-	if uploads != 0 || deletions != 0 {
-		t.Errorf("%d upload records and %d pending blob deletions left", uploads, deletions)
+	if uploads != 0 || deletions != 0 || entries != 0 {
+		t.Errorf("%d upload records, %d pending blob deletions and %d plan entries left", uploads, deletions, entries)
 	}
 }
 

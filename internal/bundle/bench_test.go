@@ -1,8 +1,6 @@
 package bundle_test
 
 import (
-	"bufio"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -10,7 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
@@ -95,108 +95,110 @@ func (f *fixture) bulkDossier(b *testing.B, employees, perEmployee, size int) []
 	return keys
 }
 
-// resetPeakRSS returns unused memory to the system and resets the process's peak resident set
-// size (VmHWM; Linux: writing 5 to clear_refs), so peakRSS measures from here. It returns the
-// resident set size now, the baseline.
-func resetPeakRSS(b *testing.B) float64 {
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		b.Logf("cannot reset the peak RSS: %v", err)
-	}
-	return procStatus(b, "VmRSS:")
-}
-
-// peakRSS is the process's peak resident set size in MB since the last reset.
-func peakRSS(b *testing.B) float64 { return procStatus(b, "VmHWM:") }
-
-// procStatus reads a size in kB from /proc/self/status, in MB.
-func procStatus(b *testing.B, field string) float64 {
-	file, err := os.Open("/proc/self/status")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer file.Close()
-	s := bufio.NewScanner(file)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), field); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatalf("no %s in /proc/self/status", field)
-	return 0
-}
-
-// concatCopy copies every blob into one new blob, one after the other: the same reads and the
-// same single sequential write a bundle makes, without the archive.
-func (f *fixture) concatCopy(b *testing.B, keys []string) time.Duration {
+// plainCopy copies the blob files of keys the plain way, as a reader of "copying the same
+// blobs" would: straight from the folder, each read in full and appended to one output file per
+// part (a new file when the next blob would take the current one past partSize, as the bundle
+// splits), each file synced to disk and then its folder, as the bundle's parts are. No archive,
+// no hashing, no database. It removes the copies again and returns the time the copy took.
+func (f *fixture) plainCopy(b *testing.B, keys []string, partSize int64) time.Duration {
 	b.Helper()
+	out := b.TempDir()
 	buf := make([]byte, 256<<10)
 	start := time.Now()
-	w, err := f.blobs.NewWriter(f.ctx, "copies/all", "application/octet-stream")
-	if err != nil {
-		b.Fatal(err)
+	var part *os.File
+	var written int64
+	finish := func() {
+		if err := part.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		if err := part.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, key := range keys {
-		r, err := f.blobs.NewRangeReader(f.ctx, key, 0, -1)
+		in, err := os.Open(filepath.Join(f.dir, filepath.FromSlash(key)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := io.CopyBuffer(w, struct{ io.Reader }{r}, buf); err != nil {
+		if st, err := in.Stat(); err != nil {
+			b.Fatal(err)
+		} else if part == nil || (written > 0 && written+st.Size() > partSize) {
+			if part != nil {
+				finish()
+			}
+			if part, err = os.Create(filepath.Join(out, "part-"+strconv.Itoa(int(written))+".bin")); err != nil {
+				b.Fatal(err)
+			}
+			written = 0
+		}
+		// Only Read and Write: io.Copy would hand the work to the kernel (copy_file_range), which
+		// no archive writer can do.
+		n, err := io.CopyBuffer(struct{ io.Writer }{part}, struct{ io.Reader }{in}, buf)
+		if err != nil {
 			b.Fatal(err)
 		}
-		r.Close()
+		written += n
+		in.Close()
 	}
-	if err := w.Close(); err != nil {
+	finish()
+	if err := syncFolder(out); err != nil {
 		b.Fatal(err)
 	}
 	elapsed := time.Since(start)
-	if err := f.blobs.Delete(context.Background(), "copies/all"); err != nil {
+	if err := os.RemoveAll(out); err != nil {
 		b.Fatal(err)
 	}
 	return elapsed
 }
 
-// plainCopy copies every blob to a new key through the same store API, as any job copying the
-// documents would, and removes the copies again.
-func (f *fixture) plainCopy(b *testing.B, keys []string) time.Duration {
+// cpCopy runs cp -r on the blob folder and returns how long it took; without a sync, so the
+// copy may still be in the page cache when it returns (the bundle and plainCopy wait for the
+// disk). It removes the copy again.
+func (f *fixture) cpCopy(b *testing.B) time.Duration {
 	b.Helper()
-	buf := make([]byte, 256<<10)
+	out := filepath.Join(b.TempDir(), "copy")
 	start := time.Now()
-	for i, key := range keys {
-		r, err := f.blobs.NewRangeReader(f.ctx, key, 0, -1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w, err := f.blobs.NewWriter(f.ctx, "copies/"+strconv.Itoa(i), "application/pdf")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.CopyBuffer(w, struct{ io.Reader }{r}, buf); err != nil {
-			b.Fatal(err)
-		}
-		r.Close()
-		if err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
+	if msg, err := exec.Command("cp", "-r", f.dir, out).CombinedOutput(); err != nil {
+		b.Fatalf("cp -r: %v: %s", err, msg)
 	}
 	elapsed := time.Since(start)
-	for i := range keys {
-		if err := f.blobs.Delete(context.Background(), "copies/"+strconv.Itoa(i)); err != nil {
-			b.Fatal(err)
-		}
+	if err := os.RemoveAll(out); err != nil {
+		b.Fatal(err)
 	}
 	return elapsed
 }
 
-// BenchmarkBundle bundles a dossier of 1,000 and of 2,000 employees with 5 documents of 100 kB
-// each (0.5 and 1 GB) and, side by side in the same run, copies the same blobs plainly: blob by
-// blob into new blobs, and all into one blob (the bundle's own pattern of one sequential
-// write), each before and after the generation. It reports the throughputs, the bundle's as a
-// share of each copy's, and the process's resident memory during the generation: at its start
-// (the baseline) and at its peak, which should not grow with the dossier.
+func syncFolder(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// warm reads every blob of keys once, so that the page cache holds them all: the copies
+// and the bundle then all start warm.
+func (f *fixture) warm(b *testing.B, keys []string) {
+	b.Helper()
+	for _, key := range keys {
+		data, err := os.ReadFile(filepath.Join(f.dir, filepath.FromSlash(key)))
+		if err != nil || len(data) == 0 {
+			b.Fatalf("warm %s: %d bytes, %v", key, len(data), err)
+		}
+	}
+}
+
+// BenchmarkBundle bundles dossiers of 500, 1,000 and 2,000 employees with 5 documents of 100 kB
+// each (0.25, 0.5 and 1 GB, in one part) and, side by side in the same run, copies the same blob
+// files plainly into one synced file per part (plainCopy) before and after the generation, and
+// with cp -r. Every blob is in the page cache for all of them (warm). It reports the
+// throughputs, the bundle's as a share of the plain copy's, the CPU time per GB, and the
+// memory during the generation: the resident set at its start (the baseline) and at its peak,
+// and the peak of the live Go heap. The peaks should not grow with the dossier.
 func BenchmarkBundle(b *testing.B) {
-	for _, employees := range []int{1000, 2000} {
+	const partSize = 2 << 30
+	for _, employees := range []int{500, 1000, 2000} {
 		b.Run(fmt.Sprintf("Employees%d", employees), func(b *testing.B) {
 			f := setup(b)
 			keys := f.bulkDossier(b, employees, 5, 100_000)
@@ -209,35 +211,48 @@ func BenchmarkBundle(b *testing.B) {
 				}
 				return total / 1e6 / (sum.Seconds() / float64(len(d)))
 			}
+			f.warm(b, keys)
 			for range b.N {
-				copyBefore, concatBefore := f.plainCopy(b, keys), f.concatCopy(b, keys)
-				base := resetPeakRSS(b)
+				copyBefore := f.plainCopy(b, keys, partSize)
+				base := bundle.ResetPeakRSS(b)
+				live := bundle.WatchLiveHeap()
 				args := f.request(b, user)
-				start := time.Now()
-				if err := f.worker(2<<30).Work(f.ctx, job(args)); err != nil {
+				start, cpu := time.Now(), bundle.CPUTime()
+				if err := f.worker(partSize).Work(f.ctx, job(args)); err != nil {
 					b.Fatal(err)
 				}
-				generate := time.Since(start)
-				peak := peakRSS(b)
-				copyAfter, concatAfter := f.plainCopy(b, keys), f.concatCopy(b, keys)
+				generate, generateCPU := time.Since(start), bundle.CPUTime()-cpu
+				peak, peakLive := bundle.PeakRSS(b), live()
+				copyAfter := f.plainCopy(b, keys, partSize)
+				cp := f.cpCopy(b)
 				bundled := f.find(b, args.BundleID)
 				if bundled.DocsTotal != len(keys) {
 					b.Fatalf("bundle holds %d documents, want %d", bundled.DocsTotal, len(keys))
 				}
-				copyRate, concatRate, bundleRate := mbps(copyBefore, copyAfter), mbps(concatBefore, concatAfter), mbps(generate)
+				copyRate, bundleRate := mbps(copyBefore, copyAfter), mbps(generate)
 				b.ReportMetric(copyRate, "copy_MB/s")
-				b.ReportMetric(concatRate, "concat_MB/s")
+				b.ReportMetric(mbps(cp), "cp_r_MB/s")
 				b.ReportMetric(bundleRate, "bundle_MB/s")
 				b.ReportMetric(100*bundleRate/copyRate, "bundle_%_of_copy")
-				b.ReportMetric(100*bundleRate/concatRate, "bundle_%_of_concat")
+				b.ReportMetric(generateCPU.Seconds()/(total/1e9), "bundle_cpu_s/GB")
 				b.ReportMetric(base, "base_RSS_MB")
 				b.ReportMetric(peak, "peak_RSS_MB")
-				b.Logf("%d documents, %.0f MB: copy blob by blob %v and %v, copy into one blob %v and %v, bundle %v (%d part(s)); "+
-					"bundle at %.0f%% of the first and %.0f%% of the second; RSS %.0f MB at the start of the generation, %.0f MB at its peak",
-					len(keys), total/1e6, copyBefore.Round(time.Millisecond), copyAfter.Round(time.Millisecond),
-					concatBefore.Round(time.Millisecond), concatAfter.Round(time.Millisecond), generate.Round(time.Millisecond),
-					len(bundled.Parts), 100*bundleRate/copyRate, 100*bundleRate/concatRate, base, peak)
+				b.ReportMetric(peakLive/1e6, "peak_live_heap_MB")
+				b.Logf("%d documents, %.0f MB: plain copy %v and %v, cp -r %v, bundle %v (%d part(s), CPU %v): bundle at %.0f%% of the plain copy; "+
+					"RSS %.0f MB at the start of the generation, %.0f MB at its peak; live heap at most %.1f MB; load %s",
+					len(keys), total/1e6, copyBefore.Round(time.Millisecond), copyAfter.Round(time.Millisecond), cp.Round(time.Millisecond),
+					generate.Round(time.Millisecond), len(bundled.Parts), generateCPU.Round(time.Millisecond), 100*bundleRate/copyRate,
+					base, peak, peakLive/1e6, loadAverage())
 			}
 		})
 	}
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "?".
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(data))[:3], " ")
 }

@@ -39,9 +39,11 @@ const progressInterval = time.Second
 const copyBuffer = 256 << 10
 
 // GenerateBundleWorker generates a bundle (GenerateBundleArgs): it re-reads the bundle and the
-// requester's access under the tenant, plans, writes each part as a standalone ZIP straight from
-// the blob store into a new blob (part 1 starts with the metadata workbook), and publishes the
-// parts as documents of the employer dossier in one transaction at the end.
+// requester's access under the tenant, plans (into bundle_entries), writes each part as a
+// standalone ZIP straight from the blob store into a new blob (part 1 starts with the metadata
+// workbook), reading the plan back a batch at a time, and publishes the parts as documents of
+// the employer dossier in one transaction at the end. Its memory does not grow with the number
+// of documents.
 //
 // Safe to retry after a crash at any point: a part's storage key is recorded in bundle_uploads
 // (committed) before its first byte is written, and no document row points to it until the
@@ -224,13 +226,12 @@ func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 		if err != nil {
 			return err
 		}
-		entries, leftOut, err := loadEntries(ctx, tx, p, cats, g.bundle.EmployerID)
-		if err != nil {
+		if g.pl, err = planBundle(ctx, tx, g.args.TenantID, g.args.BundleID, p, cats, g.bundle.EmployerID, w.PartSize); err != nil {
 			return err
 		}
-		g.user, g.pl = u, makePlan(entries, leftOut, w.PartSize)
+		g.user = u
 		_, err = tx.Exec(ctx, `UPDATE bundles SET docs_total = $2, bytes_total = $3, left_out = $4, parts = $5
-			WHERE id = $1`, g.args.BundleID, len(g.pl.Entries), g.pl.Bytes, g.pl.LeftOut, g.pl.Parts)
+			WHERE id = $1`, g.args.BundleID, g.pl.Docs, g.pl.Bytes, g.pl.LeftOut, g.pl.Parts)
 		return err
 	})
 }
@@ -241,99 +242,132 @@ type partBlob struct {
 	blob document.Blob
 }
 
-// writeParts writes every part of the plan, each under a storage key recorded in bundle_uploads
-// first.
+// writeParts writes every part of the plan, reading the plan back in order a batch at a time:
+// part 1 starts with the workbook, and a part is finished when the first entry of the next one
+// comes. Each part's storage key is recorded in bundle_uploads before its first byte.
 func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]partBlob, error) {
 	parts := make([]partBlob, 0, g.pl.Parts)
-	start := 0
 	buf := make([]byte, copyBuffer)
-	for part := 1; part <= g.pl.Parts; part++ {
-		end := start
-		for end < len(g.pl.Entries) && g.pl.Entries[end].Part == part {
-			end++
-		}
-		id := uuid.Must(uuid.NewV7())
-		key := document.StorageKey(g.args.TenantID, id)
-		err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `INSERT INTO bundle_uploads (tenant_id, bundle_id, storage_key)
-				SELECT app_tenant(), id, $2 FROM bundles WHERE id = $1 AND status = 'running'`, g.args.BundleID, key)
-			if err == nil && tag.RowsAffected() == 0 {
-				return errGone
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		var workbook func(io.Writer) error
-		if part == 1 {
-			workbook = func(out io.Writer) error {
-				return writeWorkbook(out, g.pl, workbookInfo{Lang: g.user.Language, EmployerName: g.employer.Name,
-					Requester: g.user.Name, CreatedAt: g.bundle.CreatedAt})
-			}
-		}
-		b, err := w.writePart(ctx, g, key, g.pl.Entries[start:end], workbook, buf)
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, partBlob{id: id, blob: b})
-		start = end
-	}
-	return parts, w.progress(ctx, g, true)
-}
-
-// writePart streams one standalone ZIP into the blob key: the workbook first when given, then
-// the entries, each read from the blob store as it is written. The blob is complete only when
-// writePart returns nil; on any error the write is aborted and nothing is stored under key.
-func (w *GenerateBundleWorker) writePart(ctx context.Context, g *genJob, key string, entries []entry,
-	workbook func(io.Writer) error, buf []byte) (document.Blob, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	bw, err := w.Blobs.NewWriter(wctx, key, "application/zip")
+	cur, err := w.openPart(ctx, g, 1)
 	if err != nil {
-		return document.Blob{}, err
+		return nil, err
 	}
-	abort := func(err error) (document.Blob, error) {
-		cancel() // cancelling before Close aborts the write
-		_ = bw.Close()
-		return document.Blob{}, err
-	}
-	out := &hashingWriter{w: bw, h: sha256.New()}
-	zw := zip.NewWriter(out)
-	zw.RegisterCompressor(zip.Deflate, newFlateWriter)
-	if workbook != nil {
-		ew, err := zw.CreateHeader(&zip.FileHeader{Name: WorkbookName, Method: zip.Store, Modified: g.bundle.CreatedAt.In(i18n.Amsterdam)})
-		if err != nil {
-			return abort(err)
+	err = eachEntry(ctx, w.Pool, g.args.TenantID, g.args.BundleID, func(e *entry) error {
+		for e.Part > cur.number {
+			b, err := cur.finish()
+			if err != nil {
+				return err
+			}
+			parts = append(parts, partBlob{id: cur.id, blob: b})
+			if cur, err = w.openPart(ctx, g, cur.number+1); err != nil {
+				return err
+			}
 		}
-		if err := workbook(ew); err != nil {
-			return abort(err)
-		}
-	}
-	for i := range entries {
-		e := &entries[i]
-		ew, err := zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method, Modified: e.UploadedAt.In(i18n.Amsterdam)})
+		ew, err := cur.zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
 		if err != nil {
-			return abort(err)
+			return err
 		}
 		if err := w.copyDocument(ctx, ew, e, buf); err != nil {
-			return abort(err)
+			return err
 		}
 		g.done++
 		if w.AfterDocumentFunc != nil {
 			w.AfterDocumentFunc(g.done)
 		}
-		if err := w.progress(ctx, g, false); err != nil {
-			return abort(err)
+		return w.progress(ctx, g, false)
+	})
+	if err != nil {
+		cur.abort()
+		return nil, err
+	}
+	b, err := cur.finish()
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, partBlob{id: cur.id, blob: b})
+	if len(parts) != g.pl.Parts {
+		return nil, fmt.Errorf("bundle %s: wrote %d parts, the plan has %d", g.args.BundleID, len(parts), g.pl.Parts)
+	}
+	return parts, w.progress(ctx, g, true)
+}
+
+// partWriter streams one standalone ZIP into a new blob.
+type partWriter struct {
+	number int
+	id     uuid.UUID
+	key    string
+	bw     io.WriteCloser
+	cancel context.CancelFunc // aborts the blob write
+	out    *hashingWriter
+	zw     *zip.Writer
+	closed bool // finished or aborted
+}
+
+// openPart records the storage key of part number in bundle_uploads (errGone when the bundle
+// no longer runs) and starts writing it; part 1 gets the workbook first, written from the plan.
+// On error nothing is left open.
+func (w *GenerateBundleWorker) openPart(ctx context.Context, g *genJob, number int) (*partWriter, error) {
+	id := uuid.Must(uuid.NewV7())
+	key := document.StorageKey(g.args.TenantID, id)
+	err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO bundle_uploads (tenant_id, bundle_id, storage_key)
+			SELECT app_tenant(), id, $2 FROM bundles WHERE id = $1 AND status = 'running'`, g.args.BundleID, key)
+		if err == nil && tag.RowsAffected() == 0 {
+			return errGone
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return abort(err)
+	wctx, cancel := context.WithCancel(ctx)
+	bw, err := w.Blobs.NewWriter(wctx, key, "application/zip")
+	if err != nil {
+		cancel()
+		return nil, err
 	}
-	if err := bw.Close(); err != nil {
-		return document.Blob{}, fmt.Errorf("write part %s: %w", key, err)
+	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: &hashingWriter{w: bw, h: sha256.New()}}
+	pw.zw = zip.NewWriter(pw.out)
+	pw.zw.RegisterCompressor(zip.Deflate, newFlateWriter)
+	if number > 1 {
+		return pw, nil
 	}
-	return document.Blob{Key: key, Size: out.n, SHA256: hex.EncodeToString(out.h.Sum(nil)), ContentType: "application/zip"}, nil
+	ew, err := pw.zw.CreateHeader(&zip.FileHeader{Name: WorkbookName, Method: zip.Store, Modified: g.bundle.CreatedAt.In(i18n.Amsterdam)})
+	if err == nil {
+		err = writeWorkbook(ew, g.pl, workbookInfo{Lang: g.user.Language, EmployerName: g.employer.Name,
+			Requester: g.user.Name, CreatedAt: g.bundle.CreatedAt}, func(fn func(*entry) error) error {
+			return eachEntry(ctx, w.Pool, g.args.TenantID, g.args.BundleID, fn)
+		})
+	}
+	if err != nil {
+		pw.abort()
+		return nil, err
+	}
+	return pw, nil
+}
+
+// abort stops the write unless it is over: nothing is stored under the part's key.
+func (pw *partWriter) abort() {
+	if pw.closed {
+		return
+	}
+	pw.closed = true
+	pw.cancel() // cancelling before Close aborts the write
+	_ = pw.bw.Close()
+}
+
+// finish completes the archive and the blob. The blob is stored only when finish returns nil.
+func (pw *partWriter) finish() (document.Blob, error) {
+	defer pw.cancel()
+	if err := pw.zw.Close(); err != nil {
+		pw.abort()
+		return document.Blob{}, err
+	}
+	pw.closed = true
+	if err := pw.bw.Close(); err != nil {
+		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
+	}
+	return document.Blob{Key: pw.key, Size: pw.out.n, SHA256: hex.EncodeToString(pw.out.h.Sum(nil)), ContentType: "application/zip"}, nil
 }
 
 // copyDocument copies e's blob into the archive entry ew. A missing blob, or one whose size is
@@ -408,30 +442,47 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO bundle_employees (tenant_id, bundle_id, employee_id)
-			SELECT app_tenant(), $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, g.args.BundleID, g.pl.Employees); err != nil {
+			SELECT DISTINCT app_tenant(), $1::uuid, employee_id FROM bundle_entries WHERE bundle_id = $1 AND employee_id IS NOT NULL
+			ON CONFLICT DO NOTHING`, g.args.BundleID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, category_ids = $3,
-			finished_at = now() WHERE id = $1`, g.args.BundleID, len(parts), g.pl.Categories)
+		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, finished_at = now(),
+			category_ids = coalesce((SELECT array_agg(category_id ORDER BY first) FROM (SELECT category_id, min(seq) AS first
+				FROM bundle_entries WHERE bundle_id = $1 GROUP BY category_id) c), '{}')
+			WHERE id = $1`, g.args.BundleID, len(parts))
 		if err != nil {
+			return err
+		}
+		// One row per employee in the bundle: a few dozen bytes each, the only list publishing holds.
+		type copied struct {
+			employee uuid.UUID
+			docs     int
+		}
+		rows, err := tx.Query(ctx, `SELECT employee_id, count(*) FROM bundle_entries WHERE bundle_id = $1 AND employee_id IS NOT NULL
+			GROUP BY employee_id ORDER BY min(seq)`, g.args.BundleID)
+		if err != nil {
+			return err
+		}
+		employees, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (copied, error) {
+			var c copied
+			return c, r.Scan(&c.employee, &c.docs)
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM bundle_entries WHERE bundle_id = $1", g.args.BundleID); err != nil {
 			return err
 		}
 		actor := audit.Actor{UserID: &g.bundle.RequestedBy}
 		err = audit.Write(ctx, tx, actor, audit.Event{Action: audit.BundleGenerated, SubjectType: "bundle", SubjectID: &g.args.BundleID,
-			EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": len(g.pl.Entries), "bytes": g.pl.Bytes,
-				"left_out": g.pl.LeftOut, "parts": len(parts), "employees": len(g.pl.Employees)}})
+			EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": g.pl.Docs, "bytes": g.pl.Bytes,
+				"left_out": g.pl.LeftOut, "parts": len(parts), "employees": len(employees)}})
 		if err != nil {
 			return err
 		}
-		perEmployee := map[uuid.UUID]int{}
-		for i := range g.pl.Entries {
-			if id := g.pl.Entries[i].EmployeeID; id != nil {
-				perEmployee[*id]++
-			}
-		}
-		for _, id := range g.pl.Employees {
+		for _, c := range employees {
 			err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
-				EmployeeID: &id, EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": perEmployee[id]}})
+				EmployeeID: &c.employee, EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.docs}})
 			if err != nil {
 				return err
 			}
@@ -462,11 +513,15 @@ func (w *GenerateBundleWorker) fail(ctx context.Context, a GenerateBundleArgs, r
 	return removeUploads(ctx, w.Pool, w.Blobs, a.TenantID, a.BundleID)
 }
 
-// removeUploads deletes the blobs an attempt wrote for the bundle and not published, then their
-// records. Only the holder of the bundle's lock (or one who knows no generation runs) may call it.
+// removeUploads deletes the plan of an earlier attempt and the blobs it wrote for the bundle and
+// did not publish, then their records. Only the holder of the bundle's lock (or one who knows no
+// generation runs) may call it.
 func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, tenantID, bundleID uuid.UUID) error {
 	var keys []string
 	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM bundle_entries WHERE bundle_id = $1", bundleID); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, "SELECT storage_key FROM bundle_uploads WHERE bundle_id = $1", bundleID)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"hash/maphash"
 	"path"
 	"strconv"
 	"strings"
@@ -75,41 +76,54 @@ func isBidiControl(r rune) bool {
 	return r == '\u200e' || r == '\u200f' || r == '\u061c' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
-// namer hands out paths inside one archive set that are unique when compared without regard to
-// case (Windows and macOS file systems merge names that differ only in case): a name already
-// taken in its folder gets " (2)", " (3)", … before its extension.
+// namer hands out names in one folder that are unique when compared without regard to case
+// (Windows and macOS file systems merge names that differ only in case): a name already taken
+// gets " (2)", " (3)", … before its extension. It keeps a 64-bit hash per name rather than the
+// name: two different names with the same hash (a chance of about n²/2⁶⁵) only cost one of them
+// a needless number, never a duplicate.
 type namer struct {
-	taken map[string]bool // lower-cased full paths of files and folders handed out
-	next  map[string]int  // per lower-cased wanted path, the number to try next: k equal names cost O(k), not O(k²)
+	seed  maphash.Seed
+	taken map[uint64]bool // hashes of the lower-cased names handed out
+	next  map[uint64]int  // per lower-cased wanted name, the number to try next: k equal names cost O(k), not O(k²)
 }
 
-func newNamer() *namer { return &namer{taken: map[string]bool{}, next: map[string]int{}} }
+func newNamer() *namer {
+	return &namer{seed: maphash.MakeSeed(), taken: map[uint64]bool{}, next: map[uint64]int{}}
+}
 
-// reserve marks p as taken.
-func (n *namer) reserve(p string) { n.taken[foldName(p)] = true }
+// reset forgets every name: the planner has left the folder.
+func (n *namer) reset() {
+	if len(n.taken) > 0 {
+		n.taken, n.next = map[uint64]bool{}, map[uint64]int{}
+	}
+}
 
-// unique returns a path for name (already sanitised) in folder dir ("" for the root) that no
-// earlier call returned, and reserves it.
+func (n *namer) key(name string) uint64 { return maphash.String(n.seed, foldName(name)) }
+
+// reserve marks name as taken.
+func (n *namer) reserve(name string) { n.taken[n.key(name)] = true }
+
+// unique returns the path of name (already sanitised) in folder dir ("" for the root), made
+// unique among the names of this namer, and reserves it.
 func (n *namer) unique(dir, name string) string {
 	ext := path.Ext(name)
 	if len(ext) > maxExtBytes || len(ext) >= len(name) {
 		ext = ""
 	}
 	stem := strings.TrimSuffix(name, ext)
-	wanted := foldName(dir + "/" + name)
+	wanted := n.key(name)
 	for i := max(n.next[wanted], 1); ; i++ {
 		candidate := name
 		if i > 1 {
 			candidate = stem + " (" + strconv.Itoa(i) + ")" + ext
 		}
-		p := candidate
-		if dir != "" {
-			p = dir + "/" + candidate
-		}
-		if key := foldName(p); !n.taken[key] {
+		if key := n.key(candidate); !n.taken[key] {
 			n.taken[key] = true
 			n.next[wanted] = i + 1
-			return p
+			if dir == "" {
+				return candidate
+			}
+			return dir + "/" + candidate
 		}
 	}
 }

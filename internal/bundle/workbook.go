@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"archive/zip"
 	"fmt"
 	"io"
 	"time"
@@ -25,11 +26,15 @@ type workbookInfo struct {
 	CreatedAt    time.Time
 }
 
-// writeWorkbook writes the metadata workbook of pl to w: a sheet with one row per document
-// (stream-written, so the sheet's rows are not all held in memory) and a summary sheet with the
-// documents and bytes per category and the number left out. Text cells stay text: a file name
-// starting with "=" is never a formula.
-func writeWorkbook(w io.Writer, pl plan, info workbookInfo) (err error) {
+// writeWorkbook writes the metadata workbook of pl to w: a sheet with one row per document, in
+// the order each gives them, and a summary sheet with the documents and bytes per category and
+// the number left out. Text cells stay text: a file name starting with "=" is never a formula.
+//
+// Memory stays flat whatever the number of documents: the rows are stream-written (excelize
+// keeps up to 16 MB of the sheet in memory and the rest in a temporary file), the summary holds
+// a total per category, and the workbook's ZIP is written straight to w rather than built in
+// memory first, as excelize's own WriteTo does.
+func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e *entry) error) error) (err error) {
 	t := func(key string, args ...any) string { return i18n.Translate(info.Lang, key, args...) }
 	f := excelize.NewFile()
 	defer func() {
@@ -73,8 +78,9 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo) (err error) {
 	byCategory := map[[2]any]*total{}
 	employer, employee := t("bundle.workbook.dossier_employer"), t("bundle.workbook.dossier_employee")
 	row := make([]any, len(workbookColumns))
-	for i := range pl.Entries {
-		e := &pl.Entries[i]
+	var n int
+	var bytes int64
+	err = each(func(e *entry) error {
 		dossier := employer
 		if e.EmployeeID != nil {
 			dossier = employee
@@ -86,7 +92,8 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo) (err error) {
 		row[0], row[1], row[2], row[3], row[4], row[5] = e.Path, e.Part, e.FileName, dossier, e.PersonnelNumber, e.EmployeeName
 		row[6], row[7], row[8], row[9] = e.CategoryName, date, e.UploadedByName, e.UploadedAt.In(i18n.Amsterdam).Format("2006-01-02 15:04")
 		row[10], row[11] = e.Size, e.SHA256
-		cell, err := excelize.CoordinatesToCellName(1, i+2)
+		n++
+		cell, err := excelize.CoordinatesToCellName(1, n+1)
 		if err != nil {
 			return fmt.Errorf("workbook: %w", err)
 		}
@@ -102,6 +109,14 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo) (err error) {
 		}
 		c.n++
 		c.bytes += e.Size
+		bytes += e.Size
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != pl.Docs || bytes != pl.Bytes {
+		return fmt.Errorf("workbook: %d documents of %d bytes, the plan has %d of %d", n, bytes, pl.Docs, pl.Bytes)
 	}
 	if err := sw.Flush(); err != nil {
 		return fmt.Errorf("workbook: %w", err)
@@ -132,7 +147,7 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo) (err error) {
 		rows = append(rows, []any{c.label, c.n, c.bytes})
 	}
 	rows = append(rows,
-		[]any{t("bundle.workbook.total"), len(pl.Entries), pl.Bytes},
+		[]any{t("bundle.workbook.total"), pl.Docs, pl.Bytes},
 		[]any{},
 		[]any{t("bundle.workbook.left_out"), pl.LeftOut},
 	)
@@ -148,6 +163,13 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo) (err error) {
 	if err := ss.Flush(); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
+	// WriteTo zips the workbook into a bytes.Buffer and then copies that to its writer; a zip
+	// writer of our own on w gets the bytes instead, and the buffer stays empty.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+		zw := zip.NewWriter(w)
+		zw.RegisterCompressor(zip.Deflate, newFlateWriter)
+		return zw
+	})
 	if _, err := f.WriteTo(w); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
