@@ -20,7 +20,6 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
-	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
 	"github.com/dossierkast/dossierkast/internal/demo"
@@ -302,22 +301,6 @@ func TestLeaderElectionRunsPeriodicJobOnce(t *testing.T) {
 	for _, p := range []*process{web, a, b} {
 		if err := p.stop(shutdownGrace); err != nil {
 			t.Errorf("%s: run after cancellation = %v, want nil", p.name, err)
-		}
-	}
-}
-
-func TestRiverConfigByMode(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		mode       string
-		wantQueues bool
-	}{{"all", true}, {"worker", true}, {"web", false}} {
-		cfg := riverConfig(config.Mode(tc.mode), nil, nil)
-		if got := len(cfg.Queues) > 0; got != tc.wantQueues {
-			t.Errorf("mode %s: has queues = %v, want %v", tc.mode, got, tc.wantQueues)
-		}
-		if got := len(cfg.PeriodicJobs) > 0; got != tc.wantQueues {
-			t.Errorf("mode %s: has periodic jobs = %v, want %v", tc.mode, got, tc.wantQueues)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	netmail "net/mail"
@@ -18,9 +17,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/auth"
-	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/config"
+	"github.com/dossierkast/dossierkast/internal/jobs"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/server"
 	"github.com/dossierkast/dossierkast/web/i18n"
@@ -68,12 +66,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer blobs.Close()
 
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &auth.CleanupSessionsWorker{Pool: a.pool})
-	river.AddWorker(workers, &bundle.GenerateBundleWorker{Pool: a.pool, Blobs: blobs, PartSize: cfg.BundlePartSize, Log: a.log})
-	river.AddWorker(workers, &bundle.DeleteDossierWorker{Pool: a.pool, Blobs: blobs, Log: a.log})
-	river.AddWorker(workers, &bundle.ExpireBundlesWorker{Pool: a.pool, Blobs: blobs, Log: a.log})
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), riverConfig(cfg.Mode, a.log, workers))
+	workers := jobs.NewWorkers(jobs.Deps{Pool: a.pool, Blobs: blobs, PartSize: cfg.BundlePartSize, Log: a.log})
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), jobs.Config(cfg.Mode, a.log, workers))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
 	}
@@ -136,18 +130,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	return err
-}
-
-// riverConfig is River's configuration for a serve mode: a web-only process gets a client that
-// inserts jobs but has no queues, so it neither works jobs nor takes part in leader election
-// (and so never enqueues periodic jobs).
-func riverConfig(mode config.Mode, log *slog.Logger, workers *river.Workers) *river.Config {
-	rcfg := &river.Config{Logger: log, Workers: workers}
-	if mode != config.ModeWeb {
-		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
-		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic()}
-	}
-	return rcfg
 }
 
 // describe turns a domain error into a line for an operator at a terminal.

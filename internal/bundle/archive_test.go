@@ -3,7 +3,6 @@ package bundle_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -525,41 +524,6 @@ func TestGenerateHostileNames(t *testing.T) {
 	}
 	if len(extracted) != len(contents) {
 		t.Errorf("%d distinct files extracted, want %d", len(extracted), len(contents))
-	}
-}
-
-// TestGenerateCancelledMidArchive interrupts the job after a few documents (its context
-// cancelled) and lets it run again, as River would.
-func TestGenerateCancelledMidArchive(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	e := f.employee(t, "1", "Aalbers")
-	for i := range 12 {
-		f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
-	}
-	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
-	args := f.request(t, user)
-
-	ctx, cancel := context.WithCancel(f.ctx)
-	w := f.worker(200 << 10)
-	w.AfterDocumentFunc = func(done int) {
-		if done == 4 { // part 1 holds 2 documents, part 2 is half written
-			cancel()
-		}
-	}
-	if err := w.Work(ctx, job(args)); err == nil {
-		t.Fatal("cancelled job succeeded")
-	}
-	if b := f.find(t, args.BundleID); b.Status != bundle.StatusRunning || len(b.Parts) != 0 {
-		t.Fatalf("after the interruption: status %s, %d parts; want running without parts", b.Status, len(b.Parts))
-	}
-	if err := f.worker(200<<10).Work(f.ctx, job(args)); err != nil {
-		t.Fatal(err)
-	}
-	got := f.find(t, args.BundleID)
-	c := f.checkBundle(t, got)
-	if len(c.Rows) != 12 || len(got.Parts) < 3 {
-		t.Errorf("%d documents in %d parts, want 12 in several", len(c.Rows), len(got.Parts))
 	}
 }
 

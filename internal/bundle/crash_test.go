@@ -3,36 +3,224 @@ package bundle_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/jobs"
 )
 
-// The crash tests run a job in a child process (this test binary, re-run with crashChildEnv
-// set), kill it with SIGKILL in the middle of its work, and run the job again in this process,
-// as River does after a crash.
+// The crash tests interrupt a generation or a deletion in the middle of its work and let River
+// itself run the next attempt, with the app's worker setup (jobs.Config) and River's timing
+// shortened (startRiver). Three interruptions:
+//   - Timeout: River's job timeout cancels the attempt's context in the middle of a part or
+//     after a batch; River retries the job (attempt 2).
+//   - Shutdown: the client is stopped with StopAndCancel, as serve does when running jobs
+//     outlast the shutdown grace; River makes the job available again, and the next client
+//     works it.
+//   - Kill: a child process (this test binary re-run with crashChildEnv set) runs a River
+//     client and is killed with SIGKILL; a client in this process is elected leader once the
+//     dead one's term has run out, and its rescuer schedules the stuck job again (attempt 2).
+// Afterwards the result must be complete and correct and no blob may be left without a row.
+
+// Settings of the crash tests' River clients.
+const (
+	crashPartSize  = 200 << 10       // 50 KB documents: two to a part
+	crashBatchSize = 3               // documents per deletion batch
+	crashTimeout   = 5 * time.Second // an attempt's timeout (the Timeout case waits this long)
+	killTimeout    = 10 * time.Second
+	crashWait      = 3 * time.Minute // how long a retried job may take, under a loaded machine
+)
+
+// crashChildEnv names the job kind the child works; the rest of its settings come in
+// BUNDLE_CRASH_… variables.
 const crashChildEnv = "BUNDLE_CRASH_CHILD"
 
 // midway is what the child prints when it is in the middle of its work; it then waits to be killed.
 const midway = "MIDWAY"
 
-// TestCrashChild is the child's side: it works one job of the kind in BUNDLE_CRASH_CHILD on the
-// database, blob folder and ids given in the environment. Without the variable it does nothing.
+// riverSettings are a crash test's River client settings beyond the app's.
+type riverSettings struct {
+	attemptTimeout time.Duration
+	// hook, when set, is called after each document of a generation or batch of a deletion
+	// (the kind's hook, with the count so far).
+	kind string
+	hook func(done int)
+	// middleware is added to River's.
+	middleware []rivertype.Middleware
+}
+
+// retryAtOnce is a retry policy that schedules the next attempt right away.
+type retryAtOnce struct{}
+
+func (retryAtOnce) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(10 * time.Millisecond)
+}
+
+// startRiver starts a River client built by jobs.Config on pool and blobs, and stops it when
+// the test ends. Its timing is shortened: an attempt times out after s.attemptTimeout; a job
+// still running after that long (its process died) is rescued as soon as this client leads;
+// a failed attempt is retried at once.
+func startRiver(t testing.TB, pool *pgxpool.Pool, blobs document.BlobStore, s riverSettings) *river.Client[pgx.Tx] {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := jobs.NewWorkers(jobs.Deps{Pool: pool, Blobs: blobs, PartSize: crashPartSize, Log: log})
+	w.GenerateBundle.AttemptTimeout = s.attemptTimeout
+	w.DeleteDossier.AttemptTimeout = s.attemptTimeout
+	w.DeleteDossier.BatchSize = crashBatchSize
+	switch s.kind {
+	case "generate":
+		w.GenerateBundle.AfterDocumentFunc = s.hook
+	case "delete":
+		w.DeleteDossier.AfterBatchFunc = s.hook
+	}
+	cfg := jobs.Config(config.ModeWorker, log, w)
+	cfg.TestOnly = true // no jittered start of River's maintenance services
+	cfg.JobTimeout = s.attemptTimeout
+	cfg.RescueStuckJobsAfter = s.attemptTimeout
+	cfg.RetryPolicy = retryAtOnce{}
+	cfg.FetchPollInterval = 100 * time.Millisecond
+	cfg.Middleware = append(cfg.Middleware, s.middleware...)
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(pool), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := rc.StopAndCancel(ctx); err != nil {
+			t.Errorf("stop River: %v", err)
+		}
+	})
+	return rc
+}
+
+// attemptContexts remembers the context River gives the middleware of the latest attempt of a
+// job kind, so that a hook inside the attempt can wait for the client's shutdown to cancel it.
+// (River's job timeout applies inside the middleware: this context does not carry it.)
+type attemptContexts struct {
+	kind string
+	mu   sync.Mutex
+	ctx  context.Context
+}
+
+func (a *attemptContexts) middleware() rivertype.Middleware {
+	return river.WorkerMiddlewareFunc(func(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+		if job.Kind == a.kind {
+			a.mu.Lock()
+			a.ctx = ctx
+			a.mu.Unlock()
+		}
+		return doInner(ctx)
+	})
+}
+
+// waitForEnd waits until River cancels the latest attempt's context (StopAndCancel).
+func (a *attemptContexts) waitForEnd() {
+	a.mu.Lock()
+	ctx := a.ctx
+	a.mu.Unlock()
+	<-ctx.Done()
+}
+
+// jobKind is River's kind of the crash tests' job kinds.
+func jobKind(kind string) string {
+	if kind == "generate" {
+		return bundle.GenerateBundleArgs{}.Kind()
+	}
+	return bundle.DeleteDossierArgs{}.Kind()
+}
+
+// interrupted are the crash tests' interruptions. Each starts River on the fixture's job of
+// kind (whose row is id), interrupts it when its hook reports at, checks what the interruption
+// left with midway (the job not yet retried), and lets River run it to the end; then it
+// returns River's row of the job.
+var interruptions = []struct {
+	name string
+	run  func(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, midway func()) *rivertype.JobRow
+	// wantAttempt is the attempt the job completes at; wantError, when set, is in the error
+	// recorded for the first attempt.
+	wantAttempt int
+	wantError   string
+}{
+	{"Timeout", interruptByTimeout, 2, "context deadline exceeded"},
+	{"Shutdown", interruptByShutdown, 1, ""},
+	{"Kill", interruptByKill, 2, "Stuck job rescued by JobRescuer"},
+}
+
+func interruptByTimeout(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, _ func()) *rivertype.JobRow {
+	var once atomic.Bool
+	startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: crashTimeout, kind: kind, hook: func(done int) {
+		if done == at && once.CompareAndSwap(false, true) {
+			// River's deadline for the attempt was set before the attempt began: it has
+			// passed when this sleep ends, and the attempt's next step fails on it.
+			time.Sleep(crashTimeout)
+		}
+	}})
+	return f.waitForJob(t, kind, id)
+}
+
+func interruptByShutdown(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, midway func()) *rivertype.JobRow {
+	ctxs := &attemptContexts{kind: jobKind(kind)}
+	reached := make(chan struct{})
+	var once atomic.Bool
+	rc := startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: time.Minute, kind: kind, middleware: []rivertype.Middleware{ctxs.middleware()},
+		hook: func(done int) {
+			if done == at && once.CompareAndSwap(false, true) {
+				close(reached)
+				ctxs.waitForEnd()
+			}
+		}})
+	select {
+	case <-reached:
+	case <-time.After(crashWait):
+		t.Fatal("the job did not reach the middle of its work")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := rc.StopAndCancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	midway()
+	startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: time.Minute})
+	return f.waitForJob(t, kind, id)
+}
+
+func interruptByKill(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, midway func()) *rivertype.JobRow {
+	f.crashChild(t, kind, at)
+	midway()
+	startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: killTimeout})
+	return f.waitForJob(t, kind, id)
+}
+
+// TestCrashChild is the child's side of the Kill case: it runs a River client built as
+// startRiver does on the database and blob folder given in the environment, whose hook prints
+// midway and blocks when the job of kind BUNDLE_CRASH_CHILD reports BUNDLE_CRASH_AT. Without
+// the variable it does nothing.
 func TestCrashChild(t *testing.T) {
 	kind := os.Getenv(crashChildEnv)
 	if kind == "" {
@@ -47,34 +235,24 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant, id := uuid.MustParse(os.Getenv("BUNDLE_CRASH_TENANT")), uuid.MustParse(os.Getenv("BUNDLE_CRASH_ID"))
 	stopAt, _ := strconv.Atoi(os.Getenv("BUNDLE_CRASH_AT"))
-	hang := func(done int) {
+	startRiver(t, pool, blobs, riverSettings{attemptTimeout: killTimeout, kind: kind, hook: func(done int) {
 		if done == stopAt {
 			fmt.Println(midway)
 			select {} // killed here
 		}
-	}
-	switch kind {
-	case "generate":
-		partSize, _ := strconv.ParseInt(os.Getenv("BUNDLE_CRASH_PART_SIZE"), 10, 64)
-		w := &bundle.GenerateBundleWorker{Pool: pool, Blobs: blobs, PartSize: partSize, AfterDocumentFunc: hang}
-		err = w.Work(ctx, job(bundle.GenerateBundleArgs{TenantID: tenant, BundleID: id}))
-	case "delete":
-		w := &bundle.DeleteDossierWorker{Pool: pool, Blobs: blobs, BatchSize: 3, AfterBatchFunc: hang}
-		err = w.Work(ctx, job(bundle.DeleteDossierArgs{TenantID: tenant, DeletionID: id}))
-	}
-	t.Fatalf("child finished without being killed: %v", err)
+	}})
+	time.Sleep(crashWait)
+	t.Fatal("the child was not killed")
 }
 
-// crashChild starts the child working on kind for id, waits until it reports being midway, and
-// kills it with SIGKILL.
-func (f *fixture) crashChild(t *testing.T, kind string, id uuid.UUID, at int, extra ...string) {
+// crashChild starts the child working on kind, waits until it reports being midway, and kills
+// it with SIGKILL.
+func (f *fixture) crashChild(t *testing.T, kind string, at int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+kind, "BUNDLE_CRASH_DB="+f.db.OwnerURL, "BUNDLE_CRASH_BLOBS="+f.dir,
-		"BUNDLE_CRASH_TENANT="+f.tenant.String(), "BUNDLE_CRASH_ID="+id.String(), "BUNDLE_CRASH_AT="+strconv.Itoa(at))
-	cmd.Env = append(cmd.Env, extra...)
+		"BUNDLE_CRASH_AT="+strconv.Itoa(at))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -101,61 +279,121 @@ func (f *fixture) crashChild(t *testing.T, kind string, id uuid.UUID, at int, ex
 	}
 }
 
-// retry works the job in this process until it is not snoozed: the killed child's session,
-// and with it the bundle's advisory lock, may take a moment to go.
-func retry[T river.JobArgs](t *testing.T, work func(context.Context, *river.Job[T]) error, args T) {
+// waitForJob waits until the bundle or deletion id is no longer pending or running, and
+// returns River's row of its job.
+func (f *fixture) waitForJob(t *testing.T, kind string, id uuid.UUID) *rivertype.JobRow {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	table, arg := "bundles", "bundle_id"
+	if kind == "delete" {
+		table, arg = "dossier_deletions", "deletion_id"
+	}
+	deadline := time.Now().Add(crashWait)
 	for {
-		err := work(context.Background(), job(args))
-		var snooze *river.JobSnoozeError
-		if !errors.As(err, &snooze) {
-			if err != nil {
-				t.Fatalf("retry: %v", err)
-			}
-			return
+		var status bundle.Status
+		f.inTenant(t, func(tx pgx.Tx) error {
+			return tx.QueryRow(f.ctx, "SELECT status FROM "+table+" WHERE id = $1", id).Scan(&status)
+		})
+		if status != bundle.StatusPending && status != bundle.StatusRunning {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("retry: still locked by the killed process")
+			t.Fatalf("%s %s still %s after %s", table, id, status, crashWait)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+	}
+	// River records the job's end just after the job's own last transaction.
+	for {
+		var job rivertype.JobRow
+		var firstError string
+		err := f.db.Pool.QueryRow(f.ctx, `SELECT id, state, attempt, coalesce(errors[1]->>'error', '')
+			FROM river_job WHERE kind = $1 AND args->>$2 = $3`, jobKind(kind), arg, id.String()).
+			Scan(&job.ID, &job.State, &job.Attempt, &firstError)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if firstError != "" {
+			job.Errors = []rivertype.AttemptError{{Error: firstError}}
+		}
+		if job.State != rivertype.JobStateRunning || time.Now().After(deadline) {
+			return &job
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// TestGenerateProcessKilledMidArchive kills the worker process in the middle of writing part 2
-// (a partial blob on disk), then lets the job run again.
-func TestGenerateProcessKilledMidArchive(t *testing.T) {
+// checkRetried checks that River completed the job at the attempt the interruption leads to,
+// with the first attempt's error recorded.
+func checkRetried(t *testing.T, job *rivertype.JobRow, wantAttempt int, wantError string) {
+	t.Helper()
+	if job.State != rivertype.JobStateCompleted || job.Attempt != wantAttempt {
+		t.Errorf("River's job is %s at attempt %d, want completed at attempt %d", job.State, job.Attempt, wantAttempt)
+	}
+	if wantError != "" && (len(job.Errors) == 0 || !strings.Contains(job.Errors[0].Error, wantError)) {
+		t.Errorf("River recorded errors %+v, want the first to say %q", job.Errors, wantError)
+	}
+}
+
+// TestGenerateInterruptedMidArchive interrupts a generation in the middle of part 2 (part 1
+// written, part 2 half written; both unpublished) and checks the bundle River finishes.
+func TestGenerateInterruptedMidArchive(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
-	e := f.employee(t, "1", "Aalbers")
-	for i := range 12 {
-		f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
+	for _, how := range interruptions {
+		t.Run(how.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			e := f.employee(t, "1", "Aalbers")
+			for i := range 12 {
+				f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
+			}
+			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+			args := f.request(t, user)
+			job := how.run(t, f, "generate", args.BundleID, 4, func() {
+				var uploads int
+				f.inTenant(t, func(tx pgx.Tx) error {
+					return tx.QueryRow(f.ctx, "SELECT count(*) FROM bundle_uploads").Scan(&uploads)
+				})
+				b := f.find(t, args.BundleID)
+				if uploads != 2 || b.Status != bundle.StatusRunning || len(b.Parts) != 0 || b.DocsDone > 4 {
+					t.Errorf("after the interruption: %d upload records, status %s, %d parts, %d documents done; want 2, running, 0, at most 4",
+						uploads, b.Status, len(b.Parts), b.DocsDone)
+				}
+				f.checkRowsHaveBlobs(t)
+			})
+			checkRetried(t, job, how.wantAttempt, how.wantError)
+			got := f.find(t, args.BundleID)
+			c := f.checkBundle(t, got) // every entry, the workbook, and no orphan blobs
+			if len(c.Rows) != 12 || len(got.Parts) < 3 {
+				t.Errorf("%d documents in %d parts, want 12 in several", len(c.Rows), len(got.Parts))
+			}
+			if n := f.auditCount(t, "bundle.generated"); n != 1 {
+				t.Errorf("%d bundle.generated events, want 1", n)
+			}
+		})
 	}
-	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
-	args := f.request(t, user)
-	const partSize = 200 << 10
-	f.crashChild(t, "generate", args.BundleID, 4, "BUNDLE_CRASH_PART_SIZE="+strconv.Itoa(partSize))
+}
 
-	// The child left a finished part 1 and part 2 half written, both unpublished.
-	var uploads int
-	f.inTenant(t, func(tx pgx.Tx) error {
-		return tx.QueryRow(f.ctx, "SELECT count(*) FROM bundle_uploads").Scan(&uploads)
-	})
-	unfinished := 0
-	for _, file := range f.blobFiles(t) {
-		if strings.HasSuffix(file, ".tmp") {
-			unfinished++
-		}
-	}
-	if b := f.find(t, args.BundleID); uploads != 2 || unfinished != 1 || b.Status != bundle.StatusRunning || len(b.Parts) != 0 {
-		t.Fatalf("after the kill: %d upload records, %d unfinished blobs, status %s, %d parts; want 2, 1, running, 0",
-			uploads, unfinished, b.Status, len(b.Parts))
-	}
-
-	retry(t, f.worker(partSize).Work, args)
-	got := f.find(t, args.BundleID)
-	c := f.checkBundle(t, got)
-	if len(c.Rows) != 12 {
-		t.Errorf("%d documents in the bundle, want 12", len(c.Rows))
+// TestDeleteDossierInterrupted interrupts a deletion after a committed batch whose blobs are not
+// yet deleted, and checks the deletion River finishes.
+func TestDeleteDossierInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, how := range interruptions {
+		t.Run(how.name, func(t *testing.T) {
+			t.Parallel()
+			d := setupDelete(t)
+			args := d.request(t)
+			job := how.run(t, d.fixture, "delete", args.DeletionID, 6, func() {
+				var pending, deleted int
+				d.inTenant(t, func(tx pgx.Tx) error {
+					return tx.QueryRow(d.ctx, "SELECT (SELECT count(*) FROM blob_deletions), (SELECT documents_deleted FROM dossier_deletions)").
+						Scan(&pending, &deleted)
+				})
+				if deleted != 6 || pending > 3 {
+					t.Errorf("after the interruption: %d documents counted, %d blobs awaiting deletion; want 6 and at most 3", deleted, pending)
+				}
+				d.checkRowsHaveBlobs(t)
+			})
+			checkRetried(t, job, how.wantAttempt, how.wantError)
+			d.check(t, args) // everything gone and counted once, no orphan blobs, audited once
+		})
 	}
 }

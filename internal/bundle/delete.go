@@ -20,6 +20,12 @@ import (
 // defaultDeleteBatch is how many documents one transaction of the delete job removes.
 const defaultDeleteBatch = 500
 
+// errBundleBusy means a bundle of the employer is still locked by its generation; the deletion
+// tries again after busySnooze (a snooze uses no attempt).
+var errBundleBusy = errors.New("a generation still holds a bundle of the employer")
+
+const busySnooze = 5 * time.Second
+
 // DeleteDossierWorker carries out a full-dossier deletion (DeleteDossierArgs): every document
 // row and blob of the employer and of its employees goes, bundle parts included, whoever may see
 // them; case data other than documents stays.
@@ -37,21 +43,35 @@ type DeleteDossierWorker struct {
 	Blobs     document.BlobStore
 	BatchSize int // documents per transaction; defaultDeleteBatch when 0
 	Log       *slog.Logger
+	// AttemptTimeout is how long one attempt may run; DeleteTimeout when 0 (tests shorten it).
+	AttemptTimeout time.Duration
 	// AfterBatchFunc, when set, is called after each batch's rows are committed and before its
 	// blobs are deleted, with the number of documents deleted so far (tests interrupt the job
 	// there).
 	AfterBatchFunc func(deleted int)
 }
 
-// Timeout gives a deletion an hour: it goes in batches, so even a large dossier is quick, and a
-// retry resumes where it stopped.
-func (w *DeleteDossierWorker) Timeout(*river.Job[DeleteDossierArgs]) time.Duration { return time.Hour }
+// DeleteTimeout is how long one attempt of a deletion may run: it goes in batches, so even a
+// large dossier is quick, and a retry resumes where it stopped.
+const DeleteTimeout = time.Hour
 
-// Work runs one attempt. On the last attempt a failure marks the deletion failed.
+// Timeout gives a deletion AttemptTimeout (DeleteTimeout) instead of River's default minute.
+func (w *DeleteDossierWorker) Timeout(*river.Job[DeleteDossierArgs]) time.Duration {
+	if w.AttemptTimeout > 0 {
+		return w.AttemptTimeout
+	}
+	return DeleteTimeout
+}
+
+// Work runs one attempt. On the last attempt a failure marks the deletion failed. While a
+// generation still holds a bundle of the employer, the deletion snoozes and tries again.
 func (w *DeleteDossierWorker) Work(ctx context.Context, job *river.Job[DeleteDossierArgs]) error {
 	err := w.delete(ctx, job.Args)
 	if errors.Is(err, errGone) {
 		return river.JobCancel(err)
+	}
+	if errors.Is(err, errBundleBusy) {
+		return river.JobSnooze(busySnooze)
 	}
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		ferr := database.InTenant(context.WithoutCancel(ctx), w.Pool, job.Args.TenantID, func(tx pgx.Tx) error {
@@ -136,6 +156,18 @@ func (w *DeleteDossierWorker) delete(ctx context.Context, a DeleteDossierArgs) e
 	}
 	if err := deleteIdleBundles(ctx, w.Pool, w.Blobs, a.TenantID, "employer_id = $1", employerID, nil); err != nil {
 		return err
+	}
+	// A bundle whose generation held its lock was left: the deletion is done only once it is
+	// gone too (the generation stops at its next step, as its bundle is marked failed).
+	var left bool
+	err = database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM bundles WHERE employer_id = $1)", employerID).Scan(&left)
+	})
+	if err != nil {
+		return err
+	}
+	if left {
+		return errBundleBusy
 	}
 	return database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
 		var docs int

@@ -1,7 +1,6 @@
 package bundle_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -120,47 +119,6 @@ func TestDeleteDossier(t *testing.T) {
 	if err := w.Work(d.ctx, job(args)); err != nil {
 		t.Fatal(err)
 	}
-	d.check(t, args)
-}
-
-// TestDeleteDossierInterrupted stops the job after a committed batch whose blobs are not yet
-// deleted (context cancelled), and lets it run again.
-func TestDeleteDossierInterrupted(t *testing.T) {
-	t.Parallel()
-	d := setupDelete(t)
-	args := d.request(t)
-	ctx, cancel := context.WithCancel(d.ctx)
-	w := &bundle.DeleteDossierWorker{Pool: d.db.Pool, Blobs: d.blobs, BatchSize: 3, AfterBatchFunc: func(deleted int) {
-		if deleted == 6 {
-			cancel()
-		}
-	}}
-	if err := w.Work(ctx, job(args)); err == nil {
-		t.Fatal("interrupted deletion succeeded")
-	}
-	d.checkRowsHaveBlobs(t)
-	if err := (&bundle.DeleteDossierWorker{Pool: d.db.Pool, Blobs: d.blobs, BatchSize: 3}).Work(d.ctx, job(args)); err != nil {
-		t.Fatal(err)
-	}
-	d.check(t, args)
-}
-
-// TestDeleteDossierProcessKilled kills the worker process after a batch's rows are committed and
-// before its blobs are deleted, then lets the job run again.
-func TestDeleteDossierProcessKilled(t *testing.T) {
-	t.Parallel()
-	d := setupDelete(t)
-	args := d.request(t)
-	d.crashChild(t, "delete", args.DeletionID, 6)
-	var pending, deleted int
-	d.inTenant(t, func(tx pgx.Tx) error {
-		return tx.QueryRow(d.ctx, "SELECT (SELECT count(*) FROM blob_deletions), (SELECT documents_deleted FROM dossier_deletions)").Scan(&pending, &deleted)
-	})
-	if pending != 3 || deleted != 6 {
-		t.Fatalf("after the kill: %d blobs awaiting deletion, %d documents counted; want 3 and 6", pending, deleted)
-	}
-	d.checkRowsHaveBlobs(t)
-	retry(t, (&bundle.DeleteDossierWorker{Pool: d.db.Pool, Blobs: d.blobs, BatchSize: 3}).Work, args)
 	d.check(t, args)
 }
 

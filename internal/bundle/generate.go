@@ -28,9 +28,10 @@ import (
 	"github.com/dossierkast/dossierkast/web/i18n"
 )
 
-// generateTimeout is how long one attempt may run: at the blob store's usual 50–100 MB/s, some
-// hundreds of gigabytes. A process that dies mid-job has its job rescued by River after this.
-const generateTimeout = 2 * time.Hour
+// GenerateTimeout is how long one attempt may run: at the blob store's usual 50–100 MB/s, some
+// hundreds of gigabytes. River rescues the job of a process that died mid-job only after this
+// (jobs.Config sets River's rescue interval past the longest attempt timeout).
+const GenerateTimeout = 2 * time.Hour
 
 // progressInterval is how often a running generation writes docs_done to its row.
 const progressInterval = time.Second
@@ -56,14 +57,19 @@ type GenerateBundleWorker struct {
 	Blobs    document.BlobStore
 	PartSize int64 // BUNDLE_PART_SIZE
 	Log      *slog.Logger
+	// AttemptTimeout is how long one attempt may run; GenerateTimeout when 0 (tests shorten it).
+	AttemptTimeout time.Duration
 	// AfterDocumentFunc, when set, is called after each document is written into a part, with
 	// the number written so far in this attempt (tests interrupt the job with it).
 	AfterDocumentFunc func(done int)
 }
 
-// Timeout gives a generation generateTimeout instead of River's default minute.
+// Timeout gives a generation AttemptTimeout (GenerateTimeout) instead of River's default minute.
 func (w *GenerateBundleWorker) Timeout(*river.Job[GenerateBundleArgs]) time.Duration {
-	return generateTimeout
+	if w.AttemptTimeout > 0 {
+		return w.AttemptTimeout
+	}
+	return GenerateTimeout
 }
 
 // permanentError ends a generation for good with a reason the screen shows.

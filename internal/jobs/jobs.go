@@ -1,0 +1,81 @@
+// Package jobs puts the app's River client together: the workers a worker process runs, its
+// queues and periodic jobs, and the timing of River's rescue of jobs whose process died. serve
+// builds its client from it in every mode, and tests build theirs from it, so that a test of a
+// crash runs the workers as production does.
+package jobs
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/internal/config"
+	"github.com/dossierkast/dossierkast/internal/document"
+)
+
+// Deps are what the workers work with.
+type Deps struct {
+	Pool     *pgxpool.Pool
+	Blobs    document.BlobStore
+	PartSize int64 // BUNDLE_PART_SIZE
+	Log      *slog.Logger
+}
+
+// Workers are the app's workers, one per job kind. They are fields so that a test can set a
+// worker's hooks or shorten its timeout before Config registers them.
+type Workers struct {
+	CleanupSessions *auth.CleanupSessionsWorker
+	GenerateBundle  *bundle.GenerateBundleWorker
+	DeleteDossier   *bundle.DeleteDossierWorker
+	ExpireBundles   *bundle.ExpireBundlesWorker
+}
+
+// NewWorkers returns the app's workers on d.
+func NewWorkers(d Deps) *Workers {
+	return &Workers{
+		CleanupSessions: &auth.CleanupSessionsWorker{Pool: d.Pool},
+		GenerateBundle:  &bundle.GenerateBundleWorker{Pool: d.Pool, Blobs: d.Blobs, PartSize: d.PartSize, Log: d.Log},
+		DeleteDossier:   &bundle.DeleteDossierWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		ExpireBundles:   &bundle.ExpireBundlesWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+	}
+}
+
+// LongestTimeout is the longest an attempt of any of the workers may run: River cancels an
+// attempt's context after its worker's timeout, or after its own default for workers that set
+// none.
+func (w *Workers) LongestTimeout() time.Duration {
+	return max(river.JobTimeoutDefault, w.GenerateBundle.Timeout(nil), w.DeleteDossier.Timeout(nil))
+}
+
+// rescueMargin is how long past the longest attempt timeout River waits before it takes a
+// running job for stuck (its process died) and schedules its next attempt. An attempt that
+// is still alive has been cancelled by then, and has had time to return.
+const rescueMargin = 15 * time.Minute
+
+// Config is River's configuration for a serve mode. A web-only process gets a client that
+// inserts jobs but has no queues, so it neither works jobs nor takes part in leader election
+// (and so never enqueues periodic jobs or rescues stuck ones).
+//
+// A job whose process died (killed, out of memory, machine gone) stays running in River's
+// table until the elected leader's rescuer finds it older than RescueStuckJobsAfter and older
+// than its worker's timeout; then River retries it by its retry policy (River's default,
+// attempt⁴ seconds) like any failed attempt. RescueStuckJobsAfter is the longest attempt
+// timeout plus rescueMargin (2 h 15 min with the full-dossier generation's 2 hours), so no job
+// that still runs is ever taken for stuck; the workers' attempts are all safe to run again.
+func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w.CleanupSessions)
+	river.AddWorker(workers, w.GenerateBundle)
+	river.AddWorker(workers, w.DeleteDossier)
+	river.AddWorker(workers, w.ExpireBundles)
+	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
+	if mode != config.ModeWeb {
+		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
+		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic()}
+	}
+	return rcfg
+}
