@@ -50,15 +50,12 @@ func VisibleEmployees(p Principal, args []any) (string, []any) {
 	return "visible_employees(" + params + ")", args
 }
 
-// CountVisibleEmployees returns how many employees p may see, from index ranges rather than by
-// testing every employee (SQL function visible_employee_count).
-func CountVisibleEmployees(ctx context.Context, tx pgx.Tx, p Principal) (int, error) {
-	params, args := visibleArgs(p, nil)
-	var n int
-	if err := tx.QueryRow(ctx, "SELECT visible_employee_count("+params+")", args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count visible employees: %w", err)
-	}
-	return n, nil
+// VisibleEmployeeCount returns an SQL expression for how many employees p may see, with its
+// arguments appended to args: the SQL function visible_employee_count, which adds up index
+// ranges rather than testing every employee.
+func VisibleEmployeeCount(p Principal, args []any) (string, []any) {
+	params, args := visibleArgs(p, args)
+	return "visible_employee_count(" + params + ")", args
 }
 
 // CanSeeEmployee returns nil when p may see the employee's dossier; ENOTFOUND when the employee is

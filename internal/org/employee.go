@@ -164,16 +164,18 @@ func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee
 	}
 	from, args := access.VisibleEmployees(f.Viewer, args)
 	visible := " FROM " + from + " e"
-	var total int
-	var err error
 	if len(where) > 0 {
 		visible += " WHERE " + strings.Join(where, " AND ")
-		err = tx.QueryRow(ctx, "SELECT count(*)"+visible, args...).Scan(&total)
-	} else {
-		total, err = access.CountVisibleEmployees(ctx, tx, f.Viewer)
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("count employees: %w", err)
+	// The count and the page travel together, in one round trip.
+	b := &pgx.Batch{}
+	var total int
+	countTotal := func(row pgx.Row) error { return row.Scan(&total) }
+	if len(where) > 0 {
+		b.Queue("SELECT count(*)"+visible, args...).QueryRow(countTotal)
+	} else {
+		count, countArgs := access.VisibleEmployeeCount(f.Viewer, nil)
+		b.Queue("SELECT "+count, countArgs...).QueryRow(countTotal)
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
@@ -182,12 +184,15 @@ func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee
 	// The page is cut from the visible set before the joins, so PostgreSQL can walk the sort
 	// index and stop after one page.
 	page := fmt.Sprintf("(SELECT *%s%s LIMIT $%d OFFSET $%d) e", visible, employeeOrder, len(args)-1, len(args))
-	rows, err := tx.Query(ctx, "SELECT "+employeeColumns+" FROM "+page+employeeJoins+employeeOrder, args...)
-	if err != nil {
+	var list []Employee
+	b.Queue("SELECT "+employeeColumns+" FROM "+page+employeeJoins+employeeOrder, args...).Query(func(rows pgx.Rows) (err error) {
+		list, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Employee])
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, 0, fmt.Errorf("find employees: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Employee])
-	return list, total, err
+	return list, total, nil
 }
 
 func escapeLike(s string) string {

@@ -239,20 +239,57 @@ func SetUserPassword(ctx context.Context, tx pgx.Tx, id uuid.UUID, hash string) 
 	return err
 }
 
+// principalColumns are a user's columns with his facts (access_facts f), as LoadPrincipal and
+// LoadSession scan them.
+const principalColumns = userColumns + ", f.all_employers, f.reach, f.departments, f.employees, f.delegated"
+
+// principalRow is a user with his facts.
+type principalRow struct {
+	User
+	access.Facts
+}
+
+func (r principalRow) principal(tenantID uuid.UUID) (User, access.Principal) {
+	p := r.User.Principal(tenantID)
+	p.Facts = r.Facts
+	return r.User, p
+}
+
 // LoadPrincipal returns a user and the principal the access engine decides on, with his facts
-// (access_facts, as access.LoadFacts reads them), in one statement: it runs on every request.
-// ENOTFOUND for an unknown user.
+// (access_facts, as access.LoadFacts reads them), in one statement. ENOTFOUND for an unknown
+// user.
 func LoadPrincipal(ctx context.Context, tx pgx.Tx, tenantID, userID uuid.UUID) (User, access.Principal, error) {
-	type row struct {
-		User
-		access.Facts
-	}
-	r, err := database.FindOne[row](ctx, tx, "user", "SELECT "+userColumns+`, f.all_employers, f.reach, f.departments,
-		f.employees, f.delegated`+userFrom+", access_facts($1) f WHERE u.id = $1", userID)
+	r, err := database.FindOne[principalRow](ctx, tx, "user",
+		"SELECT "+principalColumns+userFrom+", access_facts($1) f WHERE u.id = $1", userID)
 	if err != nil {
 		return User{}, access.Principal{}, err
 	}
-	p := r.User.Principal(tenantID)
-	p.Facts = r.Facts
-	return r.User, p, nil
+	u, p := r.principal(tenantID)
+	return u, p, nil
+}
+
+// LoadSession returns what every request of a logged-in user starts with: his tenant, the user
+// and his principal, as LoadPrincipal does, in one statement and one round trip (database.Read).
+// ENOTFOUND for an unknown tenant or user.
+func LoadSession(ctx context.Context, db database.Batcher, tenantID, userID uuid.UUID) (Tenant, User, access.Principal, error) {
+	type sessionRow struct {
+		Tenant
+		principalRow
+	}
+	var r sessionRow
+	b := &pgx.Batch{}
+	b.Queue("SELECT t.id, t.name, t.is_demo, t.created_at, "+principalColumns+userFrom+
+		", access_facts($2) f, tenants t WHERE t.id = $1 AND u.id = $2", tenantID, userID).Query(func(rows pgx.Rows) (err error) {
+		r, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[sessionRow])
+		return err
+	})
+	err := database.Read(ctx, db, tenantID, b)
+	if database.IsNoRows(err) {
+		return Tenant{}, User{}, access.Principal{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	if err != nil {
+		return Tenant{}, User{}, access.Principal{}, fmt.Errorf("load session: %w", err)
+	}
+	u, p := r.principal(tenantID)
+	return r.Tenant, u, p, nil
 }

@@ -167,7 +167,7 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 			var p access.Principal
 			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts", "can_see_employee"},
 				func(tx pgx.Tx) (err error) {
-					if _, p, err = org.LoadPrincipal(ctx, tx, ds.TenantID, ds.UserID); err != nil {
+					if _, _, p, err = org.LoadSession(ctx, tx, ds.TenantID, ds.UserID); err != nil {
 						return err
 					}
 					if _, _, err := org.FindEmployees(ctx, tx, org.EmployeeFilter{Viewer: p, Limit: 50}); err != nil {

@@ -15,11 +15,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/auth"
-	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/i18n"
 )
@@ -161,14 +159,8 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			return
 		}
 		var c current
-		tenant, err := org.FindTenantByID(ctx, s.pool, tenantID)
-		if err == nil {
-			c.Tenant = tenant
-			err = database.InTenant(ctx, s.pool, tenantID, func(tx pgx.Tx) (err error) {
-				c.User, c.Principal, err = org.LoadPrincipal(ctx, tx, tenantID, userID)
-				return err
-			})
-		}
+		var err error
+		c.Tenant, c.User, c.Principal, err = org.LoadSession(ctx, s.pool, tenantID, userID)
 		if apperr.CodeOf(err) == apperr.ENOTFOUND || (err == nil && c.User.Status != org.StatusActive) {
 			s.sessions.Destroy(ctx)
 			next.ServeHTTP(w, r)

@@ -42,6 +42,8 @@ type recorder struct {
 	on      bool
 	notices []string
 	queries []recorded
+	// batchFrom is the first notice of the batch statement whose results come next.
+	batchFrom int
 }
 
 type recorded struct {
@@ -60,6 +62,27 @@ func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 }
 
 func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TraceBatchStart marks where the notices of a batch's first statement begin. The statements
+// of a batch run one after the other, so each one's notices begin where the previous one's
+// results were read (TraceBatchQuery).
+func (r *recorder) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batchFrom = len(r.notices)
+	return ctx
+}
+
+func (r *recorder) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.on {
+		r.queries = append(r.queries, recorded{sql: data.SQL, args: data.Args, from: r.batchFrom})
+	}
+	r.batchFrom = len(r.notices)
+}
+
+func (r *recorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // used returns the auto_explain plans of q: its own, which PostgreSQL may send only while the
 // next statement runs (when the portal closes), preceded by those of the statements it ran
