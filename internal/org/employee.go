@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
@@ -136,9 +137,35 @@ type EmployeeFilter struct {
 	Limit        int
 }
 
+// EmployeePage is one page of employees and how many match in all.
+type EmployeePage struct {
+	Employees []Employee
+	Total     int
+}
+
 // FindEmployees returns one page of the employees filter.Viewer can see, sorted by name, and
 // how many match in all.
 func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee, int, error) {
+	b, page := employeesBatch(f)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, 0, fmt.Errorf("find employees: %w", err)
+	}
+	return page.Employees, page.Total, nil
+}
+
+// ReadEmployees is FindEmployees as a read of its own in tenantID (database.Read): the count
+// and the page in one round trip, without BEGIN and COMMIT. The employee list asks it on every
+// request.
+func ReadEmployees(ctx context.Context, db database.Batcher, tenantID uuid.UUID, f EmployeeFilter) (EmployeePage, error) {
+	b, page := employeesBatch(f)
+	if err := database.Read(ctx, db, tenantID, b); err != nil {
+		return EmployeePage{}, fmt.Errorf("read employees: %w", err)
+	}
+	return *page, nil
+}
+
+// employeesBatch queues the count and the page of f; page holds them once the batch has run.
+func employeesBatch(f EmployeeFilter) (*pgx.Batch, *EmployeePage) {
 	var where []string
 	var args []any
 	switch {
@@ -169,8 +196,8 @@ func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee
 	}
 	// The count and the page travel together, in one round trip.
 	b := &pgx.Batch{}
-	var total int
-	countTotal := func(row pgx.Row) error { return row.Scan(&total) }
+	page := &EmployeePage{}
+	countTotal := func(row pgx.Row) error { return row.Scan(&page.Total) }
 	if len(where) > 0 {
 		b.Queue("SELECT count(*)"+visible, args...).QueryRow(countTotal)
 	} else {
@@ -183,16 +210,29 @@ func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee
 	args = append(args, f.Limit, max(f.Offset, 0))
 	// The page is cut from the visible set before the joins, so PostgreSQL can walk the sort
 	// index and stop after one page.
-	page := fmt.Sprintf("(SELECT *%s%s LIMIT $%d OFFSET $%d) e", visible, employeeOrder, len(args)-1, len(args))
-	var list []Employee
-	b.Queue("SELECT "+employeeColumns+" FROM "+page+employeeJoins+employeeOrder, args...).Query(func(rows pgx.Rows) (err error) {
-		list, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Employee])
+	cut := fmt.Sprintf("(SELECT *%s%s LIMIT $%d OFFSET $%d) e", visible, employeeOrder, len(args)-1, len(args))
+	b.Queue("SELECT "+employeeColumns+" FROM "+cut+employeeJoins+employeeOrder, args...).Query(func(rows pgx.Rows) (err error) {
+		page.Employees, err = pgx.CollectRows(rows, scanEmployee)
 		return err
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, 0, fmt.Errorf("find employees: %w", err)
+	return b, page
+}
+
+// scanEmployee reads a row of employeeColumns field by field, its ids as 16 bytes: a list page
+// scans fifty rows on every request, and pgx reads a uuid.UUID through its text form
+// (sql.Scanner) and a struct by reflection.
+func scanEmployee(row pgx.CollectableRow) (Employee, error) {
+	var e Employee
+	var department pgtype.UUID
+	err := row.Scan((*[16]byte)(&e.ID), (*[16]byte)(&e.EmployerID), &e.EmployerName, &department, &e.DepartmentName,
+		&e.PersonnelNumber, &e.Initials, &e.FirstName, &e.NamePrefix, &e.LastName, &e.BirthDate, &e.BSN, &e.Email,
+		&e.Phone, &e.Street, &e.HouseNumber, &e.PostalCode, &e.City, &e.EmploymentStart, &e.EmploymentEnd,
+		&e.CreatedAt, &e.UpdatedAt)
+	if department.Valid {
+		id := uuid.UUID(department.Bytes)
+		e.DepartmentID = &id
 	}
-	return list, total, nil
+	return e, err
 }
 
 func escapeLike(s string) string {

@@ -35,36 +35,45 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 		// Words this short match a large part of the tenant and find nobody in particular.
 		p.SearchError, f.Query = "employee.error.search_short", ""
 	}
-	err := s.inTenant(r, func(tx pgx.Tx) error {
-		if id, err := uuid.Parse(q.Get("employer")); err == nil {
-			if err := access.CanSeeEmployer(c.Principal, id); err != nil {
-				return err
+	employerID, employerErr := uuid.Parse(q.Get("employer"))
+	departmentID, departmentErr := uuid.Parse(q.Get("department"))
+	byEmployer, byDepartment := employerErr == nil, departmentErr == nil
+	if byEmployer || byDepartment {
+		err := s.inTenant(r, func(tx pgx.Tx) error {
+			if byEmployer {
+				if err := access.CanSeeEmployer(c.Principal, employerID); err != nil {
+					return err
+				}
+				e, err := org.FindEmployerByID(r.Context(), tx, employerID)
+				if err != nil {
+					return err
+				}
+				f.EmployerID, p.Filter = &employerID, e.Name
+				keep.Set("employer", employerID.String())
 			}
-			e, err := org.FindEmployerByID(r.Context(), tx, id)
-			if err != nil {
-				return err
+			if byDepartment {
+				d, err := org.FindDepartmentByID(r.Context(), tx, departmentID)
+				if err != nil {
+					return err
+				}
+				if err := access.CanSeeEmployer(c.Principal, d.EmployerID); err != nil {
+					return err
+				}
+				f.DepartmentID, p.Filter = &departmentID, d.Name
+				keep.Set("department", departmentID.String())
 			}
-			f.EmployerID, p.Filter = &id, e.Name
-			keep.Set("employer", id.String())
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		if id, err := uuid.Parse(q.Get("department")); err == nil {
-			d, err := org.FindDepartmentByID(r.Context(), tx, id)
-			if err != nil {
-				return err
-			}
-			if err := access.CanSeeEmployer(c.Principal, d.EmployerID); err != nil {
-				return err
-			}
-			f.DepartmentID, p.Filter = &id, d.Name
-			keep.Set("department", id.String())
-		}
-		var err error
-		p.Employees, p.Pager.Total, err = org.FindEmployees(r.Context(), tx, f)
-		return err
-	})
+	}
+	// The list itself is one round trip of its own: the count and the page.
+	list, err := org.ReadEmployees(r.Context(), s.pool, c.Tenant.ID, f)
 	if err != nil {
 		return err
 	}
+	p.Employees, p.Pager.Total = list.Employees, list.Total
 	p.Page = s.page(r, "employee.list.title")
 	p.Pager.Path, p.Pager.Query, p.Pager.Offset, p.Pager.Limit = "/employees", keep, f.Offset, f.Limit
 	return s.render(w, r, http.StatusOK, employee.List(p))
