@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
@@ -272,17 +273,12 @@ func LoadPrincipal(ctx context.Context, tx pgx.Tx, tenantID, userID uuid.UUID) (
 // and his principal, as LoadPrincipal does, in one statement and one round trip (database.Read).
 // ENOTFOUND for an unknown tenant or user.
 func LoadSession(ctx context.Context, db database.Batcher, tenantID, userID uuid.UUID) (Tenant, User, access.Principal, error) {
-	type sessionRow struct {
-		Tenant
-		principalRow
-	}
-	var r sessionRow
+	var t Tenant
+	var r principalRow
 	b := &pgx.Batch{}
 	b.Queue("SELECT t.id, t.name, t.is_demo, t.created_at, "+principalColumns+userFrom+
-		", access_facts($2) f, tenants t WHERE t.id = $1 AND u.id = $2", tenantID, userID).Query(func(rows pgx.Rows) (err error) {
-		r, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[sessionRow])
-		return err
-	})
+		", access_facts($2) f, tenants t WHERE t.id = $1 AND u.id = $2", [16]byte(tenantID), [16]byte(userID)).QueryRow(
+		func(row pgx.Row) error { return scanSession(row, &t, &r) })
 	err := database.Read(ctx, db, tenantID, b)
 	if database.IsNoRows(err) {
 		return Tenant{}, User{}, access.Principal{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
@@ -291,5 +287,40 @@ func LoadSession(ctx context.Context, db database.Batcher, tenantID, userID uuid
 		return Tenant{}, User{}, access.Principal{}, fmt.Errorf("load session: %w", err)
 	}
 	u, p := r.principal(tenantID)
-	return r.Tenant, u, p, nil
+	return t, u, p, nil
+}
+
+// scanSession reads LoadSession's row field by field, its ids as 16 bytes: pgx reads a
+// uuid.UUID through its text form (sql.Scanner), and the facts hold a hundred ids or more.
+func scanSession(row pgx.Row, t *Tenant, r *principalRow) error {
+	var provider pgtype.UUID
+	var employers, all, reach, departments, employees, delegated [][16]byte
+	u := &r.User
+	err := row.Scan((*[16]byte)(&t.ID), &t.Name, &t.IsDemo, &t.CreatedAt,
+		(*[16]byte)(&u.ID), &u.Email, &u.Name, &u.Kind, (*[16]byte)(&u.RoleID), &u.RoleName, &u.Rights, &provider,
+		&u.ProviderName, &u.Status, &u.Language, &employers, &u.CreatedAt, &u.UpdatedAt,
+		&all, &reach, &departments, &employees, &delegated)
+	if err != nil {
+		return err
+	}
+	if provider.Valid {
+		id := uuid.UUID(provider.Bytes)
+		u.ProviderID = &id
+	}
+	u.EmployerIDs = uuids(employers)
+	r.Facts = access.Facts{AllEmployers: uuids(all), Reach: uuids(reach), Departments: uuids(departments),
+		Employees: uuids(employees), Delegated: uuids(delegated)}
+	return nil
+}
+
+// uuids converts ids read as 16 bytes.
+func uuids(b [][16]byte) []uuid.UUID {
+	if b == nil {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(b))
+	for i, id := range b {
+		ids[i] = id
+	}
+	return ids
 }
