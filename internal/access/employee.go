@@ -58,6 +58,11 @@ func VisibleEmployeeCount(p Principal, args []any) (string, []any) {
 	return "visible_employee_count(" + params + ")", args
 }
 
+// TenantEmployeeCount is an SQL expression for how many employees the tenant has, from the
+// counts visible_employee_count adds up. It is no access decision: it tells how large a part
+// of the tenant a viewer sees, for choosing how to ask for a page.
+const TenantEmployeeCount = "(SELECT coalesce(sum(c.n), 0) FROM employee_counts c)"
+
 // CanSeeEmployee returns nil when p may see the employee's dossier; ENOTFOUND when the employee is
 // outside p's access (or absent), EFORBIDDEN when visible but p lacks employee_dossier.view. It
 // asks the SQL function can_see_employee, which applies visible_employees to the one employee
