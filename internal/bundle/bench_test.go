@@ -88,6 +88,16 @@ func (f *fixture) bulkDossier(b *testing.B, employees, perEmployee, size int) []
 			SELECT app_tenant(), id, employer_id, employee_id, category_id, file_name, storage_key, size, content_type, sha256 FROM documents_copy`)
 		return err
 	})
+	// A live database has statistics on its tables; without them the planner guesses a bulk
+	// load holds one row and picks plans made for that.
+	owner, err := pgx.Connect(f.ctx, f.db.OwnerURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer owner.Close(f.ctx)
+	if _, err := owner.Exec(f.ctx, "ANALYZE documents, employees, document_categories, users"); err != nil {
+		b.Fatal(err)
+	}
 	keys := make([]string, len(rows))
 	for i, r := range rows {
 		keys[i] = r.key

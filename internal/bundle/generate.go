@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -332,7 +333,7 @@ func (w *GenerateBundleWorker) openPart(ctx context.Context, g *genJob, number i
 		cancel()
 		return nil, err
 	}
-	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: &hashingWriter{w: bw, h: sha256.New()}}
+	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: newHashingWriter(bw)}
 	pw.zw = zip.NewWriter(pw.out)
 	pw.zw.RegisterCompressor(zip.Deflate, newFlateWriter)
 	if number > 1 {
@@ -358,6 +359,7 @@ func (pw *partWriter) abort() {
 		return
 	}
 	pw.closed = true
+	pw.out.close()
 	pw.cancel() // cancelling before Close aborts the write
 	_ = pw.bw.Close()
 }
@@ -370,10 +372,11 @@ func (pw *partWriter) finish() (document.Blob, error) {
 		return document.Blob{}, err
 	}
 	pw.closed = true
+	pw.out.close()
 	if err := pw.bw.Close(); err != nil {
 		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
 	}
-	return document.Blob{Key: pw.key, Size: pw.out.n, SHA256: hex.EncodeToString(pw.out.h.Sum(nil)), ContentType: "application/zip"}, nil
+	return document.Blob{Key: pw.key, Size: pw.out.n, SHA256: pw.out.sum(), ContentType: "application/zip"}, nil
 }
 
 // copyDocument copies e's blob into the archive entry ew. A missing blob, or one whose size is
@@ -486,14 +489,12 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 		if err != nil {
 			return err
 		}
-		for _, c := range employees {
-			err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
-				EmployeeID: &c.employee, EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.docs}})
-			if err != nil {
-				return err
-			}
+		events := make([]audit.Event, len(employees))
+		for i, c := range employees {
+			events[i] = audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
+				EmployeeID: &employees[i].employee, EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.docs}}
 		}
-		return nil
+		return audit.WriteEach(ctx, tx, actor, events)
 	})
 }
 
@@ -552,22 +553,55 @@ func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobS
 	})
 }
 
-// hashingWriter passes writes on and keeps their count and SHA-256.
+// hashingWriter passes writes on and keeps their count and SHA-256. A large write is hashed on
+// a goroutine of its own while it is written, so the hash (the costliest step of a stored
+// entry) runs beside the write on a second core rather than after it; Write returns when both
+// are done, so the caller may reuse p at once. close stops the goroutine.
 type hashingWriter struct {
-	w io.Writer
-	h interface {
-		io.Writer
-		Sum([]byte) []byte
-	}
-	n int64
+	w    io.Writer
+	h    hash.Hash
+	n    int64
+	todo chan []byte
+	done chan struct{}
+}
+
+// hashBeside is the smallest write hashed on the goroutine: for less, handing over costs more
+// than it saves.
+const hashBeside = 32 << 10
+
+func newHashingWriter(w io.Writer) *hashingWriter {
+	hw := &hashingWriter{w: w, h: sha256.New(), todo: make(chan []byte), done: make(chan struct{})}
+	go func() {
+		for p := range hw.todo {
+			hw.h.Write(p)
+			hw.done <- struct{}{}
+		}
+	}()
+	return hw
 }
 
 func (hw *hashingWriter) Write(p []byte) (int, error) {
+	if len(p) < hashBeside {
+		n, err := hw.w.Write(p)
+		hw.h.Write(p[:n])
+		hw.n += int64(n)
+		return n, err
+	}
+	hw.todo <- p
 	n, err := hw.w.Write(p)
-	hw.h.Write(p[:n])
+	<-hw.done
 	hw.n += int64(n)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
 	return n, err
 }
+
+// sum returns the SHA-256 of everything written.
+func (hw *hashingWriter) sum() string { return hex.EncodeToString(hw.h.Sum(nil)) }
+
+// close ends the hashing goroutine.
+func (hw *hashingWriter) close() { close(hw.todo) }
 
 // flateWriters keeps deflate writers for reuse: each holds about a megabyte of state, and a
 // bundle may deflate tens of thousands of entries.
