@@ -34,6 +34,7 @@ type Document struct {
 	UploadedByName string
 	UploadedAt     time.Time
 	ExpiresAt      *time.Time // full-dossier bundles expire; other documents do not
+	BundleID       *uuid.UUID // a full-dossier bundle's part: its bundle (package bundle)
 }
 
 // Dossier reports which dossier d belongs to.
@@ -45,14 +46,14 @@ func (d Document) Dossier() Dossier {
 }
 
 const documentColumns = `d.id, d.employer_id, d.employee_id, d.category_id, c.name, d.file_name, d.storage_key,
-	d.size, d.content_type, d.sha256, d.document_date, d.uploaded_by, coalesce(u.name, ''), d.uploaded_at, d.expires_at`
+	d.size, d.content_type, d.sha256, d.document_date, d.uploaded_by, coalesce(u.name, ''), d.uploaded_at, d.expires_at, d.bundle_id`
 
 const documentJoins = ` JOIN document_categories c ON c.id = d.category_id LEFT JOIN users u ON u.id = d.uploaded_by`
 
 func scanDocument(row pgx.Row) (Document, error) {
 	var d Document
 	err := row.Scan(&d.ID, &d.EmployerID, &d.EmployeeID, &d.CategoryID, &d.CategoryName, &d.FileName, &d.StorageKey,
-		&d.Size, &d.ContentType, &d.SHA256, &d.DocumentDate, &d.UploadedBy, &d.UploadedByName, &d.UploadedAt, &d.ExpiresAt)
+		&d.Size, &d.ContentType, &d.SHA256, &d.DocumentDate, &d.UploadedBy, &d.UploadedByName, &d.UploadedAt, &d.ExpiresAt, &d.BundleID)
 	return d, err
 }
 
@@ -125,7 +126,7 @@ func FindDossierDocuments(ctx context.Context, tx pgx.Tx, viewer access.Principa
 // FindBundleParts returns the parts of the full-dossier bundles ids (documents with a
 // bundle_id), by bundle and in part order, whatever the requester may see: the caller decides.
 func FindBundleParts(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID][]Document, error) {
-	rows, err := tx.Query(ctx, "SELECT d.bundle_id, "+documentColumns+" FROM documents d"+documentJoins+
+	rows, err := tx.Query(ctx, "SELECT "+documentColumns+" FROM documents d"+documentJoins+
 		" WHERE d.bundle_id = ANY ($1) ORDER BY d.bundle_id, d.bundle_part", ids)
 	if err != nil {
 		return nil, fmt.Errorf("find bundle parts: %w", err)
@@ -133,15 +134,11 @@ func FindBundleParts(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.
 	defer rows.Close()
 	parts := map[uuid.UUID][]Document{}
 	for rows.Next() {
-		var bundleID uuid.UUID
-		var d Document
-		err := rows.Scan(&bundleID, &d.ID, &d.EmployerID, &d.EmployeeID, &d.CategoryID, &d.CategoryName, &d.FileName,
-			&d.StorageKey, &d.Size, &d.ContentType, &d.SHA256, &d.DocumentDate, &d.UploadedBy, &d.UploadedByName,
-			&d.UploadedAt, &d.ExpiresAt)
+		d, err := scanDocument(rows)
 		if err != nil {
 			return nil, fmt.Errorf("find bundle parts: %w", err)
 		}
-		parts[bundleID] = append(parts[bundleID], d)
+		parts[*d.BundleID] = append(parts[*d.BundleID], d)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find bundle parts: %w", err)

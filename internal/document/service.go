@@ -158,6 +158,9 @@ func (s *Service) Delete(ctx context.Context, db database.Beginner, tenantID, id
 				return err
 			}
 		}
+		if err := CheckDeletable(d); err != nil {
+			return err
+		}
 		_, err = DeleteDocument(ctx, tx, id)
 		return err
 	})
@@ -166,6 +169,16 @@ func (s *Service) Delete(ctx context.Context, db database.Beginner, tenantID, id
 	}
 	s.RemoveBlob(context.WithoutCancel(ctx), d.StorageKey)
 	return d, nil
+}
+
+// CheckDeletable returns nil when d may be deleted on its own. A part of a full-dossier bundle
+// may not (ECONFLICT, document.error.bundle_part): the bundle would be left incomplete, and its
+// parts go together, with the bundle (package bundle).
+func CheckDeletable(d Document) error {
+	if d.BundleID != nil {
+		return apperr.New(apperr.ECONFLICT, "document.error.bundle_part")
+	}
+	return nil
 }
 
 // RemoveBlob deletes a blob whose row is gone (or never came); a failure is logged, since the

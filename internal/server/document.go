@@ -400,8 +400,8 @@ func hexByte(b byte) string {
 	return string([]byte{digits[b>>4], digits[b&0xf]})
 }
 
-// findDeletable returns document id when p may delete it: he can read it (else 404) and holds
-// documents.delete (else 403).
+// findDeletable returns document id when p may delete it: he can read it (else 404), holds
+// documents.delete (else 403), and it is no part of a full-dossier bundle (else 409).
 func findDeletable(ctx context.Context, tx pgx.Tx, p access.Principal, id uuid.UUID) (document.Document, error) {
 	cats, err := access.LoadCategories(ctx, tx, p)
 	if err != nil {
@@ -413,7 +413,11 @@ func findDeletable(ctx context.Context, tx pgx.Tx, p access.Principal, id uuid.U
 	if err := access.CanDeleteDocument(p); err != nil {
 		return document.Document{}, err
 	}
-	return document.FindDocumentByID(ctx, tx, id)
+	d, err := document.FindDocumentByID(ctx, tx, id)
+	if err != nil {
+		return document.Document{}, err
+	}
+	return d, document.CheckDeletable(d)
 }
 
 func (s *Server) confirmDeleteDocument(w http.ResponseWriter, r *http.Request) error {
