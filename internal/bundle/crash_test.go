@@ -397,3 +397,52 @@ func TestDeleteDossierInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerateCancelledOnJobsPage cancels a running generation the way /admin/jobs does
+// (River's JobCancel) in the middle of part 2: the bundle ends as failed with the reason, what
+// the attempt wrote is gone, River does not run it again, and the requester may ask anew.
+func TestGenerateCancelledOnJobsPage(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	e := f.employee(t, "1", "Aalbers")
+	for i := range 12 {
+		f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
+	}
+	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+	args := f.request(t, user)
+	ctxs := &attemptContexts{kind: jobKind("generate")}
+	reached := make(chan struct{})
+	var once atomic.Bool
+	rc := startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: time.Minute, kind: "generate", middleware: []rivertype.Middleware{ctxs.middleware()},
+		hook: func(done int) {
+			if done == 4 && once.CompareAndSwap(false, true) {
+				close(reached)
+				ctxs.waitForEnd()
+			}
+		}})
+	select {
+	case <-reached:
+	case <-time.After(crashWait):
+		t.Fatal("the job did not reach the middle of its work")
+	}
+	var jobID int64
+	if err := f.db.Pool.QueryRow(f.ctx, `SELECT id FROM river_job WHERE kind = $1 AND args->>'bundle_id' = $2`,
+		jobKind("generate"), args.BundleID.String()).Scan(&jobID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.JobCancel(f.ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	job := f.waitForJob(t, "generate", args.BundleID)
+	if job.State != rivertype.JobStateCancelled || job.Attempt != 1 {
+		t.Errorf("River's job is %s at attempt %d, want cancelled at attempt 1", job.State, job.Attempt)
+	}
+	if b := f.find(t, args.BundleID); b.Status != bundle.StatusFailed || b.Error != "bundle.error.cancelled" || len(b.Parts) != 0 {
+		t.Errorf("bundle %s with error %q and %d parts, want failed, bundle.error.cancelled, none", b.Status, b.Error, len(b.Parts))
+	}
+	f.checkNoOrphans(t)
+	if n := f.auditCount(t, "bundle.failed"); n != 1 {
+		t.Errorf("%d bundle.failed events, want 1", n)
+	}
+	f.request(t, user) // a new request is accepted: no generation is running any more
+}

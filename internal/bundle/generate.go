@@ -88,9 +88,9 @@ func permanent(reason string, err error) error { return &permanentError{reason: 
 // while the job ran: the job stops and cleans up after itself.
 var errGone = errors.New("bundle no longer wanted")
 
-// Work runs one attempt. A permanent failure marks the bundle failed with its reason, removes
-// the attempt's blobs and cancels the job; any other error is retried by River, and on the last
-// attempt also marks the bundle failed.
+// Work runs one attempt. A permanent failure or a cancellation on /admin/jobs marks the bundle
+// failed with its reason, removes the attempt's blobs and ends the job; any other error is
+// retried by River, and on the last attempt also marks the bundle failed.
 func (w *GenerateBundleWorker) Work(ctx context.Context, job *river.Job[GenerateBundleArgs]) error {
 	a := job.Args
 	unlock, ok, err := lockBundle(ctx, w.Pool, a.BundleID)
@@ -113,6 +113,13 @@ func (w *GenerateBundleWorker) Work(ctx context.Context, job *river.Job[Generate
 			return cerr
 		}
 		return river.JobCancel(err)
+	case errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely):
+		// Cancelled on /admin/jobs: River will not run it again, so the bundle ends as failed
+		// and the requester may retry or ask anew.
+		if ferr := w.fail(context.WithoutCancel(ctx), a, "bundle.error.cancelled"); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return err
 	case errors.As(err, &perm):
 		if ferr := w.fail(context.WithoutCancel(ctx), a, perm.reason); ferr != nil {
 			return errors.Join(err, ferr)
