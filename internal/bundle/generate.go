@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
@@ -525,6 +527,27 @@ func (w *GenerateBundleWorker) fail(ctx context.Context, a GenerateBundleArgs, r
 		return fmt.Errorf("mark bundle %s failed: %w", a.BundleID, err)
 	}
 	return removeUploads(ctx, w.Pool, w.Blobs, a.TenantID, a.BundleID)
+}
+
+// JobCancelled ends the bundle of a generation job that /admin/jobs cancelled before it ran
+// (waiting to start or to be retried): River will not call the worker, so the bundle is marked
+// failed here and what an earlier attempt wrote is removed. A running job ends its bundle
+// itself (GenerateBundleWorker.Work); so does one that starts meanwhile, holding the lock.
+func JobCancelled(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, job *rivertype.JobRow) error {
+	if job.Kind != (GenerateBundleArgs{}).Kind() || job.State != rivertype.JobStateCancelled {
+		return nil
+	}
+	var a GenerateBundleArgs
+	if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
+		return fmt.Errorf("bundle job %d: %w", job.ID, err)
+	}
+	unlock, ok, err := lockBundle(ctx, pool, a.BundleID)
+	if err != nil || !ok {
+		return err
+	}
+	defer unlock()
+	w := &GenerateBundleWorker{Pool: pool, Blobs: blobs}
+	return w.fail(ctx, a, "bundle.error.cancelled")
 }
 
 // removeUploads deletes the plan of an earlier attempt and the blobs it wrote for the bundle and

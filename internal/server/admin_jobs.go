@@ -14,6 +14,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/web/i18n"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
@@ -123,8 +124,14 @@ func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, action string,
 	default:
 		return apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	if _, err := act(r.Context(), id); err != nil {
+	done, err := act(r.Context(), id)
+	if err != nil {
 		return err
+	}
+	if action == audit.JobCancelled {
+		if err := bundle.JobCancelled(r.Context(), s.pool, s.docs.Blobs(), done); err != nil {
+			return err
+		}
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "job",

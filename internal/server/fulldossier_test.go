@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -498,5 +499,42 @@ func TestFullDossierRetry(t *testing.T) {
 	resp, _ = f.get(t, owner, retry)
 	if post := f.post(t, owner, retry, nil).StatusCode; resp.StatusCode != http.StatusConflict || post != http.StatusConflict {
 		t.Errorf("retry of a pending bundle: GET %d, POST %d; want 409", resp.StatusCode, post)
+	}
+}
+
+// TestFullDossierCancelledOnJobsPage cancels a generation on /admin/jobs before a worker picks it
+// up: River never runs it, so the jobs page ends the bundle as failed, the screen says why and
+// offers a retry, and the requester may ask for a new one.
+func TestFullDossierCancelledOnJobsPage(t *testing.T) {
+	t.Parallel()
+	f := newFDFixture(t, 5, false)
+	owner := f.login(t, fdEmail("provider"))
+	screen := fdPath(f.withProduct.ID, "")
+	wantRedirect(t, f.post(t, owner, fdPath(f.withProduct.ID, "/generate"), nil), screen)
+	var id uuid.UUID
+	var jobID int64
+	f.inTenant(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT id FROM bundles").Scan(&id)
+	})
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT id FROM river_job WHERE kind = 'generate_bundle' AND args->>'bundle_id' = $1`,
+		id.String()).Scan(&jobID); err != nil {
+		t.Fatal(err)
+	}
+
+	admin := f.login(t, adminEmail)
+	wantRedirect(t, f.post(t, admin, "/admin/jobs/"+strconv.FormatInt(jobID, 10)+"/cancel", nil), "/admin/jobs")
+	_, page := f.get(t, owner, screen)
+	if got, want := textOf(page, "#bundle-"+id.String()+"[data-status=\"failed\"] p.error"), nl("fulldossier.failed", nl("bundle.error.cancelled")); got != want {
+		t.Errorf("cancelled bundle shown as %q, want %q", got, want)
+	}
+	if got := page.Find(`#bundle-` + id.String() + ` a.retry`).Length(); got != 1 {
+		t.Errorf("retry links for the requester = %d, want 1", got)
+	}
+	if got := f.auditCount(t, audit.BundleFailed); got != 1 {
+		t.Errorf("bundle.failed events = %d, want 1", got)
+	}
+	wantRedirect(t, f.post(t, owner, fdPath(f.withProduct.ID, "/generate"), nil), screen)
+	if got := f.jobCounts(t); got[0] != 2 {
+		t.Errorf("bundles after a new request = %d, want 2", got[0])
 	}
 }
