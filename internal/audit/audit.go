@@ -116,13 +116,9 @@ type Event struct {
 
 // Write appends one event in tx, so it commits or rolls back with the change it records.
 func Write(ctx context.Context, tx pgx.Tx, actor Actor, e Event) error {
-	details := e.Details
-	if details == nil {
-		details = map[string]any{}
-	}
-	b, err := json.Marshal(details)
+	b, err := detailsJSON(e)
 	if err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
+		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO audit_events (tenant_id, user_id, action, subject_type, subject_id,
 		employee_id, employer_id, ip, user_agent, details)
@@ -146,13 +142,9 @@ func WriteEach(ctx context.Context, tx pgx.Tx, actor Actor, events []Event) erro
 	actions, subjectTypes, details := make([]string, n), make([]string, n), make([]string, n)
 	subjects, employees, employers := make([]*uuid.UUID, n), make([]*uuid.UUID, n), make([]*uuid.UUID, n)
 	for i, e := range events {
-		d := e.Details
-		if d == nil {
-			d = map[string]any{}
-		}
-		b, err := json.Marshal(d)
+		b, err := detailsJSON(e)
 		if err != nil {
-			return fmt.Errorf("audit %s: %w", e.Action, err)
+			return err
 		}
 		actions[i], subjectTypes[i], details[i] = e.Action, e.SubjectType, string(b)
 		subjects[i], employees[i], employers[i] = e.SubjectID, e.EmployeeID, e.EmployerID
@@ -168,6 +160,19 @@ func WriteEach(ctx context.Context, tx pgx.Tx, actor Actor, events []Event) erro
 		return fmt.Errorf("audit %s: %w", events[0].Action, err)
 	}
 	return nil
+}
+
+// detailsJSON is e's details as stored: a JSON object, empty when e has none.
+func detailsJSON(e Event) ([]byte, error) {
+	details := e.Details
+	if details == nil {
+		details = map[string]any{}
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return nil, fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return b, nil
 }
 
 func truncate(s string, n int) string {
