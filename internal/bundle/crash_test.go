@@ -139,7 +139,7 @@ func (a *attemptContexts) middleware() rivertype.Middleware {
 	})
 }
 
-// waitForEnd waits until River cancels the latest attempt's context (StopAndCancel).
+// waitForEnd waits until River cancels the latest attempt's context (StopAndCancel, JobCancel).
 func (a *attemptContexts) waitForEnd() {
 	a.mu.Lock()
 	ctx := a.ctx
@@ -184,7 +184,10 @@ func interruptByTimeout(t *testing.T, f *fixture, kind string, id uuid.UUID, at 
 	return f.waitForJob(t, kind, id)
 }
 
-func interruptByShutdown(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, midway func()) *rivertype.JobRow {
+// startHeld starts River on the fixture and returns once the job of kind has reached at (its
+// hook's count); the attempt then waits there until River cancels its context.
+func startHeld(t *testing.T, f *fixture, kind string, at int) *river.Client[pgx.Tx] {
+	t.Helper()
 	ctxs := &attemptContexts{kind: jobKind(kind)}
 	reached := make(chan struct{})
 	var once atomic.Bool
@@ -200,6 +203,11 @@ func interruptByShutdown(t *testing.T, f *fixture, kind string, id uuid.UUID, at
 	case <-time.After(crashWait):
 		t.Fatal("the job did not reach the middle of its work")
 	}
+	return rc
+}
+
+func interruptByShutdown(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, midway func()) *rivertype.JobRow {
+	rc := startHeld(t, f, kind, at)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := rc.StopAndCancel(ctx); err != nil {
@@ -410,21 +418,7 @@ func TestGenerateCancelledOnJobsPage(t *testing.T) {
 	}
 	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
 	args := f.request(t, user)
-	ctxs := &attemptContexts{kind: jobKind("generate")}
-	reached := make(chan struct{})
-	var once atomic.Bool
-	rc := startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: time.Minute, kind: "generate", middleware: []rivertype.Middleware{ctxs.middleware()},
-		hook: func(done int) {
-			if done == 4 && once.CompareAndSwap(false, true) {
-				close(reached)
-				ctxs.waitForEnd()
-			}
-		}})
-	select {
-	case <-reached:
-	case <-time.After(crashWait):
-		t.Fatal("the job did not reach the middle of its work")
-	}
+	rc := startHeld(t, f, "generate", 4)
 	var jobID int64
 	if err := f.db.Pool.QueryRow(f.ctx, `SELECT id FROM river_job WHERE kind = $1 AND args->>'bundle_id' = $2`,
 		jobKind("generate"), args.BundleID.String()).Scan(&jobID); err != nil {

@@ -143,7 +143,13 @@ func (b *testBundle) upload(t *testing.T, c *http.Client, path string, fields []
 // fetch gets path and returns the response and its body as bytes.
 func (b *testBundle) fetch(t *testing.T, c *http.Client, path string, header http.Header) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.srv.URL+path, nil)
+	return b.request(t, c, http.MethodGet, path, header)
+}
+
+// request sends a body-less request and returns the response and its body as bytes.
+func (b *testBundle) request(t *testing.T, c *http.Client, method, path string, header http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, b.srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

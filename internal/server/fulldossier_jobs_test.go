@@ -23,12 +23,15 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/jobs"
 	"github.com/dossierkast/dossierkast/web/i18n"
 )
 
-// startBundleWorkers runs River workers for full-dossier generation and deletion against the
-// harness's database and blob store until the test ends, so the jobs the server queues get done.
+// startBundleWorkers runs the app's River workers (jobs.Config, as a worker process) against
+// the harness's database and blob store until the test ends, so the jobs the server queues get
+// done.
 func startBundleWorkers(t *testing.T, b *testBundle) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -37,11 +40,9 @@ func startBundleWorkers(t *testing.T, b *testBundle) {
 		t.Fatal(err)
 	}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &bundle.GenerateBundleWorker{Pool: b.db.Pool, Blobs: blobs, PartSize: 1 << 30, Log: discard})
-	river.AddWorker(workers, &bundle.DeleteDossierWorker{Pool: b.db.Pool, Blobs: blobs, Log: discard})
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), &river.Config{Logger: discard, Workers: workers,
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}, FetchPollInterval: 100 * time.Millisecond})
+	cfg := jobs.Config(config.ModeWorker, discard, jobs.NewWorkers(jobs.Deps{Pool: b.db.Pool, Blobs: blobs, PartSize: 1 << 30, Log: discard}))
+	cfg.FetchPollInterval = 100 * time.Millisecond
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

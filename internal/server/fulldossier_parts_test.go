@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -80,27 +79,6 @@ var partRequests = map[string]struct {
 	"Resume":      {http.MethodGet, http.Header{"Range": {"bytes=100-"}}},
 	"IfRange":     {http.MethodGet, http.Header{"Range": {"bytes=0-99"}}},
 	"IfNoneMatch": {http.MethodGet, http.Header{"If-None-Match": {`"x"`}}},
-}
-
-func (f *partFixture) request(t *testing.T, c *http.Client, method, path string, header http.Header) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
 }
 
 // TestBundlePartDownloadGuard: every way of asking for a part's bytes applies the download
