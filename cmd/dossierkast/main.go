@@ -93,6 +93,9 @@ type app struct {
 	cfg  config.Config
 	log  *slog.Logger
 	pool *pgxpool.Pool
+	// appURL and setRole are how pool connects, for the web server's pool of its own.
+	appURL  string
+	setRole bool
 }
 
 func (a *app) close() { a.pool.Close() }
@@ -141,7 +144,7 @@ func setup(ctx context.Context, name string, args []string, getenv func(string) 
 	if err != nil {
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, pool: pool}, nil
+	return &app{cfg: cfg, log: log, pool: pool, appURL: appURL, setRole: setRole}, nil
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

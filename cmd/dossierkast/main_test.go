@@ -499,6 +499,7 @@ func TestBadConfigurationFailsWithOneLine(t *testing.T) {
 		{"BundlePartSize", map[string]string{"BUNDLE_PART_SIZE": "huge"}, nil, []string{"BUNDLE_PART_SIZE", "huge"}},
 		{"BundlePartSizeTooSmall", map[string]string{"BUNDLE_PART_SIZE": "1KiB"}, nil, []string{"BUNDLE_PART_SIZE"}},
 		{"Mode", map[string]string{"MODE": "both"}, nil, []string{"MODE", "both"}},
+		{"WebDBConnections", map[string]string{"WEB_DB_CONNECTIONS": "none"}, nil, []string{"WEB_DB_CONNECTIONS", "none"}},
 		{"BlobURL", map[string]string{"BLOB_URL": "ftp://files"}, nil, []string{"BLOB_URL"}},
 		{"SMTPURL", map[string]string{"SMTP_URL": "mail.example.nl"}, nil, []string{"SMTP_URL"}},
 		{"BaseURL", map[string]string{"BASE_URL": "/dossierkast"}, nil, []string{"BASE_URL"}},

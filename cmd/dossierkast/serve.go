@@ -18,6 +18,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/config"
+	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/jobs"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/server"
@@ -56,7 +57,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("MAIL_FROM: want an address such as Dossierkast <noreply@example.nl>, got %q", cfg.MailFrom)
 		}
 	}
-	sender, err := mail.NewSender(cfg.SMTPURL, cfg.MailFrom, a.pool)
+	// Web requests have a pool of their own, as large as WEB_DB_CONNECTIONS: more connections
+	// than PostgreSQL can serve at once only make every request in flight slower, while River
+	// keeps a.pool for its listener and workers, so neither starves the other.
+	web := a.pool
+	if cfg.Mode != config.ModeWorker {
+		if web, err = database.OpenSized(ctx, a.appURL, a.setRole, cfg.WebDBConnections); err != nil {
+			return err
+		}
+		defer web.Close()
+	}
+	sender, err := mail.NewSender(cfg.SMTPURL, cfg.MailFrom, web)
 	if err != nil {
 		return err
 	}
@@ -96,8 +107,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var srv *http.Server
 	serveErr := make(chan error, 1)
 	if ln != nil {
-		s := server.New(server.Options{Pool: a.pool, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
-			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(a.pool), Blobs: blobs, MaxUploadSize: cfg.MaxUploadSize})
+		s := server.New(server.Options{Pool: web, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
+			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(web), Blobs: blobs, MaxUploadSize: cfg.MaxUploadSize})
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		go func() { serveErr <- srv.Serve(ln) }()
 		fmt.Fprintf(stdout, "Dossierkast serves %s (mode %s)\n", cfg.BaseURL, cfg.Mode)

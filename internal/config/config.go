@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	LogFormat      string
 	Mode           Mode
 	DataDir        string
+	// WebDBConnections bounds the web server's own database pool; the job workers have another.
+	// More connections than processors only make requests wait on each other longer.
+	WebDBConnections int
 }
 
 // Secure reports whether the product is served over HTTPS, so cookies must be Secure.
@@ -53,7 +57,7 @@ type setting struct {
 // not nil, registers a command's own flags on the same set.
 func Load(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, []string, error) {
 	var c Config
-	var partSize, uploadSize, mode string
+	var partSize, uploadSize, webConns, mode string
 	settings := []setting{
 		{"DATABASE_URL", "database-url", "", "PostgreSQL URL of an owner or superuser (default: local server, else a private cluster)", &c.DatabaseURL},
 		{"APP_DATABASE_URL", "app-database-url", "", "optional PostgreSQL URL for the application's own login", &c.AppDatabaseURL},
@@ -66,6 +70,8 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		{"BASE_URL", "base-url", "", "public URL of the web server (default http://localhost plus HTTP_ADDR's port)", &c.BaseURL},
 		{"BUNDLE_PART_SIZE", "bundle-part-size", "2GiB", "largest full-dossier ZIP part (bytes, or with KiB/MiB/GiB)", &partSize},
 		{"MAX_UPLOAD_SIZE", "max-upload-size", "2GiB", "largest document upload (bytes, or with KiB/MiB/GiB)", &uploadSize},
+		{"WEB_DB_CONNECTIONS", "web-db-connections", strconv.Itoa(runtime.GOMAXPROCS(0)),
+			"database connections for web requests (default: the processors Go uses)", &webConns},
 		{"LOG_FORMAT", "log-format", "text", "log format: text or json", &c.LogFormat},
 		{"MODE", "mode", "all", "what serve runs: all, web or worker", &mode},
 		{"DATA_DIR", "data-dir", "./var", "folder for the private database cluster and local files", &c.DataDir},
@@ -125,6 +131,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		errs = append(errs, "MAX_UPLOAD_SIZE: want a size of at least 1KiB, got "+strconv.Quote(uploadSize))
 	}
 	c.MaxUploadSize = maxUpload
+	if c.WebDBConnections, err = strconv.Atoi(strings.TrimSpace(webConns)); err != nil || c.WebDBConnections < 1 {
+		errs = append(errs, "WEB_DB_CONNECTIONS: want a number of at least 1, got "+strconv.Quote(webConns))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, "LOG_FORMAT: want text or json, got "+strconv.Quote(c.LogFormat))
 	}

@@ -2,18 +2,19 @@ package config
 
 import (
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 )
 
 func TestLoad(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"HTTP_ADDR": ":9090", "BUNDLE_PART_SIZE": "512MiB", "MAX_UPLOAD_SIZE": "100MiB"}
+	env := map[string]string{"HTTP_ADDR": ":9090", "BUNDLE_PART_SIZE": "512MiB", "MAX_UPLOAD_SIZE": "100MiB", "WEB_DB_CONNECTIONS": "3"}
 	c, rest, err := Load("serve", []string{"--log-format", "json", "extra"}, func(k string) string { return env[k] }, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":9090" || c.BundlePartSize != 512<<20 || c.MaxUploadSize != 100<<20 || c.LogFormat != "json" ||
+	if c.HTTPAddr != ":9090" || c.BundlePartSize != 512<<20 || c.MaxUploadSize != 100<<20 || c.WebDBConnections != 3 || c.LogFormat != "json" ||
 		c.BaseURL != "http://localhost:9090" {
 		t.Errorf("got %+v", c)
 	}
@@ -32,6 +33,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		"Database":  {"DATABASE_URL=mysql://x", "DATABASE_URL"},
 		"SMTP":      {"SMTP_URL=http://mail", "SMTP_URL"},
 		"Mode":      {"MODE=both", "MODE"},
+		"WebDB":     {"WEB_DB_CONNECTIONS=0", "WEB_DB_CONNECTIONS"},
 		"BaseURL":   {"BASE_URL=localhost", "BASE_URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -46,5 +48,16 @@ func TestLoadRefusesBadValues(t *testing.T) {
 				t.Errorf("err = %v, want one line naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLoadWebDBConnectionsDefault(t *testing.T) {
+	t.Parallel()
+	c, _, err := Load("serve", nil, func(string) string { return "" }, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := runtime.GOMAXPROCS(0); c.WebDBConnections != want {
+		t.Errorf("WebDBConnections = %d, want GOMAXPROCS %d", c.WebDBConnections, want)
 	}
 }

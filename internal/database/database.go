@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -21,11 +22,23 @@ const AppRole = "dossierkast_app"
 
 // Open connects a pool for the application. When setRole is true (a DATABASE_URL naming an owner
 // or superuser), every new connection switches to AppRole; otherwise the URL must already log in
-// as a role without ownership or superuser rights.
+// as a role without ownership or superuser rights. The pool has pgxpool's size: the URL's
+// pool_max_conns, else the larger of 4 and the number of processors.
 func Open(ctx context.Context, url string, setRole bool) (*pgxpool.Pool, error) {
+	return OpenSized(ctx, url, setRole, 0)
+}
+
+// OpenSized is Open with at most maxConns connections (0: pgxpool's size, as Open). The web
+// server's pool is sized so: a connection more than PostgreSQL's processors can serve at once
+// only makes the requests in flight take turns on them, each one slower.
+func OpenSized(ctx context.Context, url string, setRole bool, maxConns int) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = int32(min(maxConns, math.MaxInt32))
+		cfg.MinConns = min(cfg.MinConns, cfg.MaxConns)
 	}
 	if setRole {
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {

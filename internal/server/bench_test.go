@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/access/accesstest"
+	"github.com/dossierkast/dossierkast/internal/config"
+	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/internal/server"
@@ -43,12 +46,23 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sender, err := mail.NewSender("", "", ds.DB.Pool)
+	// The web server's own pool, sized as serve sizes it (WEB_DB_CONNECTIONS, by default the
+	// processors Go uses).
+	cfg, _, err := config.Load("serve", nil, os.Getenv, io.Discard, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := server.New(server.Options{Pool: ds.DB.Pool, River: rc, Mail: sender,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(ds.DB.Pool)})
+	web, err := database.OpenSized(ctx, ds.DB.OwnerURL, true, cfg.WebDBConnections)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(web.Close)
+	sender, err := mail.NewSender("", "", web)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := server.New(server.Options{Pool: web, River: rc, Mail: sender,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(web)})
 	srv := httptest.NewServer(s.Handler())
 	b.Cleanup(srv.Close)
 
@@ -108,8 +122,23 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 		}
 	}
 
+	// Processor time per request, of this process (server and clients) and of PostgreSQL.
+	owner, err := pgx.Connect(ctx, ds.DB.OwnerURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { owner.Close(ctx) })
+	readCPU := func() accesstest.CPU {
+		c, err := accesstest.ReadCPU(ctx, owner)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+
 	b.Run("Sequential", func(b *testing.B) {
 		var lat accesstest.Latencies
+		before := readCPU()
 		for range b.N {
 			lat = lat[:0]
 			for range httpSequential {
@@ -120,6 +149,7 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 				lat = append(lat, time.Since(start))
 			}
 		}
+		readCPU().ReportPerOp(b, before, b.N*httpSequential)
 		b.ReportMetric(float64(lat.Mean().Nanoseconds()), "ns/op")
 		lat.Report(b, "")
 	})
@@ -127,6 +157,7 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 	b.Run("Concurrent20", func(b *testing.B) {
 		var lat accesstest.Latencies
 		var elapsed time.Duration
+		before := readCPU()
 		for range b.N {
 			lat = make(accesstest.Latencies, httpRequests)
 			next := make(chan int, httpRequests)
@@ -152,6 +183,7 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 			wg.Wait()
 			elapsed = time.Since(start)
 		}
+		readCPU().ReportPerOp(b, before, b.N*httpRequests)
 		b.ReportMetric(float64(lat.Mean().Nanoseconds()), "ns/op")
 		lat.Report(b, "")
 		b.ReportMetric(float64(httpRequests)/elapsed.Seconds(), "req/s")
@@ -161,8 +193,8 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 		// The plans of what GET /employees and GET /employees/{id} ask: the user's facts, the
 		// count, the page and can_see. Summaries in the log; whole plans on standard output (the
 		// benchmark log keeps only ten lines).
-		b.Logf("dataset: %d employees in %d departments, the user sees %d; loaded in %v; database pool of %d connections",
-			accesstest.Employees, accesstest.Departments, ds.Visible, ds.LoadTime.Round(time.Millisecond), ds.DB.Pool.Config().MaxConns)
+		b.Logf("dataset: %d employees in %d departments, the user sees %d; loaded in %v; web database pool of %d connections",
+			accesstest.Employees, accesstest.Departments, ds.Visible, ds.LoadTime.Round(time.Millisecond), web.Config().MaxConns)
 		for range b.N {
 			var p access.Principal
 			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts", "can_see_employee"},
