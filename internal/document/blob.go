@@ -44,6 +44,25 @@ type BlobStore interface {
 	Close() error
 }
 
+// FileBlobStore is a BlobStore that keeps each blob as a file of the machine: a download can then
+// hand the file to the kernel (sendfile) instead of copying it through the process.
+type FileBlobStore interface {
+	BlobStore
+	// OpenFile opens key's file for reading. A missing key is an error that matches
+	// fs.ErrNotExist.
+	OpenFile(ctx context.Context, key string) (*BlobFile, error)
+}
+
+// BlobFile is a blob's open file. Reads, seeks and the system calls on the file go to the
+// *os.File, so a copy to a network connection can use sendfile; Close releases the file.
+type BlobFile struct {
+	*os.File
+	r *blob.Reader
+}
+
+// Close closes the file.
+func (f *BlobFile) Close() error { return f.r.Close() }
+
 // BlobAttributes describes a stored blob.
 type BlobAttributes struct {
 	Size    int64
@@ -92,8 +111,9 @@ func OpenBlobStore(ctx context.Context, rawURL string) (BlobStore, error) {
 			b.Close()
 			return nil, errors.New("open blob store: the s3 bucket gives no S3 client")
 		}
+		return s, nil
 	}
-	return s, nil
+	return folderStore{s}, nil
 }
 
 // bucketStore is a BlobStore on a Go CDK bucket.
@@ -250,6 +270,24 @@ func (s bucketStore) NewRangeReader(ctx context.Context, key string, offset, len
 		return nil, blobError("read", key, err)
 	}
 	return r, nil
+}
+
+// folderStore is a bucketStore on a local folder.
+type folderStore struct{ bucketStore }
+
+// OpenFile opens key's file through the bucket, which resolves key the way it wrote it.
+func (s folderStore) OpenFile(ctx context.Context, key string) (*BlobFile, error) {
+	var f *os.File
+	r, err := s.b.NewRangeReader(ctx, key, 0, -1, &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+		if !as(&f) {
+			return errors.New("the folder store gives no file to read")
+		}
+		return nil
+	}})
+	if err != nil {
+		return nil, blobError("read", key, err)
+	}
+	return &BlobFile{File: f, r: r}, nil
 }
 
 func (s bucketStore) Attributes(ctx context.Context, key string) (BlobAttributes, error) {

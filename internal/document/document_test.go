@@ -256,6 +256,9 @@ func TestUploadStoresRowAndBlob(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close()
+		if _, ok := r.(*document.BlobFile); !ok {
+			t.Errorf("Open from a folder gives a %T, want its *document.BlobFile (for sendfile)", r)
+		}
 		buf := make([]byte, 10)
 		if _, err := r.Seek(50_000, io.SeekStart); err != nil {
 			t.Fatal(err)
@@ -280,6 +283,15 @@ func TestUploadStoresRowAndBlob(t *testing.T) {
 		ghost.StorageKey = "documents/nothing/here"
 		if _, err := b.svc.Open(b.ctx, ghost); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Open(missing blob) = %v, want fs.ErrNotExist", err)
+		}
+	})
+
+	t.Run("OpenWrongSize", func(t *testing.T) {
+		wrong := d
+		wrong.Size++
+		if r, err := b.svc.Open(b.ctx, wrong); err == nil {
+			r.Close()
+			t.Error("Open(blob of another size) succeeded")
 		}
 	})
 }

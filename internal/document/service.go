@@ -189,10 +189,26 @@ func (s *Service) RemoveBlob(ctx context.Context, key string) {
 	}
 }
 
-// Open returns d's bytes as a seekable stream for a download: every Read after a Seek opens a
-// range read at that offset, so serving an HTTP range reads only from there. It checks first that
-// the blob exists and has d's size; a mismatch is an internal error.
+// Open returns d's bytes as a seekable stream for a download. From a local folder it is the
+// blob's file (a *BlobFile), which net/http sends with sendfile; from object storage every Read
+// after a Seek opens a range read at that offset, so serving an HTTP range reads only from there.
+// It checks first that the blob exists and has d's size; a mismatch is an internal error.
 func (s *Service) Open(ctx context.Context, d Document) (io.ReadSeekCloser, error) {
+	if fs, ok := s.blobs.(FileBlobStore); ok {
+		f, err := fs.OpenFile(ctx, d.StorageKey)
+		if err != nil {
+			return nil, fmt.Errorf("open document %s: %w", d.ID, err)
+		}
+		info, err := f.Stat()
+		if err == nil && info.Size() != d.Size {
+			err = fmt.Errorf("blob has %d bytes, row says %d", info.Size(), d.Size)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open document %s: %w", d.ID, err)
+		}
+		return f, nil
+	}
 	a, err := s.blobs.Attributes(ctx, d.StorageKey)
 	if err != nil {
 		return nil, fmt.Errorf("open document %s: %w", d.ID, err)

@@ -360,8 +360,9 @@ func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) error 
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("ETag", `"`+d.SHA256+`"`)
 	// ServeContent answers Range (206 with Content-Range, 416), If-Range and HEAD, and sends
-	// Accept-Ranges; content reads only the ranges asked for.
-	http.ServeContent(w, r, "", d.UploadedAt, content)
+	// Accept-Ranges; content reads only the ranges asked for. A local blob's file goes out with
+	// sendfile.
+	http.ServeContent(&sendfileWriter{ResponseWriter: w}, r, "", d.UploadedAt, content)
 	return nil
 }
 

@@ -59,7 +59,61 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// ReadFrom passes a copy on to the wrapped writer's ReadFrom, so net/http can send a file with
+// sendfile(2) rather than through a buffer.
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, r)
+}
+
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// writerOnly hides every method of a writer but Write, so io.Copy does not call back into a
+// ReadFrom.
+type writerOnly struct{ io.Writer }
+
+// sendfileWriter lets a copy of a file into a response reach net/http's ReadFrom, and so
+// sendfile(2), through middleware writers that have only Write (the session manager's). Those
+// act on the status and headers, which go through all of them first as for a Write; the body's
+// bytes then go to the innermost writer with a ReadFrom. Only for responses whose bodies no
+// middleware changes.
+type sendfileWriter struct {
+	http.ResponseWriter
+	wroteHeader bool
+}
+
+func (w *sendfileWriter) WriteHeader(code int) {
+	w.wroteHeader = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *sendfileWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	for inner := w.ResponseWriter; ; {
+		if rf, ok := inner.(io.ReaderFrom); ok {
+			return rf.ReadFrom(r)
+		}
+		u, ok := inner.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return io.Copy(writerOnly{w.ResponseWriter}, r)
+		}
+		inner = u.Unwrap()
+	}
+}
+
+func (w *sendfileWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe gives every request an id and a logger, turns a panic into a 500 page, logs the
 // request and records its latency by route pattern and status.
