@@ -28,6 +28,7 @@ const touchEvery = time.Minute
 func NewSessions(pool *pgxpool.Pool, secure bool) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = pgxstore.NewWithCleanupInterval(pool, 0)
+	sm.Codec = sessionCodec{}
 	sm.Lifetime = MaxLifetime
 	sm.Cookie.Name = "dossierkast_session"
 	sm.Cookie.HttpOnly = true
