@@ -203,6 +203,8 @@ func TestPutBlobLeavesNothingBehind(t *testing.T) {
 		{"PastLimit", bytes.NewReader(make([]byte, 64<<10+1)), apperr.ETOOLARGE},
 		{"FarPastLimit", bytes.NewReader(make([]byte, 5<<20)), apperr.ETOOLARGE},
 		{"ClientGone", &failingReader{n: 40 << 10}, apperr.EINTERNAL},
+		// A body cut short (net/http's error when a client leaves mid-upload) is no end of file.
+		{"CutShort", io.MultiReader(bytes.NewReader(make([]byte, 40<<10)), iotest.ErrReader(io.ErrUnexpectedEOF)), apperr.EINTERNAL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,7 +66,7 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 	pipe := newHashPipe()
 	defer pipe.close()
 	buf := pipe.buffer()
-	n, rerr := io.ReadFull(r, *buf)
+	n, rerr := readBlock(r, *buf)
 	b := Blob{Key: key, ContentType: http.DetectContentType((*buf)[:min(n, 512)])}
 	w, err := s.blobs.NewWriter(ctx, key, b.ContentType)
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 		return Blob{}, err
 	}
 	for {
-		if rerr != nil && !errors.Is(rerr, io.EOF) && !errors.Is(rerr, io.ErrUnexpectedEOF) {
+		if rerr != nil && rerr != io.EOF {
 			err = fmt.Errorf("read upload: %w", rerr)
 		} else if b.Size+int64(n) > s.maxSize {
 			err = errTooLarge
@@ -92,7 +92,7 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 			break // the upload ended within this block
 		}
 		buf = pipe.buffer()
-		n, rerr = io.ReadFull(r, *buf)
+		n, rerr = readBlock(r, *buf)
 	}
 	if err != nil {
 		// Cancelling before Close aborts the write: the store publishes nothing.
@@ -111,6 +111,21 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 	}
 	b.SHA256 = hex.EncodeToString(sum)
 	return b, nil
+}
+
+// readBlock reads from r until buf is full or r fails, and returns r's error as it is: io.EOF
+// at the end. (io.ReadFull would turn an end within buf into io.ErrUnexpectedEOF, the error a
+// reader gives when its input was cut short, so a broken upload would pass for a complete one.)
+func readBlock(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Upload stores a new document: it streams r into a blob under a fresh storage key (PutBlob,
