@@ -96,8 +96,8 @@ const (
 
 // readUploadForm reads the multipart form up to its file part, which it returns unread so that
 // the file streams straight into the blob store. The fields (category_id, document_date) must
-// come before the file; the upload form puts them there. A form without a file gives a nil part.
-func readUploadForm(r *http.Request) (map[string]string, *multipart.Part, error) {
+// come before the file; the upload form puts them there. A form without a file gives a nil body.
+func readUploadForm(r *http.Request) (map[string]string, *uploadBody, error) {
 	// As r.MultipartReader, but reading the body through a large buffer: multipart's own is
 	// 4 KiB, which would mean a system call per 4 KiB of the file.
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -108,7 +108,7 @@ func readUploadForm(r *http.Request) (map[string]string, *multipart.Part, error)
 	values := map[string]string{}
 	for {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF { // the closing boundary; a body cut short is a wrapped io.EOF
 			return values, nil, nil
 		}
 		if err != nil {
@@ -118,7 +118,7 @@ func readUploadForm(r *http.Request) (map[string]string, *multipart.Part, error)
 			if fileName(part) == "" {
 				continue // the browser sends an empty part when no file was chosen
 			}
-			return values, part, nil
+			return values, &uploadBody{part: part, form: mr}, nil
 		}
 		if len(values) >= maxUploadFields {
 			return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
@@ -142,6 +142,30 @@ func fileName(part *multipart.Part) string {
 		return part.FileName()
 	}
 	return params["filename"]
+}
+
+// uploadBody is an upload's file part. Its end is the file's end only when the rest of the form
+// reaches the closing boundary (parts after the file are skipped): a form cut short or malformed
+// within or after the file is a 400, as before the file, and nothing is stored.
+type uploadBody struct {
+	part *multipart.Part
+	form *multipart.Reader
+}
+
+func (b uploadBody) Read(p []byte) (int, error) {
+	n, err := b.part.Read(p)
+	if err == io.EOF {
+		for err = nil; err == nil; {
+			_, err = b.form.NextPart()
+		}
+		if err == io.EOF {
+			return n, io.EOF
+		}
+	}
+	if err != nil {
+		err = bodyError(err)
+	}
+	return n, err
 }
 
 // bodyError classifies a failure to read a request body: past the limit is 413, anything
@@ -219,7 +243,7 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		return refused(err)
 	}
 
-	n.FileName = fileName(file)
+	n.FileName = fileName(file.part)
 	_, err = s.docs.Upload(ctx, s.pool, c.Tenant.ID, n, file, func(tx pgx.Tx, d document.Document) error {
 		// A long upload gives access time to change: decide again as the row is recorded.
 		if err := canSeeDossier(ctx, tx, c.Principal, dossier, id); err != nil {

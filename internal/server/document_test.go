@@ -342,6 +342,51 @@ func TestUploadPastTheLimit(t *testing.T) {
 	}
 }
 
+// TestUploadMalformedForm: a form that cannot be read, before or within the file, is a 400
+// with the Dutch message, and leaves no document and no blob.
+func TestUploadMalformedForm(t *testing.T) {
+	t.Parallel()
+	f := docSetup(t)
+	before := f.blobFiles(t)
+	c := f.login(t, casemanager)
+	const boundary = "grens"
+	head := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"category_id\"\r\n\r\n" + f.verzuim.ID.String() +
+		"\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n"
+	file := string(pdfBytes(200 << 10))
+	for name, body := range map[string]string{
+		"cut short in the file":  head + file,
+		"no closing boundary":    head + file + "\r\n--" + boundary,
+		"header without a colon": "--" + boundary + "\r\nkapot\r\n\r\nx\r\n--" + boundary + "--\r\n",
+		"no boundary":            "zomaar tekst",
+	} {
+		req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/employees/"+f.employee.ID.String()+"/documents", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+		req.Header.Set("Origin", f.srv.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusBadRequest || textOf(doc, "#error-message") != nl("error.bad_form") {
+			t.Errorf("%s: status %d, message %q; want 400, %q", name, resp.StatusCode, textOf(doc, "#error-message"), nl("error.bad_form"))
+		}
+	}
+	if n := len(f.documents(t)); n != 0 {
+		t.Errorf("%d document rows, want none", n)
+	}
+	if diff := cmp.Diff(before, f.blobFiles(t)); diff != "" {
+		t.Errorf("blob folder changed (-before +after):\n%s", diff)
+	}
+}
+
 // TestUploadRefusals: nothing is stored when an upload is refused. Uploading into a medical
 // category without medical.view answers 404, like any category the user may not read: the engine
 // does not reveal what he cannot see.
