@@ -224,6 +224,40 @@ func TestPutBlobLeavesNothingBehind(t *testing.T) {
 	}
 }
 
+// fullStore's writers fail once they have taken 2 MiB, as on a full disk.
+type fullStore struct{ document.BlobStore }
+
+func (s fullStore) NewWriter(ctx context.Context, key, contentType string) (io.WriteCloser, error) {
+	w, err := s.BlobStore.NewWriter(ctx, key, contentType)
+	return &fullWriter{WriteCloser: w, room: 2 << 20}, err
+}
+
+type fullWriter struct {
+	io.WriteCloser
+	room int
+}
+
+func (w *fullWriter) Write(p []byte) (int, error) {
+	if len(p) > w.room {
+		return 0, errors.New("no space left on device")
+	}
+	w.room -= len(p)
+	return w.WriteCloser.Write(p)
+}
+
+func TestPutBlobWriteFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 64<<20)
+	svc := document.NewService(fullStore{b.blobs}, 64<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := svc.PutBlob(b.ctx, "documents/x/1", bytes.NewReader(make([]byte, 16<<20)))
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("PutBlob on a full disk = %v", err)
+	}
+	if files := b.files(t); len(files) != 0 {
+		t.Errorf("files left behind: %v", files)
+	}
+}
+
 func TestUploadStoresRowAndBlob(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1<<20)
