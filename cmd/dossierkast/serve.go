@@ -59,7 +59,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Web requests have a pool of their own, as large as WEB_DB_CONNECTIONS: more connections
 	// than PostgreSQL can serve at once only make every request in flight slower, while River
-	// keeps a.pool for its listener and workers, so neither starves the other.
+	// keeps a.pool for its listener and workers, so neither starves the other. Responses streamed
+	// from a transaction (the audit CSV) use a.pool too (see server.Options.StreamPool).
 	web := a.pool
 	if cfg.Mode != config.ModeWorker {
 		if web, err = database.OpenSized(ctx, a.appURL, a.setRole, cfg.WebDBConnections); err != nil {
@@ -107,7 +108,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var srv *http.Server
 	serveErr := make(chan error, 1)
 	if ln != nil {
-		s := server.New(server.Options{Pool: web, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
+		s := server.New(server.Options{Pool: web, StreamPool: a.pool, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
 			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(web), Blobs: blobs, MaxUploadSize: cfg.MaxUploadSize})
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		go func() { serveErr <- srv.Serve(ln) }()

@@ -108,7 +108,7 @@ func (s *Server) downloadAudit(w http.ResponseWriter, r *http.Request) error {
 	header := []string{i18n.T(ctx, "audit.at"), i18n.T(ctx, "audit.user"), i18n.T(ctx, "audit.action"),
 		i18n.T(ctx, "audit.employee"), i18n.T(ctx, "audit.employee_id"), i18n.T(ctx, "audit.subject"),
 		i18n.T(ctx, "audit.ip"), i18n.T(ctx, "audit.user_agent"), i18n.T(ctx, "audit.details")}
-	return s.inTenant(r, func(tx pgx.Tx) error {
+	return s.inTenantStream(r, func(tx pgx.Tx) error {
 		if err := audit.Write(ctx, tx, actor(r), audit.Event{Action: audit.AuditExported, Details: map[string]any{"filter": keep.Encode()}}); err != nil {
 			return err
 		}

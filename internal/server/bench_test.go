@@ -47,7 +47,7 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	// The web server's own pool, sized as serve sizes it (WEB_DB_CONNECTIONS, by default the
-	// processors Go uses).
+	// processors Go uses); streamed responses use the other pool, as in serve.
 	cfg, _, err := config.Load("serve", nil, os.Getenv, io.Discard, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -61,7 +61,7 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := server.New(server.Options{Pool: web, River: rc, Mail: sender,
+	s := server.New(server.Options{Pool: web, StreamPool: ds.DB.Pool, River: rc, Mail: sender,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(web)})
 	srv := httptest.NewServer(s.Handler())
 	b.Cleanup(srv.Close)

@@ -33,25 +33,33 @@ import (
 
 // Server holds what handlers need.
 type Server struct {
-	pool     *pgxpool.Pool
-	sessions *scs.SessionManager
-	river    *river.Client[pgx.Tx]
-	mail     mail.Sender
-	usesSMTP bool
-	log      *slog.Logger
-	metrics  *Metrics
-	docs     *document.Service
+	pool       *pgxpool.Pool
+	streamPool *pgxpool.Pool
+	sessions   *scs.SessionManager
+	river      *river.Client[pgx.Tx]
+	mail       mail.Sender
+	usesSMTP   bool
+	log        *slog.Logger
+	metrics    *Metrics
+	docs       *document.Service
 }
 
 // Options configures a Server.
 type Options struct {
-	Pool     *pgxpool.Pool
-	River    *river.Client[pgx.Tx] // may be an insert-only client
-	Mail     mail.Sender
-	UsesSMTP bool
-	Secure   bool // served over HTTPS: Secure cookies
-	Logger   *slog.Logger
-	Metrics  *Metrics
+	// Pool serves the requests' transactions and the sessions.
+	Pool *pgxpool.Pool
+	// StreamPool serves the transactions a response is streamed from (the audit CSV; nil:
+	// Pool). Such a transaction holds its connection for as long as the client takes to read,
+	// and scs saves a changed session when the response starts: from Pool, that request would
+	// wait for a second connection of the pool it holds one of, and a few of them at once would
+	// stop every request.
+	StreamPool *pgxpool.Pool
+	River      *river.Client[pgx.Tx] // may be an insert-only client
+	Mail       mail.Sender
+	UsesSMTP   bool
+	Secure     bool // served over HTTPS: Secure cookies
+	Logger     *slog.Logger
+	Metrics    *Metrics
 	// Blobs holds the documents' bytes; MaxUploadSize bounds an upload (0: document.DefaultMaxSize).
 	Blobs         document.BlobStore
 	MaxUploadSize int64
@@ -59,15 +67,19 @@ type Options struct {
 
 // New returns a Server.
 func New(o Options) *Server {
+	if o.StreamPool == nil {
+		o.StreamPool = o.Pool
+	}
 	return &Server{
-		pool:     o.Pool,
-		sessions: auth.NewSessions(o.Pool, o.Secure),
-		river:    o.River,
-		mail:     o.Mail,
-		usesSMTP: o.UsesSMTP,
-		log:      o.Logger,
-		metrics:  o.Metrics,
-		docs:     document.NewService(o.Blobs, o.MaxUploadSize, o.Logger),
+		pool:       o.Pool,
+		streamPool: o.StreamPool,
+		sessions:   auth.NewSessions(o.Pool, o.Secure),
+		river:      o.River,
+		mail:       o.Mail,
+		usesSMTP:   o.UsesSMTP,
+		log:        o.Logger,
+		metrics:    o.Metrics,
+		docs:       document.NewService(o.Blobs, o.MaxUploadSize, o.Logger),
 	}
 }
 
@@ -91,9 +103,15 @@ func mustCurrent(r *http.Request) current {
 	return c
 }
 
-// inTenant runs fn in a transaction of the logged-in user's tenant.
+// inTenant runs fn in a transaction of the logged-in user's tenant. fn must not write the
+// response: a response streamed from a transaction uses inTenantStream.
 func (s *Server) inTenant(r *http.Request, fn func(tx pgx.Tx) error) error {
 	return database.InTenant(r.Context(), s.pool, mustCurrent(r).Tenant.ID, fn)
+}
+
+// inTenantStream is inTenant for a response written while fn runs, on the stream pool.
+func (s *Server) inTenantStream(r *http.Request, fn func(tx pgx.Tx) error) error {
+	return database.InTenant(r.Context(), s.streamPool, mustCurrent(r).Tenant.ID, fn)
 }
 
 // actor describes the requester for the audit log.
