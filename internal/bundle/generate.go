@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,9 +39,6 @@ const GenerateTimeout = 2 * time.Hour
 
 // progressInterval is how often a running generation writes docs_done to its row.
 const progressInterval = time.Second
-
-// copyBuffer is how much of a document is moved at a time.
-const copyBuffer = 256 << 10
 
 // GenerateBundleWorker generates a bundle (GenerateBundleArgs): it re-reads the bundle and the
 // requester's access under the tenant, plans (into bundle_entries), writes each part as a
@@ -260,38 +258,44 @@ type partBlob struct {
 
 // writeParts writes every part of the plan, reading the plan back in order a batch at a time:
 // part 1 starts with the workbook, and a part is finished when the first entry of the next one
-// comes. Each part's storage key is recorded in bundle_uploads before its first byte.
+// comes. Each part's storage key is recorded in bundle_uploads before its first byte. The
+// documents are read ahead on a goroutine of their own (readDocuments), so opening and reading
+// the next ones runs beside writing the current one.
 func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]partBlob, error) {
 	parts := make([]partBlob, 0, g.pl.Parts)
-	buf := make([]byte, copyBuffer)
 	cur, err := w.openPart(ctx, g, 1)
 	if err != nil {
 		return nil, err
 	}
-	err = eachEntry(ctx, w.Pool, g.args.TenantID, g.args.BundleID, func(e *entry) error {
-		for e.Part > cur.number {
-			b, err := cur.finish()
-			if err != nil {
-				return err
-			}
-			parts = append(parts, partBlob{id: cur.id, blob: b})
-			if cur, err = w.openPart(ctx, g, cur.number+1); err != nil {
-				return err
+	rctx, stop := context.WithCancel(ctx)
+	chunks, free := make(chan docChunk, readBlocks), make(chan []byte, readBlocks)
+	go w.readDocuments(rctx, g, chunks, free)
+	defer func() {
+		stop()
+		for c := range chunks { // until readDocuments has ended
+			if c.buf != nil {
+				free <- c.buf[:cap(c.buf)]
 			}
 		}
-		ew, err := cur.zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
+		for len(free) > 0 {
+			readBlocksPool.Put(<-free)
+		}
+	}()
+	var ew io.Writer
+	for c := range chunks {
+		if c.err != nil {
+			err = c.err
+			break
+		}
+		ew, err = w.writeChunk(ctx, g, &cur, &parts, ew, c)
+		free <- c.buf[:cap(c.buf)]
 		if err != nil {
-			return err
+			break
 		}
-		if err := w.copyDocument(ctx, ew, e, buf); err != nil {
-			return err
-		}
-		g.done++
-		if w.AfterDocumentFunc != nil {
-			w.AfterDocumentFunc(g.done)
-		}
-		return w.progress(ctx, g, false)
-	})
+	}
+	if err == nil && g.done != g.pl.Docs {
+		err = fmt.Errorf("bundle %s: wrote %d documents, the plan has %d", g.args.BundleID, g.done, g.pl.Docs)
+	}
 	if err != nil {
 		cur.abort()
 		return nil, err
@@ -307,6 +311,168 @@ func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]par
 	return parts, w.progress(ctx, g, true)
 }
 
+// writeChunk writes c into the archive: a document's first chunk starts its entry, in the
+// part the plan gives it (finishing the parts before), and the entry writer is returned for
+// the chunks that follow; its last chunk counts the document done.
+func (w *GenerateBundleWorker) writeChunk(ctx context.Context, g *genJob, cur **partWriter, parts *[]partBlob, ew io.Writer, c docChunk) (io.Writer, error) {
+	e := c.e
+	if c.first {
+		for e.Part > (*cur).number {
+			b, err := (*cur).finish()
+			if err != nil {
+				return nil, err
+			}
+			*parts = append(*parts, partBlob{id: (*cur).id, blob: b})
+			if *cur, err = w.openPart(ctx, g, (*cur).number+1); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		ew, err = (*cur).zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if _, err := ew.Write(c.buf); err != nil {
+		return nil, fmt.Errorf("copy document %s: %w", e.DocumentID, err)
+	}
+	if !c.last {
+		return ew, nil
+	}
+	g.done++
+	if w.AfterDocumentFunc != nil {
+		w.AfterDocumentFunc(g.done)
+	}
+	return ew, w.progress(ctx, g, false)
+}
+
+// The read-ahead holds documents in blocks of readBlock bytes (a smaller document takes a
+// block of its own, a larger one several in turn), at most readBlocks of them at a time. The
+// blocks are small so that the bytes in flight stay in the processors' caches between the
+// read, the archive, the hash and the write: with blocks of a megabyte the generation took
+// more processor time, not less.
+const (
+	readBlock  = 128 << 10
+	readBlocks = 8
+)
+
+// readBlocksPool keeps read-ahead blocks for the next generation.
+var readBlocksPool = sync.Pool{New: func() any { return make([]byte, readBlock) }}
+
+// docChunk is a piece of a document read ahead, or the error that ended the read-ahead.
+type docChunk struct {
+	e           *entry
+	buf         []byte // the document's bytes, in a block of the read-ahead
+	first, last bool
+	err         error
+}
+
+// readAhead is the goroutine that reads the documents of the plan in order into blocks and
+// sends them to chunks, taking free blocks from free (making new ones while fewer than
+// readBlocks exist).
+type readAhead struct {
+	ctx    context.Context
+	chunks chan<- docChunk
+	free   chan []byte
+	made   int
+}
+
+// readDocuments runs the read-ahead; an error is sent as the last chunk. It closes chunks when
+// done or when ctx is cancelled.
+func (w *GenerateBundleWorker) readDocuments(ctx context.Context, g *genJob, chunks chan<- docChunk, free chan []byte) {
+	defer close(chunks)
+	ra := &readAhead{ctx: ctx, chunks: chunks, free: free}
+	err := eachEntry(ctx, w.Pool, g.args.TenantID, g.args.BundleID, func(e *entry) error {
+		return w.readDocument(ra, e)
+	})
+	if err != nil && ctx.Err() == nil {
+		_ = ra.send(docChunk{err: err})
+	}
+}
+
+// block returns an empty block: a free one, a new one while fewer than readBlocks exist, or
+// else the next one the archive is done with.
+func (ra *readAhead) block() ([]byte, error) {
+	select {
+	case b := <-ra.free:
+		return b, nil
+	default:
+	}
+	if ra.made < readBlocks {
+		ra.made++
+		return readBlocksPool.Get().([]byte), nil
+	}
+	select {
+	case b := <-ra.free:
+		return b, nil
+	case <-ra.ctx.Done():
+		return nil, ra.ctx.Err()
+	}
+}
+
+// release returns a block that is not sent.
+func (ra *readAhead) release(b []byte) { ra.free <- b[:cap(b)] }
+
+func (ra *readAhead) send(c docChunk) error {
+	select {
+	case ra.chunks <- c:
+		return nil
+	case <-ra.ctx.Done():
+		if c.buf != nil {
+			ra.release(c.buf)
+		}
+		return ra.ctx.Err()
+	}
+}
+
+// readDocument reads e's blob and sends it in chunks. A missing blob, or one whose size is not
+// the row's, fails the bundle for good: retrying will not bring it back.
+func (w *GenerateBundleWorker) readDocument(ra *readAhead, e *entry) error {
+	r, err := w.Blobs.NewRangeReader(ra.ctx, e.StorageKey, 0, -1)
+	if errors.Is(err, fs.ErrNotExist) {
+		return permanent("bundle.error.document_missing", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	wrongSize := func(n int64) error {
+		return permanent("bundle.error.document_missing", fmt.Errorf("document %s: blob has %d bytes, row says %d", e.DocumentID, n, e.Size))
+	}
+	// A store's reader knows the blob's size: reading exactly that many bytes then saves the
+	// read that finds the end.
+	sized, known := r.(interface{ Size() int64 })
+	if known && sized.Size() != e.Size {
+		return wrongSize(sized.Size())
+	}
+	ec := *e
+	var n int64
+	for first := true; first || n < e.Size; first = false {
+		b, err := ra.block()
+		if err != nil {
+			return err
+		}
+		k, err := io.ReadFull(r, b[:min(int64(len(b)), e.Size-n)])
+		n += int64(k)
+		if err == nil && n == e.Size && !known {
+			if extra, _ := io.ReadFull(r, make([]byte, 1)); extra > 0 {
+				n, err = n+1, io.ErrShortBuffer // longer than the row says
+			}
+		}
+		if err != nil {
+			ra.release(b)
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrShortBuffer) {
+				return wrongSize(n)
+			}
+			return fmt.Errorf("copy document %s: %w", e.DocumentID, err)
+		}
+		if err := ra.send(docChunk{e: &ec, buf: b[:k], first: first, last: n == e.Size}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // partWriter streams one standalone ZIP into a new blob.
 type partWriter struct {
 	number int
@@ -314,7 +480,7 @@ type partWriter struct {
 	key    string
 	bw     io.WriteCloser
 	cancel context.CancelFunc // aborts the blob write
-	out    *hashingWriter
+	out    *partOutput
 	zw     *zip.Writer
 	closed bool // finished or aborted
 }
@@ -342,7 +508,7 @@ func (w *GenerateBundleWorker) openPart(ctx context.Context, g *genJob, number i
 		cancel()
 		return nil, err
 	}
-	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: newHashingWriter(bw)}
+	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: newPartOutput(bw)}
 	pw.zw = zip.NewWriter(pw.out)
 	pw.zw.RegisterCompressor(zip.Deflate, newFlateWriter)
 	if number > 1 {
@@ -368,8 +534,8 @@ func (pw *partWriter) abort() {
 		return
 	}
 	pw.closed = true
-	pw.out.close()
 	pw.cancel() // cancelling before Close aborts the write
+	_ = pw.out.close()
 	_ = pw.bw.Close()
 }
 
@@ -380,34 +546,15 @@ func (pw *partWriter) finish() (document.Blob, error) {
 		pw.abort()
 		return document.Blob{}, err
 	}
+	if err := pw.out.close(); err != nil {
+		pw.abort()
+		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
+	}
 	pw.closed = true
-	pw.out.close()
 	if err := pw.bw.Close(); err != nil {
 		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
 	}
 	return document.Blob{Key: pw.key, Size: pw.out.n, SHA256: pw.out.sum(), ContentType: "application/zip"}, nil
-}
-
-// copyDocument copies e's blob into the archive entry ew. A missing blob, or one whose size is
-// not the row's, fails the bundle for good: retrying will not bring it back.
-func (w *GenerateBundleWorker) copyDocument(ctx context.Context, ew io.Writer, e *entry, buf []byte) error {
-	r, err := w.Blobs.NewRangeReader(ctx, e.StorageKey, 0, -1)
-	if errors.Is(err, fs.ErrNotExist) {
-		return permanent("bundle.error.document_missing", err)
-	}
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	// Only Read: the blob reader's own WriteTo would copy in small pieces.
-	n, err := io.CopyBuffer(ew, struct{ io.Reader }{r}, buf)
-	if err != nil {
-		return fmt.Errorf("copy document %s: %w", e.DocumentID, err)
-	}
-	if n != e.Size {
-		return permanent("bundle.error.document_missing", fmt.Errorf("document %s: blob has %d bytes, row says %d", e.DocumentID, n, e.Size))
-	}
-	return nil
 }
 
 // progress writes docs_done to the row at most every progressInterval (always when force), and
@@ -583,55 +730,120 @@ func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobS
 	})
 }
 
-// hashingWriter passes writes on and keeps their count and SHA-256. A large write is hashed on
-// a goroutine of its own while it is written, so the hash (the costliest step of a stored
-// entry) runs beside the write on a second core rather than after it; Write returns when both
-// are done, so the caller may reuse p at once. close stops the goroutine.
-type hashingWriter struct {
-	w    io.Writer
-	h    hash.Hash
-	n    int64
-	todo chan []byte
-	done chan struct{}
+// partOutput is where a part's ZIP goes: it gathers the archive's writes into blocks of
+// outBlock bytes, and hands each full block to a goroutine that hashes it (SHA-256, the
+// costliest step of a stored entry), which passes it on to one that writes it to the blob. So
+// the hash, the write to the store and the archive's own work (framing, CRC-32, taking in the
+// next document) run side by side on two cores, and the store gets large writes. At most
+// outBlocks blocks exist: a slow store or hash holds the archive back rather than letting
+// memory grow.
+type partOutput struct {
+	h      hash.Hash
+	n      int64  // bytes taken in
+	cur    []byte // the block being filled, nil between blocks
+	made   int
+	free   chan []byte
+	hashq  chan []byte
+	writeq chan []byte
+	done   chan struct{} // closed when the writer has handled every block
+	err    atomic.Pointer[error]
+	closed bool
 }
 
-// hashBeside is the smallest write hashed on the goroutine: for less, handing over costs more
-// than it saves.
-const hashBeside = 32 << 10
+// The output's blocks: large enough to keep the store's writes few, small enough to stay in
+// the caches (see readBlock).
+const (
+	outBlock  = 256 << 10
+	outBlocks = 4
+)
 
-func newHashingWriter(w io.Writer) *hashingWriter {
-	hw := &hashingWriter{w: w, h: sha256.New(), todo: make(chan []byte), done: make(chan struct{})}
+// outBlocksPool keeps blocks for the next part.
+var outBlocksPool = sync.Pool{New: func() any { return make([]byte, 0, outBlock) }}
+
+func newPartOutput(w io.Writer) *partOutput {
+	o := &partOutput{h: sha256.New(), free: make(chan []byte, outBlocks), hashq: make(chan []byte, outBlocks),
+		writeq: make(chan []byte, outBlocks), done: make(chan struct{})}
 	go func() {
-		for p := range hw.todo {
-			hw.h.Write(p)
-			hw.done <- struct{}{}
+		defer close(o.writeq)
+		for b := range o.hashq {
+			o.h.Write(b)
+			o.writeq <- b
 		}
 	}()
-	return hw
+	go func() {
+		defer close(o.done)
+		for b := range o.writeq {
+			if o.err.Load() == nil {
+				if _, err := w.Write(b); err != nil {
+					o.err.Store(&err)
+				}
+			}
+			o.free <- b[:0]
+		}
+	}()
+	return o
 }
 
-func (hw *hashingWriter) Write(p []byte) (int, error) {
-	if len(p) < hashBeside {
-		n, err := hw.w.Write(p)
-		hw.h.Write(p[:n])
-		hw.n += int64(n)
-		return n, err
+// Write takes in p. A failed write to the store shows in a later Write, and always in close.
+func (o *partOutput) Write(p []byte) (int, error) {
+	if err := o.err.Load(); err != nil {
+		return 0, *err
 	}
-	hw.todo <- p
-	n, err := hw.w.Write(p)
-	<-hw.done
-	hw.n += int64(n)
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
+	n := len(p)
+	for len(p) > 0 {
+		if o.cur == nil {
+			o.cur = o.block()
+		}
+		k := copy(o.cur[len(o.cur):cap(o.cur)], p)
+		o.cur = o.cur[:len(o.cur)+k]
+		p = p[k:]
+		if len(o.cur) == cap(o.cur) {
+			o.hashq <- o.cur
+			o.cur = nil
+		}
 	}
-	return n, err
+	o.n += int64(n)
+	return n, nil
 }
 
-// sum returns the SHA-256 of everything written.
-func (hw *hashingWriter) sum() string { return hex.EncodeToString(hw.h.Sum(nil)) }
+// block returns an empty block: a free one, a new one while fewer than outBlocks exist, or
+// else the next one the writer is done with.
+func (o *partOutput) block() []byte {
+	select {
+	case b := <-o.free:
+		return b
+	default:
+	}
+	if o.made < outBlocks {
+		o.made++
+		return outBlocksPool.Get().([]byte)[:0]
+	}
+	return <-o.free
+}
 
-// close ends the hashing goroutine.
-func (hw *hashingWriter) close() { close(hw.todo) }
+// close hands on the last block, waits until every block is written and ends the goroutines;
+// it returns the first error writing to the store.
+func (o *partOutput) close() error {
+	if !o.closed {
+		o.closed = true
+		if len(o.cur) > 0 {
+			o.hashq <- o.cur
+		}
+		o.cur = nil
+		close(o.hashq)
+		<-o.done
+		for range o.made {
+			outBlocksPool.Put(<-o.free)
+		}
+	}
+	if err := o.err.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// sum returns the SHA-256 of everything written; only after close.
+func (o *partOutput) sum() string { return hex.EncodeToString(o.h.Sum(nil)) }
 
 // flateWriters keeps deflate writers for reuse: each holds about a megabyte of state, and a
 // bundle may deflate tens of thousands of entries.

@@ -186,42 +186,69 @@ func copyEntries(ctx context.Context, tx pgx.Tx, tenantID, bundleID uuid.UUID, b
 }
 
 // eachEntry calls fn with every entry of the bundle's plan, in order. It reads planBatch
-// entries at a time, each batch in a short transaction of its own, and calls fn outside any
-// transaction: fn may take long (copy a document) without holding back the database. fn must
-// not keep e.
+// entries at a time, each batch in a short transaction of its own, the next while fn works
+// through the last, and calls fn outside any transaction: fn may take long (copy a document)
+// without holding back the database. fn must not keep e.
 func eachEntry(ctx context.Context, pool *pgxpool.Pool, tenantID, bundleID uuid.UUID, fn func(e *entry) error) error {
-	batch := make([]entry, 0, planBatch)
-	last := 0
-	query := "SELECT " + strings.Join(entryColumns, ", ") + " FROM bundle_entries WHERE bundle_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-	for {
-		batch = batch[:0]
-		err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, query, bundleID, last, planBatch)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				batch = append(batch, entry{})
-				if err := scanEntry(rows, &batch[len(batch)-1]); err != nil {
-					return err
+	type batch struct {
+		entries []entry
+		err     error
+	}
+	bufs := [2][]entry{make([]entry, 0, planBatch), make([]entry, 0, planBatch)}
+	fetch := func(buf []entry, after int) <-chan batch {
+		next := make(chan batch, 1)
+		go func() {
+			entries, err := readEntries(ctx, pool, tenantID, bundleID, after, buf)
+			next <- batch{entries, err}
+		}()
+		return next
+	}
+	next := fetch(bufs[0], 0)
+	for i := 1; ; i ^= 1 {
+		b := <-next
+		if b.err != nil {
+			return b.err
+		}
+		next = nil
+		if len(b.entries) == planBatch {
+			next = fetch(bufs[i], b.entries[len(b.entries)-1].Seq)
+		}
+		for j := range b.entries {
+			if err := fn(&b.entries[j]); err != nil {
+				if next != nil {
+					<-next
 				}
-			}
-			return rows.Err()
-		})
-		if err != nil {
-			return fmt.Errorf("read bundle plan: %w", err)
-		}
-		for i := range batch {
-			if err := fn(&batch[i]); err != nil {
 				return err
 			}
 		}
-		if len(batch) < planBatch {
+		if next == nil {
 			return nil
 		}
-		last = batch[len(batch)-1].Seq
 	}
+}
+
+// readEntries reads the next planBatch entries of the plan after seq into buf.
+func readEntries(ctx context.Context, pool *pgxpool.Pool, tenantID, bundleID uuid.UUID, after int, buf []entry) ([]entry, error) {
+	buf = buf[:0]
+	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT "+strings.Join(entryColumns, ", ")+
+			" FROM bundle_entries WHERE bundle_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", bundleID, after, planBatch)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			buf = append(buf, entry{})
+			if err := scanEntry(rows, &buf[len(buf)-1]); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read bundle plan: %w", err)
+	}
+	return buf, nil
 }
 
 // planner gives entries, one at a time in the bundle's order, their sequence number, path and
