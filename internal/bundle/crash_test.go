@@ -440,3 +440,58 @@ func TestGenerateCancelledOnJobsPage(t *testing.T) {
 	}
 	f.request(t, user) // a new request is accepted: no generation is running any more
 }
+
+// TestGeneratePlanLost empties bundle_entries during a generation, as PostgreSQL does with an
+// unlogged table when it restarts after a crash: in the middle of the parts, and after the last
+// document (before publishing). The attempt fails without publishing anything, and the retry
+// plans anew and finishes a complete bundle.
+func TestGeneratePlanLost(t *testing.T) {
+	t.Parallel()
+	for _, at := range []int{4, 12} {
+		t.Run(fmt.Sprintf("After%d", at), func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			e := f.employee(t, "1", "Aalbers")
+			for i := range 12 {
+				f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
+			}
+			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+			args := f.request(t, user)
+			w := f.worker(crashPartSize)
+			w.AfterDocumentFunc = func(done int) {
+				if done != at {
+					return
+				}
+				owner, err := pgx.Connect(f.ctx, f.db.OwnerURL)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer owner.Close(f.ctx)
+				if _, err := owner.Exec(f.ctx, "TRUNCATE bundle_entries"); err != nil {
+					t.Error(err)
+				}
+			}
+			if err := w.Work(f.ctx, job(args)); err == nil {
+				t.Fatal("the attempt that lost its plan succeeded")
+			}
+			if b := f.find(t, args.BundleID); b.Status != bundle.StatusRunning || len(b.Parts) != 0 {
+				t.Fatalf("after the failed attempt: bundle %s with %d parts, want running with none", b.Status, len(b.Parts))
+			}
+			f.checkRowsHaveBlobs(t)
+			w.AfterDocumentFunc = nil
+			retry := job(args)
+			retry.Attempt = 2
+			if err := w.Work(f.ctx, retry); err != nil {
+				t.Fatal(err)
+			}
+			got := f.find(t, args.BundleID)
+			if c := f.checkBundle(t, got); len(c.Rows) != 12 { // every entry, the workbook, and no orphan blobs
+				t.Errorf("%d documents, want 12", len(c.Rows))
+			}
+			if n := f.auditCount(t, "bundle.generated"); n != 1 {
+				t.Errorf("%d bundle.generated events, want 1", n)
+			}
+		})
+	}
+}

@@ -586,6 +586,15 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 		if err != nil {
 			return err
 		}
+		// The plan is unlogged: a restart of PostgreSQL after a crash empties it, and what
+		// follows reads it.
+		var planned int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM bundle_entries WHERE bundle_id = $1", g.args.BundleID).Scan(&planned); err != nil {
+			return err
+		}
+		if planned != g.pl.Docs {
+			return fmt.Errorf("bundle %s: %d entries of the plan left, it had %d", g.args.BundleID, planned, g.pl.Docs)
+		}
 		system := document.SystemFullDossierProvider
 		if g.bundle.RequesterKind == access.KindEmployer {
 			system = document.SystemFullDossierEmployer
