@@ -24,16 +24,7 @@ func TestSessionCodec(t *testing.T) {
 		if !strings.HasPrefix(string(b), codecMagic) {
 			t.Fatalf("strings and int64s were not stored in the codec's own format: %q", b)
 		}
-		gotDeadline, got, err := sessionCodec{}.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !gotDeadline.Equal(deadline) {
-			t.Errorf("deadline = %v, want %v", gotDeadline, deadline)
-		}
-		if diff := cmp.Diff(values, got); diff != "" {
-			t.Errorf("values (-want +got):\n%s", diff)
-		}
+		checkDecode(t, b, deadline, values)
 	})
 
 	t.Run("Empty", func(t *testing.T) {
@@ -59,16 +50,7 @@ func TestSessionCodec(t *testing.T) {
 		if strings.HasPrefix(string(b), codecMagic) {
 			t.Fatal("a bool was stored in the codec's own format")
 		}
-		gotDeadline, got, err := sessionCodec{}.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !gotDeadline.Equal(deadline) {
-			t.Errorf("deadline = %v, want %v", gotDeadline, deadline)
-		}
-		if diff := cmp.Diff(other, got); diff != "" {
-			t.Errorf("values (-want +got):\n%s", diff)
-		}
+		checkDecode(t, b, deadline, other)
 	})
 
 	// Sessions stored before this codec, with scs's gob codec, stay valid.
@@ -78,16 +60,7 @@ func TestSessionCodec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gotDeadline, got, err := sessionCodec{}.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !gotDeadline.Equal(deadline) {
-			t.Errorf("deadline = %v, want %v", gotDeadline, deadline)
-		}
-		if diff := cmp.Diff(values, got); diff != "" {
-			t.Errorf("values (-want +got):\n%s", diff)
-		}
+		checkDecode(t, b, deadline, values)
 	})
 
 	t.Run("RefusesDamagedData", func(t *testing.T) {
@@ -105,4 +78,19 @@ func TestSessionCodec(t *testing.T) {
 			t.Error("Decode with a byte too many succeeded")
 		}
 	})
+}
+
+// checkDecode decodes b with the codec and compares it with the deadline and values encoded.
+func checkDecode(t *testing.T, b []byte, deadline time.Time, values map[string]any) {
+	t.Helper()
+	gotDeadline, got, err := sessionCodec{}.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !gotDeadline.Equal(deadline) {
+		t.Errorf("deadline = %v, want %v", gotDeadline, deadline)
+	}
+	if diff := cmp.Diff(values, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
 }

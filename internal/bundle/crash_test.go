@@ -341,6 +341,19 @@ func checkRetried(t *testing.T, job *rivertype.JobRow, wantAttempt int, wantErro
 	}
 }
 
+// requestTwelve gives one employee 12 documents of 50 kB (several parts at crashPartSize) and
+// requests their bundle as a provider user who may read them all; it returns the job's
+// arguments and the user.
+func (f *fixture) requestTwelve(t *testing.T) (bundle.GenerateBundleArgs, uuid.UUID) {
+	t.Helper()
+	e := f.employee(t, "1", "Aalbers")
+	for i := range 12 {
+		f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
+	}
+	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+	return f.request(t, user), user
+}
+
 // TestGenerateInterruptedMidArchive interrupts a generation in the middle of part 2 (part 1
 // written, part 2 half written; both unpublished) and checks the bundle River finishes.
 func TestGenerateInterruptedMidArchive(t *testing.T) {
@@ -349,12 +362,7 @@ func TestGenerateInterruptedMidArchive(t *testing.T) {
 		t.Run(how.name, func(t *testing.T) {
 			t.Parallel()
 			f := setup(t)
-			e := f.employee(t, "1", "Aalbers")
-			for i := range 12 {
-				f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
-			}
-			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
-			args := f.request(t, user)
+			args, _ := f.requestTwelve(t)
 			job := how.run(t, f, "generate", args.BundleID, 4, func() {
 				var uploads int
 				f.inTenant(t, func(tx pgx.Tx) error {
@@ -412,12 +420,7 @@ func TestDeleteDossierInterrupted(t *testing.T) {
 func TestGenerateCancelledOnJobsPage(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	e := f.employee(t, "1", "Aalbers")
-	for i := range 12 {
-		f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
-	}
-	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
-	args := f.request(t, user)
+	args, user := f.requestTwelve(t)
 	rc := startHeld(t, f, "generate", 4)
 	var jobID int64
 	if err := f.db.Pool.QueryRow(f.ctx, `SELECT id FROM river_job WHERE kind = $1 AND args->>'bundle_id' = $2`,
@@ -451,12 +454,7 @@ func TestGeneratePlanLost(t *testing.T) {
 		t.Run(fmt.Sprintf("After%d", at), func(t *testing.T) {
 			t.Parallel()
 			f := setup(t)
-			e := f.employee(t, "1", "Aalbers")
-			for i := range 12 {
-				f.upload(t, &e.ID, f.catEmployee.ID, "doc-"+name(i)+".pdf", pdf(50<<10))
-			}
-			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
-			args := f.request(t, user)
+			args, _ := f.requestTwelve(t)
 			w := f.worker(crashPartSize)
 			w.AfterDocumentFunc = func(done int) {
 				if done != at {
