@@ -4,17 +4,14 @@ import (
 	"archive/zip"
 	"compress/flate"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -554,7 +551,7 @@ func (pw *partWriter) finish() (document.Blob, error) {
 	if err := pw.bw.Close(); err != nil {
 		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
 	}
-	return document.Blob{Key: pw.key, Size: pw.out.n, SHA256: pw.out.sum(), ContentType: "application/zip"}, nil
+	return document.Blob{Key: pw.key, Size: pw.out.size(), SHA256: pw.out.sum(), ContentType: "application/zip"}, nil
 }
 
 // progress writes docs_done to the row at most every progressInterval (always when force), and
@@ -739,120 +736,65 @@ func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobS
 	})
 }
 
-// partOutput is where a part's ZIP goes: it gathers the archive's writes into blocks of
-// outBlock bytes, and hands each full block to a goroutine that hashes it (SHA-256, the
-// costliest step of a stored entry), which passes it on to one that writes it to the blob. So
-// the hash, the write to the store and the archive's own work (framing, CRC-32, taking in the
-// next document) run side by side on two cores, and the store gets large writes. At most
-// outBlocks blocks exist: a slow store or hash holds the archive back rather than letting
-// memory grow.
+// partOutput is where a part's ZIP goes: it gathers the archive's writes into the blocks of a
+// document.BlockPipe, which hashes each full block (SHA-256, the costliest step of a stored
+// entry) and writes it to the blob on goroutines of its own. So the hash, the write to the store
+// and the archive's own work (framing, CRC-32, taking in the next document) run side by side on
+// two cores, and the store gets large writes.
 type partOutput struct {
-	h      hash.Hash
-	n      int64  // bytes taken in
-	cur    []byte // the block being filled, nil between blocks
-	made   int
-	free   chan []byte
-	hashq  chan []byte
-	writeq chan []byte
-	done   chan struct{} // closed when the writer has handled every block
-	err    atomic.Pointer[error]
-	closed bool
+	pipe *document.BlockPipe
+	cur  []byte // the block being filled, nil between blocks
 }
 
-// The output's blocks: large enough to keep the store's writes few, small enough to stay in
-// the caches (see readBlock).
+// The output's blocks: large enough to keep the store's writes few (and, on a local disk, to go
+// there with direct I/O), small enough to stay in the caches (see readBlock).
 const (
 	outBlock  = 256 << 10
 	outBlocks = 4
 )
 
-// outBlocksPool keeps blocks for the next part.
-var outBlocksPool = sync.Pool{New: func() any { return make([]byte, 0, outBlock) }}
-
 func newPartOutput(w io.Writer) *partOutput {
-	o := &partOutput{h: sha256.New(), free: make(chan []byte, outBlocks), hashq: make(chan []byte, outBlocks),
-		writeq: make(chan []byte, outBlocks), done: make(chan struct{})}
-	go func() {
-		defer close(o.writeq)
-		for b := range o.hashq {
-			o.h.Write(b)
-			o.writeq <- b
-		}
-	}()
-	go func() {
-		defer close(o.done)
-		for b := range o.writeq {
-			if o.err.Load() == nil {
-				if _, err := w.Write(b); err != nil {
-					o.err.Store(&err)
-				}
-			}
-			o.free <- b[:0]
-		}
-	}()
+	o := &partOutput{pipe: document.NewBlockPipe(outBlock, outBlocks)}
+	o.pipe.Start(w)
 	return o
 }
 
 // Write takes in p. A failed write to the store shows in a later Write, and always in close.
 func (o *partOutput) Write(p []byte) (int, error) {
-	if err := o.err.Load(); err != nil {
-		return 0, *err
+	if err := o.pipe.Err(); err != nil {
+		return 0, err
 	}
 	n := len(p)
 	for len(p) > 0 {
 		if o.cur == nil {
-			o.cur = o.block()
+			o.cur = o.pipe.Block()
 		}
 		k := copy(o.cur[len(o.cur):cap(o.cur)], p)
 		o.cur = o.cur[:len(o.cur)+k]
 		p = p[k:]
 		if len(o.cur) == cap(o.cur) {
-			o.hashq <- o.cur
+			o.pipe.Send(o.cur)
 			o.cur = nil
 		}
 	}
-	o.n += int64(n)
 	return n, nil
 }
 
-// block returns an empty block: a free one, a new one while fewer than outBlocks exist, or
-// else the next one the writer is done with.
-func (o *partOutput) block() []byte {
-	select {
-	case b := <-o.free:
-		return b
-	default:
+// close hands on the last block and waits until every block is written; it returns the first
+// error writing to the store.
+func (o *partOutput) close() error {
+	if o.cur != nil {
+		o.pipe.Send(o.cur)
+		o.cur = nil
 	}
-	if o.made < outBlocks {
-		o.made++
-		return outBlocksPool.Get().([]byte)[:0]
-	}
-	return <-o.free
+	return o.pipe.Close()
 }
 
-// close hands on the last block, waits until every block is written and ends the goroutines;
-// it returns the first error writing to the store.
-func (o *partOutput) close() error {
-	if !o.closed {
-		o.closed = true
-		if len(o.cur) > 0 {
-			o.hashq <- o.cur
-		}
-		o.cur = nil
-		close(o.hashq)
-		<-o.done
-		for range o.made {
-			outBlocksPool.Put(<-o.free)
-		}
-	}
-	if err := o.err.Load(); err != nil {
-		return *err
-	}
-	return nil
-}
+// size is the number of bytes written.
+func (o *partOutput) size() int64 { return o.pipe.Written() }
 
 // sum returns the SHA-256 of everything written; only after close.
-func (o *partOutput) sum() string { return hex.EncodeToString(o.h.Sum(nil)) }
+func (o *partOutput) sum() string { return hex.EncodeToString(o.pipe.Sum()) }
 
 // flateWriters keeps deflate writers for reuse: each holds about a megabyte of state, and a
 // bundle may deflate tens of thousands of entries.

@@ -161,6 +161,12 @@ func (s bucketStore) NewWriter(ctx context.Context, key, contentType string) (io
 // a file whose bytes never reached the disk, while the document's row, committed by PostgreSQL,
 // survives. So Close first syncs the file, then lets the store rename it, then syncs the folder
 // that holds the new name. A failed sync aborts the write: nothing is published.
+//
+// Large blocks at aligned offsets (as uploads and bundle parts write) go to the disk with
+// direct I/O: copying them into the page cache first cost more processor time than anything else
+// in writing a blob, and a blob just written is seldom read soon, so the page cache keeps what
+// PostgreSQL and the downloads read instead. The rest (a file's last block, small writes) goes
+// through the page cache; so does everything when the file system refuses direct I/O.
 type fileWriter struct {
 	*blob.Writer
 	file   *os.File
@@ -168,6 +174,8 @@ type fileWriter struct {
 	cancel context.CancelFunc // aborts the write when the sync fails
 	// written bytes so far, of which the kernel was asked to write back the first flushed.
 	written, flushed int64
+	// direct is whether the file is in direct I/O now; buffered, whether direct I/O failed on it.
+	direct, buffered bool
 }
 
 // writebackEvery is how many bytes a fileWriter lets accumulate before it asks the kernel to
@@ -175,14 +183,48 @@ type fileWriter struct {
 // megabytes rather than the whole file: writing to disk overlaps with receiving the upload.
 const writebackEvery = 8 << 20
 
+// A write goes to the disk with direct I/O when it is at least directMin bytes, and its length
+// and its offset in the file are multiples of directAlign (the page size, a multiple of the
+// disks' block sizes; the memory of such a large block is aligned to Go's pages).
+const (
+	directAlign = 4 << 10
+	directMin   = 128 << 10
+)
+
 func (w *fileWriter) Write(p []byte) (int, error) {
+	w.useDirect(len(p) >= directMin && len(p)%directAlign == 0 && w.written%directAlign == 0)
 	n, err := w.Writer.Write(p)
+	if err != nil && w.direct {
+		// Refused in direct I/O (the file system, or the memory's alignment): write the rest,
+		// and everything after, through the page cache.
+		w.buffered = true
+		w.useDirect(false)
+		var m int
+		m, err = w.Writer.Write(p[n:])
+		n += m
+	}
 	w.written += int64(n)
-	if w.written-w.flushed >= writebackEvery {
+	if w.direct {
+		w.flushed = w.written // nothing of it waits in the page cache
+	} else if w.written-w.flushed >= writebackEvery {
 		startWriteback(w.file, w.flushed, w.written-w.flushed)
 		w.flushed = w.written
 	}
 	return n, err
+}
+
+// useDirect puts the file in direct I/O or takes it out, as on asks; once direct I/O failed,
+// never in again.
+func (w *fileWriter) useDirect(on bool) {
+	on = on && !w.buffered
+	if on == w.direct {
+		return
+	}
+	if err := setDirect(w.file, on); err != nil {
+		w.buffered = true
+		return
+	}
+	w.direct = on
 }
 
 func (w *fileWriter) Close() error {

@@ -181,6 +181,45 @@ func TestPutBlobManyBlocks(t *testing.T) {
 	}
 }
 
+// TestFolderWriterDirectIO writes a blob in the shapes the folder store sends to the disk in
+// different ways: large aligned blocks (direct I/O), a large block whose memory is not aligned
+// (refused in direct I/O, written through the page cache from then on), and a short tail. The
+// stored bytes must be exactly those written.
+func TestFolderWriterDirectIO(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	blobs, err := document.OpenBlobStore(ctx, "file://"+filepath.ToSlash(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	content := make([]byte, 3<<20+1+100)
+	rand.Read(content)
+	w, err := blobs.NewWriter(ctx, "documents/x/direct", "application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][]byte{
+		content[:1<<20],            // aligned in memory (a large allocation) and in the file
+		content[1<<20 : 2<<20],     // aligned again
+		content[2<<20+1 : 3<<20+1], // one byte off in memory: direct I/O refuses it
+		content[3<<20+1:],          // the tail
+	} {
+		if n, err := w.Write(p); err != nil || n != len(p) {
+			t.Fatalf("write %d bytes: %d, %v", len(p), n, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{}, content[:2<<20]...), content[2<<20+1:]...)
+	stored, err := os.ReadFile(filepath.Join(dir, "documents", "x", "direct"))
+	if err != nil || !bytes.Equal(stored, want) {
+		t.Errorf("stored %d bytes, want %d, equal %v (err %v)", len(stored), len(want), bytes.Equal(stored, want), err)
+	}
+}
+
 // failingReader gives n bytes, then an error: a client that goes away mid-upload.
 type failingReader struct{ n int }
 

@@ -53,50 +53,56 @@ type Blob struct {
 	ContentType string // sniffed from the first 512 bytes
 }
 
+// An upload moves in blocks of uploadBlock bytes through a BlockPipe of uploadBlocks: large
+// blocks keep system calls few, and go to a local disk with direct I/O; the fixed number keeps
+// memory flat whatever the file's size.
+const (
+	uploadBlock  = 1 << 20
+	uploadBlocks = 4
+)
+
 // PutBlob streams r into a new blob under key, computing its size and SHA-256 on the way and
 // sniffing its content type from the first 512 bytes. Memory stays flat: r moves in blocks
-// through a fixed set of buffers (hashPipe), and the SHA-256 is computed on a goroutine of its
-// own while the blocks are written, so an upload costs the time of the slower of the two rather
-// than of both. Past MaxSize it aborts the write, so nothing is stored, and returns ETOOLARGE
+// through a BlockPipe, which hashes and writes each block on goroutines of their own while the
+// next is read. Past MaxSize it aborts the write, so nothing is stored, and returns ETOOLARGE
 // (message document.error.too_large with the limit); not one byte past the limit reaches the
 // store. Any other failure, including ctx ending, stores nothing either.
 func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pipe := newHashPipe()
-	defer pipe.close()
-	buf := pipe.buffer()
-	n, rerr := readBlock(r, *buf)
-	b := Blob{Key: key, ContentType: http.DetectContentType((*buf)[:min(n, 512)])}
+	pipe := NewBlockPipe(uploadBlock, uploadBlocks)
+	buf := pipe.Block()
+	buf, rerr := readBlock(r, buf)
+	b := Blob{Key: key, ContentType: http.DetectContentType(buf[:min(len(buf), 512)])}
 	w, err := s.blobs.NewWriter(ctx, key, b.ContentType)
 	if err != nil {
-		pipe.release(buf)
+		pipe.Release(buf)
+		pipe.Close()
 		return Blob{}, err
 	}
+	pipe.Start(w)
 	for {
 		if rerr != nil && rerr != io.EOF {
 			err = fmt.Errorf("read upload: %w", rerr)
-		} else if b.Size+int64(n) > s.maxSize {
+		} else if pipe.Written()+int64(len(buf)) > s.maxSize {
 			err = errTooLarge
+		} else {
+			err = pipe.Err()
 		}
-		if err != nil || n == 0 {
-			pipe.release(buf)
+		if err != nil || len(buf) == 0 {
+			pipe.Release(buf)
 			break
 		}
-		pipe.hash(buf, n)
-		if _, err = w.Write((*buf)[:n]); err != nil {
-			break
-		}
-		b.Size += int64(n)
+		pipe.Send(buf)
 		if rerr != nil {
 			break // the upload ended within this block
 		}
-		buf = pipe.buffer()
-		n, rerr = readBlock(r, *buf)
+		buf, rerr = readBlock(r, pipe.Block())
 	}
 	if err != nil {
 		// Cancelling before Close aborts the write: the store publishes nothing.
 		cancel()
+		_ = pipe.Close()
 		if cerr := w.Close(); cerr != nil && !errors.Is(cerr, context.Canceled) {
 			s.log.ErrorContext(ctx, "abort blob write", "key", key, "err", cerr)
 		}
@@ -105,27 +111,34 @@ func (s *Service) PutBlob(ctx context.Context, key string, r io.Reader) (Blob, e
 		}
 		return Blob{}, fmt.Errorf("write blob %s: %w", key, err)
 	}
-	sum := pipe.sum()
+	if err := pipe.Close(); err != nil {
+		cancel()
+		_ = w.Close()
+		return Blob{}, fmt.Errorf("write blob %s: %w", key, err)
+	}
 	if err := w.Close(); err != nil {
 		return Blob{}, fmt.Errorf("write blob %s: %w", key, err)
 	}
-	b.SHA256 = hex.EncodeToString(sum)
+	b.Size, b.SHA256 = pipe.Written(), hex.EncodeToString(pipe.Sum())
 	return b, nil
 }
 
-// readBlock reads from r until buf is full or r fails, and returns r's error as it is: io.EOF
-// at the end. (io.ReadFull would turn an end within buf into io.ErrUnexpectedEOF, the error a
-// reader gives when its input was cut short, so a broken upload would pass for a complete one.)
-func readBlock(r io.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := r.Read(buf[n:])
-		n += m
+// errTooLarge stops a copy at the size limit.
+var errTooLarge = errors.New("upload past the size limit")
+
+// readBlock reads from r into the empty block buf until it is full or r fails, and returns r's
+// error as it is: io.EOF at the end. (io.ReadFull would turn an end within buf into
+// io.ErrUnexpectedEOF, the error a reader gives when its input was cut short, so a broken upload
+// would pass for a complete one.)
+func readBlock(r io.Reader, buf []byte) ([]byte, error) {
+	for len(buf) < cap(buf) {
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
 		if err != nil {
-			return n, err
+			return buf, err
 		}
 	}
-	return n, nil
+	return buf, nil
 }
 
 // Upload stores a new document: it streams r into a blob under a fresh storage key (PutBlob,
