@@ -30,10 +30,11 @@ type workbookInfo struct {
 // the order each gives them, and a summary sheet with the documents and bytes per category and
 // the number left out. Text cells stay text: a file name starting with "=" is never a formula.
 //
-// Memory stays flat whatever the number of documents: the rows are stream-written (excelize
-// keeps up to 16 MB of the sheet in memory and the rest in a temporary file), the summary holds
-// a total per category, and the workbook's ZIP is written straight to w rather than built in
-// memory first, as excelize's own WriteTo does.
+// Memory stays flat whatever the number of documents: excelize writes the workbook but for the
+// rows of the documents sheet, which go to a temporary file as they come (sheetRows) and into
+// the sheet as the workbook is zipped (spliceZip); the summary holds a total per category; and
+// the workbook's ZIP is written straight to w rather than built in memory first, as excelize's
+// own WriteTo does.
 func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e *entry) error) error) (err error) {
 	t := func(key string, args ...any) string { return i18n.Translate(info.Lang, key, args...) }
 	f := excelize.NewFile()
@@ -69,6 +70,14 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e 
 	if err := sw.SetRow("A1", header, excelize.RowOpts{StyleID: bold}); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	rows, err := newSheetRows()
+	if err != nil {
+		return err
+	}
+	defer rows.close()
 	type total struct {
 		label string
 		n     int
@@ -77,7 +86,6 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e 
 	var totals []*total
 	byCategory := map[[2]any]*total{}
 	employer, employee := t("bundle.workbook.dossier_employer"), t("bundle.workbook.dossier_employee")
-	row := make([]any, len(workbookColumns))
 	var n int
 	var bytes int64
 	err = each(func(e *entry) error {
@@ -89,17 +97,21 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e 
 		if e.DocumentDate != nil {
 			date = e.DocumentDate.Format(time.DateOnly)
 		}
-		row[0], row[1], row[2], row[3], row[4], row[5] = e.Path, e.Part, e.FileName, dossier, e.PersonnelNumber, e.EmployeeName
-		row[6], row[7], row[8], row[9] = e.CategoryName, date, e.UploadedByName, e.UploadedAt.In(i18n.Amsterdam).Format("2006-01-02 15:04")
-		row[10], row[11] = e.Size, e.SHA256
 		n++
-		cell, err := excelize.CoordinatesToCellName(1, n+1)
-		if err != nil {
-			return fmt.Errorf("workbook: %w", err)
-		}
-		if err := sw.SetRow(cell, row); err != nil {
-			return fmt.Errorf("workbook: %w", err)
-		}
+		rows.start(n + 1)
+		rows.text(e.Path)
+		rows.int(int64(e.Part))
+		rows.text(e.FileName)
+		rows.text(dossier)
+		rows.text(e.PersonnelNumber)
+		rows.text(e.EmployeeName)
+		rows.text(e.CategoryName)
+		rows.text(date)
+		rows.text(e.UploadedByName)
+		rows.text(e.UploadedAt.In(i18n.Amsterdam).Format("2006-01-02 15:04"))
+		rows.int(e.Size)
+		rows.text(e.SHA256)
+		rows.end()
 		key := [2]any{e.EmployeeID == nil, e.CategoryID}
 		c := byCategory[key]
 		if c == nil {
@@ -118,8 +130,8 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e 
 	if n != pl.Docs || bytes != pl.Bytes {
 		return fmt.Errorf("workbook: %d documents of %d bytes, the plan has %d of %d", n, bytes, pl.Docs, pl.Bytes)
 	}
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("workbook: %w", err)
+	if err := rows.finish(); err != nil {
+		return err
 	}
 
 	if _, err := f.NewSheet(summary); err != nil {
@@ -135,7 +147,7 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e 
 	if err := ss.SetColWidth(2, 3, 16); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
-	rows := [][]any{
+	lines := [][]any{
 		{t("bundle.workbook.employer"), info.EmployerName},
 		{t("bundle.workbook.requested_by"), info.Requester},
 		{t("bundle.workbook.created_at"), info.CreatedAt.In(i18n.Amsterdam).Format("2006-01-02 15:04")},
@@ -144,14 +156,14 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e 
 		{t("bundle.workbook.category"), t("bundle.workbook.documents"), t("bundle.workbook.bytes")},
 	}
 	for _, c := range totals {
-		rows = append(rows, []any{c.label, c.n, c.bytes})
+		lines = append(lines, []any{c.label, c.n, c.bytes})
 	}
-	rows = append(rows,
+	lines = append(lines,
 		[]any{t("bundle.workbook.total"), pl.Docs, pl.Bytes},
 		[]any{},
 		[]any{t("bundle.workbook.left_out"), pl.LeftOut},
 	)
-	for i, r := range rows {
+	for i, r := range lines {
 		var opts []excelize.RowOpts
 		if i == 5 {
 			opts = append(opts, excelize.RowOpts{StyleID: bold})
@@ -164,11 +176,12 @@ func writeWorkbook(w io.Writer, pl plan, info workbookInfo, each func(fn func(e 
 		return fmt.Errorf("workbook: %w", err)
 	}
 	// WriteTo zips the workbook into a bytes.Buffer and then copies that to its writer; a zip
-	// writer of our own on w gets the bytes instead, and the buffer stays empty.
+	// writer of our own on w gets the bytes instead, and the buffer stays empty. It puts the
+	// rows into the documents sheet: the first sheet, so its part is sheet1.xml.
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 		zw := zip.NewWriter(w)
 		zw.RegisterCompressor(zip.Deflate, newFlateWriter)
-		return zw
+		return &spliceZip{zw: zw, sheet: "xl/worksheets/sheet1.xml", rows: rows}
 	})
 	if _, err := f.WriteTo(w); err != nil {
 		return fmt.Errorf("workbook: %w", err)
