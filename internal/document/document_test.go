@@ -220,6 +220,51 @@ func TestFolderWriterDirectIO(t *testing.T) {
 	}
 }
 
+// TestFolderStoreReads reads blobs of a local folder by the two ways the store opens them: a
+// key with a plain path (as StorageKey makes) and any other key, through the bucket.
+func TestFolderStoreReads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	blobs, err := document.OpenBlobStore(ctx, "file://"+filepath.ToSlash(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	content := []byte("0123456789 dossier")
+	for _, key := range []string{"documents/t1/plain-1", "Documents/Met Spatie/ä ../x"} {
+		w, err := blobs.NewWriter(ctx, key, "text/plain")
+		if err == nil {
+			_, err = w.Write(content)
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		if err != nil {
+			t.Fatalf("write %q: %v", key, err)
+		}
+		for _, r := range []struct {
+			offset, length int64
+			want           string
+		}{{0, -1, string(content)}, {3, 4, "3456"}, {11, -1, "dossier"}} {
+			rc, err := blobs.NewRangeReader(ctx, key, r.offset, r.length)
+			if err != nil {
+				t.Fatalf("read %q from %d: %v", key, r.offset, err)
+			}
+			got, err := io.ReadAll(rc)
+			size := rc.(interface{ Size() int64 }).Size()
+			rc.Close()
+			if err != nil || string(got) != r.want || size != int64(len(content)) {
+				t.Errorf("read %q from %d, %d bytes: %q, size %d, %v; want %q, size %d", key, r.offset, r.length, got, size, err, r.want, len(content))
+			}
+		}
+	}
+	for _, key := range []string{"documents/t1/missing", "documents/t1", "Documents/missing"} {
+		if _, err := blobs.NewRangeReader(ctx, key, 0, -1); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("read %q: %v, want fs.ErrNotExist", key, err)
+		}
+	}
+}
+
 // failingReader gives n bytes, then an error: a client that goes away mid-upload.
 type failingReader struct{ n int }
 
