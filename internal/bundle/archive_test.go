@@ -240,13 +240,13 @@ func (f *fixture) checkNoOrphans(t testing.TB) {
 	if diff := cmp.Diff(keys, files); diff != "" {
 		t.Errorf("blob files differ from document rows (-rows +files):\n%s", diff)
 	}
-	var uploads, deletions, entries int
+	var uploads, deletions int
 	f.inTenant(t, func(tx pgx.Tx) error {
-		return tx.QueryRow(f.ctx, `SELECT (SELECT count(*) FROM bundle_uploads), (SELECT count(*) FROM blob_deletions),
-			(SELECT count(*) FROM bundle_entries)`).Scan(&uploads, &deletions, &entries)
+		return tx.QueryRow(f.ctx, `SELECT (SELECT count(*) FROM bundle_uploads), (SELECT count(*) FROM blob_deletions)`).
+			Scan(&uploads, &deletions)
 	})
-	if uploads != 0 || deletions != 0 || entries != 0 {
-		t.Errorf("%d upload records, %d pending blob deletions and %d plan entries left", uploads, deletions, entries)
+	if uploads != 0 || deletions != 0 {
+		t.Errorf("%d upload records and %d pending blob deletions left", uploads, deletions)
 	}
 }
 

@@ -38,9 +38,9 @@ const GenerateTimeout = 2 * time.Hour
 const progressInterval = time.Second
 
 // GenerateBundleWorker generates a bundle (GenerateBundleArgs): it re-reads the bundle and the
-// requester's access under the tenant, plans (into bundle_entries), writes each part as a
+// requester's access under the tenant, plans (into a planFile), writes each part as a
 // standalone ZIP straight from the blob store into a new blob (part 1 starts with the metadata
-// workbook), reading the plan back a batch at a time, and publishes the parts as documents of
+// workbook), reading the plan back an entry at a time, and publishes the parts as documents of
 // the employer dossier in one transaction at the end. Its memory does not grow with the number
 // of documents.
 //
@@ -169,6 +169,7 @@ type genJob struct {
 	user       org.User
 	employer   org.Employer
 	pl         plan
+	entries    *planFile
 	lastUpdate time.Time
 	done       int
 }
@@ -202,6 +203,7 @@ func (w *GenerateBundleWorker) generate(ctx context.Context, a GenerateBundleArg
 	if err := w.plan(ctx, g); err != nil {
 		return err
 	}
+	defer g.entries.close()
 	parts, err := w.writeParts(ctx, g)
 	if err != nil {
 		return err
@@ -215,7 +217,7 @@ var errDone = errors.New("bundle already finished")
 // plan reloads the requester's principal and categories now (not as they were when he asked),
 // checks he may still generate, and plans the bundle.
 func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
-	return database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
+	err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
 		u, p, err := org.LoadPrincipal(ctx, tx, g.args.TenantID, g.bundle.RequestedBy)
 		if apperr.CodeOf(err) == apperr.ENOTFOUND {
 			return permanent("bundle.error.requester", err)
@@ -237,7 +239,7 @@ func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 		if err != nil {
 			return err
 		}
-		if g.pl, err = planBundle(ctx, tx, g.args.TenantID, g.args.BundleID, p, cats, g.bundle.EmployerID, w.PartSize); err != nil {
+		if g.pl, g.entries, err = planBundle(ctx, tx, p, cats, g.bundle.EmployerID, w.PartSize); err != nil {
 			return err
 		}
 		g.user = u
@@ -245,6 +247,10 @@ func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 			WHERE id = $1`, g.args.BundleID, g.pl.Docs, g.pl.Bytes, g.pl.LeftOut, g.pl.Parts)
 		return err
 	})
+	if err != nil && g.entries != nil {
+		g.entries.close()
+	}
+	return err
 }
 
 // partBlob is a written part, not yet published.
@@ -253,7 +259,7 @@ type partBlob struct {
 	blob document.Blob
 }
 
-// writeParts writes every part of the plan, reading the plan back in order a batch at a time:
+// writeParts writes every part of the plan, reading the plan back in order:
 // part 1 starts with the workbook, and a part is finished when the first entry of the next one
 // comes. Each part's storage key is recorded in bundle_uploads before its first byte. The
 // documents are read ahead on a goroutine of their own (readDocuments), so opening and reading
@@ -379,9 +385,7 @@ type readAhead struct {
 func (w *GenerateBundleWorker) readDocuments(ctx context.Context, g *genJob, chunks chan<- docChunk, free chan []byte) {
 	defer close(chunks)
 	ra := &readAhead{ctx: ctx, chunks: chunks, free: free}
-	err := eachEntry(ctx, w.Pool, g.args.TenantID, g.args.BundleID, func(e *entry) error {
-		return w.readDocument(ra, e)
-	})
+	err := g.entries.each(ctx, func(e *entry) error { return w.readDocument(ra, e) })
 	if err != nil && ctx.Err() == nil {
 		_ = ra.send(docChunk{err: err})
 	}
@@ -442,7 +446,6 @@ func (w *GenerateBundleWorker) readDocument(ra *readAhead, e *entry) error {
 	if known && sized.Size() != e.Size {
 		return wrongSize(sized.Size())
 	}
-	ec := *e
 	var n int64
 	for first := true; first || n < e.Size; first = false {
 		b, err := ra.block()
@@ -463,7 +466,7 @@ func (w *GenerateBundleWorker) readDocument(ra *readAhead, e *entry) error {
 			}
 			return fmt.Errorf("copy document %s: %w", e.DocumentID, err)
 		}
-		if err := ra.send(docChunk{e: &ec, buf: b[:k], first: first, last: n == e.Size}); err != nil {
+		if err := ra.send(docChunk{e: e, buf: b[:k], first: first, last: n == e.Size}); err != nil {
 			return err
 		}
 	}
@@ -515,7 +518,7 @@ func (w *GenerateBundleWorker) openPart(ctx context.Context, g *genJob, number i
 	if err == nil {
 		err = writeWorkbook(ew, g.pl, workbookInfo{Lang: g.user.Language, EmployerName: g.employer.Name,
 			Requester: g.user.Name, CreatedAt: g.bundle.CreatedAt}, func(fn func(*entry) error) error {
-			return eachEntry(ctx, w.Pool, g.args.TenantID, g.args.BundleID, fn)
+			return g.entries.each(ctx, fn)
 		})
 	}
 	if err != nil {
@@ -583,15 +586,6 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 		if err != nil {
 			return err
 		}
-		// The plan is unlogged: a restart of PostgreSQL after a crash empties it, and what
-		// follows reads it.
-		var planned int
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM bundle_entries WHERE bundle_id = $1", g.args.BundleID).Scan(&planned); err != nil {
-			return err
-		}
-		if planned != g.pl.Docs {
-			return fmt.Errorf("bundle %s: %d entries of the plan left, it had %d", g.args.BundleID, planned, g.pl.Docs)
-		}
 		system := document.SystemFullDossierProvider
 		if g.bundle.RequesterKind == access.KindEmployer {
 			system = document.SystemFullDossierEmployer
@@ -612,36 +606,17 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 		if _, err := tx.Exec(ctx, "DELETE FROM bundle_uploads WHERE bundle_id = $1", g.args.BundleID); err != nil {
 			return err
 		}
+		employees := make([]uuid.UUID, len(g.pl.Employees))
+		for i, e := range g.pl.Employees {
+			employees[i] = e.ID
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO bundle_employees (tenant_id, bundle_id, employee_id)
-			SELECT DISTINCT app_tenant(), $1::uuid, employee_id FROM bundle_entries WHERE bundle_id = $1 AND employee_id IS NOT NULL
-			ON CONFLICT DO NOTHING`, g.args.BundleID); err != nil {
+			SELECT app_tenant(), $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, g.args.BundleID, employees); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, finished_at = now(),
-			category_ids = coalesce((SELECT array_agg(category_id ORDER BY first) FROM (SELECT category_id, min(seq) AS first
-				FROM bundle_entries WHERE bundle_id = $1 GROUP BY category_id) c), '{}')
-			WHERE id = $1`, g.args.BundleID, len(parts))
+			category_ids = $3 WHERE id = $1`, g.args.BundleID, len(parts), g.pl.CategoryIDs)
 		if err != nil {
-			return err
-		}
-		// One row per employee in the bundle: a few dozen bytes each, the only list publishing holds.
-		type copied struct {
-			employee uuid.UUID
-			docs     int
-		}
-		rows, err := tx.Query(ctx, `SELECT employee_id, count(*) FROM bundle_entries WHERE bundle_id = $1 AND employee_id IS NOT NULL
-			GROUP BY employee_id ORDER BY min(seq)`, g.args.BundleID)
-		if err != nil {
-			return err
-		}
-		employees, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (copied, error) {
-			var c copied
-			return c, r.Scan(&c.employee, &c.docs)
-		})
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM bundle_entries WHERE bundle_id = $1", g.args.BundleID); err != nil {
 			return err
 		}
 		actor := audit.Actor{UserID: &g.bundle.RequestedBy}
@@ -651,10 +626,10 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 		if err != nil {
 			return err
 		}
-		events := make([]audit.Event, len(employees))
-		for i, c := range employees {
+		events := make([]audit.Event, len(g.pl.Employees))
+		for i, c := range g.pl.Employees {
 			events[i] = audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
-				EmployeeID: &employees[i].employee, EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.docs}}
+				EmployeeID: &employees[i], EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.Docs}}
 		}
 		return audit.WriteEach(ctx, tx, actor, events)
 	})
@@ -703,15 +678,12 @@ func JobCancelled(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobSt
 	return w.fail(ctx, a, "bundle.error.cancelled")
 }
 
-// removeUploads deletes the plan of an earlier attempt and the blobs it wrote for the bundle and
-// did not publish, then their records. Only the holder of the bundle's lock (or one who knows no
+// removeUploads deletes the blobs an earlier attempt wrote for the bundle and did not publish,
+// then their records. Only the holder of the bundle's lock (or one who knows no
 // generation runs) may call it.
 func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, tenantID, bundleID uuid.UUID) error {
 	var keys []string
 	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM bundle_entries WHERE bundle_id = $1", bundleID); err != nil {
-			return err
-		}
 		rows, err := tx.Query(ctx, "SELECT storage_key FROM bundle_uploads WHERE bundle_id = $1", bundleID)
 		if err != nil {
 			return err

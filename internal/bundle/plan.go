@@ -9,10 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/database"
 )
 
 // WorkbookName is the metadata workbook's name: the first entry of part 1.
@@ -26,8 +24,8 @@ const (
 )
 
 // entry is one document in a bundle: what the workbook says of it, where it goes in the
-// archive, and how it is stored there. A generation keeps only the entries of one batch in
-// memory: the plan is in bundle_entries.
+// archive, and how it is stored there. A generation keeps only the entries in hand in memory:
+// the plan is in a planFile.
 type entry struct {
 	Seq             int // from 1, in the bundle's order
 	DocumentID      uuid.UUID
@@ -53,35 +51,35 @@ type entry struct {
 func (e *entry) Method() uint16 { return method(e.ContentType) }
 
 // plan sums up what a generation will write; the entries themselves, in order with their parts
-// and paths, are in bundle_entries.
+// and paths, are in a planFile.
 type plan struct {
 	Docs    int
 	Parts   int
 	Bytes   int64
 	LeftOut int
+	// Employees are the employees whose documents the bundle holds, in order, with how many of
+	// each (a few dozen bytes per employee: what publishing records and audits).
+	Employees []employeeDocs
+	// CategoryIDs are the categories of the bundle's documents, in the order they first come.
+	CategoryIDs []uuid.UUID
 }
 
-// planBatch is how many documents planning fetches, and writing reads back, at a time: the
-// most entries a generation holds in memory.
+type employeeDocs struct {
+	ID   uuid.UUID
+	Docs int
+}
+
+// planBatch is how many documents planning fetches at a time.
 const planBatch = 512
 
-// planBundle plans the generation of bundleID: it reads the documents of the employer's full
-// dossier that p may read by cats, in the bundle's stable order (the employer dossier first,
-// then the employees by personnel number, shorter numbers first so 9 comes before 10, each by
-// category order, then by upload), gives each its path and part (planner), and writes them to
-// bundle_entries with COPY, replacing any plan an earlier attempt left. The documents come
-// through a cursor, planBatch at a time, so memory does not grow with the dossier. It also
-// counts the documents left out.
-func planBundle(ctx context.Context, tx pgx.Tx, tenantID, bundleID uuid.UUID, p access.Principal, cats access.Categories,
-	employerID uuid.UUID, partSize int64) (plan, error) {
-	if _, err := tx.Exec(ctx, "DELETE FROM bundle_entries WHERE bundle_id = $1", bundleID); err != nil {
-		return plan{}, fmt.Errorf("plan bundle: %w", err)
-	}
-	// COPY cannot write to a table with row-level security: the plan goes to a temporary table
-	// first and into bundle_entries at the end.
-	if _, err := tx.Exec(ctx, "CREATE TEMPORARY TABLE bundle_plan_copy ON COMMIT DROP AS SELECT * FROM bundle_entries WITH NO DATA"); err != nil {
-		return plan{}, fmt.Errorf("plan bundle: %w", err)
-	}
+// planBundle plans a generation: it reads the documents of the employer's full dossier that p
+// may read by cats, in the bundle's stable order (the employer dossier first, then the employees
+// by personnel number, shorter numbers first so 9 comes before 10, each by category order, then
+// by upload), gives each its path and part (planner), and writes them to a new planFile, which
+// the caller closes. The documents come through a cursor, planBatch at a time, so memory does
+// not grow with the dossier. It also counts the documents left out.
+func planBundle(ctx context.Context, tx pgx.Tx, p access.Principal, cats access.Categories, employerID uuid.UUID,
+	partSize int64) (plan, *planFile, error) {
 	from, where, args := visibleDossierDocuments(p, cats, employerID)
 	// The window sums tell the planner, before the first document, how large the workbook may
 	// grow: see workbookBound.
@@ -98,16 +96,39 @@ func planBundle(ctx context.Context, tx pgx.Tx, tenantID, bundleID uuid.UUID, p 
 		ORDER BY d.employee_id IS NOT NULL, length(e.personnel_number), e.personnel_number, e.id,
 			c.position, c.name, c.id, d.uploaded_at, d.id`, args...)
 	if err != nil {
-		return plan{}, fmt.Errorf("plan bundle: %w", err)
+		return plan{}, nil, fmt.Errorf("plan bundle: %w", err)
 	}
+	pf, err := newPlanFile("")
+	if err != nil {
+		return plan{}, nil, err
+	}
+	pl, err := planEntries(ctx, tx, pf, partSize)
+	if err == nil {
+		err = pf.finish()
+	}
+	if err != nil {
+		pf.close()
+		return plan{}, nil, err
+	}
+	var all int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM documents WHERE employer_id = $1 AND bundle_id IS NULL", employerID).Scan(&all); err != nil {
+		pf.close()
+		return plan{}, nil, fmt.Errorf("plan bundle: %w", err)
+	}
+	pl.LeftOut = max(all-pl.Docs, 0)
+	return pl, pf, nil
+}
+
+// planEntries reads the documents from the cursor bundle_plan, plans them and adds them to pf.
+func planEntries(ctx context.Context, tx pgx.Tx, pf *planFile, partSize int64) (plan, error) {
 	var pn *planner
-	batch := make([]entry, 0, planBatch)
+	query := fmt.Sprintf("FETCH %d FROM bundle_plan", planBatch)
 	for {
-		batch = batch[:0]
-		rows, err := tx.Query(ctx, fmt.Sprintf("FETCH %d FROM bundle_plan", planBatch))
+		rows, err := tx.Query(ctx, query)
 		if err != nil {
 			return plan{}, fmt.Errorf("plan bundle: %w", err)
 		}
+		n := 0
 		for rows.Next() {
 			var e entry
 			var count int
@@ -122,133 +143,26 @@ func planBundle(ctx context.Context, tx pgx.Tx, tenantID, bundleID uuid.UUID, p 
 				pn = newPlanner(partSize, workbookBound(count, text))
 			}
 			pn.add(&e)
-			batch = append(batch, e)
+			if err := pf.add(&e); err != nil {
+				rows.Close()
+				return plan{}, err
+			}
+			n++
 		}
 		if err := rows.Err(); err != nil {
 			return plan{}, fmt.Errorf("plan bundle: %w", err)
 		}
-		if len(batch) == 0 {
+		if n < planBatch {
 			break
 		}
-		if err := copyEntries(ctx, tx, tenantID, bundleID, batch); err != nil {
-			return plan{}, err
-		}
 	}
-	for _, stmt := range []string{"CLOSE bundle_plan", "INSERT INTO bundle_entries SELECT * FROM bundle_plan_copy", "DROP TABLE bundle_plan_copy"} {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return plan{}, fmt.Errorf("plan bundle: %w", err)
-		}
+	if _, err := tx.Exec(ctx, "CLOSE bundle_plan"); err != nil {
+		return plan{}, fmt.Errorf("plan bundle: %w", err)
 	}
 	if pn == nil { // nothing to bundle: a part with the workbook alone
 		pn = newPlanner(partSize, workbookBound(0, 0))
 	}
-	pl := pn.plan
-	var all int
-	if err := tx.QueryRow(ctx, "SELECT count(*) FROM documents WHERE employer_id = $1 AND bundle_id IS NULL", employerID).Scan(&all); err != nil {
-		return plan{}, fmt.Errorf("plan bundle: %w", err)
-	}
-	pl.LeftOut = max(all-pl.Docs, 0)
-	return pl, nil
-}
-
-// entryColumns are the columns of bundle_entries an entry is written to and read from, in
-// the order of entryValues and scanEntry.
-var entryColumns = []string{"seq", "document_id", "storage_key", "size", "content_type", "sha256", "file_name", "category_id",
-	"category_name", "document_date", "uploaded_by_name", "uploaded_at", "employee_id", "personnel_number", "employee_name",
-	"path", "part"}
-
-func entryValues(e *entry) []any {
-	return []any{e.Seq, e.DocumentID, e.StorageKey, e.Size, e.ContentType, e.SHA256, e.FileName, e.CategoryID, e.CategoryName,
-		e.DocumentDate, e.UploadedByName, e.UploadedAt, e.EmployeeID, e.PersonnelNumber, e.EmployeeName, e.Path, e.Part}
-}
-
-func scanEntry(row pgx.Row, e *entry) error {
-	return row.Scan(&e.Seq, &e.DocumentID, &e.StorageKey, &e.Size, &e.ContentType, &e.SHA256, &e.FileName, &e.CategoryID,
-		&e.CategoryName, &e.DocumentDate, &e.UploadedByName, &e.UploadedAt, &e.EmployeeID, &e.PersonnelNumber, &e.EmployeeName,
-		&e.Path, &e.Part)
-}
-
-// copyEntries appends planned entries to the bundle's plan in the temporary table.
-func copyEntries(ctx context.Context, tx pgx.Tx, tenantID, bundleID uuid.UUID, batch []entry) error {
-	cols := append([]string{"tenant_id", "bundle_id"}, entryColumns...)
-	i := 0
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"bundle_plan_copy"}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(batch) {
-			return nil, nil
-		}
-		i++
-		return append([]any{tenantID, bundleID}, entryValues(&batch[i-1])...), nil
-	}))
-	if err != nil {
-		return fmt.Errorf("plan bundle: %w", err)
-	}
-	return nil
-}
-
-// eachEntry calls fn with every entry of the bundle's plan, in order. It reads planBatch
-// entries at a time, each batch in a short transaction of its own, the next while fn works
-// through the last, and calls fn outside any transaction: fn may take long (copy a document)
-// without holding back the database. fn must not keep e.
-func eachEntry(ctx context.Context, pool *pgxpool.Pool, tenantID, bundleID uuid.UUID, fn func(e *entry) error) error {
-	type batch struct {
-		entries []entry
-		err     error
-	}
-	bufs := [2][]entry{make([]entry, 0, planBatch), make([]entry, 0, planBatch)}
-	fetch := func(buf []entry, after int) <-chan batch {
-		next := make(chan batch, 1)
-		go func() {
-			entries, err := readEntries(ctx, pool, tenantID, bundleID, after, buf)
-			next <- batch{entries, err}
-		}()
-		return next
-	}
-	next := fetch(bufs[0], 0)
-	for i := 1; ; i ^= 1 {
-		b := <-next
-		if b.err != nil {
-			return b.err
-		}
-		next = nil
-		if len(b.entries) == planBatch {
-			next = fetch(bufs[i], b.entries[len(b.entries)-1].Seq)
-		}
-		for j := range b.entries {
-			if err := fn(&b.entries[j]); err != nil {
-				if next != nil {
-					<-next
-				}
-				return err
-			}
-		}
-		if next == nil {
-			return nil
-		}
-	}
-}
-
-// readEntries reads the next planBatch entries of the plan after seq into buf.
-func readEntries(ctx context.Context, pool *pgxpool.Pool, tenantID, bundleID uuid.UUID, after int, buf []entry) ([]entry, error) {
-	buf = buf[:0]
-	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT "+strings.Join(entryColumns, ", ")+
-			" FROM bundle_entries WHERE bundle_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", bundleID, after, planBatch)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			buf = append(buf, entry{})
-			if err := scanEntry(rows, &buf[len(buf)-1]); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read bundle plan: %w", err)
-	}
-	return buf, nil
+	return pn.plan, nil
 }
 
 // planner gives entries, one at a time in the bundle's order, their sequence number, path and
@@ -272,12 +186,15 @@ type planner struct {
 	category                         uuid.UUID // the category folder in hand
 	categoryDir                      string
 	started                          bool
+	categories                       map[uuid.UUID]bool // those in plan.CategoryIDs
 }
 
 // newPlanner starts a plan whose workbook takes at most workbook bytes.
 func newPlanner(partSize, workbook int64) *planner {
-	pn := &planner{plan: plan{Parts: 1}, partSize: partSize, used: archiveOverhead + workbook,
-		root: newNamer(), employees: newNamer(), dossier: newNamer(), folder: newNamer()}
+	// CategoryIDs empty, not nil: the bundle's row stores an empty list for a bundle without
+	// documents.
+	pn := &planner{plan: plan{Parts: 1, CategoryIDs: []uuid.UUID{}}, partSize: partSize, used: archiveOverhead + workbook,
+		root: newNamer(), employees: newNamer(), dossier: newNamer(), folder: newNamer(), categories: map[uuid.UUID]bool{}}
 	pn.root.reserve(WorkbookName)
 	return pn
 }
@@ -304,7 +221,15 @@ func (pn *planner) add(e *entry) {
 			pn.root.reserve(employeesFolder)
 			label := strings.TrimSpace(e.PersonnelNumber + " - " + e.EmployeeName)
 			pn.ownerDir = pn.employees.unique(employeesFolder, sanitizeComponent(label, maxFolderRunes, "werknemer"))
+			pl.Employees = append(pl.Employees, employeeDocs{ID: owner})
 		}
+	}
+	if e.EmployeeID != nil {
+		pl.Employees[len(pl.Employees)-1].Docs++
+	}
+	if !pn.categories[e.CategoryID] {
+		pn.categories[e.CategoryID] = true
+		pl.CategoryIDs = append(pl.CategoryIDs, e.CategoryID)
 	}
 	if pn.categoryDir == "" || e.CategoryID != pn.category {
 		pn.category = e.CategoryID

@@ -11,7 +11,7 @@ import (
 
 // BenchmarkWorkbook100k writes the metadata workbook of a bundle of 100,000 documents (1,000
 // employees in 4 categories), planned as a generation plans them but made on the fly rather
-// than read from bundle_entries, and reports how long it takes (the target is under 10 s), the
+// than read from a plan file, and reports how long it takes (the target is under 10 s), the
 // CPU time it used, the process's peak resident memory while it ran, and the peak of the Go
 // heap that was still live after a collection.
 func BenchmarkWorkbook100k(b *testing.B) {

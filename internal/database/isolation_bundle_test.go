@@ -26,11 +26,6 @@ func init() {
 				[]any{bundleID, base.EmployeeID}},
 			{`INSERT INTO bundle_uploads (tenant_id, bundle_id, storage_key) VALUES (app_tenant(), $1, 'upload-' || $2)`,
 				[]any{bundleID, base.Tag}},
-			{`INSERT INTO bundle_entries (tenant_id, bundle_id, seq, document_id, storage_key, size, content_type, sha256, file_name,
-				category_id, category_name, uploaded_by_name, uploaded_at, employee_id, personnel_number, employee_name, path, part)
-				VALUES (app_tenant(), $1, 1, gen_random_uuid(), 'entry-' || $2, 1, 'application/pdf', '', 'a.pdf',
-				gen_random_uuid(), 'Categorie', '', now(), $3, '1', 'Jan', 'Werknemers/1 - Jan/Categorie/a.pdf', 1)`,
-				[]any{bundleID, base.Tag, base.EmployeeID}},
 			{`INSERT INTO blob_deletions (tenant_id, storage_key) VALUES (app_tenant(), 'gone-' || $1)`, []any{base.Tag}},
 			{`INSERT INTO dossier_deletions (tenant_id, employer_id, requested_by) VALUES (app_tenant(), $1, $2)`,
 				[]any{base.EmployerID, base.UserID}},
