@@ -481,7 +481,7 @@ type partWriter struct {
 	bw     io.WriteCloser
 	cancel context.CancelFunc // aborts the blob write
 	out    *partOutput
-	zw     *zip.Writer
+	zw     *zipWriter
 	closed bool // finished or aborted
 }
 
@@ -509,8 +509,7 @@ func (w *GenerateBundleWorker) openPart(ctx context.Context, g *genJob, number i
 		return nil, err
 	}
 	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: newPartOutput(bw)}
-	pw.zw = zip.NewWriter(pw.out)
-	pw.zw.RegisterCompressor(zip.Deflate, newFlateWriter)
+	pw.zw = newZipWriter(pw.out)
 	if number > 1 {
 		return pw, nil
 	}
@@ -535,6 +534,7 @@ func (pw *partWriter) abort() {
 	}
 	pw.closed = true
 	pw.cancel() // cancelling before Close aborts the write
+	pw.zw.release()
 	_ = pw.out.close()
 	_ = pw.bw.Close()
 }
