@@ -208,7 +208,7 @@ func TestEveryTableIsTenantScoped(t *testing.T) {
 			}
 			if !isolating {
 				t.Errorf("table %s: no permissive policy FOR ALL to %s or PUBLIC with USING and WITH CHECK on app_tenant(); "+
-					"want CREATE POLICY tenant_isolation ON %s USING (tenant_id = app_tenant()) WITH CHECK (tenant_id = app_tenant()); have %+v",
+					"want CREATE POLICY tenant_isolation ON %s USING (tenant_id = (SELECT app_tenant())) WITH CHECK (tenant_id = (SELECT app_tenant())); have %+v",
 					tb.Name, database.AppRole, tb.Name, ps)
 			}
 		})
