@@ -626,14 +626,26 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 		if err != nil {
 			return err
 		}
-		events := make([]audit.Event, len(g.pl.Employees))
+		// The copies are audited copyBatch employees at a time: the events of them all at once,
+		// each with its details and its place in the statement's arrays, took megabytes for a
+		// dossier of thousands of employees.
+		events := make([]audit.Event, 0, min(len(employees), copyBatch))
 		for i, c := range g.pl.Employees {
-			events[i] = audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
-				EmployeeID: &employees[i], EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.Docs}}
+			events = append(events, audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
+				EmployeeID: &employees[i], EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.Docs}})
+			if len(events) == copyBatch || i == len(employees)-1 {
+				if err := audit.WriteEach(ctx, tx, actor, events); err != nil {
+					return err
+				}
+				events = events[:0]
+			}
 		}
-		return audit.WriteEach(ctx, tx, actor, events)
+		return nil
 	})
 }
+
+// copyBatch is how many employees' copies publishing audits in one statement.
+const copyBatch = 512
 
 // fail marks the bundle failed with reason (a catalogue key), audits it and removes what the
 // attempt wrote.
