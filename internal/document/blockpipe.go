@@ -15,7 +15,7 @@ import (
 // or store holds the caller back rather than letting memory grow. The blocks go back to a pool
 // for the next blob when the pipe closes.
 type BlockPipe struct {
-	size, max, made int
+	max, made       int
 	pool            *sync.Pool
 	h               hash.Hash
 	n               int64 // bytes sent
@@ -32,7 +32,7 @@ var blockPools sync.Map // int → *sync.Pool
 // NewBlockPipe returns a pipe of at most blocks blocks of size bytes; Start gives it its store.
 func NewBlockPipe(size, blocks int) *BlockPipe {
 	pool, _ := blockPools.LoadOrStore(size, &sync.Pool{New: func() any { return make([]byte, 0, size) }})
-	return &BlockPipe{size: size, max: blocks, pool: pool.(*sync.Pool), h: sha256.New(),
+	return &BlockPipe{max: blocks, pool: pool.(*sync.Pool), h: sha256.New(),
 		free: make(chan []byte, blocks), hashq: make(chan []byte, blocks), writeq: make(chan []byte, blocks),
 		done: make(chan struct{})}
 }
@@ -60,7 +60,7 @@ func (p *BlockPipe) Start(w io.Writer) {
 	}()
 }
 
-// Block returns an empty block of capacity Size: a free one, a new one while fewer than the
+// Block returns an empty block of the pipe's block size: a free one, a new one while fewer than the
 // pipe's blocks exist, or else the next one the writer is done with.
 func (p *BlockPipe) Block() []byte {
 	select {
@@ -74,9 +74,6 @@ func (p *BlockPipe) Block() []byte {
 	}
 	return <-p.free
 }
-
-// Size is the capacity of the pipe's blocks.
-func (p *BlockPipe) Size() int { return p.size }
 
 // Send hands b, a block from Block, on to be hashed and written; the caller must not touch it
 // again. A failed write shows in Err, then in Close.
