@@ -59,18 +59,6 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// ReadFrom passes a copy on to the wrapped writer's ReadFrom, so net/http can send a file with
-// sendfile(2) rather than through a buffer.
-func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(writerOnly{w.ResponseWriter}, r)
-}
-
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // writerOnly hides every method of a writer but Write, so io.Copy does not call back into a
