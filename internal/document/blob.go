@@ -57,8 +57,12 @@ type FileBlobStore interface {
 // *os.File, so a copy to a network connection can use sendfile; Close releases the file.
 type BlobFile struct {
 	*os.File
-	r io.Closer // what opened the file (the bucket's reader), or the file itself
+	r    io.Closer // what opened the file (the bucket's reader), or the file itself
+	size int64
 }
+
+// Size is the blob's size in bytes, as it was when the file was opened.
+func (f *BlobFile) Size() int64 { return f.size }
 
 // Close closes the file.
 func (f *BlobFile) Close() error { return f.r.Close() }
@@ -331,27 +335,21 @@ func (s folderStore) path(key string) (path string, ok bool) {
 	return filepath.Join(s.dir, filepath.FromSlash(key)), true
 }
 
-// OpenFile opens key's file for reading.
-func (s folderStore) OpenFile(ctx context.Context, key string) (*BlobFile, error) {
-	f, _, err := s.open(ctx, key)
-	return f, err
-}
-
 // NewRangeReader reads from key's file.
 func (s folderStore) NewRangeReader(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	f, size, err := s.open(ctx, key)
+	f, err := s.OpenFile(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	if length < 0 {
-		length = size
+		length = f.Size()
 	}
-	return &fileRange{SectionReader: io.NewSectionReader(f, offset, length), f: f, size: size}, nil
+	return &fileRange{SectionReader: io.NewSectionReader(f, offset, length), f: f}, nil
 }
 
-// open opens key's file and returns its size: itself for a key with a plain path, else through
-// the bucket.
-func (s folderStore) open(ctx context.Context, key string) (*BlobFile, int64, error) {
+// OpenFile opens key's file for reading: itself for a key with a plain path, else through the
+// bucket.
+func (s folderStore) OpenFile(ctx context.Context, key string) (*BlobFile, error) {
 	path, ok := s.path(key)
 	if !ok {
 		var f *os.File
@@ -362,13 +360,13 @@ func (s folderStore) open(ctx context.Context, key string) (*BlobFile, int64, er
 			return nil
 		}})
 		if err != nil {
-			return nil, 0, blobError("read", key, err)
+			return nil, blobError("read", key, err)
 		}
-		return &BlobFile{File: f, r: r}, r.Size(), nil
+		return &BlobFile{File: f, r: r, size: r.Size()}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, blobError("read", key, err)
+		return nil, blobError("read", key, err)
 	}
 	info, err := f.Stat()
 	if err == nil && !info.Mode().IsRegular() {
@@ -376,20 +374,19 @@ func (s folderStore) open(ctx context.Context, key string) (*BlobFile, int64, er
 	}
 	if err != nil {
 		f.Close()
-		return nil, 0, blobError("read", key, err)
+		return nil, blobError("read", key, err)
 	}
-	return &BlobFile{File: f, r: f}, info.Size(), nil
+	return &BlobFile{File: f, r: f, size: info.Size()}, nil
 }
 
 // fileRange reads a range of a blob's file; Size is the whole blob's, as the bucket's reader
 // reports it.
 type fileRange struct {
 	*io.SectionReader
-	f    *BlobFile
-	size int64
+	f *BlobFile
 }
 
-func (r *fileRange) Size() int64  { return r.size }
+func (r *fileRange) Size() int64  { return r.f.Size() }
 func (r *fileRange) Close() error { return r.f.Close() }
 
 func (s bucketStore) Attributes(ctx context.Context, key string) (BlobAttributes, error) {

@@ -227,13 +227,9 @@ func (s *Service) Open(ctx context.Context, d Document) (io.ReadSeekCloser, erro
 		if err != nil {
 			return nil, fmt.Errorf("open document %s: %w", d.ID, err)
 		}
-		info, err := f.Stat()
-		if err == nil && info.Size() != d.Size {
-			err = fmt.Errorf("blob has %d bytes, row says %d", info.Size(), d.Size)
-		}
-		if err != nil {
+		if f.Size() != d.Size {
 			f.Close()
-			return nil, fmt.Errorf("open document %s: %w", d.ID, err)
+			return nil, fmt.Errorf("open document %s: blob has %d bytes, row says %d", d.ID, f.Size(), d.Size)
 		}
 		return f, nil
 	}
