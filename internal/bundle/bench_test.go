@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/internal/benchtest"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
@@ -242,19 +241,19 @@ func BenchmarkBundle(b *testing.B) {
 				var base, peak, added, peakLive float64
 				var parts int
 				for round := range bundleRounds {
-					cpu := bundle.CPUTime()
+					cpu := benchtest.CPUTime()
 					copies = append(copies, f.plainCopy(b, keys, partSize))
-					copyCPUs = append(copyCPUs, bundle.CPUTime()-cpu)
-					start := bundle.ResetPeakRSS(b)
-					live := bundle.WatchLiveHeap()
+					copyCPUs = append(copyCPUs, benchtest.CPUTime()-cpu)
+					start := benchtest.ResetPeakRSS(b)
+					live := benchtest.WatchLiveHeap()
 					args := f.request(b, user)
-					began, cpu := time.Now(), bundle.CPUTime()
+					began, cpu := time.Now(), benchtest.CPUTime()
 					if err := f.worker(partSize).Work(f.ctx, job(args)); err != nil {
 						b.Fatal(err)
 					}
 					generations = append(generations, time.Since(began))
-					generationCPUs = append(generationCPUs, bundle.CPUTime()-cpu)
-					top, topLive := bundle.PeakRSS(b), live()
+					generationCPUs = append(generationCPUs, benchtest.CPUTime()-cpu)
+					top, topLive := benchtest.PeakRSS(b), live()
 					if round == 0 {
 						base = start
 					}
@@ -281,7 +280,7 @@ func BenchmarkBundle(b *testing.B) {
 					"median bundle at %.0f%% of the median plain copy; RSS %.0f MB at the start, %.0f MB at the highest peak, "+
 					"at most %.0f MB added by a generation; live heap at most %.1f MB; load %s",
 					len(keys), total/1e6, rounded(copies), cp.Round(time.Millisecond), rounded(generations), parts,
-					rounded(generationCPUs), 100*bundleRate/copyRate, base, peak, added, peakLive/1e6, loadAverage())
+					rounded(generationCPUs), 100*bundleRate/copyRate, base, peak, added, peakLive/1e6, benchtest.LoadAverage())
 			}
 		})
 	}
@@ -323,14 +322,14 @@ func BenchmarkBundleMemory(b *testing.B) {
 			user := f.user(b, access.KindProvider, f.role(b, access.KindProvider, f.readAll(), fullRights...))
 			for range b.N {
 				args := f.request(b, user)
-				base := bundle.ResetPeakRSS(b)
-				live := bundle.WatchLiveHeap()
-				start, cpu := time.Now(), bundle.CPUTime()
+				base := benchtest.ResetPeakRSS(b)
+				live := benchtest.WatchLiveHeap()
+				start, cpu := time.Now(), benchtest.CPUTime()
 				if err := f.worker(partSize).Work(f.ctx, job(args)); err != nil {
 					b.Fatal(err)
 				}
-				generate, generateCPU := time.Since(start), bundle.CPUTime()-cpu
-				peak, peakLive := bundle.PeakRSS(b), live()
+				generate, generateCPU := time.Since(start), benchtest.CPUTime()-cpu
+				peak, peakLive := benchtest.PeakRSS(b), live()
 				if got := f.find(b, args.BundleID); got.DocsTotal != len(keys) {
 					b.Fatalf("bundle holds %d documents, want %d", got.DocsTotal, len(keys))
 				}
@@ -341,17 +340,8 @@ func BenchmarkBundleMemory(b *testing.B) {
 				b.ReportMetric(generateCPU.Seconds()*1e6/float64(len(keys)), "cpu_us/doc")
 				b.Logf("%d documents of 4 kB: bundle %v (CPU %v); RSS %.0f MB at the start of the generation, %.0f MB at its peak; "+
 					"live heap at most %.1f MB; load %s", len(keys), generate.Round(time.Millisecond), generateCPU.Round(time.Millisecond),
-					base, peak, peakLive/1e6, loadAverage())
+					base, peak, peakLive/1e6, benchtest.LoadAverage())
 			}
 		})
 	}
-}
-
-// loadAverage is the first three fields of /proc/loadavg, or "?".
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Join(strings.Fields(string(data))[:3], " ")
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/dossierkast/dossierkast/internal/benchtest"
 )
 
 // BenchmarkWorkbook100k writes the metadata workbook of a bundle of 100,000 documents (1,000
@@ -48,17 +50,17 @@ func BenchmarkWorkbook100k(b *testing.B) {
 	pl.LeftOut = 17
 	info := workbookInfo{Lang: "nl", EmployerName: "Bouwbedrijf De Vries B.V.", Requester: "Casemanager", CreatedAt: uploaded}
 	for range b.N {
-		ResetPeakRSS(b)
-		live := WatchLiveHeap()
-		start, cpu := time.Now(), CPUTime()
+		benchtest.ResetPeakRSS(b)
+		live := benchtest.WatchLiveHeap()
+		start, cpu := time.Now(), benchtest.CPUTime()
 		w := &countingDiscard{}
 		if err := writeWorkbook(w, pl, info, entries); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "s/workbook")
-		b.ReportMetric((CPUTime() - cpu).Seconds(), "cpu_s/workbook")
+		b.ReportMetric((benchtest.CPUTime() - cpu).Seconds(), "cpu_s/workbook")
 		b.ReportMetric(float64(w.n)/1e6, "workbook_MB")
-		b.ReportMetric(PeakRSS(b), "peak_RSS_MB")
+		b.ReportMetric(benchtest.PeakRSS(b), "peak_RSS_MB")
 		b.ReportMetric(live()/1e6, "peak_live_heap_MB")
 	}
 }

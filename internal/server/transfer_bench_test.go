@@ -33,6 +33,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/benchtest"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
 	"github.com/dossierkast/dossierkast/internal/demo"
@@ -123,35 +124,35 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 			cpSync.add(time.Since(start), 0)
 			os.Remove(dst)
 
-			cpu := cpuTime(b)
+			cpu := benchtest.CPUTime()
 			start = time.Now()
 			copyFile(b, src, dst)
-			rwSync.add(time.Since(start), cpuTime(b)-cpu)
+			rwSync.add(time.Since(start), benchtest.CPUTime()-cpu)
 			os.Remove(dst)
 
-			cpu = cpuTime(b)
+			cpu = benchtest.CPUTime()
 			start = time.Now()
 			if resp := app.sendForm(b, bare.URL+"/upload", src); resp.StatusCode != http.StatusNoContent {
 				b.Fatalf("bare upload: status %d", resp.StatusCode)
 			}
-			bareUp.add(time.Since(start), cpuTime(b)-cpu)
+			bareUp.add(time.Since(start), benchtest.CPUTime()-cpu)
 
-			s, cpu := startSampler(), cpuTime(b)
+			s, cpu := startSampler(), benchtest.CPUTime()
 			start = time.Now()
 			id := app.uploadFile(b, src)
-			up.add(time.Since(start), cpuTime(b)-cpu)
+			up.add(time.Since(start), benchtest.CPUTime()-cpu)
 			upMem = upMem.max(s.stop())
 			d := app.document(b, id)
 			if d.Size != transferSize || d.SHA256 != wantSum {
 				b.Fatalf("stored %d bytes with sha256 %s; want %d bytes, %s", d.Size, d.SHA256, transferSize, wantSum)
 			}
 
-			cpu = cpuTime(b)
+			cpu = benchtest.CPUTime()
 			start = time.Now()
 			if n, _ := app.get(b, bare.URL+"/download", io.Discard); n != transferSize {
 				b.Fatalf("bare download: %d bytes, want %d", n, transferSize)
 			}
-			bareDown.add(time.Since(start), cpuTime(b)-cpu)
+			bareDown.add(time.Since(start), benchtest.CPUTime()-cpu)
 
 			// An untimed pass checks the bytes (hashing in the timed one would charge the
 			// client's SHA-256 to the server on a 2-core machine) and reads the blob into the
@@ -161,10 +162,10 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 			if n, etag := app.download(b, id, h); n != transferSize || hex.EncodeToString(h.Sum(nil)) != wantSum || etag != `"`+wantSum+`"` {
 				b.Fatalf("downloaded %d bytes with sha256 %x, ETag %s; want %d bytes, %s", n, h.Sum(nil), etag, transferSize, wantSum)
 			}
-			s, cpu = startSampler(), cpuTime(b)
+			s, cpu = startSampler(), benchtest.CPUTime()
 			start = time.Now()
 			n, _ := app.download(b, id, io.Discard)
-			down.add(time.Since(start), cpuTime(b)-cpu)
+			down.add(time.Since(start), benchtest.CPUTime()-cpu)
 			downMem = downMem.max(s.stop())
 			if n != transferSize {
 				b.Fatalf("downloaded %d bytes, want %d", n, transferSize)
@@ -173,7 +174,7 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 			b.Logf("round %d: cp %v, cp+fsync %v, read/write+fsync %v, bare upload %v, upload %v, bare download %v, download %v; load average %s",
 				round+1, cp.last.Round(time.Millisecond), cpSync.last.Round(time.Millisecond), rwSync.last.Round(time.Millisecond),
 				bareUp.last.Round(time.Millisecond), up.last.Round(time.Millisecond), bareDown.last.Round(time.Millisecond),
-				down.last.Round(time.Millisecond), loadAverage())
+				down.last.Round(time.Millisecond), benchtest.LoadAverage())
 		}
 	}
 	b.StopTimer()
@@ -576,26 +577,6 @@ func maxRSS(b *testing.B) float64 {
 		b.Fatal(err)
 	}
 	return float64(ru.Maxrss) * 1024
-}
-
-// cpuTime is the processor time the process has used so far, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loadAverage is the machine's load over the last minute, "?" where unknown: other work on the
-// machine slows the transfers down, not the copy alone.
-func loadAverage() string {
-	avg, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(avg)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
 }
 
 // peaks are the highest memory figures a sampler saw, in bytes.

@@ -6,11 +6,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/benchtest"
 )
 
 // CPU is processor time spent so far: by this process (server and in-process clients alike)
@@ -29,11 +30,7 @@ const userHZ = 100
 // conn's database, conn's own excepted. A backend whose /proc entry cannot be read (a server on
 // another machine) counts as none, so the PostgreSQL figures are then zero.
 func ReadCPU(ctx context.Context, conn *pgx.Conn) (CPU, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return CPU{}, fmt.Errorf("getrusage: %w", err)
-	}
-	c := CPU{Go: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), Postgres: map[int]time.Duration{}}
+	c := CPU{Go: benchtest.CPUTime(), Postgres: map[int]time.Duration{}}
 	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity
 		WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`)
 	if err != nil {

@@ -1,4 +1,6 @@
-package bundle
+// Package benchtest measures what the benchmarks report beside their timings: the processor time
+// and memory of the process, and the load on the machine.
+package benchtest
 
 import (
 	"bufio"
@@ -12,12 +14,10 @@ import (
 	"time"
 )
 
-// Memory and CPU figures for the benchmarks of this package and of bundle_test.
-
 // ResetPeakRSS returns unused memory to the system and resets the process's peak resident set
 // size (VmHWM; Linux: writing 5 to clear_refs), so PeakRSS measures from here. It returns the
 // resident set size now, in MB: the baseline.
-func ResetPeakRSS(b *testing.B) float64 {
+func ResetPeakRSS(b testing.TB) float64 {
 	debug.FreeOSMemory()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("cannot reset the peak RSS: %v", err)
@@ -26,10 +26,10 @@ func ResetPeakRSS(b *testing.B) float64 {
 }
 
 // PeakRSS is the process's peak resident set size in MB since the last ResetPeakRSS.
-func PeakRSS(b *testing.B) float64 { return procStatus(b, "VmHWM:") }
+func PeakRSS(b testing.TB) float64 { return procStatus(b, "VmHWM:") }
 
 // procStatus reads a size in kB from /proc/self/status, in MB.
-func procStatus(b *testing.B, field string) float64 {
+func procStatus(b testing.TB, field string) float64 {
 	file, err := os.Open("/proc/self/status")
 	if err != nil {
 		b.Fatal(err)
@@ -82,4 +82,14 @@ func WatchLiveHeap() func() float64 {
 		close(stop)
 		return float64(<-done)
 	}
+}
+
+// LoadAverage is the first three fields of /proc/loadavg (the machine's load over 1, 5 and 15
+// minutes), or "?": other work on the machine slows a benchmark down, not its subject alone.
+func LoadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
