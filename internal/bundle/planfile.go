@@ -7,35 +7,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
-// planFile holds a generation's plan, its entries in order, in a temporary file: the generation
+// planFile holds a generation's plan, its entries in order, in a spill file: the generation
 // keeps only the entry in hand in memory, whatever the dossier's size, and reads the plan back
-// from the start as often as it needs (for the workbook, then for the documents). The file's name
-// is removed as soon as it is made (where the system allows it: Linux does), so nothing of it
+// from the start as often as it needs (for the workbook, then for the documents). Nothing of it
 // outlives the attempt, not even when the process dies; an attempt always plans anew.
 type planFile struct {
-	f   *os.File
-	bw  *bufio.Writer
+	f   spillFile
 	enc *gob.Encoder
-	// named is set when the name could not be removed at once: close removes it.
-	named bool
 }
-
-// planFileBuffer is the buffer of writing and of each reading pass.
-const planFileBuffer = 64 << 10
 
 // newPlanFile starts a plan file in dir, the system's temporary folder when "".
 func newPlanFile(dir string) (*planFile, error) {
-	f, err := os.CreateTemp(dir, "dossierkast-plan-*")
+	f, err := newSpillFile(dir, "dossierkast-plan-")
 	if err != nil {
 		return nil, fmt.Errorf("plan file: %w", err)
 	}
-	pf := &planFile{f: f, named: os.Remove(f.Name()) != nil}
-	pf.bw = bufio.NewWriterSize(f, planFileBuffer)
-	pf.enc = gob.NewEncoder(pf.bw)
-	return pf, nil
+	return &planFile{f: f, enc: gob.NewEncoder(f.w)}, nil
 }
 
 // add appends e to the plan.
@@ -48,7 +37,7 @@ func (pf *planFile) add(e *entry) error {
 
 // finish ends the writing: after it, each reads the whole plan.
 func (pf *planFile) finish() error {
-	if err := pf.bw.Flush(); err != nil {
+	if err := pf.f.w.Flush(); err != nil {
 		return fmt.Errorf("plan file: %w", err)
 	}
 	return nil
@@ -56,7 +45,7 @@ func (pf *planFile) finish() error {
 
 // each calls fn with every entry of the plan, in order, each a new entry fn may keep.
 func (pf *planFile) each(ctx context.Context, fn func(e *entry) error) error {
-	dec := gob.NewDecoder(bufio.NewReaderSize(io.NewSectionReader(pf.f, 0, 1<<62), planFileBuffer))
+	dec := gob.NewDecoder(bufio.NewReaderSize(io.NewSectionReader(pf.f, 0, 1<<62), 64<<10))
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -74,10 +63,4 @@ func (pf *planFile) each(ctx context.Context, fn func(e *entry) error) error {
 }
 
 // close removes the plan.
-func (pf *planFile) close() error {
-	err := pf.f.Close()
-	if pf.named {
-		err = errors.Join(err, os.Remove(pf.f.Name()))
-	}
-	return err
-}
+func (pf *planFile) close() error { return pf.f.Close() }

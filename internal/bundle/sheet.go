@@ -18,15 +18,13 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// sheetRows writes the data rows of a worksheet to a temporary file, in the XML that excelize's
+// sheetRows writes the data rows of a worksheet to a spill file, in the XML that excelize's
 // StreamWriter.SetRow writes for string and integer values without row or cell options. The
 // workbook's documents sheet is written by excelize except for these rows (spliceZip puts them
 // in): excelize's stream writer keeps a sheet in a bytes.Buffer until it reaches 16 MB
 // (excelize.StreamChunkSize, a constant) and keeps that buffer's capacity, up to 32 MB, until
 // the workbook is done, so the memory of a generation grew with its number of documents up to
 // that. Here a row goes to the file through a small buffer as soon as it is written.
-//
-// The file is removed as soon as it is made: it needs no cleaning up, not even after a crash.
 type sheetRows struct {
 	file *os.File
 	w    *bufio.Writer
@@ -39,15 +37,11 @@ type sheetRows struct {
 }
 
 func newSheetRows() (*sheetRows, error) {
-	file, err := os.CreateTemp("", "dossierkast-sheet-")
+	f, err := newSpillFile("", "dossierkast-sheet-")
 	if err != nil {
 		return nil, fmt.Errorf("workbook: %w", err)
 	}
-	if err := os.Remove(file.Name()); err != nil {
-		file.Close()
-		return nil, fmt.Errorf("workbook: %w", err)
-	}
-	return &sheetRows{file: file, w: bufio.NewWriterSize(file, 64<<10)}, nil
+	return &sheetRows{file: f.File, w: f.w}, nil
 }
 
 // start starts row r (from 1); the cells that follow fill it from column A.

@@ -93,13 +93,11 @@ func (z *zipWriter) endBatch() error {
 	}
 	z.n += int64(end.recordsAt)
 	if z.dir == nil {
-		if z.dir, err = os.CreateTemp("", "dossierkast-zipdir-"); err != nil {
+		f, err := newSpillFile("", "dossierkast-zipdir-")
+		if err != nil {
 			return fmt.Errorf("zip directory: %w", err)
 		}
-		if err := os.Remove(z.dir.Name()); err != nil {
-			return fmt.Errorf("zip directory: %w", err)
-		}
-		z.dirw = bufio.NewWriterSize(z.dir, 64<<10)
+		z.dir, z.dirw = f.File, f.w
 	}
 	if _, err := z.dirw.Write(records); err != nil {
 		return fmt.Errorf("zip directory: %w", err)
