@@ -246,6 +246,4 @@ func wantCode(t testing.TB, err error, code apperr.Code) {
 
 func actor(userID uuid.UUID) audit.Actor { return audit.Actor{UserID: &userID, IP: "192.0.2.1"} }
 
-func ptr[T any](v T) *T { return &v }
-
 func name(i int) string { return fmt.Sprintf("%04d", i) }

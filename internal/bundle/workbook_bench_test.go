@@ -71,5 +71,3 @@ func (c *countingDiscard) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return io.Discard.Write(p)
 }
-
-func ptr[T any](v T) *T { return &v }
