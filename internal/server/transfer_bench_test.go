@@ -65,11 +65,14 @@ import (
 // writes an upload's request itself and sends the file with sendfile(2) (sendForm), and reads
 // a download in large blocks.
 //
-// Two more baselines show what HTTP over loopback allows on this machine, with the same client:
+// Three more baselines show what the loopback allows on this machine:
+//   - raw TCP: the file sent with sendfile(2) over a loopback TCP connection and read in 1 MiB
+//     blocks, without HTTP: the most any server can move through this machine's TCP stack, the
+//     ceiling of both transfers;
 //   - bare upload: a server without the application that writes the request body to a file in
 //     1 MiB blocks and syncs it (no form parsing, no hash, no database);
 //   - bare download: a server without the application that sends the source file with
-//     http.ServeContent (sendfile), the loopback ceiling for a download.
+//     http.ServeContent (sendfile): raw TCP with HTTP added.
 const (
 	transferSize   = 1 << 30
 	transferBlock  = 1 << 20 // the source file is one random block repeated
@@ -108,7 +111,8 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 	app := transferSetup(b, blobDir)
 
 	bare := bareServer(b, srcDir)
-	var cp, cpSync, rwSync, up, down, bareUp, bareDown best
+	raw := newRawSink(b)
+	var cp, cpSync, rwSync, rawTCP, up, down, bareUp, bareDown best
 	var upMem, downMem peaks
 	maxRSSBefore := maxRSS(b)
 	b.ResetTimer()
@@ -129,6 +133,11 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 			copyFile(b, src, dst)
 			rwSync.add(time.Since(start), benchtest.CPUTime()-cpu)
 			os.Remove(dst)
+
+			cpu = benchtest.CPUTime()
+			start = time.Now()
+			raw.send(b, src)
+			rawTCP.add(time.Since(start), benchtest.CPUTime()-cpu)
 
 			cpu = benchtest.CPUTime()
 			start = time.Now()
@@ -171,8 +180,8 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 				b.Fatalf("downloaded %d bytes, want %d", n, transferSize)
 			}
 			app.deleteDocument(b, id)
-			b.Logf("round %d: cp %v, cp+fsync %v, read/write+fsync %v, bare upload %v, upload %v, bare download %v, download %v; load average %s",
-				round+1, cp.last.Round(time.Millisecond), cpSync.last.Round(time.Millisecond), rwSync.last.Round(time.Millisecond),
+			b.Logf("round %d: cp %v, cp+fsync %v, read/write+fsync %v, raw TCP %v, bare upload %v, upload %v, bare download %v, download %v; load average %s",
+				round+1, cp.last.Round(time.Millisecond), cpSync.last.Round(time.Millisecond), rwSync.last.Round(time.Millisecond), rawTCP.last.Round(time.Millisecond),
 				bareUp.last.Round(time.Millisecond), up.last.Round(time.Millisecond), bareDown.last.Round(time.Millisecond),
 				down.last.Round(time.Millisecond), benchtest.LoadAverage())
 		}
@@ -183,6 +192,8 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 	b.ReportMetric(cp.speed(), "cp-MB/s")
 	b.ReportMetric(cpSync.speed(), "cp+fsync-MB/s")
 	b.ReportMetric(rwSync.speed(), "rw+fsync-MB/s")
+	b.ReportMetric(rawTCP.speed(), "raw-tcp-MB/s")
+	b.ReportMetric(rawTCP.speed()/cp.speed(), "raw-tcp/cp")
 	b.ReportMetric(bareUp.speed(), "bare-upload-MB/s")
 	b.ReportMetric(bareDown.speed(), "bare-download-MB/s")
 	b.ReportMetric(up.speed(), "upload-MB/s")
@@ -200,7 +211,8 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 	b.Logf("best of %d: cp %.0f MB/s, cp+fsync %.0f MB/s, read/write+fsync %.0f MB/s; upload %.0f MB/s (durable): %.0f%% of cp+fsync, %.0f%% of cp; download %.0f MB/s: %.0f%% of cp",
 		transferRounds, cp.speed(), cpSync.speed(), rwSync.speed(), up.speed(), 100*up.speed()/cpSync.speed(), 100*up.speed()/cp.speed(),
 		down.speed(), 100*down.speed()/cp.speed())
-	b.Logf("loopback: bare upload %.0f MB/s (upload at %.0f%% of it), bare download %.0f MB/s (download at %.0f%% of it)",
+	b.Logf("loopback: raw TCP %.0f MB/s (%.0f%% of cp, %.0f%% of cp+fsync), bare upload %.0f MB/s (upload at %.0f%% of it), bare download %.0f MB/s (download at %.0f%% of it)",
+		rawTCP.speed(), 100*rawTCP.speed()/cp.speed(), 100*rawTCP.speed()/cpSync.speed(),
 		bareUp.speed(), 100*up.speed()/bareUp.speed(), bareDown.speed(), 100*down.speed()/bareDown.speed())
 	b.Logf("processor time of this process (server and client, user+system) in the best round: read/write+fsync %v, "+
 		"bare upload %v, upload %v, bare download %v, download %v", rwSync.cpu.Round(time.Millisecond),
@@ -500,6 +512,64 @@ func bareServer(b *testing.B, dir string) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	b.Cleanup(srv.Close)
 	return srv
+}
+
+// rawSink is a loopback TCP listener that reads whatever is sent to it in transferIO blocks and
+// counts it: the raw TCP baseline, without HTTP.
+type rawSink struct {
+	ln   net.Listener
+	read chan int64 // the bytes of each connection, when it closes
+}
+
+func newRawSink(b *testing.B) *rawSink {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	s := &rawSink{ln: ln, read: make(chan int64)}
+	go func() {
+		buf := make([]byte, transferIO)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			var n int64
+			for {
+				m, err := conn.Read(buf)
+				n += int64(m)
+				if err != nil {
+					break
+				}
+			}
+			conn.Close()
+			s.read <- n
+		}
+	}()
+	return s
+}
+
+// send sends the file at path with sendfile(2) and waits until the sink has read all of it.
+func (s *rawSink) send(b *testing.B, path string) {
+	b.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	conn, err := net.Dial("tcp", s.ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(conn, f); err != nil {
+		b.Fatal(err)
+	}
+	conn.Close()
+	if n := <-s.read; n != transferSize {
+		b.Fatalf("raw TCP: %d bytes read, want %d", n, transferSize)
+	}
 }
 
 // writeSource writes transferSize bytes of one random block repeated (so not compressible to
