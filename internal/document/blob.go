@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -166,80 +167,110 @@ func (s bucketStore) NewWriter(ctx context.Context, key, contentType string) (io
 // survives. So Close first syncs the file, then lets the store rename it, then syncs the folder
 // that holds the new name. A failed sync aborts the write: nothing is published.
 //
-// Large blocks at aligned offsets (as uploads and bundle parts write) go to the disk with
-// direct I/O: copying them into the page cache first cost more processor time than anything else
-// in writing a blob, and a blob just written is seldom read soon, so the page cache keeps what
-// PostgreSQL and the downloads read instead. The rest (a file's last block, small writes) goes
-// through the page cache; so does everything when the file system refuses direct I/O.
+// While a large blob is written, its bytes go to the disk behind the writer rather than all at
+// Close (write-behind): every writeBehindChunk bytes the kernel is asked to start writing the new
+// chunk, the writer waits until the chunk before it is on disk and drops that one from the page
+// cache. So at most two chunks wait in memory, the page cache keeps what PostgreSQL and the
+// downloads read rather than blobs just written, and the writer reuses the same few pages (on a
+// virtual machine, touching fresh pages cost more processor time than copying into them). And
+// every syncEvery bytes a goroutine syncs the file meanwhile, so the disk's own cache is emptied
+// while the rest is still arriving and the sync at Close waits for the last part only.
 type fileWriter struct {
 	*blob.Writer
 	file   *os.File
 	ctx    context.Context
 	cancel context.CancelFunc // aborts the write when the sync fails
-	// written bytes so far, of which the kernel was asked to write back the first flushed.
-	written, flushed int64
-	// direct is whether the file is in direct I/O now; buffered, whether direct I/O failed on it.
-	direct, buffered bool
+	// written bytes so far; the kernel was asked to write back the first started, of which
+	// the first dropped are on disk and out of the page cache.
+	written, started, dropped int64
+	// synced is what was written when the last sync was asked for. syncs asks the syncing
+	// goroutine for a sync (nil until the first); synced is closed when it has stopped.
+	synced    int64
+	syncs     chan struct{}
+	syncsDone chan struct{}
+	// err is the first failure writing the file to disk before Close. It must be kept: the
+	// kernel reports a failed write-back once per open file, so the sync at Close may not
+	// report it again.
+	err atomic.Pointer[error]
 }
 
-// writebackEvery is how many bytes a fileWriter lets accumulate before it asks the kernel to
-// start writing them to disk (startWriteback), so the sync at Close waits for the last few
-// megabytes rather than the whole file: writing to disk overlaps with receiving the upload.
-const writebackEvery = 8 << 20
-
-// A write goes to the disk with direct I/O when it is at least directMin bytes, and its length
-// and its offset in the file are multiples of directAlign (the page size, a multiple of the
-// disks' block sizes; the memory of such a large block is aligned to Go's pages).
 const (
-	directAlign = 4 << 10
-	directMin   = 128 << 10
+	writeBehindChunk = 32 << 20
+	syncEvery        = 128 << 20
 )
 
 func (w *fileWriter) Write(p []byte) (int, error) {
-	w.useDirect(len(p) >= directMin && len(p)%directAlign == 0 && w.written%directAlign == 0)
 	n, err := w.Writer.Write(p)
-	if err != nil && w.direct {
-		// Refused in direct I/O (the file system, or the memory's alignment): write the rest,
-		// and everything after, through the page cache.
-		w.buffered = true
-		w.useDirect(false)
-		var m int
-		m, err = w.Writer.Write(p[n:])
-		n += m
-	}
 	w.written += int64(n)
-	if w.direct {
-		w.flushed = w.written // nothing of it waits in the page cache
-	} else if w.written-w.flushed >= writebackEvery {
-		startWriteback(w.file, w.flushed, w.written-w.flushed)
-		w.flushed = w.written
+	if w.written-w.started >= writeBehindChunk {
+		if werr := writeBehind(w.file, w.dropped, w.started, w.written); werr != nil {
+			w.fail(werr)
+		}
+		w.dropped, w.started = w.started, w.written
+	}
+	if w.written-w.synced >= syncEvery {
+		w.requestSync()
+	}
+	if err == nil {
+		err = w.diskErr()
 	}
 	return n, err
 }
 
-// useDirect puts the file in direct I/O or takes it out, as on asks; once direct I/O failed,
-// never in again.
-func (w *fileWriter) useDirect(on bool) {
-	on = on && !w.buffered
-	if on == w.direct {
-		return
+// requestSync asks the syncing goroutine, started on the first request, to sync the file. A
+// request while a sync runs is dropped: the next one comes syncEvery bytes later.
+func (w *fileWriter) requestSync() {
+	if w.syncs == nil {
+		w.syncs, w.syncsDone = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(w.syncsDone)
+			for range w.syncs {
+				if err := w.file.Sync(); err != nil {
+					w.fail(err)
+				}
+			}
+		}()
 	}
-	if err := setDirect(w.file, on); err != nil {
-		w.buffered = true
-		return
+	select {
+	case w.syncs <- struct{}{}:
+		w.synced = w.written
+	default:
 	}
-	w.direct = on
+}
+
+// fail keeps err if it is the first failure writing the file to disk.
+func (w *fileWriter) fail(err error) {
+	err = fmt.Errorf("sync blob: %w", err)
+	w.err.CompareAndSwap(nil, &err)
+}
+
+// diskErr is the first failure writing the file to disk so far.
+func (w *fileWriter) diskErr() error {
+	if err := w.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 func (w *fileWriter) Close() error {
 	defer w.cancel()
+	if w.syncs != nil {
+		close(w.syncs)
+		<-w.syncsDone
+	}
 	if w.ctx.Err() != nil {
 		return w.Writer.Close() // aborted: nothing to make durable
 	}
-	if err := w.file.Sync(); err != nil {
+	err := w.diskErr()
+	if err == nil {
+		if err = w.file.Sync(); err != nil {
+			err = fmt.Errorf("sync blob: %w", err)
+		}
+	}
+	if err != nil {
 		w.cancel()
 		_ = w.Writer.Close()
-		return fmt.Errorf("sync blob: %w", err)
+		return err
 	}
 	if err := w.Writer.Close(); err != nil {
 		return err

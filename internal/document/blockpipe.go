@@ -10,8 +10,8 @@ import (
 
 // BlockPipe carries a blob to the store in blocks of a fixed size: the caller fills a block and
 // sends it on, one goroutine computes the SHA-256 over the blocks in order and passes each to
-// another that writes it. So reading the next block, hashing and writing (which, with direct
-// I/O, waits for the disk) run side by side. At most a fixed number of blocks exist: a slow hash
+// another that writes it. So reading the next block, hashing and writing (which waits for the
+// disk now and then) run side by side. At most a fixed number of blocks exist: a slow hash
 // or store holds the caller back rather than letting memory grow. The blocks go back to a pool
 // for the next blob when the pipe closes.
 type BlockPipe struct {

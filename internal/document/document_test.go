@@ -181,11 +181,11 @@ func TestPutBlobManyBlocks(t *testing.T) {
 	}
 }
 
-// TestFolderWriterDirectIO writes a blob in the shapes the folder store sends to the disk in
-// different ways: large aligned blocks (direct I/O), a large block whose memory is not aligned
-// (refused in direct I/O, written through the page cache from then on), and a short tail. The
-// stored bytes must be exactly those written.
-func TestFolderWriterDirectIO(t *testing.T) {
+// TestFolderWriterWriteBehind writes blobs large enough for the folder store to write them to
+// disk while they arrive (several write-behind chunks, syncs meanwhile), in blocks of uneven
+// sizes: the stored bytes must be exactly those written. A write aborted after that publishes
+// nothing and leaves no file.
+func TestFolderWriterWriteBehind(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -194,29 +194,61 @@ func TestFolderWriterDirectIO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer blobs.Close()
-	content := make([]byte, 3<<20+1+100)
-	rand.Read(content)
-	w, err := blobs.NewWriter(ctx, "documents/x/direct", "application/octet-stream")
+	block := make([]byte, 1<<20+3)
+	rand.Read(block)
+	// write sends size bytes of block, repeated, in pieces of uneven sizes, and returns their
+	// SHA-256.
+	write := func(w io.Writer, size int) []byte {
+		h := sha256.New()
+		for i, n := 0, 0; n < size; i++ {
+			p := block[:min(len(block)-i%7, size-n)]
+			if m, err := w.Write(p); err != nil || m != len(p) {
+				t.Fatalf("write %d bytes: %d, %v", len(p), m, err)
+			}
+			h.Write(p)
+			n += len(p)
+		}
+		return h.Sum(nil)
+	}
+
+	const size = 200<<20 + 12345 // past several chunks and a sync
+	w, err := blobs.NewWriter(ctx, "documents/x/large", "application/octet-stream")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range [][]byte{
-		content[:1<<20],            // aligned in memory (a large allocation) and in the file
-		content[1<<20 : 2<<20],     // aligned again
-		content[2<<20+1 : 3<<20+1], // one byte off in memory: direct I/O refuses it
-		content[3<<20+1:],          // the tail
-	} {
-		if n, err := w.Write(p); err != nil || n != len(p) {
-			t.Fatalf("write %d bytes: %d, %v", len(p), n, err)
-		}
-	}
+	want := write(w, size)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := append(append([]byte{}, content[:2<<20]...), content[2<<20+1:]...)
-	stored, err := os.ReadFile(filepath.Join(dir, "documents", "x", "direct"))
-	if err != nil || !bytes.Equal(stored, want) {
-		t.Errorf("stored %d bytes, want %d, equal %v (err %v)", len(stored), len(want), bytes.Equal(stored, want), err)
+	f, err := os.Open(filepath.Join(dir, "documents", "x", "large"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if n, err := io.Copy(h, f); err != nil || n != size || !bytes.Equal(h.Sum(nil), want) {
+		t.Errorf("stored %d bytes (err %v), want %d; same bytes: %v", n, err, size, bytes.Equal(h.Sum(nil), want))
+	}
+
+	abortCtx, cancel := context.WithCancel(ctx)
+	w, err = blobs.NewWriter(abortCtx, "documents/x/aborted", "application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(w, 150<<20)
+	cancel()
+	if err := w.Close(); !errors.Is(err, context.Canceled) {
+		t.Errorf("close after cancel: %v, want context.Canceled", err)
+	}
+	var files []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if want := []string{filepath.Join(dir, "documents", "x", "large")}; !slices.Equal(files, want) {
+		t.Errorf("files %q, want %q", files, want)
 	}
 }
 

@@ -6,32 +6,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startWriteback asks the kernel to start writing n bytes of f from off to disk, without waiting
-// for it. It is a hint: a failure shows in the sync that follows.
-func startWriteback(f *os.File, off, n int64) {
-	if c, err := f.SyscallConn(); err == nil {
-		_ = c.Control(func(fd uintptr) { _ = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE) })
-	}
-}
-
-// setDirect turns direct I/O (O_DIRECT) on f on or off. A write in direct I/O goes from the
-// caller's memory to the disk, not through the page cache; the file system may refuse it.
-func setDirect(f *os.File, on bool) error {
+// writeBehind asks the kernel to start writing f's bytes from start to end to disk, without
+// waiting for them; then waits until those from drop to start are on disk and drops them from
+// the page cache. An error is a failure to write them.
+func writeBehind(f *os.File, drop, start, end int64) error {
 	c, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	cerr := c.Control(func(fd uintptr) {
-		var flags int
-		if flags, err = unix.FcntlInt(fd, unix.F_GETFL, 0); err != nil {
+		if err = unix.SyncFileRange(int(fd), start, end-start, unix.SYNC_FILE_RANGE_WRITE); err != nil || start == drop {
 			return
 		}
-		if on {
-			flags |= unix.O_DIRECT
-		} else {
-			flags &^= unix.O_DIRECT
+		const written = unix.SYNC_FILE_RANGE_WAIT_BEFORE | unix.SYNC_FILE_RANGE_WRITE | unix.SYNC_FILE_RANGE_WAIT_AFTER
+		if err = unix.SyncFileRange(int(fd), drop, start-drop, written); err != nil {
+			return
 		}
-		_, err = unix.FcntlInt(fd, unix.F_SETFL, flags)
+		// Only a hint: pages it leaves stay correct.
+		_ = unix.Fadvise(int(fd), drop, start-drop, unix.FADV_DONTNEED)
 	})
 	if cerr != nil {
 		return cerr

@@ -2,14 +2,7 @@
 
 package document
 
-import (
-	"errors"
-	"os"
-)
+import "os"
 
-// startWriteback does nothing where there is no sync_file_range: the sync at Close writes the
-// whole file.
-func startWriteback(*os.File, int64, int64) {}
-
-// setDirect: only Linux's direct I/O is used.
-func setDirect(*os.File, bool) error { return errors.ErrUnsupported }
+// writeBehind does nothing where there is no sync_file_range: the syncs write the file.
+func writeBehind(*os.File, int64, int64, int64) error { return nil }

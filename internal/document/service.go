@@ -54,8 +54,7 @@ type Blob struct {
 }
 
 // An upload moves in blocks of uploadBlock bytes through a BlockPipe of uploadBlocks: large
-// blocks keep system calls few, and go to a local disk with direct I/O; the fixed number keeps
-// memory flat whatever the file's size.
+// blocks keep system calls few; the fixed number keeps memory flat whatever the file's size.
 const (
 	uploadBlock  = 1 << 20
 	uploadBlocks = 4

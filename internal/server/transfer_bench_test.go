@@ -165,8 +165,8 @@ func BenchmarkDocumentTransfer1GiB(b *testing.B) {
 
 			// An untimed pass checks the bytes (hashing in the timed one would charge the
 			// client's SHA-256 to the server on a 2-core machine) and reads the blob into the
-			// page cache: the upload wrote it past the cache (direct I/O), and cp's source is
-			// cached, so the download and cp start alike.
+			// page cache: the store dropped most of it from the cache as it wrote it
+			// (write-behind), and cp's source is cached, so the download and cp start alike.
 			h := sha256.New()
 			if n, etag := app.download(b, id, h); n != transferSize || hex.EncodeToString(h.Sum(nil)) != wantSum || etag != `"`+wantSum+`"` {
 				b.Fatalf("downloaded %d bytes with sha256 %x, ETag %s; want %d bytes, %s", n, h.Sum(nil), etag, transferSize, wantSum)
