@@ -184,7 +184,7 @@ type fileWriter struct {
 	// the first dropped are on disk and out of the page cache.
 	written, started, dropped int64
 	// synced is what was written when the last sync was asked for. syncs asks the syncing
-	// goroutine for a sync (nil until the first); synced is closed when it has stopped.
+	// goroutine for a sync (nil until the first); syncsDone is closed when it has stopped.
 	synced    int64
 	syncs     chan struct{}
 	syncsDone chan struct{}
