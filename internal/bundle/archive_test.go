@@ -26,7 +26,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/bundle"
-	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 )
 
 // worker is a generation worker on the fixture's pool and blob store.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 )
 
 // workbookColumns are the metadata sheet's columns (DESIGN.md §6), as catalogue keys.

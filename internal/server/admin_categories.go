@@ -9,8 +9,8 @@ import (
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/web/component"
-	"github.com/dossierkast/dossierkast/web/i18n"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/web/component"
-	"github.com/dossierkast/dossierkast/web/i18n"
 )
 
 // form reads typed values from a parsed form and collects field errors on the way.

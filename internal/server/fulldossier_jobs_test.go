@@ -25,8 +25,8 @@ import (
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/jobs"
-	"github.com/dossierkast/dossierkast/web/i18n"
 )
 
 // startBundleWorkers runs the app's River workers (jobs.Config, as a worker process) against

@@ -8,7 +8,7 @@ package component
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "github.com/dossierkast/dossierkast/web/i18n"
+import "github.com/dossierkast/dossierkast/internal/i18n"
 
 // Input renders a labelled input with its error, linked for screen readers.
 func Input(f Field) templ.Component {

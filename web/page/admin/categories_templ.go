@@ -10,8 +10,8 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import (
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/web/component"
-	"github.com/dossierkast/dossierkast/web/i18n"
 	"github.com/dossierkast/dossierkast/web/layout"
 	"github.com/google/uuid"
 	"strconv"

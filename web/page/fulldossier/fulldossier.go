@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/dossierkast/dossierkast/internal/bundle"
-	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 )
 
 // Percent is how much of b's documents are done, 0 to 100; a finished bundle is 100 even when

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/dossierkast/dossierkast/internal/bundle"
-	"github.com/dossierkast/dossierkast/web/i18n"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/web/page/fulldossier"
 )
 

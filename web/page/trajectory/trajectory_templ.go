@@ -16,9 +16,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
-	"github.com/dossierkast/dossierkast/web/i18n"
 	"github.com/dossierkast/dossierkast/web/layout"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
