@@ -23,12 +23,15 @@ test:
 generate:
 	$(GO) tool templ generate
 
-## lint: formatting, vet, and generated files that match their sources
+## lint: formatting, vet, staticcheck, generated files that match their sources, and no
+## capability that imports the web tree
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) tool templ generate
 	@git diff --exit-code -- '*_templ.go' || { echo "templ generate changed generated files: commit them"; exit 1; }
+	$(GO) tool staticcheck $(PKGS)
+	@! $(GO) list -deps $$($(GO) list ./internal/... | grep -v '/internal/server$$') | grep '/web/' || { echo "a package under internal/ other than server imports web/ (above)"; exit 1; }
 
 ## bench: figures named in the issues (demo load of 100,000 employees, ...)
 bench:

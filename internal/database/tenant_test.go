@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"testing"
 
 	"github.com/google/uuid"
@@ -20,7 +21,14 @@ func TestTenantBound(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.New(t)
-	pool, err := database.Open(ctx, db.OwnerURL+"&pool_max_conns=1", true)
+	u, err := url.Parse(db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "1")
+	u.RawQuery = q.Encode()
+	pool, err := database.Open(ctx, u.String(), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -26,21 +29,23 @@ var jobStates = []rivertype.JobState{
 	rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded, rivertype.JobStatePending,
 }
 
-// jobTenant returns the tenant a job works for, "" for platform jobs. Every tenant job's args
-// carry tenant_id.
-func jobTenant(j *rivertype.JobRow) string {
+// jobTenant returns the tenant a job works for, uuid.Nil for platform jobs. Every tenant job's
+// args carry tenant_id.
+func jobTenant(j *rivertype.JobRow) (uuid.UUID, error) {
 	var args struct {
-		TenantID string `json:"tenant_id"`
+		TenantID uuid.UUID `json:"tenant_id"`
 	}
-	json.Unmarshal(j.EncodedArgs, &args)
-	return args.TenantID
+	if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+		return uuid.Nil, fmt.Errorf("job %d: read tenant from args: %w", j.ID, err)
+	}
+	return args.TenantID, nil
 }
 
 // listJobs shows the tenant's jobs and the platform's own (such as session cleanup), newest
 // first; only the tenant's can be retried or cancelled.
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 	c := mustCurrent(r)
-	if err := access.Require(c.Principal, access.UsersManage); err != nil {
+	if err := access.CanListJobs(c.Principal); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -66,8 +71,12 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, j := range res.Jobs {
+		tenant, err := jobTenant(j)
+		if err != nil {
+			return err
+		}
 		row := admin.Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
-			CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, System: jobTenant(j) == ""}
+			CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, System: tenant == uuid.Nil}
 		if j.FinalizedAt != nil {
 			row.FinalizedAt = *j.FinalizedAt
 		}
@@ -106,7 +115,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
 // this user; a platform job is visible but not his to change.
 func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, action string, act func(ctx context.Context, id int64) (*rivertype.JobRow, error)) error {
 	c := mustCurrent(r)
-	if err := access.Require(c.Principal, access.UsersManage); err != nil {
+	if err := access.CanListJobs(c.Principal); err != nil {
 		return err
 	}
 	id, err := strconv.ParseInt(chiParam(r, "id"), 10, 64)
@@ -114,15 +123,18 @@ func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, action string,
 		return apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
 	job, err := s.river.JobGet(r.Context(), id)
-	if err != nil {
+	if errors.Is(err, river.ErrNotFound) {
 		return apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	switch jobTenant(job) {
-	case c.Tenant.ID.String():
-	case "":
-		return apperr.New(apperr.EFORBIDDEN, "job.error.system")
-	default:
-		return apperr.New(apperr.ENOTFOUND, "error.not_found")
+	if err != nil {
+		return fmt.Errorf("get job %d: %w", id, err)
+	}
+	tenant, err := jobTenant(job)
+	if err != nil {
+		return err
+	}
+	if err := access.CanManageJob(c.Principal, tenant); err != nil {
+		return err
 	}
 	done, err := act(r.Context(), id)
 	if err != nil {
