@@ -72,7 +72,10 @@ type Beginner interface {
 
 // InTenant runs fn in one transaction with app.tenant_id set to tenantID, and commits when fn
 // returns nil. It is the only way the application reaches tenant data: without it, row-level
-// security shows no rows and refuses every write. Unique violations become ECONFLICT.
+// security shows no rows and refuses every write. Unique violations become ECONFLICT and values
+// PostgreSQL cannot store (a text too long, a date out of range) EINVALID; a foreign-key or
+// check violation is left as it is, a 500: a capability checks its input before it writes, so
+// such a violation is a bug to find in the log, not a user's mistake.
 func InTenant(ctx context.Context, db Beginner, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
 	if tenantID == uuid.Nil {
 		return errors.New("in tenant: no tenant")
@@ -111,7 +114,7 @@ func mapError(err error) error {
 		switch pgErr.Code {
 		case "23505":
 			return fmt.Errorf("%w: %w", apperr.New(apperr.ECONFLICT, "error.conflict"), err)
-		case "23503", "23514", "22001", "22007", "22008":
+		case "22001", "22007", "22008": // string_data_right_truncation, invalid_datetime_format, datetime_field_overflow
 			return fmt.Errorf("%w: %w", apperr.New(apperr.EINVALID, "error.invalid"), err)
 		}
 	}

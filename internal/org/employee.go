@@ -278,6 +278,16 @@ func FindEmployeeByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Employee, e
 	return database.FindOne[Employee](ctx, tx, "employee", "SELECT "+employeeColumns+employeeFrom+" WHERE e.id = $1", id)
 }
 
+// checkEmployer makes sure a new employee's employer exists and his department belongs to it.
+func checkEmployer(ctx context.Context, tx pgx.Tx, e Employee) error {
+	if _, err := FindEmployerByID(ctx, tx, e.EmployerID); apperr.CodeOf(err) == apperr.ENOTFOUND {
+		return apperr.Invalid(map[string]string{"employer_id": "error.choose"})
+	} else if err != nil {
+		return err
+	}
+	return checkDepartment(ctx, tx, e)
+}
+
 // checkDepartment makes sure the department belongs to the employee's employer.
 func checkDepartment(ctx context.Context, tx pgx.Tx, e Employee) error {
 	if e.DepartmentID == nil {
@@ -290,13 +300,13 @@ func checkDepartment(ctx context.Context, tx pgx.Tx, e Employee) error {
 	return nil
 }
 
-// CreateEmployee stores a new employee. EINVALID on bad fields or a department of another
-// employer, ECONFLICT on a personnel number taken at the employer.
+// CreateEmployee stores a new employee. EINVALID on bad fields, an unknown employer or a
+// department of another employer, ECONFLICT on a personnel number taken at the employer.
 func CreateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error) {
 	if err := e.validate(); err != nil {
 		return Employee{}, err
 	}
-	if err := checkDepartment(ctx, tx, e); err != nil {
+	if err := checkEmployer(ctx, tx, e); err != nil {
 		return Employee{}, err
 	}
 	e.ID = uuid.Must(uuid.NewV7())

@@ -90,9 +90,28 @@ func FindEmployerByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Employer, e
 	return database.FindOne[Employer](ctx, tx, "employer", "SELECT "+employerColumns+employerFrom+" WHERE r.id = $1", id)
 }
 
-// CreateEmployer stores a new employer. EINVALID on missing fields, ECONFLICT on a taken number.
+// checkGroup makes sure the employer's group, if any, exists.
+func checkGroup(ctx context.Context, tx pgx.Tx, e Employer) error {
+	if e.GroupID == nil {
+		return nil
+	}
+	var found bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM employer_groups WHERE id = $1)", *e.GroupID).Scan(&found); err != nil {
+		return fmt.Errorf("find employer group: %w", err)
+	}
+	if !found {
+		return apperr.Invalid(map[string]string{"group_id": "error.choose"})
+	}
+	return nil
+}
+
+// CreateEmployer stores a new employer. EINVALID on missing fields or an unknown group,
+// ECONFLICT on a taken number.
 func CreateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
 	if err := e.validate(); err != nil {
+		return Employer{}, err
+	}
+	if err := checkGroup(ctx, tx, e); err != nil {
 		return Employer{}, err
 	}
 	e.ID = uuid.Must(uuid.NewV7())
@@ -107,6 +126,9 @@ func CreateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error
 // UpdateEmployer replaces an employer's fields. ENOTFOUND, EINVALID, ECONFLICT.
 func UpdateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
 	if err := e.validate(); err != nil {
+		return Employer{}, err
+	}
+	if err := checkGroup(ctx, tx, e); err != nil {
 		return Employer{}, err
 	}
 	tag, err := tx.Exec(ctx, `UPDATE employers SET name = $2, employer_number = $3, group_id = $4, products = $5,
