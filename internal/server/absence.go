@@ -130,8 +130,8 @@ func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
 		}
 		return auditCase(r, tx, audit.CaseCreated, "absence", a.ID, e.ID, e.EmployerID, nil)
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderAbsences(w, r, http.StatusUnprocessableEntity, errs, uuid.Nil, nil)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderAbsences(w, r, status, errs, uuid.Nil, nil)
 	} else if err != nil {
 		return err
 	}
@@ -190,8 +190,8 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 		}
 		return auditCase(r, tx, audit.CaseUpdated, "absence", aid, e.ID, e.EmployerID, nil)
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderAbsenceEdit(w, r, http.StatusUnprocessableEntity, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderAbsenceEdit(w, r, status, errs)
 	} else if err != nil {
 		return err
 	}
@@ -222,8 +222,8 @@ func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) er
 		// The percentage is part of the absence: the change is one of the absence.
 		return auditCase(r, tx, audit.CaseUpdated, "absence", aid, e.ID, e.EmployerID, nil)
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderAbsences(w, r, http.StatusUnprocessableEntity, nil, aid, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderAbsences(w, r, status, nil, aid, errs)
 	} else if err != nil {
 		return err
 	}

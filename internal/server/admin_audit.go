@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -101,7 +102,7 @@ func (s *Server) downloadAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	f, keep, errs := auditFilter(r)
 	if len(errs) > 0 {
-		return fieldErrorsAsError(errs)
+		return apperr.Invalid(errs)
 	}
 	ctx := r.Context()
 	label := func(action string) string { return i18n.T(ctx, "action."+action) }

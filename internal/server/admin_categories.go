@@ -6,7 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/i18n"
@@ -45,19 +44,6 @@ func (s *Server) renderCategories(w http.ResponseWriter, r *http.Request, status
 	return s.render(w, r, status, admin.Categories(p))
 }
 
-// categoryErrors turns a refused category change into the page's errors and status; ok is false
-// for errors that are not the user's to fix.
-func categoryErrors(err error) (map[string]string, int, bool) {
-	e, ok := apperr.As(err)
-	if !ok || (e.Code != apperr.EINVALID && e.Code != apperr.ECONFLICT) {
-		return nil, 0, false
-	}
-	if e.Fields != nil {
-		return e.Fields, statusOf[e.Code], true
-	}
-	return map[string]string{"": e.Message}, statusOf[e.Code], true
-}
-
 func categoryDetails(c document.Category) map[string]any {
 	return map[string]any{"name": c.Name, "dossier": c.Dossier, "medical": c.Medical}
 }
@@ -79,7 +65,7 @@ func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) error {
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryCreated, SubjectType: "category",
 			SubjectID: &c.ID, Details: categoryDetails(c)})
 	})
-	if errs, status, ok := categoryErrors(err); ok {
+	if errs, status, ok := formErrors(err); ok {
 		return s.renderCategories(w, r, status, draft, errs)
 	} else if err != nil {
 		return err
@@ -112,7 +98,7 @@ func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) error {
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryUpdated, SubjectType: "category",
 			SubjectID: &id, Details: map[string]any{"before": categoryDetails(before), "after": categoryDetails(after)}})
 	})
-	if errs, status, ok := categoryErrors(err); ok {
+	if errs, status, ok := formErrors(err); ok {
 		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, summaryOnly(errs))
 	} else if err != nil {
 		return err
@@ -137,7 +123,7 @@ func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) error {
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryDeleted, SubjectType: "category",
 			SubjectID: &id, Details: categoryDetails(c)})
 	})
-	if errs, status, ok := categoryErrors(err); ok {
+	if errs, status, ok := formErrors(err); ok {
 		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, errs)
 	} else if err != nil {
 		return err

@@ -77,8 +77,8 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.RoleCreated, SubjectType: "role",
 			SubjectID: &role.ID, Details: map[string]any{"name": role.Name, "kind": role.Kind, "rights": role.Rights}})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderRoles(w, r, http.StatusUnprocessableEntity, role.Name, role.Kind, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderRoles(w, r, status, role.Name, role.Kind, errs)
 	} else if err != nil {
 		return err
 	}
@@ -110,8 +110,8 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
 			Details: map[string]any{"before": map[string]any{"name": before.Name, "rights": before.Rights},
 				"after": map[string]any{"name": role.Name, "rights": role.Rights}}})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderRoles(w, r, http.StatusUnprocessableEntity, "", access.KindProvider, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderRoles(w, r, status, "", access.KindProvider, errs)
 	} else if err != nil {
 		return err
 	}

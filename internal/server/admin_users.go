@@ -158,8 +158,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 				SubjectID: &u.ID, Details: userDetails(u)})
 		})
 	}
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderUserForm(w, r, http.StatusUnprocessableEntity, nil, in, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderUserForm(w, r, status, nil, in, errs)
 	} else if err != nil {
 		return err
 	}
@@ -198,8 +198,8 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.UserUpdated, SubjectType: "user",
 			SubjectID: &id, Details: map[string]any{"before": userDetails(before), "after": userDetails(after)}})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderUserForm(w, r, http.StatusUnprocessableEntity, &before, in, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderUserForm(w, r, status, &before, in, errs)
 	} else if err != nil {
 		return err
 	}

@@ -149,8 +149,8 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 		return auditCase(r, tx, audit.CaseCreated, "appointment", created.ID, created.EmployeeID, created.EmployerID,
 			map[string]any{"kind": created.Kind})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderAgenda(w, r, http.StatusUnprocessableEntity, agendaForms{appointment: a, startsAt: f.str("starts_at"),
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderAgenda(w, r, status, agendaForms{appointment: a, startsAt: f.str("starts_at"),
 			appointmentErrs: errs, consultationReset: true})
 	} else if err != nil {
 		return err
@@ -192,8 +192,8 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 		return auditCase(r, tx, audit.CaseCreated, "consultation", created.ID, created.EmployeeID, created.EmployerID,
 			map[string]any{"medical": created.Medical})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderAgenda(w, r, http.StatusUnprocessableEntity, agendaForms{consultation: c, heldAt: f.str("held_at"),
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderAgenda(w, r, status, agendaForms{consultation: c, heldAt: f.str("held_at"),
 			consultationErrs: errs})
 	} else if err != nil {
 		return err
@@ -280,8 +280,8 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 		return auditCase(r, tx, audit.CaseUpdated, "appointment", updated.ID, updated.EmployeeID, updated.EmployerID,
 			map[string]any{"status": updated.Status})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderAppointmentForm(w, r, http.StatusUnprocessableEntity, &a, f.str("starts_at"), errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderAppointmentForm(w, r, status, &a, f.str("starts_at"), errs)
 	} else if err != nil {
 		return err
 	}
@@ -358,8 +358,8 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 		return auditCase(r, tx, audit.CaseUpdated, "consultation", updated.ID, updated.EmployeeID, updated.EmployerID,
 			map[string]any{"medical": updated.Medical})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderConsultationForm(w, r, http.StatusUnprocessableEntity, &c, f.str("held_at"), errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderConsultationForm(w, r, status, &c, f.str("held_at"), errs)
 	} else if err != nil {
 		return err
 	}

@@ -72,8 +72,8 @@ func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
 		}
 		return auditCase(r, tx, audit.CaseCreated, "decision", d.ID, e.ID, e.EmployerID, nil)
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderDecisions(w, r, http.StatusUnprocessableEntity, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderDecisions(w, r, status, errs)
 	} else if err != nil {
 		return err
 	}
@@ -129,8 +129,8 @@ func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
 		}
 		return auditCase(r, tx, audit.CaseUpdated, "decision", did, e.ID, e.EmployerID, nil)
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderDecisionEdit(w, r, http.StatusUnprocessableEntity, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderDecisionEdit(w, r, status, errs)
 	} else if err != nil {
 		return err
 	}

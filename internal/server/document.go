@@ -211,7 +211,7 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		errs["file"] = "document.error.file_required"
 	}
 	if len(errs) > 0 {
-		return s.renderUploadErrors(w, r, dossier, id, errs)
+		return s.renderUploadErrors(w, r, http.StatusUnprocessableEntity, dossier, id, errs)
 	}
 
 	err = s.inTenant(r, func(tx pgx.Tx) error {
@@ -225,8 +225,8 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		_, err = document.CheckNewDocument(ctx, tx, &n)
 		return err
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderUploadErrors(w, r, dossier, id, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderUploadErrors(w, r, status, dossier, id, errs)
 	} else if err != nil {
 		return refused(err)
 	}
@@ -254,12 +254,12 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 	return redirect(w, r, documentsPage(dossier, id)+"#documents")
 }
 
-// renderUploadErrors shows the documents page again with the upload form's errors (422).
-func (s *Server) renderUploadErrors(w http.ResponseWriter, r *http.Request, dossier document.Dossier, id uuid.UUID, errs map[string]string) error {
+// renderUploadErrors shows the documents page again with the upload form's errors.
+func (s *Server) renderUploadErrors(w http.ResponseWriter, r *http.Request, status int, dossier document.Dossier, id uuid.UUID, errs map[string]string) error {
 	if dossier == document.DossierEmployee {
-		return s.renderEmployeeDocuments(w, r, http.StatusUnprocessableEntity, errs)
+		return s.renderEmployeeDocuments(w, r, status, errs)
 	}
-	return s.renderEmployer(w, r, http.StatusUnprocessableEntity, employerForms{Upload: errs})
+	return s.renderEmployer(w, r, status, employerForms{Upload: errs})
 }
 
 // documentDetails are the facts about a document an audit event keeps.

@@ -300,8 +300,8 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "employee",
 			SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderEmployeeForm(w, r, http.StatusUnprocessableEntity, e, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderEmployeeForm(w, r, status, e, errs)
 	} else if err != nil {
 		return err
 	}

@@ -175,12 +175,12 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 				SubjectID: &e.ID, EmployerID: &e.ID, Details: map[string]any{"name": e.Name, "employer_number": e.EmployerNumber, "products": e.Products}})
 		})
 	}
-	if errs, ok := fieldErrors(err); ok {
+	if errs, status, ok := formErrors(err); ok {
 		action, title := "/employers", "employer.new"
 		if id != uuid.Nil {
 			action, title = "/employers/"+id.String(), "employer.edit"
 		}
-		return s.renderEmployerForm(w, r, http.StatusUnprocessableEntity, action, title, e, errs)
+		return s.renderEmployerForm(w, r, status, action, title, e, errs)
 	} else if err != nil {
 		return err
 	}
@@ -210,12 +210,12 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.DepartmentSaved, SubjectType: "department",
 			SubjectID: &d.ID, EmployerID: &employerID, Details: map[string]any{"name": d.Name}})
 	})
-	if errs, ok := fieldErrors(err); ok {
+	if errs, status, ok := formErrors(err); ok {
 		msg := errs["name"]
 		if msg == "" {
 			msg = errs[""]
 		}
-		return s.renderEmployer(w, r, http.StatusUnprocessableEntity, employerForms{NewDept: component.Field{Value: d.Name, Error: msg}})
+		return s.renderEmployer(w, r, status, employerForms{NewDept: component.Field{Value: d.Name, Error: msg}})
 	} else if err != nil {
 		return err
 	}
@@ -275,8 +275,8 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error 
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.DepartmentSaved, SubjectType: "department",
 			SubjectID: &d.ID, EmployerID: &d.EmployerID, Details: map[string]any{"name": d.Name, "code": d.Code}})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderDepartmentForm(w, r, http.StatusUnprocessableEntity, d, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderDepartmentForm(w, r, status, d, errs)
 	} else if err != nil {
 		return err
 	}

@@ -72,20 +72,18 @@ func (f *form) err() error {
 	return apperr.Invalid(f.errors)
 }
 
-// fieldErrors returns the per-field message keys of an EINVALID error, or nil when err is
-// another kind of error, which the caller must return.
-func fieldErrors(err error) (map[string]string, bool) {
+// formErrors returns what a refused form shows again: the message key per field ("" for the
+// form as a whole) and the status, 422 for input that breaks a rule and 409 for a clash with
+// existing data. ok is false for any other error, which the caller returns to the error page.
+func formErrors(err error) (errs map[string]string, status int, ok bool) {
 	e, ok := apperr.As(err)
-	if !ok || e.Code != apperr.EINVALID {
-		if ok && e.Code == apperr.ECONFLICT {
-			return map[string]string{"": "error.conflict"}, true
-		}
-		return nil, false
+	if !ok || (e.Code != apperr.EINVALID && e.Code != apperr.ECONFLICT) {
+		return nil, 0, false
 	}
 	if e.Fields == nil {
-		return map[string]string{"": e.Message}, true
+		return map[string]string{"": e.Message}, statusOf[e.Code], true
 	}
-	return e.Fields, true
+	return e.Fields, statusOf[e.Code], true
 }
 
 // offsetOf reads a list's offset from the query string.
@@ -103,12 +101,4 @@ func dateValue(t *time.Time) string {
 
 func option(value, label string, selected bool) component.Option {
 	return component.Option{Value: value, Label: label, Selected: selected}
-}
-
-// fieldErrorsAsError turns field errors found outside a form page into a 422 error.
-func fieldErrorsAsError(errs map[string]string) error {
-	for _, msg := range errs {
-		return apperr.New(apperr.EINVALID, msg)
-	}
-	return nil
 }

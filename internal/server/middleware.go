@@ -45,6 +45,15 @@ type statusWriter struct {
 	status int
 }
 
+type statusWriterKey struct{}
+
+// responseStarted reports whether the response to r has begun (status or body written), after
+// which no error page can replace it.
+func responseStarted(r *http.Request) bool {
+	sw, ok := r.Context().Value(statusWriterKey{}).(*statusWriter)
+	return ok && sw.status != 0
+}
+
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
@@ -113,8 +122,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
 		l := s.log.With("request_id", id)
-		r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, l))
 		sw := &statusWriter{ResponseWriter: w}
+		ctx := context.WithValue(r.Context(), loggerKey{}, l)
+		r = r.WithContext(context.WithValue(ctx, statusWriterKey{}, sw))
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

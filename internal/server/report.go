@@ -76,8 +76,8 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
 		}
 		return auditCase(r, tx, audit.CaseCreated, "report", rep.ID, e.ID, e.EmployerID, nil)
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderReports(w, r, http.StatusUnprocessableEntity, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderReports(w, r, status, errs)
 	} else if err != nil {
 		return err
 	}
@@ -140,8 +140,8 @@ func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
 		}
 		return auditCase(r, tx, audit.CaseUpdated, "report", rid, e.ID, e.EmployerID, nil)
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderReportEdit(w, r, http.StatusUnprocessableEntity, errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderReportEdit(w, r, status, errs)
 	} else if err != nil {
 		return err
 	}

@@ -6,8 +6,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -214,28 +217,47 @@ var statusOf = map[apperr.Code]int{
 	apperr.ETOOMANY:   http.StatusTooManyRequests,
 }
 
-// renderError shows a readable page for err: the user's own mistakes with their message, anything
-// else as a generic 500 with the detail in the log only.
+// renderError answers a request that failed: the user's own mistakes (4xx) with their message
+// and the messages of the form's fields, logged at info level with their cause; anything else
+// as a generic 500 with the detail logged as an error. A client that went away gets nothing.
+// Once a response has started (a download, a CSV) nothing more is written: the error is only
+// logged, and the client sees a cut-off body.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		err = apperr.New(apperr.ETOOLARGE, "error.too_large")
+		err = fmt.Errorf("%w: %w", apperr.New(apperr.ETOOLARGE, "error.too_large"), err)
 	}
-	status, msg, args := http.StatusInternalServerError, "error.internal", []any(nil)
+	p := errorpage.ErrorPage{Status: http.StatusInternalServerError, Message: "error.internal"}
 	if e, ok := apperr.As(err); ok && e.Code != apperr.EINTERNAL {
-		status, msg, args = statusOf[e.Code], e.Message, e.Args
+		p.Status, p.Message, p.Args, p.Details = statusOf[e.Code], e.Message, e.Args, fieldMessages(e.Fields)
 	}
-	if status == http.StatusInternalServerError {
-		if errors.Is(err, context.Canceled) {
-			return
-		}
-		logger(r).Error("request failed", "err", err)
+	started := responseStarted(r)
+	switch {
+	case p.Status >= 500 && errors.Is(err, context.Canceled):
+		return
+	case p.Status >= 500:
+		logger(r).Error("request failed", "status", p.Status, "response_started", started, "err", err)
+	default:
+		logger(r).Info("request refused", "status", p.Status, "response_started", started, "err", err)
 	}
-	p := errorpage.ErrorPage{Page: s.page(r, "error.title."+itoa(status)), Status: status, Message: msg, Args: args}
-	if rerr := s.render(w, r, status, errorpage.Error(p)); rerr != nil {
+	if started {
+		return
+	}
+	p.Page = s.page(r, "error.title."+itoa(p.Status))
+	if rerr := s.render(w, r, p.Status, errorpage.Error(p)); rerr != nil {
 		logger(r).Error("render error page", "err", rerr)
 		http.Error(w, i18n.T(r.Context(), "error.internal"), http.StatusInternalServerError)
 	}
+}
+
+// fieldMessages returns the message keys of a form's field errors in the order of the fields'
+// names, so a page lists them the same way every time.
+func fieldMessages(fields map[string]string) []string {
+	var msgs []string
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		msgs = append(msgs, fields[name])
+	}
+	return msgs
 }
 
 // pathID reads a UUID path parameter; anything else is a resource that does not exist.

@@ -161,8 +161,8 @@ func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
 		return auditCase(r, tx, audit.CaseCreated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
 			map[string]any{"protocol": t.ProtocolName, "tasks": len(tasks)})
 	})
-	if errs, ok := fieldErrors(err); ok {
-		return s.renderTrajectories(w, r, http.StatusUnprocessableEntity, f.str("start_date"), errs)
+	if errs, status, ok := formErrors(err); ok {
+		return s.renderTrajectories(w, r, status, f.str("start_date"), errs)
 	} else if err != nil {
 		return err
 	}
