@@ -129,6 +129,20 @@ type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// FindAll runs a query and scans every row's columns by position into a T, in the query's order;
+// no row is an empty list. what names the things sought in errors.
+func FindAll[T any](ctx context.Context, q Querier, what, sql string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", what, err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[T])
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", what, err)
+	}
+	return list, nil
+}
+
 // FindOne runs a query that selects one row and scans its columns by position into a T. No row
 // is ENOTFOUND; what names the thing sought in other errors.
 func FindOne[T any](ctx context.Context, q Querier, what, sql string, args ...any) (T, error) {

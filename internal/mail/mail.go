@@ -244,14 +244,10 @@ func FindOutbox(ctx context.Context, tx pgx.Tx, offset, limit int) ([]OutboxMess
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := tx.Query(ctx, `SELECT id, created_at, recipients, subject, body FROM outbox_messages
+	list, err := database.FindAll[OutboxMessage](ctx, tx, "outbox", `SELECT id, created_at, recipients, subject, body FROM outbox_messages
 		ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, limit, max(offset, 0))
 	if err != nil {
-		return nil, 0, fmt.Errorf("find outbox: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OutboxMessage])
-	if err != nil {
-		return nil, 0, fmt.Errorf("find outbox: %w", err)
+		return nil, 0, err
 	}
 	return list, total, nil
 }

@@ -68,21 +68,13 @@ const employerFrom = ` FROM employers r LEFT JOIN employer_groups g ON g.id = r.
 
 // FindEmployers lists the employers in p's reach, by name.
 func FindEmployers(ctx context.Context, tx pgx.Tx, p access.Principal) ([]Employer, error) {
-	rows, err := tx.Query(ctx, "SELECT "+employerColumns+employerFrom+" WHERE r.id = ANY ($1) ORDER BY lower(r.name), r.id",
+	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+employerColumns+employerFrom+" WHERE r.id = ANY ($1) ORDER BY lower(r.name), r.id",
 		p.Facts.Reach)
-	if err != nil {
-		return nil, fmt.Errorf("find employers: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Employer])
 }
 
 // FindAllEmployers lists every employer of the tenant, for administrators' choices.
 func FindAllEmployers(ctx context.Context, tx pgx.Tx) ([]Employer, error) {
-	rows, err := tx.Query(ctx, "SELECT "+employerColumns+employerFrom+" ORDER BY lower(r.name), r.id")
-	if err != nil {
-		return nil, fmt.Errorf("find employers: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Employer])
+	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+employerColumns+employerFrom+" ORDER BY lower(r.name), r.id")
 }
 
 // FindEmployerByID returns one employer, or ENOTFOUND. It does not check access.
@@ -150,11 +142,7 @@ type EmployerGroup struct {
 
 // FindEmployerGroups lists the tenant's employer groups by name.
 func FindEmployerGroups(ctx context.Context, tx pgx.Tx) ([]EmployerGroup, error) {
-	rows, err := tx.Query(ctx, "SELECT id, name FROM employer_groups ORDER BY lower(name)")
-	if err != nil {
-		return nil, fmt.Errorf("find employer groups: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[EmployerGroup])
+	return database.FindAll[EmployerGroup](ctx, tx, "employer groups", "SELECT id, name FROM employer_groups ORDER BY lower(name)")
 }
 
 // CreateEmployerGroup stores a new group. EINVALID on an empty name, ECONFLICT on a taken one.
@@ -191,11 +179,7 @@ const departmentColumns = `d.id, d.employer_id, d.name, d.code, (SELECT count(*)
 
 // FindDepartments lists an employer's departments by name.
 func FindDepartments(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]Department, error) {
-	rows, err := tx.Query(ctx, "SELECT "+departmentColumns+" FROM departments d WHERE d.employer_id = $1 ORDER BY lower(d.name)", employerID)
-	if err != nil {
-		return nil, fmt.Errorf("find departments: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Department])
+	return database.FindAll[Department](ctx, tx, "departments", "SELECT "+departmentColumns+" FROM departments d WHERE d.employer_id = $1 ORDER BY lower(d.name)", employerID)
 }
 
 // FindDepartmentByID returns one department, or ENOTFOUND.
@@ -241,11 +225,7 @@ type Provider struct {
 
 // FindProviders lists the tenant's intervention providers by name.
 func FindProviders(ctx context.Context, tx pgx.Tx) ([]Provider, error) {
-	rows, err := tx.Query(ctx, "SELECT id, name FROM intervention_providers ORDER BY lower(name)")
-	if err != nil {
-		return nil, fmt.Errorf("find providers: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Provider])
+	return database.FindAll[Provider](ctx, tx, "providers", "SELECT id, name FROM intervention_providers ORDER BY lower(name)")
 }
 
 // CreateProvider stores a new intervention provider. EINVALID, ECONFLICT.

@@ -101,11 +101,7 @@ func UpdateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
 
 // FindRoles lists the tenant's roles by kind and name.
 func FindRoles(ctx context.Context, tx pgx.Tx) ([]Role, error) {
-	rows, err := tx.Query(ctx, "SELECT id, name, kind, rights FROM roles ORDER BY kind, name")
-	if err != nil {
-		return nil, fmt.Errorf("find roles: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Role])
+	return database.FindAll[Role](ctx, tx, "roles", "SELECT id, name, kind, rights FROM roles ORDER BY kind, name")
 }
 
 // FindRoleByID returns one role, or ENOTFOUND.

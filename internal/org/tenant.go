@@ -52,11 +52,7 @@ func CreateTenant(ctx context.Context, pool *pgxpool.Pool, name string, isDemo b
 
 // FindTenants lists every tenant, oldest first.
 func FindTenants(ctx context.Context, pool *pgxpool.Pool) ([]Tenant, error) {
-	rows, err := pool.Query(ctx, "SELECT id, name, is_demo, created_at FROM tenants ORDER BY created_at, id")
-	if err != nil {
-		return nil, fmt.Errorf("find tenants: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Tenant])
+	return database.FindAll[Tenant](ctx, pool, "tenants", "SELECT id, name, is_demo, created_at FROM tenants ORDER BY created_at, id")
 }
 
 // FindTenantByID returns one tenant, or ENOTFOUND.

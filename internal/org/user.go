@@ -82,12 +82,8 @@ func FindUsers(ctx context.Context, tx pgx.Tx, f UserFilter) ([]User, int, error
 		f.Limit = 50
 	}
 	args = append(args, f.Limit, max(f.Offset, 0))
-	rows, err := tx.Query(ctx, "SELECT "+userColumns+userFrom+where+
+	list, err := database.FindAll[User](ctx, tx, "users", "SELECT "+userColumns+userFrom+where+
 		fmt.Sprintf(" ORDER BY lower(u.name), u.id LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find users: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[User])
 	return list, total, err
 }
 
