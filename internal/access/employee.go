@@ -108,6 +108,24 @@ func ManageOrganisation(p Principal) error {
 	return nil
 }
 
+// CanListEmployees returns nil when p may open the employee list (which shows only the
+// employees he can see): he holds employee_dossier.view. EFORBIDDEN otherwise.
+func CanListEmployees(p Principal) error { return Require(p, EmployeeDossierView) }
+
+// SeesOnlyDelegated reports whether p reaches employees only through dossier delegations
+// (coach users): he has no employer or employee lists, only the clients delegated to him.
+func SeesOnlyDelegated(p Principal) bool { return p.Kind == KindCoach }
+
+// CanManageEmployer returns nil when p may change an employer and its departments: the
+// employer is in his reach (ENOTFOUND otherwise, before any right is looked at, so a user
+// learns nothing of employers he cannot see) and he may manage the organisation (EFORBIDDEN).
+func CanManageEmployer(p Principal, employerID uuid.UUID) error {
+	if err := CanSeeEmployer(p, employerID); err != nil {
+		return err
+	}
+	return ManageOrganisation(p)
+}
+
 // CaseDataWrite is the right to add to and change an employee's case data (absences, reports,
 // decisions, trajectories and tasks, agenda) in a dossier he can see. The catalogue has no right
 // of its own for case data: adding to a dossier is what documents.upload ("Documenten

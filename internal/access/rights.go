@@ -46,6 +46,18 @@ func (r Right) Valid() bool { return slices.Contains(Catalogue, r) }
 // ProviderOnly reports whether only provider users may hold r.
 func (r Right) ProviderOnly() bool { return r == FullDossierDelete }
 
+// Holdable lists, in catalogue order, the rights a role for users of kind k may hold: every
+// right but the provider-only ones for employer and coach roles.
+func Holdable(k Kind) []Right {
+	var rights []Right
+	for _, r := range Catalogue {
+		if !r.ProviderOnly() || k == KindProvider {
+			rights = append(rights, r)
+		}
+	}
+	return rights
+}
+
 // Kind is a user kind.
 type Kind string
 

@@ -54,7 +54,7 @@ func (r *Role) validate() error {
 		if !x.Valid() {
 			fields["rights"] = "error.choose"
 		}
-		if x.ProviderOnly() && r.Kind != access.KindProvider {
+		if x.Valid() && !slices.Contains(access.Holdable(r.Kind), x) {
 			fields["rights"] = "role.error.provider_only"
 		}
 	}

@@ -30,8 +30,10 @@ func (s *Server) renderRoles(w http.ResponseWriter, r *http.Request, status int,
 		NewName: component.Field{Name: "name", Label: "role.name", Value: newName, Error: errs["name"], Required: true},
 		Errors:  errs,
 	}
+	p.Holdable = map[access.Kind][]access.Right{}
 	for _, k := range access.Kinds {
 		p.Kinds = append(p.Kinds, option(string(k), i18n.T(r.Context(), "kind."+string(k)), k == kind))
+		p.Holdable[k] = access.Holdable(k)
 	}
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
 		if p.Roles, err = org.FindRoles(r.Context(), tx); err != nil {

@@ -21,7 +21,7 @@ const employeePageSize = 50
 
 func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 	c := mustCurrent(r)
-	if err := access.Require(c.Principal, access.EmployeeDossierView); err != nil {
+	if err := access.CanListEmployees(c.Principal); err != nil {
 		return err
 	}
 	q := r.URL.Query()

@@ -47,8 +47,9 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	p := employer.ShowPage{
-		CanManage:    access.ManageOrganisation(c.Principal) == nil,
-		CanEmployees: c.Principal.Has(access.EmployeeDossierView),
+		CanManage:      access.CanManageEmployer(c.Principal, id) == nil,
+		CanEmployees:   access.CanListEmployees(c.Principal) == nil,
+		CanReadDossier: c.Principal.Has(access.EmployerDossierView),
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		if err := access.CanSeeEmployer(c.Principal, id); err != nil {
@@ -60,7 +61,7 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		if p.Departments, err = org.FindDepartments(r.Context(), tx, id); err != nil {
 			return err
 		}
-		if !c.Principal.Has(access.EmployerDossierView) {
+		if !p.CanReadDossier {
 			return nil
 		}
 		docs, err := s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployer, id, forms.Upload)
@@ -89,7 +90,7 @@ func (s *Server) editEmployer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+	if err := access.CanManageEmployer(mustCurrent(r).Principal, id); err != nil {
 		return err
 	}
 	var e org.Employer
@@ -151,8 +152,13 @@ func (s *Server) updateEmployer(w http.ResponseWriter, r *http.Request) error {
 
 // saveEmployer creates (id is Nil) or updates an employer and audits the change.
 func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
-	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
-		return err
+	p := mustCurrent(r).Principal
+	allowed := access.ManageOrganisation(p)
+	if id != uuid.Nil {
+		allowed = access.CanManageEmployer(p, id)
+	}
+	if allowed != nil {
+		return allowed
 	}
 	if err := parseForm(r); err != nil {
 		return err
@@ -193,7 +199,7 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
+	if err := access.CanManageEmployer(mustCurrent(r).Principal, employerID); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
@@ -228,13 +234,12 @@ func (s *Server) editDepartment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
-		return err
-	}
 	var d org.Department
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		d, err = org.FindDepartmentByID(r.Context(), tx, id)
-		return err
+		if d, err = org.FindDepartmentByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		return access.CanManageEmployer(mustCurrent(r).Principal, d.EmployerID)
 	}); err != nil {
 		return err
 	}
@@ -257,15 +262,15 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
-		return err
-	}
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	var d org.Department
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		if d, err = org.FindDepartmentByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		if err := access.CanManageEmployer(mustCurrent(r).Principal, d.EmployerID); err != nil {
 			return err
 		}
 		d.Name, d.Code = r.PostForm.Get("name"), r.PostForm.Get("code")

@@ -29,6 +29,7 @@ import (
 // testBundle is a running application on a fresh database with the demo tenant loaded.
 type testBundle struct {
 	db     dbtest.DB
+	app    *server.Server
 	srv    *httptest.Server
 	demo   demo.Result
 	river  *river.Client[pgx.Tx]
@@ -81,7 +82,7 @@ func setup(t *testing.T, employees int, opts ...harnessOption) *testBundle {
 	s := server.New(o)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &testBundle{db: db, srv: srv, demo: res, river: rc, tenant: res.TenantID, blobDir: blobDir}
+	return &testBundle{db: db, app: s, srv: srv, demo: res, river: rc, tenant: res.TenantID, blobDir: blobDir}
 }
 
 // client returns a browser-like client with its own cookie jar that does not follow redirects.

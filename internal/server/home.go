@@ -5,7 +5,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/home"
 )
@@ -14,7 +13,7 @@ func (s *Server) showHome(w http.ResponseWriter, r *http.Request) error {
 	c := mustCurrent(r)
 	p := home.HomePage{Page: s.page(r, "home.title")}
 	err := s.inTenant(r, func(tx pgx.Tx) error {
-		if c.User.Kind == access.KindCoach {
+		if p.May.MyClients {
 			return nil
 		}
 		employers, err := org.FindEmployers(r.Context(), tx, c.Principal)
@@ -22,7 +21,7 @@ func (s *Server) showHome(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		p.Employers = len(employers)
-		if c.Principal.Has(access.EmployeeDossierView) {
+		if p.May.Employees {
 			_, p.Employees, err = org.FindEmployees(r.Context(), tx, org.EmployeeFilter{Viewer: c.Principal, Limit: 1})
 		}
 		return err

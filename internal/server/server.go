@@ -149,8 +149,26 @@ func (s *Server) page(r *http.Request, title string, args ...any) layout.Page {
 		u := c.User
 		p.User = &u
 		p.TenantName = c.Tenant.Name
+		p.May = mayOf(c.Principal)
 	}
 	return p
+}
+
+// mayOf is what the interface offers p: each link is shown when the rule of the route it leads
+// to lets him through.
+func mayOf(p access.Principal) layout.May {
+	ok := func(err error) bool { return err == nil }
+	return layout.May{
+		MyClients:    access.SeesOnlyDelegated(p),
+		Employees:    ok(access.CanListEmployees(p)),
+		Users:        ok(access.Require(p, access.UsersManage)),
+		ManageAccess: ok(access.Require(p, access.AccessManage)),
+		Roles:        ok(access.Require(p, access.RolesManage)),
+		Programmes:   ok(access.Require(p, access.InterventionsManage)),
+		Audit:        ok(access.Require(p, access.AuditView)),
+		Jobs:         ok(access.CanListJobs(p)),
+		Outbox:       ok(access.Require(p, access.UsersManage)),
+	}
 }
 
 // flash sets a one-time notice for the next page.
