@@ -37,7 +37,9 @@ func TestErrorPath(t *testing.T) {
 			},
 			details: []string{"error.choose", "error.required", "error.date"}},
 		{name: "Refused", status: http.StatusForbidden, level: "INFO", errCause: "forbidden",
-			fn: func(w http.ResponseWriter, r *http.Request) error { return apperr.New(apperr.EFORBIDDEN, "error.forbidden") }},
+			fn: func(w http.ResponseWriter, r *http.Request) error {
+				return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+			}},
 		{name: "Failed", status: http.StatusInternalServerError, level: "ERROR", errCause: "disk on fire",
 			fn: func(w http.ResponseWriter, r *http.Request) error { return errors.New("disk on fire") }},
 		{name: "FailedAfterStart", status: http.StatusOK, body: "naam;datum\n", level: "ERROR", started: true, errCause: "connection lost",
