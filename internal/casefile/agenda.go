@@ -186,7 +186,7 @@ const consultationColumns = `c.id, c.employee_id, c.employer_id, c.held_at, c.he
 // one is withheld (OutcomeHidden) unless viewer holds medical.view.
 func FindConsultations(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Consultation, error) {
 	rows, err := tx.Query(ctx, "SELECT "+consultationColumns+
-		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", viewer.Has(access.MedicalView), employeeID)
+		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", access.CanReadMedical(viewer), employeeID)
 	if err != nil {
 		return nil, fmt.Errorf("find consultations: %w", err)
 	}
@@ -201,7 +201,7 @@ func FindConsultations(ctx context.Context, tx pgx.Tx, viewer access.Principal, 
 // FindConsultations. It does not check access.
 func FindConsultationByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, id uuid.UUID) (Consultation, error) {
 	return database.FindOne[Consultation](ctx, tx, "consultation",
-		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2", viewer.Has(access.MedicalView), id)
+		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2", access.CanReadMedical(viewer), id)
 }
 
 // validate checks a consultation's fields as by writes them.
@@ -221,7 +221,7 @@ func (c *Consultation) validate(by access.Principal) map[string]string {
 	if utf8.RuneCountInString(c.Outcome) > MaxTextLength {
 		fields["outcome"] = "appointment.error.too_long"
 	}
-	if c.Medical && c.Outcome != "" && !by.Has(access.MedicalView) {
+	if c.Medical && c.Outcome != "" && !access.CanReadMedical(by) {
 		fields["medical"] = "consultation.error.medical"
 	}
 	return fields

@@ -91,7 +91,7 @@ func (s *Server) showAgenda(w http.ResponseWriter, r *http.Request) error {
 // renderAgenda shows the agenda tab: appointments and consultations with their forms.
 func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int, forms agendaForms) error {
 	c := mustCurrent(r)
-	medical := c.Principal.Has(access.MedicalView)
+	medical := access.CanReadMedical(c.Principal)
 	p := employee.AgendaPage{CanWrite: c.Principal.Has(access.CaseDataWrite), CanMedical: medical,
 		CanDelete:         access.CanDeleteCaseData(c.Principal) == nil,
 		AppointmentErrors: forms.appointmentErrs, ConsultationErrors: forms.consultationErrs}
@@ -177,7 +177,7 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	medical := mustCurrent(r).Principal.Has(access.MedicalView)
+	medical := access.CanReadMedical(mustCurrent(r).Principal)
 	f := newForm(r)
 	c := consultationFromForm(f, r, medical)
 	err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx) error {
@@ -303,7 +303,7 @@ func (s *Server) renderConsultationForm(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	p := mustCurrent(r).Principal
-	medical := p.Has(access.MedicalView)
+	medical := access.CanReadMedical(p)
 	var stored casefile.Consultation
 	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
 		stored, err = casefile.FindConsultationByID(r.Context(), tx, p, id)
@@ -338,7 +338,7 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	medical := mustCurrent(r).Principal.Has(access.MedicalView)
+	medical := access.CanReadMedical(mustCurrent(r).Principal)
 	f := newForm(r)
 	c := consultationFromForm(f, r, medical)
 	c.ID = id

@@ -39,24 +39,6 @@ func contractFormErrors(err error) (map[string]string, int, bool) {
 	return map[string]string{"": e.Message}, statusOf[e.Code], true
 }
 
-// employerPart checks that p may read employerID's dossier parts: ENOTFOUND outside reach,
-// EFORBIDDEN without employer_dossier.view.
-func employerPart(p access.Principal, employerID uuid.UUID) error {
-	if err := access.CanSeeEmployer(p, employerID); err != nil {
-		return err
-	}
-	return access.Require(p, access.EmployerDossierView)
-}
-
-// employerPartWrite checks that p may change employerID's contracts: ENOTFOUND outside reach,
-// EFORBIDDEN without the administration right.
-func employerPartWrite(p access.Principal, employerID uuid.UUID) error {
-	if err := access.CanSeeEmployer(p, employerID); err != nil {
-		return err
-	}
-	return access.ManageOrganisation(p)
-}
-
 func periodFields(errs map[string]string, start, end string) []component.Field {
 	return []component.Field{
 		{Name: "starts_on", Label: "contract.starts_on", Type: "date", Value: start, Error: errs["starts_on"], Required: true},
@@ -95,7 +77,7 @@ func (s *Server) editAgreement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := employerPartWrite(mustCurrent(r).Principal, employerID); err != nil {
+	if err := access.CanWriteEmployerContracts(mustCurrent(r).Principal, employerID); err != nil {
 		return err
 	}
 	var a casefile.Agreement
@@ -124,7 +106,7 @@ func (s *Server) renderAgreements(w http.ResponseWriter, r *http.Request, status
 	if err != nil {
 		return err
 	}
-	if err := employerPart(c.Principal, employerID); err != nil {
+	if err := access.CanReadEmployerDossier(c.Principal, employerID); err != nil {
 		return err
 	}
 	canManage := access.ManageOrganisation(c.Principal) == nil
@@ -196,7 +178,7 @@ func (s *Server) saveAgreement(w http.ResponseWriter, r *http.Request, editing b
 			return err
 		}
 	}
-	if err := employerPartWrite(mustCurrent(r).Principal, employerID); err != nil {
+	if err := access.CanWriteEmployerContracts(mustCurrent(r).Principal, employerID); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
@@ -246,7 +228,7 @@ func (s *Server) editPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := employerPartWrite(mustCurrent(r).Principal, employerID); err != nil {
+	if err := access.CanWriteEmployerContracts(mustCurrent(r).Principal, employerID); err != nil {
 		return err
 	}
 	var x casefile.Policy
@@ -274,7 +256,7 @@ func (s *Server) renderPolicies(w http.ResponseWriter, r *http.Request, status i
 	if err != nil {
 		return err
 	}
-	if err := employerPart(c.Principal, employerID); err != nil {
+	if err := access.CanReadEmployerDossier(c.Principal, employerID); err != nil {
 		return err
 	}
 	p := employer.PoliciesPage{CanDelete: access.CanDeleteContract(c.Principal) == nil}
@@ -324,7 +306,7 @@ func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request, editing bool
 			return err
 		}
 	}
-	if err := employerPartWrite(mustCurrent(r).Principal, employerID); err != nil {
+	if err := access.CanWriteEmployerContracts(mustCurrent(r).Principal, employerID); err != nil {
 		return err
 	}
 	if err := parseForm(r); err != nil {
