@@ -216,13 +216,13 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 	}
 	c := mustCurrent(r)
 	p := employee.AppointmentFormPage{Action: "/appointments/" + id.String(), Errors: errs}
-	var stored casefile.Appointment
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
-		stored, err = casefile.FindAppointmentByID(r.Context(), tx, id)
-		return stored.EmployeeID, err
-	}
+	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindAppointmentEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) error {
 		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+			return err
+		}
+		stored, err := casefile.FindAppointmentByID(r.Context(), tx, e.ID, id)
+		if err != nil {
 			return err
 		}
 		cons, err := casefile.FindConsultations(r.Context(), tx, c.Principal, e.ID)
@@ -264,9 +264,9 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 	f := newForm(r)
 	a := appointmentFromForm(f)
 	a.ID = id
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		old, err := casefile.FindAppointmentByID(r.Context(), tx, id)
-		return old.EmployeeID, err
+	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
+		a.EmployeeID, err = casefile.FindAppointmentEmployee(r.Context(), tx, id)
+		return a.EmployeeID, err
 	}
 	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
 		if err := f.err(); err != nil {
@@ -305,12 +305,12 @@ func (s *Server) renderConsultationForm(w http.ResponseWriter, r *http.Request, 
 	p := mustCurrent(r).Principal
 	medical := access.CanReadMedical(p)
 	var stored casefile.Consultation
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
-		stored, err = casefile.FindConsultationByID(r.Context(), tx, p, id)
-		return stored.EmployeeID, err
-	}
-	e, err := s.inCaseDossier(r, "agenda", load, func(pgx.Tx, org.Employee) error {
+	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindConsultationEmployee(r.Context(), tx, id) }
+	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) (err error) {
 		if err := access.Require(p, access.CaseDataWrite); err != nil {
+			return err
+		}
+		if stored, err = casefile.FindConsultationByID(r.Context(), tx, p, e.ID, id); err != nil {
 			return err
 		}
 		if stored.OutcomeHidden {
@@ -342,9 +342,9 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 	f := newForm(r)
 	c := consultationFromForm(f, r, medical)
 	c.ID = id
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		old, err := casefile.FindConsultationByID(r.Context(), tx, mustCurrent(r).Principal, id)
-		return old.EmployeeID, err
+	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
+		c.EmployeeID, err = casefile.FindConsultationEmployee(r.Context(), tx, id)
+		return c.EmployeeID, err
 	}
 	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
 		if err := f.err(); err != nil {

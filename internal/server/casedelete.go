@@ -197,18 +197,17 @@ func appointmentEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 	if err != nil {
 		return uuid.Nil, err
 	}
-	a, err := casefile.FindAppointmentByID(r.Context(), tx, id)
-	return a.EmployeeID, err
+	return casefile.FindAppointmentEmployee(r.Context(), tx, id)
 }
 
 var appointmentDeletion = caseDeletion{
 	tab: "agenda", subject: "appointment", title: "appointment.delete_title", employee: appointmentEmployee,
-	describe: func(r *http.Request, tx pgx.Tx, _ org.Employee) ([]confirm.Detail, error) {
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return nil, err
 		}
-		a, err := casefile.FindAppointmentByID(r.Context(), tx, id)
+		a, err := casefile.FindAppointmentByID(r.Context(), tx, e.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -219,12 +218,12 @@ var appointmentDeletion = caseDeletion{
 			{Label: "appointment.status", Value: i18n.T(r.Context(), "appointment.status."+a.Status)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, _ org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return uuid.Nil, nil, err
 		}
-		a, err := casefile.DeleteAppointment(r.Context(), tx, id)
+		a, err := casefile.DeleteAppointment(r.Context(), tx, e.ID, id)
 		return id, map[string]any{"kind": a.Kind, "status": a.Status}, err
 	},
 }
@@ -235,19 +234,17 @@ func consultationEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 	if err != nil {
 		return uuid.Nil, err
 	}
-	// Only its employee is needed: read it as a reader without medical.view.
-	c, err := casefile.FindConsultationByID(r.Context(), tx, access.Principal{}, id)
-	return c.EmployeeID, err
+	return casefile.FindConsultationEmployee(r.Context(), tx, id)
 }
 
 var consultationDeletion = caseDeletion{
 	tab: "agenda", subject: "consultation", title: "consultation.delete_title", employee: consultationEmployee,
-	describe: func(r *http.Request, tx pgx.Tx, _ org.Employee) ([]confirm.Detail, error) {
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return nil, err
 		}
-		c, err := casefile.FindConsultationToDelete(r.Context(), tx, mustCurrent(r).Principal, id)
+		c, err := casefile.FindConsultationToDelete(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -257,12 +254,12 @@ var consultationDeletion = caseDeletion{
 			{Label: "consultation.outcome", Value: excerpt(c.Outcome, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, _ org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return uuid.Nil, nil, err
 		}
-		c, unmatched, err := casefile.DeleteConsultation(r.Context(), tx, mustCurrent(r).Principal, id)
+		c, unmatched, err := casefile.DeleteConsultation(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
 		return id, map[string]any{"medical": c.Medical, "unmatched_appointments": unmatched}, err
 	},
 }

@@ -82,20 +82,12 @@ func (s *Server) editAgreement(w http.ResponseWriter, r *http.Request) error {
 	}
 	var a casefile.Agreement
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		a, err = findEmployerAgreement(r, tx, employerID, agreementID)
+		a, err = casefile.FindAgreementByID(r.Context(), tx, employerID, agreementID)
 		return err
 	}); err != nil {
 		return err
 	}
 	return s.renderAgreements(w, r, http.StatusOK, a, nil)
-}
-
-func findEmployerAgreement(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) (casefile.Agreement, error) {
-	a, err := casefile.FindAgreementByID(r.Context(), tx, id)
-	if err == nil && a.EmployerID != employerID {
-		err = apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return a, err
 }
 
 // renderAgreements shows the employer's service agreements; draft is the agreement in the form
@@ -194,9 +186,6 @@ func (s *Server) saveAgreement(w http.ResponseWriter, r *http.Request, editing b
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) error {
 			if editing {
-				if _, err := findEmployerAgreement(r, tx, employerID, a.ID); err != nil {
-					return err
-				}
 				_, err := casefile.UpdateAgreement(r.Context(), tx, actor(r), a)
 				return err
 			}
@@ -233,20 +222,12 @@ func (s *Server) editPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	var x casefile.Policy
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		x, err = findEmployerPolicy(r, tx, employerID, policyID)
+		x, err = casefile.FindPolicyByID(r.Context(), tx, employerID, policyID)
 		return err
 	}); err != nil {
 		return err
 	}
 	return s.renderPolicies(w, r, http.StatusOK, x, nil)
-}
-
-func findEmployerPolicy(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) (casefile.Policy, error) {
-	x, err := casefile.FindPolicyByID(r.Context(), tx, id)
-	if err == nil && x.EmployerID != employerID {
-		err = apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return x, err
 }
 
 // renderPolicies shows the employer's insurance policies with the form for draft.
@@ -320,9 +301,6 @@ func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request, editing bool
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) error {
 			if editing {
-				if _, err := findEmployerPolicy(r, tx, employerID, x.ID); err != nil {
-					return err
-				}
 				_, err := casefile.UpdatePolicy(r.Context(), tx, actor(r), x)
 				return err
 			}
@@ -372,10 +350,7 @@ func (s *Server) renderParticipations(w http.ResponseWriter, r *http.Request, st
 			if err := access.ManageOrganisation(c.Principal); err != nil {
 				return err
 			}
-			stored, err := casefile.FindParticipationByID(r.Context(), tx, draft.ID)
-			if err == nil && stored.EmployeeID != e.ID {
-				err = apperr.New(apperr.ENOTFOUND, "error.not_found")
-			}
+			stored, err := casefile.FindParticipationByID(r.Context(), tx, e.ID, draft.ID)
 			if err != nil {
 				return err
 			}
@@ -460,14 +435,7 @@ func (s *Server) saveParticipation(w http.ResponseWriter, r *http.Request, editi
 			return formErr
 		}
 		if editing {
-			stored, err := casefile.FindParticipationByID(r.Context(), tx, x.ID)
-			if err == nil && stored.EmployeeID != employeeID {
-				err = apperr.New(apperr.ENOTFOUND, "error.not_found")
-			}
-			if err != nil {
-				return err
-			}
-			_, err = casefile.UpdateParticipation(r.Context(), tx, actor(r), x)
+			_, err := casefile.UpdateParticipation(r.Context(), tx, actor(r), x)
 			return err
 		}
 		_, err := casefile.CreateParticipation(r.Context(), tx, actor(r), x)
@@ -556,7 +524,7 @@ func (s *Server) confirmDeleteAgreement(w http.ResponseWriter, r *http.Request) 
 		if err != nil {
 			return nil, err
 		}
-		a, err := findEmployerAgreement(r, tx, employerID, id)
+		a, err := casefile.FindAgreementByID(r.Context(), tx, employerID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -571,10 +539,7 @@ func (s *Server) deleteAgreement(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if _, err := findEmployerAgreement(r, tx, employerID, id); err != nil {
-			return err
-		}
-		_, err = casefile.DeleteAgreement(r.Context(), tx, actor(r), id)
+		_, err = casefile.DeleteAgreement(r.Context(), tx, actor(r), employerID, id)
 		return err
 	})
 }
@@ -585,7 +550,7 @@ func (s *Server) confirmDeletePolicy(w http.ResponseWriter, r *http.Request) err
 		if err != nil {
 			return nil, err
 		}
-		x, err := findEmployerPolicy(r, tx, employerID, id)
+		x, err := casefile.FindPolicyByID(r.Context(), tx, employerID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -600,26 +565,19 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if _, err := findEmployerPolicy(r, tx, employerID, id); err != nil {
-			return err
-		}
-		_, err = casefile.DeletePolicy(r.Context(), tx, actor(r), id)
+		_, err = casefile.DeletePolicy(r.Context(), tx, actor(r), employerID, id)
 		return err
 	})
 }
 
-// participationOf returns the participation {pid} of the employee e; ENOTFOUND when it is
+// participationOf returns the participation {pid} of the employee; ENOTFOUND when it is
 // another employee's.
 func participationOf(r *http.Request, tx pgx.Tx, employeeID uuid.UUID) (casefile.Participant, error) {
 	id, err := pathID(r, "pid")
 	if err != nil {
 		return casefile.Participant{}, err
 	}
-	x, err := casefile.FindParticipationByID(r.Context(), tx, id)
-	if err == nil && x.EmployeeID != employeeID {
-		err = apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return x, err
+	return casefile.FindParticipationByID(r.Context(), tx, employeeID, id)
 }
 
 func (s *Server) confirmDeleteParticipation(w http.ResponseWriter, r *http.Request) error {
@@ -656,11 +614,11 @@ func (s *Server) deleteParticipation(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	err = s.inCaseAction(r, "policies", access.CanDeleteContract, pathEmployee(r), func(tx pgx.Tx) error {
-		x, err := participationOf(r, tx, employeeID)
+		id, err := pathID(r, "pid")
 		if err != nil {
 			return err
 		}
-		_, err = casefile.DeleteParticipation(r.Context(), tx, actor(r), x.ID)
+		_, err = casefile.DeleteParticipation(r.Context(), tx, actor(r), employeeID, id)
 		return err
 	})
 	if err != nil {
