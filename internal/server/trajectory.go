@@ -183,11 +183,11 @@ func (s *Server) showTrajectory(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderTrajectory(w http.ResponseWriter, r *http.Request, status int, id uuid.UUID, taskErrors map[uuid.UUID]string) error {
 	c := mustCurrent(r)
 	p := trajectory.ShowPage{CanWrite: c.Principal.Has(access.CaseDataWrite), Now: time.Now(), TaskErrors: taskErrors}
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
-		p.Trajectory, err = casefile.FindTrajectoryByID(r.Context(), tx, id)
-		return p.Trajectory.EmployeeID, err
-	}
+	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindTrajectoryEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "trajectory", load, func(tx pgx.Tx, e org.Employee) (err error) {
+		if p.Trajectory, err = casefile.FindTrajectoryByID(r.Context(), tx, e.ID, id); err != nil {
+			return err
+		}
 		p.Tasks, err = casefile.FindTasks(r.Context(), tx, id)
 		return err
 	})
@@ -205,12 +205,13 @@ func (s *Server) closeTrajectory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		t, err := casefile.FindTrajectoryByID(r.Context(), tx, id)
-		return t.EmployeeID, err
+	var employeeID uuid.UUID
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		employeeID, err = casefile.FindTrajectoryEmployee(r.Context(), tx, id)
+		return employeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
-		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, mustCurrent(r).Principal, id)
+		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
 		if err != nil {
 			return err
 		}
@@ -235,17 +236,17 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var trajectoryID uuid.UUID
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		t, err := casefile.FindTaskByID(r.Context(), tx, id)
-		trajectoryID = t.TrajectoryID
-		return t.EmployeeID, err
+	var employeeID, trajectoryID uuid.UUID
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		employeeID, err = casefile.FindTaskEmployee(r.Context(), tx, id)
+		return employeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
-		t, err := casefile.CompleteTask(r.Context(), tx, mustCurrent(r).Principal, id)
+		t, err := casefile.CompleteTask(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
 		if err != nil {
 			return err
 		}
+		trajectoryID = t.TrajectoryID
 		return auditCase(r, tx, audit.CaseUpdated, "task", t.ID, t.EmployeeID, t.EmployerID,
 			map[string]any{"status": casefile.TaskDone, "trajectory_id": t.TrajectoryID.String(), "type": t.Type})
 	})
@@ -267,17 +268,21 @@ func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm(r)
 	due := f.optDate("due_date")
-	var trajectoryID uuid.UUID
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		t, err := casefile.FindTaskByID(r.Context(), tx, id)
-		trajectoryID = t.TrajectoryID
-		return t.EmployeeID, err
+	var employeeID, trajectoryID uuid.UUID
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		employeeID, err = casefile.FindTaskEmployee(r.Context(), tx, id)
+		return employeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+		task, err := casefile.FindTaskByID(r.Context(), tx, employeeID, id)
+		if err != nil {
+			return err
+		}
+		trajectoryID = task.TrajectoryID
 		if err := f.err(); err != nil {
 			return err
 		}
-		t, err := casefile.SetTaskDueDate(r.Context(), tx, id, due)
+		t, err := casefile.SetTaskDueDate(r.Context(), tx, employeeID, id, due)
 		if err != nil {
 			return err
 		}
