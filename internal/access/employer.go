@@ -7,8 +7,9 @@ import "github.com/google/uuid"
 // changing the contracts is contract administration of the provider.
 
 // CanReadEmployerDossier returns nil when p may read the parts of an employer's dossier (its
-// contracts, its full-dossier screen): ENOTFOUND when the employer is outside his reach (its
-// existence is not revealed), EFORBIDDEN without employer_dossier.view.
+// documents section, contracts and full-dossier screen): ENOTFOUND when the employer is outside
+// his reach (its existence is not revealed), EFORBIDDEN without employer_dossier.view. Which of
+// the dossier's documents he reads is decided per category (Categories).
 func CanReadEmployerDossier(p Principal, employerID uuid.UUID) error {
 	if err := CanSeeEmployer(p, employerID); err != nil {
 		return err

@@ -60,7 +60,7 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		if p.Departments, err = org.FindDepartments(r.Context(), tx, id); err != nil {
 			return err
 		}
-		if !c.Principal.Has(access.EmployerDossierView) {
+		if access.CanReadEmployerDossier(c.Principal, id) != nil {
 			return nil
 		}
 		docs, err := s.dossierDocuments(r.Context(), tx, c.Principal, document.DossierEmployer, id, forms.Upload)
