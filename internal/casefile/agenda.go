@@ -162,8 +162,9 @@ func CreateAppointment(ctx context.Context, tx pgx.Tx, by access.Principal, a Ap
 	return FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
 }
 
-// UpdateAppointment replaces an appointment's time, person, kind, status and matched
-// consultation; its employee stays. ENOTFOUND; EINVALID with per-field keys.
+// UpdateAppointment replaces the time, person, kind, status and matched consultation of the
+// appointment a.ID of a.EmployeeID. ENOTFOUND when it is not that employee's; EINVALID with
+// per-field keys.
 func UpdateAppointment(ctx context.Context, tx pgx.Tx, a Appointment) (Appointment, error) {
 	old, err := FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
 	if err != nil {
@@ -280,10 +281,10 @@ func CreateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c C
 	return FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
 }
 
-// UpdateConsultation replaces a consultation's time, person, outcome and medical flag; its
-// employee stays. Without medical.view by may not change a medical consultation, whose outcome
-// he cannot read (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as
-// CreateConsultation). ENOTFOUND. It does not check access.
+// UpdateConsultation replaces the time, person, outcome and medical flag of the consultation
+// c.ID of c.EmployeeID. Without medical.view by may not change a medical consultation, whose
+// outcome he cannot read (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as
+// CreateConsultation). ENOTFOUND when it is not that employee's. It does not check access.
 func UpdateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c Consultation) (Consultation, error) {
 	old, err := FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
 	if err != nil {
@@ -304,8 +305,9 @@ func UpdateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c C
 	return FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
 }
 
-// DeleteAppointment deletes an appointment and returns it as it was; the consultation it was
-// matched to stays. ENOTFOUND. It does not check access.
+// DeleteAppointment deletes the employee's appointment id and returns it as it was; the
+// consultation it was matched to stays. ENOTFOUND when it is not the employee's. It does not
+// check access.
 func DeleteAppointment(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Appointment, error) {
 	a, err := FindAppointmentByID(ctx, tx, employeeID, id)
 	if err != nil {
@@ -317,9 +319,10 @@ func DeleteAppointment(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID)
 	return a, nil
 }
 
-// FindConsultationToDelete returns the consultation by is about to delete. A medical
-// consultation's outcome is withheld from anyone without medical.view, and what he cannot read
-// he may not destroy (EFORBIDDEN). ENOTFOUND. It does not check access.
+// FindConsultationToDelete returns the employee's consultation id that by is about to delete. A
+// medical consultation's outcome is withheld from anyone without medical.view, and what he
+// cannot read he may not destroy (EFORBIDDEN). ENOTFOUND when it is not the employee's. It does
+// not check access.
 func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Consultation, error) {
 	c, err := FindConsultationByID(ctx, tx, by, employeeID, id)
 	if err != nil {
@@ -331,9 +334,9 @@ func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, by access.Principa
 	return c, nil
 }
 
-// DeleteConsultation deletes a consultation and returns it as it was, with the appointments it
-// fulfilled: they stay, no longer matched (each an update in changes). ENOTFOUND and EFORBIDDEN
-// as FindConsultationToDelete.
+// DeleteConsultation deletes the employee's consultation id and returns it as it was, with the
+// appointments it fulfilled: they stay, no longer matched (each an update in changes).
+// ENOTFOUND and EFORBIDDEN as FindConsultationToDelete.
 func DeleteConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Consultation, []uuid.UUID, error) {
 	c, err := FindConsultationToDelete(ctx, tx, by, employeeID, id)
 	if err != nil {
