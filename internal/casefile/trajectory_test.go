@@ -443,4 +443,57 @@ func TestAgenda(t *testing.T) {
 			t.Errorf("consultation inserts = %d, want 2", n)
 		}
 	})
+
+	// An agenda item is found and changed through its employee; under another it does not
+	// exist. Its own id tells whose it is, for the access check of a route that names only it.
+	t.Run("UnderAnotherEmployee", func(t *testing.T) {
+		var a casefile.Appointment
+		if err := call(func(tx pgx.Tx) (err error) {
+			a, err = casefile.CreateAppointment(ctx, tx, b.as(true), casefile.Appointment{EmployeeID: b.employee,
+				StartsAt: time.Now().Add(24 * time.Hour), WithWhom: "Dr. Bos", Kind: casefile.AppointmentOther})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		movedA, movedC := a, cons
+		movedA.EmployeeID, movedC.EmployeeID = b.employee2, b.employee2
+		for name, fn := range map[string]func(tx pgx.Tx) error{
+			"FindAppointment":   func(tx pgx.Tx) error { _, err := casefile.FindAppointmentByID(ctx, tx, b.employee2, a.ID); return err },
+			"UpdateAppointment": func(tx pgx.Tx) error { _, err := casefile.UpdateAppointment(ctx, tx, movedA); return err },
+			"FindConsultation": func(tx pgx.Tx) error {
+				_, err := casefile.FindConsultationByID(ctx, tx, b.as(true), b.employee2, cons.ID)
+				return err
+			},
+			"UpdateConsultation": func(tx pgx.Tx) error {
+				_, err := casefile.UpdateConsultation(ctx, tx, b.as(true), movedC)
+				return err
+			},
+			"EmployeeOfUnknownAppointment": func(tx pgx.Tx) error {
+				_, err := casefile.FindAppointmentEmployee(ctx, tx, uuid.Must(uuid.NewV7()))
+				return err
+			},
+			"EmployeeOfUnknownConsultation": func(tx pgx.Tx) error {
+				_, err := casefile.FindConsultationEmployee(ctx, tx, uuid.Must(uuid.NewV7()))
+				return err
+			},
+		} {
+			if err := call(fn); apperr.CodeOf(err) != apperr.ENOTFOUND {
+				t.Errorf("%s: %v, want ENOTFOUND", name, err)
+			}
+		}
+		b.in(t, func(tx pgx.Tx) error {
+			ofA, err := casefile.FindAppointmentEmployee(ctx, tx, a.ID)
+			if err != nil {
+				return err
+			}
+			ofC, err := casefile.FindConsultationEmployee(ctx, tx, cons.ID)
+			if err != nil {
+				return err
+			}
+			if ofA != b.employee || ofC != b.employee {
+				t.Errorf("employee of appointment %s, of consultation %s; want %s for both", ofA, ofC, b.employee)
+			}
+			return nil
+		})
+	})
 }
