@@ -264,7 +264,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 	f := newForm(r)
 	a := appointmentFromForm(f)
 	a.ID = id
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
 		a.EmployeeID, err = casefile.FindAppointmentEmployee(r.Context(), tx, id)
 		return a.EmployeeID, err
 	}
@@ -342,7 +342,7 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 	f := newForm(r)
 	c := consultationFromForm(f, r, medical)
 	c.ID = id
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
 		c.EmployeeID, err = casefile.FindConsultationEmployee(r.Context(), tx, id)
 		return c.EmployeeID, err
 	}
