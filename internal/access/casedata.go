@@ -30,3 +30,11 @@ func CanDeleteContract(p Principal) error {
 	}
 	return Require(p, DocumentsDelete)
 }
+
+// CanReadMedical reports whether p may read the medical parts of case data (an absence's cause,
+// hidden and medical reports, a medical consultation's outcome): he holds medical.view. Who may
+// not read a medical part may not write or delete one either, since he could not see what he
+// changes. It answers a yes or no rather than an error because most callers do not refuse: they
+// withhold the medical parts, in SQL, from a reader without it; those that refuse choose their
+// own answer (EFORBIDDEN, or a field error). The zero Principal (the system) may not.
+func CanReadMedical(p Principal) bool { return p.Has(MedicalView) }

@@ -91,6 +91,18 @@ func CanSeeEmployer(p Principal, employerID uuid.UUID) error {
 	return nil
 }
 
+// CanSeeDossier returns nil when p may see the dossier a document is added to: with employeeID
+// set, that employee's (as CanSeeEmployee: ENOTFOUND outside his access, EFORBIDDEN without
+// employee_dossier.view), otherwise employerID's (as CanSeeEmployer: ENOTFOUND outside his
+// reach). What he may do with the dossier's documents is decided per category (CanUpload,
+// CanReadDocument).
+func CanSeeDossier(ctx context.Context, tx pgx.Tx, p Principal, employerID uuid.UUID, employeeID *uuid.UUID) error {
+	if employeeID != nil {
+		return CanSeeEmployee(ctx, tx, p, *employeeID)
+	}
+	return CanSeeEmployer(p, employerID)
+}
+
 // Require returns EFORBIDDEN unless p holds r.
 func Require(p Principal, r Right) error {
 	if !p.Has(r) {

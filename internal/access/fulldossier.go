@@ -15,13 +15,10 @@ import (
 // reads from the employer and passes as enabled (access does not read employers).
 
 // CanViewFullDossier returns nil when p may open an employer's full-dossier screen and see its
-// bundles: ENOTFOUND when the employer is outside his reach, EFORBIDDEN without
-// employer_dossier.view.
+// bundles, a part of the employer dossier (CanReadEmployerDossier): ENOTFOUND when the employer
+// is outside his reach, EFORBIDDEN without employer_dossier.view.
 func CanViewFullDossier(p Principal, employerID uuid.UUID) error {
-	if err := CanSeeEmployer(p, employerID); err != nil {
-		return err
-	}
-	return Require(p, EmployerDossierView)
+	return CanReadEmployerDossier(p, employerID)
 }
 
 // CanGenerateFullDossier returns nil when p may generate (or retry) a full dossier of the
@@ -85,6 +82,20 @@ func requireProduct(enabled bool) error {
 		return apperr.New(apperr.EFORBIDDEN, "fulldossier.error.product")
 	}
 	return nil
+}
+
+// CanDownloadBundlePart returns nil when p may download a full-dossier part whose bundle holds
+// the dossiers of employees and documents of categories. The caller has checked that he may read
+// the part as a document (CanReadDocument); a part carries more than its own category says, so
+// on top of that he must, by c, read every one of those categories (EFORBIDDEN as
+// CanReadEveryCategory) and still see every one of those employees now (EFORBIDDEN as
+// CanSeeEveryEmployee). A colleague without medical.view, with a narrower matrix or with one of
+// the employees on his blacklist cannot have what the requester could read.
+func CanDownloadBundlePart(ctx context.Context, tx pgx.Tx, p Principal, c Categories, employees, categories []uuid.UUID) error {
+	if err := CanReadEveryCategory(c, categories); err != nil {
+		return err
+	}
+	return CanSeeEveryEmployee(ctx, tx, p, employees)
 }
 
 // CanSeeEveryEmployee returns nil when p may see the dossier of every employee in ids now (the

@@ -125,7 +125,7 @@ type scope struct {
 // until the transaction ends, so two administrators changing the same user's links take turns
 // and each sees the other's result: the rules above hold under concurrency.
 func loadScope(ctx context.Context, tx pgx.Tx, editor Principal, userID uuid.UUID, lock bool) (scope, error) {
-	if err := Require(editor, AccessManage); err != nil {
+	if err := CanManageLinks(editor); err != nil {
 		return scope{}, err
 	}
 	q := "SELECT kind FROM users WHERE id = $1"
@@ -231,6 +231,16 @@ func findDepartmentState(ctx context.Context, tx pgx.Tx, editor Principal, userI
 	}
 	return st, nil
 }
+
+// CanManageLinks returns nil when p may open a user's links screen, change his links and
+// blacklist, and see the delegations of the dossiers in his reach: access.manage. EFORBIDDEN
+// otherwise. Every list and change of this file asks it again, and bounds itself by p's reach.
+func CanManageLinks(p Principal) error { return Require(p, AccessManage) }
+
+// LinksAddNothing reports whether links cannot widen what a user holding rights sees: he holds
+// employees.all, so he sees every employee in his reach already, and only his blacklist narrows
+// it. The links screen says so instead of offering links that change nothing.
+func LinksAddNothing(rights []Right) bool { return slices.Contains(rights, EmployeesAll) }
 
 // Linkable reports whether users of kind k can be linked to departments and employees: coaches
 // reach only their delegated clients, so links would give them nothing (they can still be
@@ -541,7 +551,7 @@ const departmentSearchExpr = "lower(d.name || ' ' || d.code || ' ' || r.name)"
 // and name, with their employee counts, and how many match in all. EFORBIDDEN without
 // access.manage.
 func FindLinkedDepartments(ctx context.Context, tx pgx.Tx, f LinkFilter) ([]DepartmentEntry, int, error) {
-	if err := Require(f.Editor, AccessManage); err != nil {
+	if err := CanManageLinks(f.Editor); err != nil {
 		return nil, 0, err
 	}
 	args := []any{f.UserID, f.Editor.Facts.Reach}
@@ -618,7 +628,7 @@ func FindBlacklist(ctx context.Context, tx pgx.Tx, f LinkFilter) ([]EmployeeEntr
 
 // findEntries pages the employees of table (a link table keyed by user and employee).
 func findEntries(ctx context.Context, tx pgx.Tx, f LinkFilter, table, reason string) ([]EmployeeEntry, int, error) {
-	if err := Require(f.Editor, AccessManage); err != nil {
+	if err := CanManageLinks(f.Editor); err != nil {
 		return nil, 0, err
 	}
 	args := []any{f.UserID, f.Editor.Facts.Reach}

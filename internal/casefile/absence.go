@@ -114,7 +114,7 @@ func scanAbsence(row pgx.CollectableRow) (Absence, error) {
 // percentages. The cause is empty unless viewer has medical.view.
 func FindAbsences(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Absence, error) {
 	rows, err := tx.Query(ctx, "SELECT "+absenceColumns+` FROM absences a WHERE a.employee_id = $1
-		ORDER BY a.first_sick_day DESC, a.id DESC`, employeeID, viewer.Has(access.MedicalView))
+		ORDER BY a.first_sick_day DESC, a.id DESC`, employeeID, access.CanReadMedical(viewer))
 	if err != nil {
 		return nil, fmt.Errorf("find absences: %w", err)
 	}
@@ -137,7 +137,7 @@ func FindAbsences(ctx context.Context, tx pgx.Tx, viewer access.Principal, emplo
 // medical.view.
 func FindAbsenceByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID, id uuid.UUID) (Absence, error) {
 	rows, err := tx.Query(ctx, "SELECT "+absenceColumns+" FROM absences a WHERE a.id = $1 AND a.employee_id = $3",
-		id, viewer.Has(access.MedicalView), employeeID)
+		id, access.CanReadMedical(viewer), employeeID)
 	if err != nil {
 		return Absence{}, fmt.Errorf("find absence: %w", err)
 	}
@@ -186,7 +186,7 @@ type NewAbsence struct {
 // exist.
 func CreateAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, n NewAbsence) (Absence, error) {
 	a := n.Absence
-	if a.Cause != "" && !by.Has(access.MedicalView) {
+	if a.Cause != "" && !access.CanReadMedical(by) {
 		return Absence{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
 	}
 	fields := cloneFields(n.Fields)
@@ -237,7 +237,7 @@ func UpdateAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employee
 	if err != nil {
 		return Absence{}, err
 	}
-	medical := by.Has(access.MedicalView)
+	medical := access.CanReadMedical(by)
 	if !medical {
 		if a.Cause != "" {
 			return Absence{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
@@ -318,7 +318,7 @@ func FindAbsenceToDelete(ctx context.Context, tx pgx.Tx, by access.Principal, em
 	} else if err != nil {
 		return Absence{}, fmt.Errorf("find absence to delete: %w", err)
 	}
-	if medical && !by.Has(access.MedicalView) {
+	if medical && !access.CanReadMedical(by) {
 		return Absence{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
 	}
 	return FindAbsenceByID(ctx, tx, by, employeeID, id)

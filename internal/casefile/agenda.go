@@ -110,9 +110,18 @@ const appointmentColumns = `a.id, a.employee_id, a.employer_id, a.starts_at, a.w
 
 const appointmentFrom = ` FROM appointments a LEFT JOIN consultations c ON c.id = a.consultation_id`
 
-// FindAppointmentByID returns one appointment, or ENOTFOUND. It does not check access.
-func FindAppointmentByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Appointment, error) {
-	return database.FindOne[Appointment](ctx, tx, "appointment", "SELECT "+appointmentColumns+appointmentFrom+" WHERE a.id = $1", id)
+// FindAppointmentByID returns the appointment id of the employee; ENOTFOUND when it does not
+// exist or is another employee's. It does not check access.
+func FindAppointmentByID(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Appointment, error) {
+	return database.FindOne[Appointment](ctx, tx, "appointment",
+		"SELECT "+appointmentColumns+appointmentFrom+" WHERE a.id = $1 AND a.employee_id = $2", id, employeeID)
+}
+
+// FindAppointmentEmployee returns the employee whose agenda holds appointment id, so that a
+// request addressed by the appointment alone can check access to his dossier before anything
+// of it is read; ENOTFOUND when it does not exist.
+func FindAppointmentEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid.UUID, error) {
+	return employeeOf(ctx, tx, "SELECT employee_id FROM appointments WHERE id = $1", "appointment", id)
 }
 
 // FindAppointments returns an employee's appointments, latest first.
@@ -150,13 +159,14 @@ func CreateAppointment(ctx context.Context, tx pgx.Tx, by access.Principal, a Ap
 	if tag.RowsAffected() == 0 {
 		return Appointment{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	return FindAppointmentByID(ctx, tx, a.ID)
+	return FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
 }
 
-// UpdateAppointment replaces an appointment's time, person, kind, status and matched
-// consultation; its employee stays. ENOTFOUND; EINVALID with per-field keys.
+// UpdateAppointment replaces the time, person, kind, status and matched consultation of the
+// appointment a.ID of a.EmployeeID. ENOTFOUND when it is not that employee's; EINVALID with
+// per-field keys.
 func UpdateAppointment(ctx context.Context, tx pgx.Tx, a Appointment) (Appointment, error) {
-	old, err := FindAppointmentByID(ctx, tx, a.ID)
+	old, err := FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
 	if err != nil {
 		return Appointment{}, err
 	}
@@ -174,7 +184,7 @@ func UpdateAppointment(ctx context.Context, tx pgx.Tx, a Appointment) (Appointme
 	if err != nil {
 		return Appointment{}, fmt.Errorf("update appointment: %w", err)
 	}
-	return FindAppointmentByID(ctx, tx, a.ID)
+	return FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
 }
 
 // consultationColumns blanks the outcome of a medical consultation in SQL for a reader without
@@ -186,7 +196,7 @@ const consultationColumns = `c.id, c.employee_id, c.employer_id, c.held_at, c.he
 // one is withheld (OutcomeHidden) unless viewer holds medical.view.
 func FindConsultations(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Consultation, error) {
 	rows, err := tx.Query(ctx, "SELECT "+consultationColumns+
-		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", viewer.Has(access.MedicalView), employeeID)
+		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", access.CanReadMedical(viewer), employeeID)
 	if err != nil {
 		return nil, fmt.Errorf("find consultations: %w", err)
 	}
@@ -197,11 +207,33 @@ func FindConsultations(ctx context.Context, tx pgx.Tx, viewer access.Principal, 
 	return list, nil
 }
 
-// FindConsultationByID returns one consultation, or ENOTFOUND; its outcome as in
-// FindConsultations. It does not check access.
-func FindConsultationByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, id uuid.UUID) (Consultation, error) {
+// FindConsultationByID returns the consultation id of the employee, its outcome as in
+// FindConsultations; ENOTFOUND when it does not exist or is another employee's. It does not
+// check access.
+func FindConsultationByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID, id uuid.UUID) (Consultation, error) {
 	return database.FindOne[Consultation](ctx, tx, "consultation",
-		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2", viewer.Has(access.MedicalView), id)
+		"SELECT "+consultationColumns+" FROM consultations c WHERE c.id = $2 AND c.employee_id = $3",
+		access.CanReadMedical(viewer), id, employeeID)
+}
+
+// FindConsultationEmployee returns the employee with whom consultation id was held, so that a
+// request addressed by the consultation alone can check access to his dossier before anything
+// of it is read; ENOTFOUND when it does not exist.
+func FindConsultationEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid.UUID, error) {
+	return employeeOf(ctx, tx, "SELECT employee_id FROM consultations WHERE id = $1", "consultation", id)
+}
+
+// employeeOf runs query, which selects the employee_id of the row id; ENOTFOUND without one.
+func employeeOf(ctx context.Context, tx pgx.Tx, query, what string, id uuid.UUID) (uuid.UUID, error) {
+	var employeeID uuid.UUID
+	err := tx.QueryRow(ctx, query, id).Scan(&employeeID)
+	if database.IsNoRows(err) {
+		return uuid.Nil, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find employee of %s %s: %w", what, id, err)
+	}
+	return employeeID, nil
 }
 
 // validate checks a consultation's fields as by writes them.
@@ -221,7 +253,7 @@ func (c *Consultation) validate(by access.Principal) map[string]string {
 	if utf8.RuneCountInString(c.Outcome) > MaxTextLength {
 		fields["outcome"] = "appointment.error.too_long"
 	}
-	if c.Medical && c.Outcome != "" && !by.Has(access.MedicalView) {
+	if c.Medical && c.Outcome != "" && !access.CanReadMedical(by) {
 		fields["medical"] = "consultation.error.medical"
 	}
 	return fields
@@ -246,15 +278,15 @@ func CreateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c C
 	if tag.RowsAffected() == 0 {
 		return Consultation{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	return FindConsultationByID(ctx, tx, by, c.ID)
+	return FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
 }
 
-// UpdateConsultation replaces a consultation's time, person, outcome and medical flag; its
-// employee stays. Without medical.view by may not change a medical consultation, whose outcome
-// he cannot read (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as
-// CreateConsultation). ENOTFOUND. It does not check access.
+// UpdateConsultation replaces the time, person, outcome and medical flag of the consultation
+// c.ID of c.EmployeeID. Without medical.view by may not change a medical consultation, whose
+// outcome he cannot read (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as
+// CreateConsultation). ENOTFOUND when it is not that employee's. It does not check access.
 func UpdateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c Consultation) (Consultation, error) {
-	old, err := FindConsultationByID(ctx, tx, by, c.ID)
+	old, err := FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
 	if err != nil {
 		return Consultation{}, err
 	}
@@ -270,13 +302,14 @@ func UpdateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c C
 	if err != nil {
 		return Consultation{}, fmt.Errorf("update consultation: %w", err)
 	}
-	return FindConsultationByID(ctx, tx, by, c.ID)
+	return FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
 }
 
-// DeleteAppointment deletes an appointment and returns it as it was; the consultation it was
-// matched to stays. ENOTFOUND. It does not check access.
-func DeleteAppointment(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Appointment, error) {
-	a, err := FindAppointmentByID(ctx, tx, id)
+// DeleteAppointment deletes the employee's appointment id and returns it as it was; the
+// consultation it was matched to stays. ENOTFOUND when it is not the employee's. It does not
+// check access.
+func DeleteAppointment(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Appointment, error) {
+	a, err := FindAppointmentByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Appointment{}, err
 	}
@@ -286,11 +319,12 @@ func DeleteAppointment(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Appointmen
 	return a, nil
 }
 
-// FindConsultationToDelete returns the consultation by is about to delete. A medical
-// consultation's outcome is withheld from anyone without medical.view, and what he cannot read
-// he may not destroy (EFORBIDDEN). ENOTFOUND. It does not check access.
-func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Consultation, error) {
-	c, err := FindConsultationByID(ctx, tx, by, id)
+// FindConsultationToDelete returns the employee's consultation id that by is about to delete. A
+// medical consultation's outcome is withheld from anyone without medical.view, and what he
+// cannot read he may not destroy (EFORBIDDEN). ENOTFOUND when it is not the employee's. It does
+// not check access.
+func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Consultation, error) {
+	c, err := FindConsultationByID(ctx, tx, by, employeeID, id)
 	if err != nil {
 		return Consultation{}, err
 	}
@@ -300,11 +334,11 @@ func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, by access.Principa
 	return c, nil
 }
 
-// DeleteConsultation deletes a consultation and returns it as it was, with the appointments it
-// fulfilled: they stay, no longer matched (each an update in changes). ENOTFOUND and EFORBIDDEN
-// as FindConsultationToDelete.
-func DeleteConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Consultation, []uuid.UUID, error) {
-	c, err := FindConsultationToDelete(ctx, tx, by, id)
+// DeleteConsultation deletes the employee's consultation id and returns it as it was, with the
+// appointments it fulfilled: they stay, no longer matched (each an update in changes).
+// ENOTFOUND and EFORBIDDEN as FindConsultationToDelete.
+func DeleteConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Consultation, []uuid.UUID, error) {
+	c, err := FindConsultationToDelete(ctx, tx, by, employeeID, id)
 	if err != nil {
 		return Consultation{}, nil, err
 	}

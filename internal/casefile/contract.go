@@ -110,9 +110,11 @@ func FindPolicies(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]Polic
 	return pgx.CollectRows(rows, scanPolicy)
 }
 
-// FindPolicyByID returns one policy, or ENOTFOUND. It does not check access.
-func FindPolicyByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Policy, error) {
-	rows, err := tx.Query(ctx, "SELECT "+policyColumns+" FROM insurance_policies p WHERE p.id = $1", id)
+// FindPolicyByID returns the policy id of the employer; ENOTFOUND when it does not exist or is
+// another employer's. It does not check access.
+func FindPolicyByID(ctx context.Context, tx pgx.Tx, employerID, id uuid.UUID) (Policy, error) {
+	rows, err := tx.Query(ctx, "SELECT "+policyColumns+" FROM insurance_policies p WHERE p.id = $1 AND p.employer_id = $2",
+		id, employerID)
 	if err != nil {
 		return Policy{}, fmt.Errorf("find policy: %w", err)
 	}
@@ -137,11 +139,11 @@ func CreatePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Policy) (
 		SubjectID: &p.ID, EmployerID: &p.EmployerID, Details: p.details()})
 }
 
-// UpdatePolicy replaces a policy's insurer, number and period and audits the change
-// (case.updated, before and after). The employer stays. ENOTFOUND, EINVALID, ECONFLICT as
-// CreatePolicy.
+// UpdatePolicy replaces the insurer, number and period of the policy p.ID of p.EmployerID and
+// audits the change (case.updated, before and after). ENOTFOUND when it is not that employer's;
+// EINVALID, ECONFLICT as CreatePolicy.
 func UpdatePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Policy) (Policy, error) {
-	before, err := FindPolicyByID(ctx, tx, p.ID)
+	before, err := FindPolicyByID(ctx, tx, p.EmployerID, p.ID)
 	if err != nil {
 		return Policy{}, err
 	}
@@ -215,9 +217,10 @@ func FindAgreements(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]Agr
 	return pgx.CollectRows(rows, scanAgreement)
 }
 
-// FindAgreementByID returns one service agreement, or ENOTFOUND. It does not check access.
-func FindAgreementByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Agreement, error) {
-	rows, err := tx.Query(ctx, "SELECT "+agreementColumns+agreementFrom+" WHERE a.id = $1", id)
+// FindAgreementByID returns the service agreement id of the employer; ENOTFOUND when it does
+// not exist or is another employer's. It does not check access.
+func FindAgreementByID(ctx context.Context, tx pgx.Tx, employerID, id uuid.UUID) (Agreement, error) {
+	rows, err := tx.Query(ctx, "SELECT "+agreementColumns+agreementFrom+" WHERE a.id = $1 AND a.employer_id = $2", id, employerID)
 	if err != nil {
 		return Agreement{}, fmt.Errorf("find agreement: %w", err)
 	}
@@ -241,16 +244,18 @@ func checkAgreement(ctx context.Context, tx pgx.Tx, a Agreement) error {
 	return nil
 }
 
-// checkPolicyOf returns EINVALID (field policy_id) unless the policy exists and is employerID's.
+// checkPolicyOf returns EINVALID (field policy_id) unless the policy exists and is employerID's;
+// a policy of another employer is named as such, since the form offered it to nobody.
 func checkPolicyOf(ctx context.Context, tx pgx.Tx, policyID, employerID uuid.UUID) error {
-	p, err := FindPolicyByID(ctx, tx, policyID)
-	if apperr.CodeOf(err) == apperr.ENOTFOUND {
+	var owner uuid.UUID
+	err := tx.QueryRow(ctx, "SELECT employer_id FROM insurance_policies WHERE id = $1", policyID).Scan(&owner)
+	if database.IsNoRows(err) {
 		return apperr.Invalid(map[string]string{"policy_id": "error.choose"})
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("check policy %s: %w", policyID, err)
 	}
-	if p.EmployerID != employerID {
+	if owner != employerID {
 		return apperr.Invalid(map[string]string{"policy_id": MsgPolicyOtherEmployer})
 	}
 	return nil
@@ -277,18 +282,17 @@ func CreateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreem
 		SubjectID: &a.ID, EmployerID: &a.EmployerID, Details: a.details()}); err != nil {
 		return Agreement{}, err
 	}
-	return FindAgreementByID(ctx, tx, a.ID)
+	return FindAgreementByID(ctx, tx, a.EmployerID, a.ID)
 }
 
-// UpdateAgreement replaces an agreement's contract number, period, group and policy and audits
-// the change (case.updated). The employer stays. ENOTFOUND, EINVALID, ECONFLICT as
-// CreateAgreement.
+// UpdateAgreement replaces the contract number, period, group and policy of the agreement a.ID
+// of a.EmployerID and audits the change (case.updated). ENOTFOUND when it is not that
+// employer's; EINVALID, ECONFLICT as CreateAgreement.
 func UpdateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreement) (Agreement, error) {
-	before, err := FindAgreementByID(ctx, tx, a.ID)
+	before, err := FindAgreementByID(ctx, tx, a.EmployerID, a.ID)
 	if err != nil {
 		return Agreement{}, err
 	}
-	a.EmployerID = before.EmployerID
 	if err := a.validate(); err != nil {
 		return Agreement{}, err
 	}
@@ -306,7 +310,7 @@ func UpdateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreem
 		Details: map[string]any{"before": before.details(), "after": a.details()}}); err != nil {
 		return Agreement{}, err
 	}
-	return FindAgreementByID(ctx, tx, a.ID)
+	return FindAgreementByID(ctx, tx, a.EmployerID, a.ID)
 }
 
 // Participant records whether an employee takes part in one of his employer's policies
@@ -364,9 +368,11 @@ func FindParticipations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([
 	return pgx.CollectRows(rows, scanParticipant)
 }
 
-// FindParticipationByID returns one participation, or ENOTFOUND. It does not check access.
-func FindParticipationByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Participant, error) {
-	rows, err := tx.Query(ctx, "SELECT "+participantColumns+participantFrom+" WHERE x.id = $1", id)
+// FindParticipationByID returns the policy participation id of the employee; ENOTFOUND when it
+// does not exist or is another employee's. It does not check access.
+func FindParticipationByID(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Participant, error) {
+	rows, err := tx.Query(ctx, "SELECT "+participantColumns+participantFrom+" WHERE x.id = $1 AND x.employee_id = $2",
+		id, employeeID)
 	if err != nil {
 		return Participant{}, fmt.Errorf("find participation: %w", err)
 	}
@@ -413,18 +419,17 @@ func CreateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Pa
 		SubjectID: &p.ID, EmployeeID: &p.EmployeeID, EmployerID: &p.EmployerID, Details: p.details()}); err != nil {
 		return Participant{}, err
 	}
-	return FindParticipationByID(ctx, tx, p.ID)
+	return FindParticipationByID(ctx, tx, p.EmployeeID, p.ID)
 }
 
-// UpdateParticipation replaces a participation's policy, answer, reason and period and audits
-// the change (case.updated). The employee stays. ENOTFOUND, EINVALID, ECONFLICT as
-// CreateParticipation.
+// UpdateParticipation replaces the policy, answer, reason and period of the participation p.ID
+// of p.EmployeeID and audits the change (case.updated). ENOTFOUND when it is not that
+// employee's; EINVALID, ECONFLICT as CreateParticipation.
 func UpdateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Participant) (Participant, error) {
-	before, err := FindParticipationByID(ctx, tx, p.ID)
+	before, err := FindParticipationByID(ctx, tx, p.EmployeeID, p.ID)
 	if err != nil {
 		return Participant{}, err
 	}
-	p.EmployeeID = before.EmployeeID
 	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
@@ -445,7 +450,7 @@ func UpdateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Pa
 		Details: map[string]any{"before": before.details(), "after": p.details()}}); err != nil {
 		return Participant{}, err
 	}
-	return FindParticipationByID(ctx, tx, p.ID)
+	return FindParticipationByID(ctx, tx, p.EmployeeID, p.ID)
 }
 
 // contractConflict turns a unique violation into ECONFLICT with a message for field; other errors pass.
@@ -482,16 +487,17 @@ func contractDay(t *time.Time) string {
 // name; its arguments are how many of each.
 const MsgPolicyInUse = "casefile.error.policy_in_use"
 
-// DeletePolicy deletes a policy that nothing refers to any more and audits it (case.deleted).
-// ENOTFOUND; ECONFLICT (MsgPolicyInUse) while policy participations or service agreements name
-// it: they are changed or deleted first, never silently with it.
-func DeletePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUID) (Policy, error) {
+// DeletePolicy deletes the policy id of the employer, when nothing refers to it any more, and
+// audits it (case.deleted). ENOTFOUND when it is not that employer's; ECONFLICT
+// (MsgPolicyInUse) while policy participations or service agreements name it: they are changed
+// or deleted first, never silently with it.
+func DeletePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, employerID, id uuid.UUID) (Policy, error) {
 	// The row lock waits for writers that are adding a reference (they hold a key-share lock on
 	// the policy) and stops new ones, so the counts below stay true until the delete commits.
 	if _, err := tx.Exec(ctx, "SELECT 1 FROM insurance_policies WHERE id = $1 FOR UPDATE", id); err != nil {
 		return Policy{}, fmt.Errorf("lock policy: %w", err)
 	}
-	p, err := FindPolicyByID(ctx, tx, id)
+	p, err := FindPolicyByID(ctx, tx, employerID, id)
 	if err != nil {
 		return Policy{}, err
 	}
@@ -511,9 +517,10 @@ func DeletePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUI
 		SubjectID: &p.ID, EmployerID: &p.EmployerID, Details: p.details()})
 }
 
-// DeleteAgreement deletes a service agreement and audits it (case.deleted). ENOTFOUND.
-func DeleteAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUID) (Agreement, error) {
-	a, err := FindAgreementByID(ctx, tx, id)
+// DeleteAgreement deletes the service agreement id of the employer and audits it
+// (case.deleted). ENOTFOUND when it is not that employer's.
+func DeleteAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, employerID, id uuid.UUID) (Agreement, error) {
+	a, err := FindAgreementByID(ctx, tx, employerID, id)
 	if err != nil {
 		return Agreement{}, err
 	}
@@ -524,10 +531,10 @@ func DeleteAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.
 		SubjectID: &a.ID, EmployerID: &a.EmployerID, Details: a.details()})
 }
 
-// DeleteParticipation deletes a policy participation and audits it (case.deleted, with the
-// employee). ENOTFOUND.
-func DeleteParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, id uuid.UUID) (Participant, error) {
-	p, err := FindParticipationByID(ctx, tx, id)
+// DeleteParticipation deletes the policy participation id of the employee and audits it
+// (case.deleted, with the employee). ENOTFOUND when it is not that employee's.
+func DeleteParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, employeeID, id uuid.UUID) (Participant, error) {
+	p, err := FindParticipationByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Participant{}, err
 	}

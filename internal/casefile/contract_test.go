@@ -308,3 +308,85 @@ func TestContractPeriodContains(t *testing.T) {
 		t.Error("an open period does not contain a day far ahead")
 	}
 }
+
+// A contract is found, changed and deleted through its parent (the employer, or the employee
+// for a participation): under another parent it does not exist, and nothing changes.
+func TestContractsUnderAnotherParent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := ctrSetup(t)
+	var actor audit.Actor
+	var policy casefile.Policy
+	var agreement casefile.Agreement
+	var participant casefile.Participant
+	var colleague org.Employee
+	b.in(t, func(tx pgx.Tx) (err error) {
+		if policy, err = casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: b.employer.ID, Insurer: "Achmea",
+			PolicyNumber: "P-1", Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}}); err != nil {
+			return err
+		}
+		if agreement, err = casefile.CreateAgreement(ctx, tx, actor, casefile.Agreement{EmployerID: b.employer.ID,
+			ContractNumber: "C-1", Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}}); err != nil {
+			return err
+		}
+		if participant, err = casefile.CreateParticipation(ctx, tx, actor, casefile.Participant{EmployeeID: b.employee.ID,
+			PolicyID: policy.ID, Participating: true, Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}}); err != nil {
+			return err
+		}
+		colleague, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: b.employer.ID, PersonnelNumber: "2", LastName: "Bakker"})
+		return err
+	})
+	movedPolicy, movedAgreement, movedParticipant := policy, agreement, participant
+	movedPolicy.EmployerID, movedPolicy.Insurer = b.other.ID, "Elders"
+	movedAgreement.EmployerID, movedAgreement.ContractNumber = b.other.ID, "C-elders"
+	movedParticipant.EmployeeID, movedParticipant.Reason = colleague.ID, "elders"
+
+	for name, f := range map[string]func(tx pgx.Tx) error{
+		"FindPolicy": func(tx pgx.Tx) error {
+			_, err := casefile.FindPolicyByID(ctx, tx, b.other.ID, policy.ID)
+			return err
+		},
+		"UpdatePolicy": func(tx pgx.Tx) error {
+			_, err := casefile.UpdatePolicy(ctx, tx, actor, movedPolicy)
+			return err
+		},
+		"FindAgreement": func(tx pgx.Tx) error {
+			_, err := casefile.FindAgreementByID(ctx, tx, b.other.ID, agreement.ID)
+			return err
+		},
+		"UpdateAgreement": func(tx pgx.Tx) error {
+			_, err := casefile.UpdateAgreement(ctx, tx, actor, movedAgreement)
+			return err
+		},
+		"FindParticipation": func(tx pgx.Tx) error {
+			_, err := casefile.FindParticipationByID(ctx, tx, colleague.ID, participant.ID)
+			return err
+		},
+		"UpdateParticipation": func(tx pgx.Tx) error {
+			_, err := casefile.UpdateParticipation(ctx, tx, actor, movedParticipant)
+			return err
+		},
+	} {
+		if code, _ := ctrCode(b.try(f)); code != apperr.ENOTFOUND {
+			t.Errorf("%s under another parent: %s, want ENOTFOUND", name, code)
+		}
+	}
+	b.in(t, func(tx pgx.Tx) error {
+		p, err := casefile.FindPolicyByID(ctx, tx, b.employer.ID, policy.ID)
+		if err != nil {
+			return err
+		}
+		a, err := casefile.FindAgreementByID(ctx, tx, b.employer.ID, agreement.ID)
+		if err != nil {
+			return err
+		}
+		x, err := casefile.FindParticipationByID(ctx, tx, b.employee.ID, participant.ID)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]any{policy, agreement, participant}, []any{p, a, x}); diff != "" {
+			t.Errorf("contracts changed by refused updates (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+}

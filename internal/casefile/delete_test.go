@@ -86,15 +86,36 @@ func TestDeleteTombstones(t *testing.T) {
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"MedicalConsultation": func(tx pgx.Tx) error {
-				_, _, err := casefile.DeleteConsultation(ctx, tx, b.plain, consultation.ID)
+				_, _, err := casefile.DeleteConsultation(ctx, tx, b.plain, e.ID, consultation.ID)
 				return wantCode(err, apperr.EFORBIDDEN)
 			},
+			// Every item is deleted through its parent: under another one it does not exist.
 			"OtherEmployee": func(tx pgx.Tx) error {
 				_, err := casefile.DeleteDecision(ctx, tx, uuid.Must(uuid.NewV7()), decision.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
+			"ConsultationOfOtherEmployee": func(tx pgx.Tx) error {
+				_, _, err := casefile.DeleteConsultation(ctx, tx, b.medical, uuid.Must(uuid.NewV7()), consultation.ID)
+				return wantCode(err, apperr.ENOTFOUND)
+			},
+			"AppointmentOfOtherEmployee": func(tx pgx.Tx) error {
+				_, err := casefile.DeleteAppointment(ctx, tx, uuid.Must(uuid.NewV7()), appointment.ID)
+				return wantCode(err, apperr.ENOTFOUND)
+			},
+			"ParticipationOfOtherEmployee": func(tx pgx.Tx) error {
+				_, err := casefile.DeleteParticipation(ctx, tx, audit.Actor{}, uuid.Must(uuid.NewV7()), participant.ID)
+				return wantCode(err, apperr.ENOTFOUND)
+			},
+			"AgreementOfOtherEmployer": func(tx pgx.Tx) error {
+				_, err := casefile.DeleteAgreement(ctx, tx, audit.Actor{}, uuid.Must(uuid.NewV7()), agreement.ID)
+				return wantCode(err, apperr.ENOTFOUND)
+			},
+			"PolicyOfOtherEmployer": func(tx pgx.Tx) error {
+				_, err := casefile.DeletePolicy(ctx, tx, audit.Actor{}, uuid.Must(uuid.NewV7()), policy.ID)
+				return wantCode(err, apperr.ENOTFOUND)
+			},
 			"PolicyInUse": func(tx pgx.Tx) error {
-				_, err := casefile.DeletePolicy(ctx, tx, audit.Actor{}, policy.ID)
+				_, err := casefile.DeletePolicy(ctx, tx, audit.Actor{}, e.EmployerID, policy.ID)
 				if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != casefile.MsgPolicyInUse ||
 					!cmp.Equal(e.Args, []any{1, 1}) {
 					return err
@@ -125,19 +146,19 @@ func TestDeleteTombstones(t *testing.T) {
 		if _, err = casefile.DeleteDecision(ctx, tx, e.ID, decision.ID); err != nil {
 			return err
 		}
-		if _, unmatched, err = casefile.DeleteConsultation(ctx, tx, b.medical, consultation.ID); err != nil {
+		if _, unmatched, err = casefile.DeleteConsultation(ctx, tx, b.medical, e.ID, consultation.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteAppointment(ctx, tx, appointment.ID); err != nil {
+		if _, err = casefile.DeleteAppointment(ctx, tx, e.ID, appointment.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteParticipation(ctx, tx, audit.Actor{}, participant.ID); err != nil {
+		if _, err = casefile.DeleteParticipation(ctx, tx, audit.Actor{}, e.ID, participant.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteAgreement(ctx, tx, audit.Actor{}, agreement.ID); err != nil {
+		if _, err = casefile.DeleteAgreement(ctx, tx, audit.Actor{}, e.EmployerID, agreement.ID); err != nil {
 			return err
 		}
-		_, err = casefile.DeletePolicy(ctx, tx, audit.Actor{}, policy.ID)
+		_, err = casefile.DeletePolicy(ctx, tx, audit.Actor{}, e.EmployerID, policy.ID)
 		return err
 	})
 	if !cmp.Equal(unmatched, []uuid.UUID{appointment.ID}) {

@@ -5,8 +5,9 @@
 // not check whether the caller may see the employee: ask access.CanSeeEmployee first.
 //
 // The employee dossier's functions take the acting user as an access.Principal (by, or viewer
-// for reads): its user id fills the by-columns (the zero Principal is the system) and its
-// medical.view decides what medical data it may read or write; the caller writes the audit
+// for reads): its user id fills the by-columns (the zero Principal is the system, and means
+// nothing else) and access.CanReadMedical decides what medical data it may read or write; the
+// caller writes the audit
 // event. The administration's functions (contracts, programmes) take an audit.Actor and audit
 // their change themselves.
 package casefile

@@ -47,7 +47,7 @@ func (r *Report) validate(fields map[string]string) {
 
 // checkFlags refuses a hidden or medical report from someone who could not read it back.
 func (r Report) checkFlags(by access.Principal) error {
-	if (r.Hidden || r.Medical) && !by.Has(access.MedicalView) {
+	if (r.Hidden || r.Medical) && !access.CanReadMedical(by) {
 		return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
 	}
 	return nil
@@ -65,7 +65,7 @@ const reportVisible = ` AND ($2::boolean OR NOT (r.hidden OR r.medical))`
 func FindReports(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Report, error) {
 	rows, err := tx.Query(ctx, "SELECT "+reportColumns+` FROM reports r LEFT JOIN users u ON u.id = r.author_id
 		WHERE r.employee_id = $1`+reportVisible+` ORDER BY r.created_at DESC, r.id DESC`,
-		employeeID, viewer.Has(access.MedicalView))
+		employeeID, access.CanReadMedical(viewer))
 	if err != nil {
 		return nil, fmt.Errorf("find reports: %w", err)
 	}
@@ -81,7 +81,7 @@ func FindReports(ctx context.Context, tx pgx.Tx, viewer access.Principal, employ
 func FindReportByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID, id uuid.UUID) (Report, error) {
 	return database.FindOne[Report](ctx, tx, "report", "SELECT "+reportColumns+` FROM reports r
 		LEFT JOIN users u ON u.id = r.author_id WHERE r.id = $1`+reportVisible+` AND r.employee_id = $3`,
-		id, viewer.Has(access.MedicalView), employeeID)
+		id, access.CanReadMedical(viewer), employeeID)
 }
 
 // CreateReport stores a report by by (its author) in the employee's dossier. EINVALID on an empty

@@ -89,9 +89,18 @@ const trajectoryColumns = `t.id, t.employee_id, t.employer_id, t.protocol_id, p.
 const trajectoryFrom = ` FROM trajectories t JOIN protocols p ON p.id = t.protocol_id
 	LEFT JOIN users uo ON uo.id = t.opened_by LEFT JOIN users uc ON uc.id = t.closed_by`
 
-// FindTrajectoryByID returns one trajectory, or ENOTFOUND. It does not check access.
-func FindTrajectoryByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Trajectory, error) {
-	return database.FindOne[Trajectory](ctx, tx, "trajectory", "SELECT "+trajectoryColumns+trajectoryFrom+" WHERE t.id = $1", id)
+// FindTrajectoryByID returns the trajectory id of the employee; ENOTFOUND when it does not exist
+// or is another employee's. It does not check access.
+func FindTrajectoryByID(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Trajectory, error) {
+	return database.FindOne[Trajectory](ctx, tx, "trajectory",
+		"SELECT "+trajectoryColumns+trajectoryFrom+" WHERE t.id = $1 AND t.employee_id = $2", id, employeeID)
+}
+
+// FindTrajectoryEmployee returns the employee whose trajectory id is, so that a request
+// addressed by the trajectory alone can check access to his dossier before anything of it is
+// read; ENOTFOUND when it does not exist.
+func FindTrajectoryEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid.UUID, error) {
+	return employeeOf(ctx, tx, "SELECT employee_id FROM trajectories WHERE id = $1", "trajectory", id)
 }
 
 // FindTrajectories returns an employee's trajectories, open ones first, newest first.
@@ -113,9 +122,18 @@ const taskColumns = `k.id, k.trajectory_id, k.employee_id, k.employer_id, k.posi
 
 const taskFrom = ` FROM tasks k LEFT JOIN users ua ON ua.id = k.assignee_id LEFT JOIN users uc ON uc.id = k.completed_by`
 
-// FindTaskByID returns one task, or ENOTFOUND. It does not check access.
-func FindTaskByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Task, error) {
-	return database.FindOne[Task](ctx, tx, "task", "SELECT "+taskColumns+taskFrom+" WHERE k.id = $1", id)
+// FindTaskByID returns the task id of the employee's trajectories; ENOTFOUND when it does not
+// exist or is another employee's. It does not check access.
+func FindTaskByID(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Task, error) {
+	return database.FindOne[Task](ctx, tx, "task", "SELECT "+taskColumns+taskFrom+" WHERE k.id = $1 AND k.employee_id = $2",
+		id, employeeID)
+}
+
+// FindTaskEmployee returns the employee whose trajectory holds task id, so that a request
+// addressed by the task alone can check access to his dossier before anything of it is read;
+// ENOTFOUND when it does not exist.
+func FindTaskEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid.UUID, error) {
+	return employeeOf(ctx, tx, "SELECT employee_id FROM tasks WHERE id = $1", "task", id)
 }
 
 // FindTasks returns a trajectory's tasks in protocol order.
@@ -170,8 +188,7 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, s Traje
 		return Trajectory{}, nil, err
 	}
 	if s.ParentID != nil {
-		parent, err := FindTrajectoryByID(ctx, tx, *s.ParentID)
-		if err != nil || parent.EmployeeID != s.EmployeeID {
+		if _, err := FindTrajectoryByID(ctx, tx, s.EmployeeID, *s.ParentID); err != nil {
 			fields["parent_id"] = "trajectory.error.parent"
 		}
 	}
@@ -192,7 +209,7 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, s Traje
 	if err != nil {
 		return Trajectory{}, nil, fmt.Errorf("create tasks: %w", err)
 	}
-	t, err := FindTrajectoryByID(ctx, tx, id)
+	t, err := FindTrajectoryByID(ctx, tx, s.EmployeeID, id)
 	if err != nil {
 		return Trajectory{}, nil, err
 	}
@@ -200,17 +217,18 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, s Traje
 	return t, tasks, err
 }
 
-// CloseTrajectory closes an open trajectory, closed by by, and, in tx, ends its delegations that are still
-// active or planned (DESIGN.md §8). It returns the closed trajectory and the ids of the
-// delegations it ended. ENOTFOUND; ECONFLICT (trajectory.error.closed) when already closed.
-func CloseTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Trajectory, []uuid.UUID, error) {
+// CloseTrajectory closes the employee's open trajectory id, closed by by, and, in tx, ends its
+// delegations that are still active or planned (DESIGN.md §8). It returns the closed trajectory
+// and the ids of the delegations it ended. ENOTFOUND when it is not the employee's; ECONFLICT
+// (trajectory.error.closed) when already closed.
+func CloseTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Trajectory, []uuid.UUID, error) {
 	tag, err := tx.Exec(ctx, `UPDATE trajectories SET status = 'closed', closed_at = greatest(now(), opened_at), closed_by = $2,
-		updated_at = now() WHERE id = $1 AND status = 'open'`, id, userOf(by))
+		updated_at = now() WHERE id = $1 AND employee_id = $3 AND status = 'open'`, id, userOf(by), employeeID)
 	if err != nil {
 		return Trajectory{}, nil, fmt.Errorf("close trajectory: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		if _, err := FindTrajectoryByID(ctx, tx, id); err != nil {
+		if _, err := FindTrajectoryByID(ctx, tx, employeeID, id); err != nil {
 			return Trajectory{}, nil, err
 		}
 		return Trajectory{}, nil, apperr.New(apperr.ECONFLICT, "trajectory.error.closed")
@@ -225,15 +243,15 @@ func CloseTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, id uui
 	if err != nil {
 		return Trajectory{}, nil, fmt.Errorf("end delegations: %w", err)
 	}
-	t, err := FindTrajectoryByID(ctx, tx, id)
+	t, err := FindTrajectoryByID(ctx, tx, employeeID, id)
 	return t, ended, err
 }
 
-// CompleteTask marks an open task of an open trajectory done by by. ENOTFOUND; ECONFLICT
-// when the task is done already (task.error.done) or its trajectory is closed
-// (task.error.trajectory_closed).
-func CompleteTask(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.UUID) (Task, error) {
-	task, err := FindTaskByID(ctx, tx, id)
+// CompleteTask marks the employee's open task id of an open trajectory done by by. ENOTFOUND
+// when it is not the employee's; ECONFLICT when the task is done already (task.error.done) or
+// its trajectory is closed (task.error.trajectory_closed).
+func CompleteTask(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Task, error) {
+	task, err := FindTaskByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Task{}, err
 	}
@@ -253,14 +271,15 @@ func CompleteTask(ctx context.Context, tx pgx.Tx, by access.Principal, id uuid.U
 	if tag.RowsAffected() == 0 {
 		return Task{}, apperr.New(apperr.ECONFLICT, "task.error.done")
 	}
-	return FindTaskByID(ctx, tx, id)
+	return FindTaskByID(ctx, tx, employeeID, id)
 }
 
-// SetTaskDueDate moves an open task's due date (nil: no due date). ENOTFOUND; EINVALID
-// (field due_date) when the date lies before the trajectory's start date; ECONFLICT when the
-// task is done (task.error.done) or its trajectory closed (task.error.trajectory_closed).
-func SetTaskDueDate(ctx context.Context, tx pgx.Tx, id uuid.UUID, due *time.Time) (Task, error) {
-	task, err := FindTaskByID(ctx, tx, id)
+// SetTaskDueDate moves the due date of the employee's open task id (nil: no due date).
+// ENOTFOUND when it is not the employee's; EINVALID (field due_date) when the date lies before
+// the trajectory's start date; ECONFLICT when the task is done (task.error.done) or its
+// trajectory closed (task.error.trajectory_closed).
+func SetTaskDueDate(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID, due *time.Time) (Task, error) {
+	task, err := FindTaskByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Task{}, err
 	}
@@ -282,5 +301,5 @@ func SetTaskDueDate(ctx context.Context, tx pgx.Tx, id uuid.UUID, due *time.Time
 	if _, err := tx.Exec(ctx, "UPDATE tasks SET due_date = $2, updated_at = now() WHERE id = $1", id, due); err != nil {
 		return Task{}, fmt.Errorf("set task due date: %w", err)
 	}
-	return FindTaskByID(ctx, tx, id)
+	return FindTaskByID(ctx, tx, employeeID, id)
 }

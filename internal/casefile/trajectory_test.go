@@ -239,7 +239,7 @@ func TestCompleteAndClose(t *testing.T) {
 	}
 	var done casefile.Task
 	if err := call(func(tx pgx.Tx) (err error) {
-		done, err = casefile.CompleteTask(ctx, tx, b.as(false), tasks[0].ID)
+		done, err = casefile.CompleteTask(ctx, tx, b.as(false), b.employee, tasks[0].ID)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -247,7 +247,10 @@ func TestCompleteAndClose(t *testing.T) {
 	if !done.Done() || done.CompletedAt == nil || done.CompletedBy == nil || *done.CompletedBy != b.user || done.CompletedByName != "Casemanager" {
 		t.Errorf("completed task = %+v", done)
 	}
-	err := call(func(tx pgx.Tx) error { _, err := casefile.CompleteTask(ctx, tx, b.as(false), tasks[0].ID); return err })
+	err := call(func(tx pgx.Tx) error {
+		_, err := casefile.CompleteTask(ctx, tx, b.as(false), b.employee, tasks[0].ID)
+		return err
+	})
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "task.error.done" {
 		t.Errorf("completing a done task: %v, want ECONFLICT task.error.done", err)
 	}
@@ -255,10 +258,36 @@ func TestCompleteAndClose(t *testing.T) {
 		t.Errorf("task update changes = %d, want 1", n)
 	}
 
+	// Through another employee the trajectory and its tasks do not exist.
+	stranger := uuid.Must(uuid.NewV7())
+	for name, fn := range map[string]func(tx pgx.Tx) error{
+		"FindTrajectory": func(tx pgx.Tx) error { _, err := casefile.FindTrajectoryByID(ctx, tx, stranger, tr.ID); return err },
+		"CloseTrajectory": func(tx pgx.Tx) error {
+			_, _, err := casefile.CloseTrajectory(ctx, tx, b.as(false), stranger, tr.ID)
+			return err
+		},
+		"FindTask": func(tx pgx.Tx) error { _, err := casefile.FindTaskByID(ctx, tx, stranger, tasks[1].ID); return err },
+		"CompleteTask": func(tx pgx.Tx) error {
+			_, err := casefile.CompleteTask(ctx, tx, b.as(false), stranger, tasks[1].ID)
+			return err
+		},
+		"SetTaskDueDate": func(tx pgx.Tx) error {
+			_, err := casefile.SetTaskDueDate(ctx, tx, stranger, tasks[1].ID, nil)
+			return err
+		},
+	} {
+		if err := call(fn); apperr.CodeOf(err) != apperr.ENOTFOUND {
+			t.Errorf("%s under another employee: %v, want ENOTFOUND", name, err)
+		}
+	}
+	if n := changeCount(t, b, "tasks", "update"); n != 1 {
+		t.Errorf("task update changes after refusals = %d, want 1", n)
+	}
+
 	var closed casefile.Trajectory
 	var ended []uuid.UUID
 	if err := call(func(tx pgx.Tx) (err error) {
-		closed, ended, err = casefile.CloseTrajectory(ctx, tx, b.as(false), tr.ID)
+		closed, ended, err = casefile.CloseTrajectory(ctx, tx, b.as(false), b.employee, tr.ID)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -282,16 +311,22 @@ func TestCompleteAndClose(t *testing.T) {
 		}
 		return nil
 	})
-	err = call(func(tx pgx.Tx) error { _, _, err := casefile.CloseTrajectory(ctx, tx, b.as(false), tr.ID); return err })
+	err = call(func(tx pgx.Tx) error {
+		_, _, err := casefile.CloseTrajectory(ctx, tx, b.as(false), b.employee, tr.ID)
+		return err
+	})
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "trajectory.error.closed" {
 		t.Errorf("closing twice: %v, want ECONFLICT trajectory.error.closed", err)
 	}
-	err = call(func(tx pgx.Tx) error { _, err := casefile.CompleteTask(ctx, tx, b.as(false), tasks[1].ID); return err })
+	err = call(func(tx pgx.Tx) error {
+		_, err := casefile.CompleteTask(ctx, tx, b.as(false), b.employee, tasks[1].ID)
+		return err
+	})
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "task.error.trajectory_closed" {
 		t.Errorf("completing a task of a closed trajectory: %v, want ECONFLICT task.error.trajectory_closed", err)
 	}
 	err = call(func(tx pgx.Tx) error {
-		_, _, err := casefile.CloseTrajectory(ctx, tx, access.Principal{}, uuid.Must(uuid.NewV7()))
+		_, _, err := casefile.CloseTrajectory(ctx, tx, access.Principal{}, b.employee, uuid.Must(uuid.NewV7()))
 		return err
 	})
 	if apperr.CodeOf(err) != apperr.ENOTFOUND {
@@ -407,5 +442,58 @@ func TestAgenda(t *testing.T) {
 		if n := changeCount(t, b, "consultations", "insert"); n != 2 {
 			t.Errorf("consultation inserts = %d, want 2", n)
 		}
+	})
+
+	// An agenda item is found and changed through its employee; under another it does not
+	// exist. Its own id tells whose it is, for the access check of a route that names only it.
+	t.Run("UnderAnotherEmployee", func(t *testing.T) {
+		var a casefile.Appointment
+		if err := call(func(tx pgx.Tx) (err error) {
+			a, err = casefile.CreateAppointment(ctx, tx, b.as(true), casefile.Appointment{EmployeeID: b.employee,
+				StartsAt: time.Now().Add(24 * time.Hour), WithWhom: "Dr. Bos", Kind: casefile.AppointmentOther})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		movedA, movedC := a, cons
+		movedA.EmployeeID, movedC.EmployeeID = b.employee2, b.employee2
+		for name, fn := range map[string]func(tx pgx.Tx) error{
+			"FindAppointment":   func(tx pgx.Tx) error { _, err := casefile.FindAppointmentByID(ctx, tx, b.employee2, a.ID); return err },
+			"UpdateAppointment": func(tx pgx.Tx) error { _, err := casefile.UpdateAppointment(ctx, tx, movedA); return err },
+			"FindConsultation": func(tx pgx.Tx) error {
+				_, err := casefile.FindConsultationByID(ctx, tx, b.as(true), b.employee2, cons.ID)
+				return err
+			},
+			"UpdateConsultation": func(tx pgx.Tx) error {
+				_, err := casefile.UpdateConsultation(ctx, tx, b.as(true), movedC)
+				return err
+			},
+			"EmployeeOfUnknownAppointment": func(tx pgx.Tx) error {
+				_, err := casefile.FindAppointmentEmployee(ctx, tx, uuid.Must(uuid.NewV7()))
+				return err
+			},
+			"EmployeeOfUnknownConsultation": func(tx pgx.Tx) error {
+				_, err := casefile.FindConsultationEmployee(ctx, tx, uuid.Must(uuid.NewV7()))
+				return err
+			},
+		} {
+			if err := call(fn); apperr.CodeOf(err) != apperr.ENOTFOUND {
+				t.Errorf("%s: %v, want ENOTFOUND", name, err)
+			}
+		}
+		b.in(t, func(tx pgx.Tx) error {
+			ofA, err := casefile.FindAppointmentEmployee(ctx, tx, a.ID)
+			if err != nil {
+				return err
+			}
+			ofC, err := casefile.FindConsultationEmployee(ctx, tx, cons.ID)
+			if err != nil {
+				return err
+			}
+			if ofA != b.employee || ofC != b.employee {
+				t.Errorf("employee of appointment %s, of consultation %s; want %s for both", ofA, ofC, b.employee)
+			}
+			return nil
+		})
 	})
 }

@@ -58,7 +58,7 @@ func (s *Server) showAbsences(w http.ResponseWriter, r *http.Request) error {
 // refused form with what was posted.
 func (s *Server) renderAbsences(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string, changeFor uuid.UUID, changeErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.AbsencesPage{Medical: c.Principal.Has(access.MedicalView), CanEdit: c.Principal.Has(access.CaseDataWrite), ChangeFor: changeFor,
+	p := employee.AbsencesPage{Medical: access.CanReadMedical(c.Principal), CanEdit: c.Principal.Has(access.CaseDataWrite), ChangeFor: changeFor,
 		CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Absences, err = casefile.FindAbsences(r.Context(), tx, c.Principal, e.ID)
@@ -164,7 +164,7 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 		"expected_return": dateValue(a.ExpectedReturn), "cause": a.Cause, "notes": a.Notes}
 	p := employee.AbsenceEditPage{Employee: e, Absence: a, Page: s.page(r, "absence.edit_title", i18n.Date(&a.FirstSickDay))}
 	p.Form = absenceForm(r, "/employees/"+e.ID.String()+"/absences/"+a.ID.String(), false,
-		c.Principal.Has(access.MedicalView), ardValues(r, errs != nil, initial), errs)
+		access.CanReadMedical(c.Principal), ardValues(r, errs != nil, initial), errs)
 	return s.render(w, r, status, employee.AbsenceEdit(p))
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -22,7 +21,7 @@ func accessPath(userID uuid.UUID) string { return "/admin/users/" + userID.Strin
 
 // showAccess shows a user's links and blacklist (DESIGN.md §4): right access.manage.
 func (s *Server) showAccess(w http.ResponseWriter, r *http.Request) error {
-	if err := access.Require(mustCurrent(r).Principal, access.AccessManage); err != nil {
+	if err := access.CanManageLinks(mustCurrent(r).Principal); err != nil {
 		return err
 	}
 	id, err := pathID(r, "id")
@@ -48,7 +47,7 @@ func (s *Server) renderAccess(w http.ResponseWriter, r *http.Request, status int
 		if p.User, err = org.FindUserByID(ctx, tx, id); err != nil {
 			return err
 		}
-		p.SeesAll = slices.Contains(p.User.Rights, access.EmployeesAll)
+		p.SeesAll = access.LinksAddNothing(p.User.Rights)
 		p.CanLink = access.Linkable(p.User.Kind)
 		p.SearchTooShort = state.CandidateQuery != "" && access.SearchTooShort(state.CandidateQuery)
 
@@ -107,7 +106,7 @@ func pageOf[T any](ctx context.Context, tx pgx.Tx, find func(context.Context, pg
 // reason (422).
 func (s *Server) changeAccess(w http.ResponseWriter, r *http.Request) error {
 	c := mustCurrent(r)
-	if err := access.Require(c.Principal, access.AccessManage); err != nil {
+	if err := access.CanManageLinks(c.Principal); err != nil {
 		return err
 	}
 	id, err := pathID(r, "id")

@@ -91,7 +91,7 @@ func (s *Server) showAgenda(w http.ResponseWriter, r *http.Request) error {
 // renderAgenda shows the agenda tab: appointments and consultations with their forms.
 func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int, forms agendaForms) error {
 	c := mustCurrent(r)
-	medical := c.Principal.Has(access.MedicalView)
+	medical := access.CanReadMedical(c.Principal)
 	p := employee.AgendaPage{CanWrite: c.Principal.Has(access.CaseDataWrite), CanMedical: medical,
 		CanDelete:         access.CanDeleteCaseData(c.Principal) == nil,
 		AppointmentErrors: forms.appointmentErrs, ConsultationErrors: forms.consultationErrs}
@@ -177,7 +177,7 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	medical := mustCurrent(r).Principal.Has(access.MedicalView)
+	medical := access.CanReadMedical(mustCurrent(r).Principal)
 	f := newForm(r)
 	c := consultationFromForm(f, r, medical)
 	err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx) error {
@@ -216,13 +216,13 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 	}
 	c := mustCurrent(r)
 	p := employee.AppointmentFormPage{Action: "/appointments/" + id.String(), Errors: errs}
-	var stored casefile.Appointment
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
-		stored, err = casefile.FindAppointmentByID(r.Context(), tx, id)
-		return stored.EmployeeID, err
-	}
+	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindAppointmentEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) error {
 		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+			return err
+		}
+		stored, err := casefile.FindAppointmentByID(r.Context(), tx, e.ID, id)
+		if err != nil {
 			return err
 		}
 		cons, err := casefile.FindConsultations(r.Context(), tx, c.Principal, e.ID)
@@ -264,9 +264,9 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 	f := newForm(r)
 	a := appointmentFromForm(f)
 	a.ID = id
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		old, err := casefile.FindAppointmentByID(r.Context(), tx, id)
-		return old.EmployeeID, err
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		a.EmployeeID, err = casefile.FindAppointmentEmployee(r.Context(), tx, id)
+		return a.EmployeeID, err
 	}
 	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
 		if err := f.err(); err != nil {
@@ -303,14 +303,14 @@ func (s *Server) renderConsultationForm(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	p := mustCurrent(r).Principal
-	medical := p.Has(access.MedicalView)
+	medical := access.CanReadMedical(p)
 	var stored casefile.Consultation
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
-		stored, err = casefile.FindConsultationByID(r.Context(), tx, p, id)
-		return stored.EmployeeID, err
-	}
-	e, err := s.inCaseDossier(r, "agenda", load, func(pgx.Tx, org.Employee) error {
+	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindConsultationEmployee(r.Context(), tx, id) }
+	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) (err error) {
 		if err := access.Require(p, access.CaseDataWrite); err != nil {
+			return err
+		}
+		if stored, err = casefile.FindConsultationByID(r.Context(), tx, p, e.ID, id); err != nil {
 			return err
 		}
 		if stored.OutcomeHidden {
@@ -338,13 +338,13 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	medical := mustCurrent(r).Principal.Has(access.MedicalView)
+	medical := access.CanReadMedical(mustCurrent(r).Principal)
 	f := newForm(r)
 	c := consultationFromForm(f, r, medical)
 	c.ID = id
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		old, err := casefile.FindConsultationByID(r.Context(), tx, mustCurrent(r).Principal, id)
-		return old.EmployeeID, err
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		c.EmployeeID, err = casefile.FindConsultationEmployee(r.Context(), tx, id)
+		return c.EmployeeID, err
 	}
 	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
 		if err := f.err(); err != nil {

@@ -14,18 +14,26 @@ import (
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/confirm"
 	"github.com/dossierkast/dossierkast/web/page/employee"
+	"github.com/dossierkast/dossierkast/web/page/employer"
 )
 
-// Deleting case data of the employee dossier. Every item has an address ending in /delete: GET
-// shows what will go and asks to confirm (no JavaScript needed), POST deletes, audits
-// case.deleted with the employee, and returns to the tab with 303. The right is
-// access.CanDeleteCaseData, checked after visibility, so an unseen dossier stays 404.
+// Deleting case data of the employee dossier and contracts of the employer dossier. Every item
+// has an address ending in /delete: GET shows what will go and asks to confirm (no JavaScript
+// needed), POST deletes, audits case.deleted (with the employee, for his dossier's items), and
+// returns to the tab or part with 303. The right (access.CanDeleteCaseData for case data,
+// access.CanDeleteContract and access.CanDeleteEmployerContracts for contracts) is checked
+// after visibility, so an unseen dossier stays 404. Each kind of item is one entry of the
+// tables below: a new kind says how it is found, shown and removed, and nothing else.
 
-// caseDeletion is one kind of deletable case data.
+// caseDeletion is one kind of deletable item of the employee dossier.
 type caseDeletion struct {
 	tab     string // the dossier tab that lists it: the audit's part and the way back
-	subject string // audit subject type
+	subject string // audit subject type of the event deleteCase writes (unless audited)
 	title   string // message key of the confirmation's title
+	// right decides whether the user may delete items of this kind (EFORBIDDEN when not).
+	right func(access.Principal) error
+	// audited is set when remove's capability writes the case.deleted event itself.
+	audited bool
 	// employee returns the employee the request's item belongs to; ENOTFOUND when the item is
 	// absent.
 	employee func(r *http.Request, tx pgx.Tx) (uuid.UUID, error)
@@ -43,7 +51,7 @@ func (s *Server) confirmCaseDelete(d caseDeletion) handler {
 		var details []confirm.Detail
 		e, err := s.inCaseDossier(r, d.tab, func(tx pgx.Tx) (uuid.UUID, error) { return d.employee(r, tx) },
 			func(tx pgx.Tx, e org.Employee) (err error) {
-				if err := access.CanDeleteCaseData(c.Principal); err != nil {
+				if err := d.right(c.Principal); err != nil {
 					return err
 				}
 				details, err = d.describe(r, tx, e)
@@ -66,13 +74,13 @@ func (s *Server) deleteCase(d caseDeletion) handler {
 			employeeID, err = d.employee(r, tx)
 			return employeeID, err
 		}
-		err := s.inCaseAction(r, d.tab, access.CanDeleteCaseData, load, func(tx pgx.Tx) error {
+		err := s.inCaseAction(r, d.tab, d.right, load, func(tx pgx.Tx) error {
 			e, err := org.FindEmployeeByID(r.Context(), tx, employeeID)
 			if err != nil {
 				return err
 			}
 			id, details, err := d.remove(r, tx, e)
-			if err != nil {
+			if err != nil || d.audited {
 				return err
 			}
 			return auditCase(r, tx, audit.CaseDeleted, d.subject, id, e.ID, e.EmployerID, details)
@@ -83,6 +91,68 @@ func (s *Server) deleteCase(d caseDeletion) handler {
 		s.flash(r, "flash.deleted")
 		return redirect(w, r, tabPath(employeeID, d.tab))
 	}
+}
+
+// employerDeletion is one kind of deletable contract of the employer dossier. Its capability
+// writes the case.deleted event itself.
+type employerDeletion struct {
+	part  string // the employer dossier's part that lists it: the way back
+	title string // message key of the confirmation's title
+	// describe finds the request's item among the employer's and returns what the confirmation
+	// shows of it; ENOTFOUND when it is not his.
+	describe func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error)
+	// remove deletes the request's item of the employer, with its audit event.
+	remove func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) error
+}
+
+// confirmEmployerDelete shows the confirmation of deleting d's item of the employer {id}.
+func (s *Server) confirmEmployerDelete(d employerDeletion) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		employerID, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := access.CanDeleteEmployerContracts(mustCurrent(r).Principal, employerID); err != nil {
+			return err
+		}
+		var e org.Employer
+		var details []confirm.Detail
+		if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+			if e, err = org.FindEmployerByID(r.Context(), tx, employerID); err != nil {
+				return err
+			}
+			details, err = d.describe(r, tx, employerID)
+			return err
+		}); err != nil {
+			return err
+		}
+		return s.render(w, r, http.StatusOK, confirm.Delete(confirm.DeletePage{Page: s.page(r, d.title),
+			Heading: employer.Heading(e, d.part), Explain: "delete.explain", Details: details, Action: r.URL.Path,
+			Back: partPath(employerID, d.part)}))
+	}
+}
+
+// deleteEmployerContract deletes d's item of the employer {id} after the confirmation.
+func (s *Server) deleteEmployerContract(d employerDeletion) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		employerID, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := access.CanDeleteEmployerContracts(mustCurrent(r).Principal, employerID); err != nil {
+			return err
+		}
+		if err := s.inTenant(r, func(tx pgx.Tx) error { return d.remove(r, tx, employerID) }); err != nil {
+			return err
+		}
+		s.flash(r, "flash.deleted")
+		return redirect(w, r, partPath(employerID, d.part))
+	}
+}
+
+// partPath is the address of an employer dossier's part.
+func partPath(employerID uuid.UUID, part string) string {
+	return "/employers/" + employerID.String() + "/" + part
 }
 
 // tabPath is the address of an employee dossier's tab.
@@ -109,6 +179,7 @@ func pathEmployeeOf(r *http.Request, _ pgx.Tx) (uuid.UUID, error) { return pathI
 
 var absenceDeletion = caseDeletion{
 	tab: "absences", subject: "absence", title: "absence.delete_title", employee: pathEmployeeOf,
+	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "aid")
 		if err != nil {
@@ -137,6 +208,7 @@ var absenceDeletion = caseDeletion{
 
 var reportDeletion = caseDeletion{
 	tab: "reports", subject: "report", title: "report.delete_title", employee: pathEmployeeOf,
+	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "rid")
 		if err != nil {
@@ -165,6 +237,7 @@ var reportDeletion = caseDeletion{
 
 var decisionDeletion = caseDeletion{
 	tab: "decisions", subject: "decision", title: "decision.delete_title", employee: pathEmployeeOf,
+	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "did")
 		if err != nil {
@@ -197,18 +270,18 @@ func appointmentEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 	if err != nil {
 		return uuid.Nil, err
 	}
-	a, err := casefile.FindAppointmentByID(r.Context(), tx, id)
-	return a.EmployeeID, err
+	return casefile.FindAppointmentEmployee(r.Context(), tx, id)
 }
 
 var appointmentDeletion = caseDeletion{
 	tab: "agenda", subject: "appointment", title: "appointment.delete_title", employee: appointmentEmployee,
-	describe: func(r *http.Request, tx pgx.Tx, _ org.Employee) ([]confirm.Detail, error) {
+	right: access.CanDeleteCaseData,
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return nil, err
 		}
-		a, err := casefile.FindAppointmentByID(r.Context(), tx, id)
+		a, err := casefile.FindAppointmentByID(r.Context(), tx, e.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -219,12 +292,12 @@ var appointmentDeletion = caseDeletion{
 			{Label: "appointment.status", Value: i18n.T(r.Context(), "appointment.status."+a.Status)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, _ org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return uuid.Nil, nil, err
 		}
-		a, err := casefile.DeleteAppointment(r.Context(), tx, id)
+		a, err := casefile.DeleteAppointment(r.Context(), tx, e.ID, id)
 		return id, map[string]any{"kind": a.Kind, "status": a.Status}, err
 	},
 }
@@ -235,19 +308,18 @@ func consultationEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 	if err != nil {
 		return uuid.Nil, err
 	}
-	// Only its employee is needed: read it as a reader without medical.view.
-	c, err := casefile.FindConsultationByID(r.Context(), tx, access.Principal{}, id)
-	return c.EmployeeID, err
+	return casefile.FindConsultationEmployee(r.Context(), tx, id)
 }
 
 var consultationDeletion = caseDeletion{
 	tab: "agenda", subject: "consultation", title: "consultation.delete_title", employee: consultationEmployee,
-	describe: func(r *http.Request, tx pgx.Tx, _ org.Employee) ([]confirm.Detail, error) {
+	right: access.CanDeleteCaseData,
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return nil, err
 		}
-		c, err := casefile.FindConsultationToDelete(r.Context(), tx, mustCurrent(r).Principal, id)
+		c, err := casefile.FindConsultationToDelete(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -257,12 +329,92 @@ var consultationDeletion = caseDeletion{
 			{Label: "consultation.outcome", Value: excerpt(c.Outcome, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, _ org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return uuid.Nil, nil, err
 		}
-		c, unmatched, err := casefile.DeleteConsultation(r.Context(), tx, mustCurrent(r).Principal, id)
+		c, unmatched, err := casefile.DeleteConsultation(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
 		return id, map[string]any{"medical": c.Medical, "unmatched_appointments": unmatched}, err
+	},
+}
+
+var participationDeletion = caseDeletion{
+	tab: "policies", title: "participation.delete_title", employee: pathEmployeeOf,
+	right: access.CanDeleteContract, audited: true,
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
+		id, err := pathID(r, "pid")
+		if err != nil {
+			return nil, err
+		}
+		x, err := casefile.FindParticipationByID(r.Context(), tx, e.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		answer := "participation.no"
+		if x.Participating {
+			answer = "participation.yes"
+		}
+		return append([]confirm.Detail{{Label: "participation.policy", Value: x.PolicyLabel},
+			{Label: "participation.participating", Value: i18n.T(r.Context(), answer)},
+			{Label: "participation.reason", Value: x.Reason}}, periodDetails(x.Period)...), nil
+	},
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
+		id, err := pathID(r, "pid")
+		if err != nil {
+			return uuid.Nil, nil, err
+		}
+		_, err = casefile.DeleteParticipation(r.Context(), tx, actor(r), e.ID, id)
+		return id, nil, err
+	},
+}
+
+// policyDeletion's remove refuses a policy that is still named somewhere with 409 and says where
+// (casefile.DeletePolicy).
+var policyDeletion = employerDeletion{
+	part: "policies", title: "policy.delete_title",
+	describe: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error) {
+		id, err := pathID(r, "pid")
+		if err != nil {
+			return nil, err
+		}
+		x, err := casefile.FindPolicyByID(r.Context(), tx, employerID, id)
+		if err != nil {
+			return nil, err
+		}
+		return append([]confirm.Detail{{Label: "policy.insurer", Value: x.Insurer}, {Label: "policy.policy_number", Value: x.PolicyNumber}},
+			periodDetails(x.Period)...), nil
+	},
+	remove: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) error {
+		id, err := pathID(r, "pid")
+		if err != nil {
+			return err
+		}
+		_, err = casefile.DeletePolicy(r.Context(), tx, actor(r), employerID, id)
+		return err
+	},
+}
+
+var agreementDeletion = employerDeletion{
+	part: "agreements", title: "agreement.delete_title",
+	describe: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error) {
+		id, err := pathID(r, "aid")
+		if err != nil {
+			return nil, err
+		}
+		a, err := casefile.FindAgreementByID(r.Context(), tx, employerID, id)
+		if err != nil {
+			return nil, err
+		}
+		return append([]confirm.Detail{{Label: "agreement.contract_number", Value: a.ContractNumber}},
+			append(periodDetails(a.Period), confirm.Detail{Label: "agreement.policy", Value: a.PolicyLabel})...), nil
+	},
+	remove: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) error {
+		id, err := pathID(r, "aid")
+		if err != nil {
+			return err
+		}
+		_, err = casefile.DeleteAgreement(r.Context(), tx, actor(r), employerID, id)
+		return err
 	},
 }

@@ -190,6 +190,11 @@ func TestEmployerContracts(t *testing.T) {
 		// A policy edited through another employer's address does not exist there.
 		resp, _ = b.get(t, admin, otherPath+"/policies/"+policyID.String()+"/edit")
 		ctrStatus(t, "policy under another employer", resp, http.StatusNotFound)
+		before = b.ctrCount(t, "insurance_policy", "insurance_policies")
+		resp, _ = b.ctrPost(t, admin, otherPath+"/policies/"+policyID.String(), url.Values{"insurer": {"Achmea"},
+			"policy_number": {"VZ-102"}, "starts_on": {"2026-01-01"}})
+		ctrStatus(t, "policy saved under another employer", resp, http.StatusNotFound)
+		ctrExpect(t, "policy saved under another employer", before, b.ctrCount(t, "insurance_policy", "insurance_policies"), ctrCounts{0, 0})
 	})
 
 	t.Run("Agreements", func(t *testing.T) {
@@ -220,6 +225,14 @@ func TestEmployerContracts(t *testing.T) {
 		if got := ctrID(t, doc, "#agreements", ".contract-number", "DVO-1a"); got != id {
 			t.Errorf("updated agreement has id %s, want %s", got, id)
 		}
+		// Through another employer's address the agreement does not exist.
+		resp, _ = b.get(t, admin, otherPath+"/agreements/"+id.String()+"/edit")
+		ctrStatus(t, "agreement under another employer", resp, http.StatusNotFound)
+		before = b.ctrCount(t, "service_agreement", "service_agreements")
+		resp, _ = b.ctrPost(t, admin, otherPath+"/agreements/"+id.String(), url.Values{"contract_number": {"DVO-1b"},
+			"starts_on": {"2026-01-01"}})
+		ctrStatus(t, "agreement saved under another employer", resp, http.StatusNotFound)
+		ctrExpect(t, "agreement saved under another employer", before, b.ctrCount(t, "service_agreement", "service_agreements"), ctrCounts{0, 0})
 
 		before = b.ctrCount(t, "service_agreement", "service_agreements")
 		resp, doc = b.ctrPost(t, admin, ownPath+"/agreements", url.Values{"contract_number": {"DVO-2"},
@@ -400,6 +413,8 @@ func TestEmployeePolicies(t *testing.T) {
 	// A participation addressed through another employee does not exist there.
 	resp, _ = b.get(t, admin, otherTab+"/"+id.String()+"/edit")
 	ctrStatus(t, "participation under another employee", resp, http.StatusNotFound)
+	resp, _ = b.ctrPost(t, admin, otherTab+"/"+id.String(), form)
+	ctrStatus(t, "participation saved under another employee", resp, http.StatusNotFound)
 	ctrExpect(t, "refused requests", before, b.ctrCount(t, "policy_participant", "policy_participants"), ctrCounts{0, 0})
 
 	// Every view of the tab is audited as a dossier view.

@@ -21,15 +21,6 @@ import (
 	"github.com/dossierkast/dossierkast/web/page/documents"
 )
 
-// canSeeDossier returns nil when p may see the dossier: an employer in reach, or an employee he
-// can see with employee_dossier.view. ENOTFOUND or EFORBIDDEN otherwise.
-func canSeeDossier(ctx context.Context, tx pgx.Tx, p access.Principal, dossier document.Dossier, id uuid.UUID) error {
-	if dossier == document.DossierEmployee {
-		return access.CanSeeEmployee(ctx, tx, p, id)
-	}
-	return access.CanSeeEmployer(p, id)
-}
-
 func dossierPath(dossier document.Dossier, id uuid.UUID) string {
 	if dossier == document.DossierEmployee {
 		return "/employees/" + id.String()
@@ -186,7 +177,7 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		return err
 	}
 	ctx := r.Context()
-	if err := s.inTenant(r, func(tx pgx.Tx) error { return canSeeDossier(ctx, tx, c.Principal, dossier, id) }); err != nil {
+	if err := s.inTenant(r, func(tx pgx.Tx) error { return access.CanSeeDossier(ctx, tx, c.Principal, n.EmployerID, n.EmployeeID) }); err != nil {
 		return refused(err)
 	}
 
@@ -234,7 +225,7 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 	n.FileName = file.part.fileName
 	_, err = s.docs.Upload(ctx, s.pool, c.Tenant.ID, n, file, func(tx pgx.Tx, d document.Document) error {
 		// A long upload gives access time to change: decide again as the row is recorded.
-		if err := canSeeDossier(ctx, tx, c.Principal, dossier, id); err != nil {
+		if err := access.CanSeeDossier(ctx, tx, c.Principal, n.EmployerID, n.EmployeeID); err != nil {
 			return err
 		}
 		cats, err := access.LoadCategories(ctx, tx, c.Principal)
@@ -335,10 +326,7 @@ func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		if part {
-			if err := access.CanReadEveryCategory(cats, contents.Categories); err != nil {
-				return err
-			}
-			if err := access.CanSeeEveryEmployee(ctx, tx, c.Principal, contents.Employees); err != nil {
+			if err := access.CanDownloadBundlePart(ctx, tx, c.Principal, cats, contents.Employees, contents.Categories); err != nil {
 				return err
 			}
 		}
@@ -476,7 +464,7 @@ func (s *Server) deleteDocument(w http.ResponseWriter, r *http.Request) error {
 // delegationsFor returns the delegations of an employee's dossier when p manages access, and
 // whether to show them.
 func delegationsFor(ctx context.Context, tx pgx.Tx, p access.Principal, e org.Employee) ([]access.Delegation, bool, error) {
-	if !p.Has(access.AccessManage) {
+	if access.CanManageLinks(p) != nil {
 		return nil, false, nil
 	}
 	list, err := access.FindDelegations(ctx, tx, e.ID)

@@ -118,19 +118,6 @@ func (s *Server) renderEmployeeDocuments(w http.ResponseWriter, r *http.Request,
 	return s.render(w, r, status, employee.Documents(p))
 }
 
-// inDossier opens the employee dossier of the request's {id} for one of its parts (tab): it
-// checks access (ENOTFOUND outside it, EFORBIDDEN without employee_dossier.view; a refusal is
-// audited), loads the employee, runs fn in the same tenant transaction and records the view
-// (NEN 7513: who saw which dossier, and which part of it, when). Every dossier page uses it, or
-// inCaseDossier for a page reached through one of the dossier's entities.
-func (s *Server) inDossier(r *http.Request, tab string, fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return org.Employee{}, err
-	}
-	return s.inCaseDossier(r, tab, func(pgx.Tx) (uuid.UUID, error) { return id, nil }, fn)
-}
-
 func (s *Server) newEmployee(w http.ResponseWriter, r *http.Request) error {
 	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
 		return err

@@ -49,7 +49,7 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 	p := employer.ShowPage{
 		CanManage:      access.CanManageEmployer(c.Principal, id) == nil,
 		CanEmployees:   access.CanListEmployees(c.Principal) == nil,
-		CanReadDossier: c.Principal.Has(access.EmployerDossierView),
+		CanReadDossier: access.CanReadEmployerDossier(c.Principal, id) == nil,
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		if err := access.CanSeeEmployer(c.Principal, id); err != nil {

@@ -31,7 +31,7 @@ func (s *Server) renderReports(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	p.Employee, p.Page = e, s.page(r, "report.title", e.FullName())
-	p.New = reportForm(r, "/employees/"+e.ID.String()+"/reports", c.Principal.Has(access.MedicalView),
+	p.New = reportForm(r, "/employees/"+e.ID.String()+"/reports", access.CanReadMedical(c.Principal),
 		ardValues(r, newErrs != nil, nil), newErrs)
 	return s.render(w, r, status, employee.Reports(p))
 }
@@ -114,7 +114,7 @@ func (s *Server) renderReportEdit(w http.ResponseWriter, r *http.Request, status
 		initial["medical"] = "1"
 	}
 	p := employee.ReportEditPage{Employee: e, Report: rep, Page: s.page(r, "report.edit_title")}
-	p.Form = reportForm(r, "/employees/"+e.ID.String()+"/reports/"+rep.ID.String(), c.Principal.Has(access.MedicalView),
+	p.Form = reportForm(r, "/employees/"+e.ID.String()+"/reports/"+rep.ID.String(), access.CanReadMedical(c.Principal),
 		ardValues(r, errs != nil, initial), errs)
 	return s.render(w, r, status, employee.ReportEdit(p))
 }

@@ -17,86 +17,6 @@ import (
 	"github.com/dossierkast/dossierkast/web/page/trajectory"
 )
 
-// inCaseDossier opens the dossier of the employee an entity (trajectory, task, appointment)
-// belongs to: load finds the entity and returns its employee (ENOTFOUND when absent). Then it
-// checks access (ENOTFOUND outside it, EFORBIDDEN without employee_dossier.view; refusals
-// audited), loads the employee, runs fn and records the view of tab.
-func (s *Server) inCaseDossier(r *http.Request, tab string, load func(tx pgx.Tx) (uuid.UUID, error),
-	fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
-	c := mustCurrent(r)
-	var e org.Employee
-	var employeeID uuid.UUID
-	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		if employeeID, err = load(tx); err != nil {
-			return err
-		}
-		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
-			return err
-		}
-		if e, err = org.FindEmployeeByID(r.Context(), tx, employeeID); err != nil {
-			return err
-		}
-		if err := fn(tx, e); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
-			SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID, Details: map[string]any{"tab": tab}})
-	})
-	s.auditCaseRefusal(r, err, employeeID, tab)
-	return e, err
-}
-
-// auditCaseRefusal records a refused access to a dossier (404 or 403) for an employee that
-// was found; a request for an id that does not exist is not about any dossier.
-func (s *Server) auditCaseRefusal(r *http.Request, err error, employeeID uuid.UUID, what string) {
-	if code := apperr.CodeOf(err); (code == apperr.ENOTFOUND || code == apperr.EFORBIDDEN) && employeeID != uuid.Nil {
-		s.auditRefusal(r, audit.Event{Action: audit.EmployeeRefused, SubjectType: "employee", SubjectID: &employeeID,
-			EmployeeID: &employeeID, Details: map[string]any{"reason": string(code), "tab": what}})
-	}
-}
-
-// inCaseChange runs a change to an employee's case data: it checks that the user can see the
-// employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), then runs fn in the same
-// transaction. load returns the employee concerned (ENOTFOUND when the entity is absent).
-func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
-	write := func(p access.Principal) error { return access.Require(p, access.CaseDataWrite) }
-	return s.inCaseAction(r, what, write, load, fn)
-}
-
-// inCaseAction is inCaseChange with the right the action needs decided by may (EFORBIDDEN when
-// it refuses); refusals are audited.
-func (s *Server) inCaseAction(r *http.Request, what string, may func(access.Principal) error,
-	load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
-	c := mustCurrent(r)
-	var employeeID uuid.UUID
-	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		if employeeID, err = load(tx); err != nil {
-			return err
-		}
-		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
-			return err
-		}
-		if err := may(c.Principal); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
-	s.auditCaseRefusal(r, err, employeeID, what)
-	return err
-}
-
-// pathEmployee is a loader for inCaseChange: the employee of the path's {id}.
-func pathEmployee(r *http.Request) func(pgx.Tx) (uuid.UUID, error) {
-	return func(pgx.Tx) (uuid.UUID, error) { return pathID(r, "id") }
-}
-
-// auditCase writes the one case.* event of a change to case data.
-func auditCase(r *http.Request, tx pgx.Tx, action, subjectType string, subjectID, employeeID, employerID uuid.UUID,
-	details map[string]any) error {
-	return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: subjectType,
-		SubjectID: &subjectID, EmployeeID: &employeeID, EmployerID: &employerID, Details: details})
-}
-
 func (s *Server) listTrajectories(w http.ResponseWriter, r *http.Request) error {
 	return s.renderTrajectories(w, r, http.StatusOK, "", nil)
 }
@@ -183,11 +103,11 @@ func (s *Server) showTrajectory(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderTrajectory(w http.ResponseWriter, r *http.Request, status int, id uuid.UUID, taskErrors map[uuid.UUID]string) error {
 	c := mustCurrent(r)
 	p := trajectory.ShowPage{CanWrite: c.Principal.Has(access.CaseDataWrite), Now: time.Now(), TaskErrors: taskErrors}
-	load := func(tx pgx.Tx) (employeeID uuid.UUID, err error) {
-		p.Trajectory, err = casefile.FindTrajectoryByID(r.Context(), tx, id)
-		return p.Trajectory.EmployeeID, err
-	}
+	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindTrajectoryEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "trajectory", load, func(tx pgx.Tx, e org.Employee) (err error) {
+		if p.Trajectory, err = casefile.FindTrajectoryByID(r.Context(), tx, e.ID, id); err != nil {
+			return err
+		}
 		p.Tasks, err = casefile.FindTasks(r.Context(), tx, id)
 		return err
 	})
@@ -205,12 +125,13 @@ func (s *Server) closeTrajectory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		t, err := casefile.FindTrajectoryByID(r.Context(), tx, id)
-		return t.EmployeeID, err
+	var employeeID uuid.UUID
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		employeeID, err = casefile.FindTrajectoryEmployee(r.Context(), tx, id)
+		return employeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
-		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, mustCurrent(r).Principal, id)
+		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
 		if err != nil {
 			return err
 		}
@@ -235,17 +156,17 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var trajectoryID uuid.UUID
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		t, err := casefile.FindTaskByID(r.Context(), tx, id)
-		trajectoryID = t.TrajectoryID
-		return t.EmployeeID, err
+	var employeeID, trajectoryID uuid.UUID
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		employeeID, err = casefile.FindTaskEmployee(r.Context(), tx, id)
+		return employeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
-		t, err := casefile.CompleteTask(r.Context(), tx, mustCurrent(r).Principal, id)
+		t, err := casefile.CompleteTask(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
 		if err != nil {
 			return err
 		}
+		trajectoryID = t.TrajectoryID
 		return auditCase(r, tx, audit.CaseUpdated, "task", t.ID, t.EmployeeID, t.EmployerID,
 			map[string]any{"status": casefile.TaskDone, "trajectory_id": t.TrajectoryID.String(), "type": t.Type})
 	})
@@ -267,17 +188,21 @@ func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm(r)
 	due := f.optDate("due_date")
-	var trajectoryID uuid.UUID
-	load := func(tx pgx.Tx) (uuid.UUID, error) {
-		t, err := casefile.FindTaskByID(r.Context(), tx, id)
-		trajectoryID = t.TrajectoryID
-		return t.EmployeeID, err
+	var employeeID, trajectoryID uuid.UUID
+	load := func(tx pgx.Tx) (_ uuid.UUID, err error) {
+		employeeID, err = casefile.FindTaskEmployee(r.Context(), tx, id)
+		return employeeID, err
 	}
 	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+		task, err := casefile.FindTaskByID(r.Context(), tx, employeeID, id)
+		if err != nil {
+			return err
+		}
+		trajectoryID = task.TrajectoryID
 		if err := f.err(); err != nil {
 			return err
 		}
-		t, err := casefile.SetTaskDueDate(r.Context(), tx, id, due)
+		t, err := casefile.SetTaskDueDate(r.Context(), tx, employeeID, id, due)
 		if err != nil {
 			return err
 		}
