@@ -120,10 +120,7 @@ func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	a := absenceFromForm(f)
 	pct := ardInt(f, "percentage")
-	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
-			return err
-		}
+	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
 		a, err := casefile.CreateAbsence(r.Context(), tx, c.Principal, e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
 		if err != nil {
 			return err
@@ -181,10 +178,7 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	a := absenceFromForm(f)
 	a.ID = aid
-	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
-			return err
-		}
+	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
 		if _, err := casefile.UpdateAbsence(r.Context(), tx, c.Principal, e.ID, a, f.errors); err != nil {
 			return err
 		}
@@ -212,10 +206,7 @@ func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) er
 	f := newForm(r)
 	from := f.optDate("from_date")
 	pct := ardInt(f, "percentage")
-	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
-			return err
-		}
+	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
 		if _, err := casefile.SetAbsencePercentage(r.Context(), tx, c.Principal, e.ID, aid, from, pct, f.errors); err != nil {
 			return err
 		}

@@ -123,6 +123,9 @@ func (s *Server) changeAccess(w http.ResponseWriter, r *http.Request) error {
 	anchor := "employees"
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		ctx := r.Context()
+		if _, err := org.FindUserByID(ctx, tx, id); err != nil {
+			return err
+		}
 		switch op {
 		case "link_department", "unlink_department":
 			anchor = "departments"

@@ -137,7 +137,7 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 	}
 	f := newForm(r)
 	a := appointmentFromForm(f)
-	err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx) error {
+	_, err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx, _ org.Employee) error {
 		if err := f.err(); err != nil {
 			return err
 		}
@@ -180,7 +180,7 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 	medical := access.CanReadMedical(mustCurrent(r).Principal)
 	f := newForm(r)
 	c := consultationFromForm(f, r, medical)
-	err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx) error {
+	_, err := s.inCaseChange(r, "agenda", pathEmployee(r), func(tx pgx.Tx, _ org.Employee) error {
 		if err := f.err(); err != nil {
 			return err
 		}
@@ -268,7 +268,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 		a.EmployeeID, err = casefile.FindAppointmentEmployee(r.Context(), tx, id)
 		return a.EmployeeID, err
 	}
-	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
+	_, err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx, _ org.Employee) error {
 		if err := f.err(); err != nil {
 			return err
 		}
@@ -346,7 +346,7 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 		c.EmployeeID, err = casefile.FindConsultationEmployee(r.Context(), tx, id)
 		return c.EmployeeID, err
 	}
-	err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx) error {
+	_, err = s.inCaseChange(r, "agenda", load, func(tx pgx.Tx, _ org.Employee) error {
 		if err := f.err(); err != nil {
 			return err
 		}

@@ -69,16 +69,8 @@ func (s *Server) confirmCaseDelete(d caseDeletion) handler {
 // deleteCase deletes d's item after the confirmation.
 func (s *Server) deleteCase(d caseDeletion) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		var employeeID uuid.UUID
-		load := func(tx pgx.Tx) (id uuid.UUID, err error) {
-			employeeID, err = d.employee(r, tx)
-			return employeeID, err
-		}
-		err := s.inCaseAction(r, d.tab, d.right, load, func(tx pgx.Tx) error {
-			e, err := org.FindEmployeeByID(r.Context(), tx, employeeID)
-			if err != nil {
-				return err
-			}
+		load := func(tx pgx.Tx) (uuid.UUID, error) { return d.employee(r, tx) }
+		e, err := s.inCaseAction(r, d.tab, d.right, load, func(tx pgx.Tx, e org.Employee) error {
 			id, details, err := d.remove(r, tx, e)
 			if err != nil || d.audited {
 				return err
@@ -89,7 +81,7 @@ func (s *Server) deleteCase(d caseDeletion) handler {
 			return err
 		}
 		s.flash(r, "flash.deleted")
-		return redirect(w, r, tabPath(employeeID, d.tab))
+		return redirect(w, r, tabPath(e.ID, d.tab))
 	}
 }
 

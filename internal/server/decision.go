@@ -62,10 +62,7 @@ func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm(r)
 	d := decisionFromForm(f)
-	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
-			return err
-		}
+	e, err := s.inCaseChange(r, "decisions", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
 		d, err := casefile.CreateDecision(r.Context(), tx, c.Principal, e.ID, d, f.errors)
 		if err != nil {
 			return err
@@ -109,7 +106,6 @@ func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, stat
 }
 
 func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
-	c := mustCurrent(r)
 	did, err := pathID(r, "did")
 	if err != nil {
 		return err
@@ -120,10 +116,7 @@ func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	d := decisionFromForm(f)
 	d.ID = did
-	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
-			return err
-		}
+	e, err := s.inCaseChange(r, "decisions", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
 		if _, err := casefile.UpdateDecision(r.Context(), tx, e.ID, d, f.errors); err != nil {
 			return err
 		}

@@ -158,8 +158,9 @@ func bodyError(err error) error {
 }
 
 // uploadDocument streams a multipart upload (category_id, optional document_date, file) into
-// a dossier. The dossier's visibility is checked before the body is read, the category right
-// before the file streams, and both again in the transaction that records the document.
+// a dossier. The dossier's visibility and the right to upload are checked before the body is
+// read, the category right before the file streams, and all again in the transaction that
+// records the document.
 func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier document.Dossier) error {
 	c := mustCurrent(r)
 	id, err := pathID(r, "id")
@@ -177,7 +178,14 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		return err
 	}
 	ctx := r.Context()
-	if err := s.inTenant(r, func(tx pgx.Tx) error { return access.CanSeeDossier(ctx, tx, c.Principal, n.EmployerID, n.EmployeeID) }); err != nil {
+	// Who may not upload here learns so before sending the file, not after.
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if err := access.CanSeeDossier(ctx, tx, c.Principal, n.EmployerID, n.EmployeeID); err != nil {
+			return err
+		}
+		return access.Require(c.Principal, access.DocumentsUpload)
+	})
+	if err != nil {
 		return refused(err)
 	}
 

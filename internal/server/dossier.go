@@ -15,7 +15,10 @@ import (
 // The employee dossier's shared steps: every page and change of a dossier part (overview,
 // documents, absences, reports, decisions, trajectories, agenda, policies, deletions) opens the
 // dossier through these, so its visibility check, the audit of the view and of a refusal, and
-// the case.* event of a change are written once.
+// the case.* event of a change are written once. The rule for the audit log: showing a dossier
+// part (inDossier, inCaseDossier) records employee.viewed; a change (inCaseChange,
+// inCaseAction) records only the event of what it changed, as its page is shown after the
+// redirect, by a request that records the view.
 
 // inDossier opens the employee dossier of the request's {id} for one of its parts (tab): it
 // checks access (ENOTFOUND outside it, EFORBIDDEN without employee_dossier.view; a refusal is
@@ -69,9 +72,11 @@ func (s *Server) auditCaseRefusal(r *http.Request, err error, employeeID uuid.UU
 }
 
 // inCaseChange runs a change to an employee's case data: it checks that the user can see the
-// employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), then runs fn in the same
-// transaction. load returns the employee concerned (ENOTFOUND when the entity is absent).
-func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
+// employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), loads the employee and runs
+// fn in the same transaction. load returns the employee concerned (ENOTFOUND when the entity is
+// absent). fn writes the change's case.* event; no view is recorded.
+func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error),
+	fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
 	write := func(p access.Principal) error { return access.Require(p, access.CaseDataWrite) }
 	return s.inCaseAction(r, what, write, load, fn)
 }
@@ -79,8 +84,9 @@ func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx)
 // inCaseAction is inCaseChange with the right the action needs decided by may (EFORBIDDEN when
 // it refuses); refusals are audited.
 func (s *Server) inCaseAction(r *http.Request, what string, may func(access.Principal) error,
-	load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx) error) error {
+	load func(tx pgx.Tx) (uuid.UUID, error), fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
 	c := mustCurrent(r)
+	var e org.Employee
 	var employeeID uuid.UUID
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
 		if employeeID, err = load(tx); err != nil {
@@ -92,13 +98,16 @@ func (s *Server) inCaseAction(r *http.Request, what string, may func(access.Prin
 		if err := may(c.Principal); err != nil {
 			return err
 		}
-		return fn(tx)
+		if e, err = org.FindEmployeeByID(r.Context(), tx, employeeID); err != nil {
+			return err
+		}
+		return fn(tx, e)
 	})
 	s.auditCaseRefusal(r, err, employeeID, what)
-	return err
+	return e, err
 }
 
-// pathEmployee is a loader for inCaseChange: the employee of the path's {id}.
+// pathEmployee is a loader for inCaseChange and inCaseDossier: the employee of the path's {id}.
 func pathEmployee(r *http.Request) func(pgx.Tx) (uuid.UUID, error) {
 	return func(pgx.Tx) (uuid.UUID, error) { return pathID(r, "id") }
 }

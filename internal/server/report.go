@@ -66,10 +66,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm(r)
 	rep := reportFromForm(f)
-	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
-			return err
-		}
+	e, err := s.inCaseChange(r, "reports", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
 		rep, err := casefile.CreateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors)
 		if err != nil {
 			return err
@@ -131,10 +128,7 @@ func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	rep := reportFromForm(f)
 	rep.ID = rid
-	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
-			return err
-		}
+	e, err := s.inCaseChange(r, "reports", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
 		if _, err := casefile.UpdateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors); err != nil {
 			return err
 		}

@@ -68,7 +68,7 @@ func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
 		start.StartDate = *d
 	}
 	var t casefile.Trajectory
-	err := s.inCaseChange(r, "trajectories", pathEmployee(r), func(tx pgx.Tx) error {
+	_, err := s.inCaseChange(r, "trajectories", pathEmployee(r), func(tx pgx.Tx, _ org.Employee) error {
 		if err := f.err(); err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (s *Server) closeTrajectory(w http.ResponseWriter, r *http.Request) error {
 		employeeID, err = casefile.FindTrajectoryEmployee(r.Context(), tx, id)
 		return employeeID, err
 	}
-	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+	_, err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx, _ org.Employee) error {
 		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 		employeeID, err = casefile.FindTaskEmployee(r.Context(), tx, id)
 		return employeeID, err
 	}
-	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+	_, err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx, _ org.Employee) error {
 		t, err := casefile.CompleteTask(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
 		employeeID, err = casefile.FindTaskEmployee(r.Context(), tx, id)
 		return employeeID, err
 	}
-	err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx) error {
+	_, err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx, _ org.Employee) error {
 		task, err := casefile.FindTaskByID(r.Context(), tx, employeeID, id)
 		if err != nil {
 			return err
