@@ -146,7 +146,7 @@ func (s *Server) saveAgreement(w http.ResponseWriter, r *http.Request, editing b
 			return err
 		})
 	}
-	if errs, status, ok := contractFormErrors(err); ok {
+	if errs, status, ok := formErrors(err); ok {
 		return s.renderAgreements(w, r, status, a, errs)
 	} else if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -17,19 +16,6 @@ import (
 // Writing any of them is contract administration of the provider: access.CanWriteEmployerContracts
 // for the employer's, access.ManageOrganisation after the visibility check for the employee's,
 // so an unseen dossier stays 404.
-
-// contractFormErrors turns a refused contract change into the form's errors and status (422 for
-// invalid input, 409 for a duplicate); ok is false for errors that are not the user's to fix.
-func contractFormErrors(err error) (map[string]string, int, bool) {
-	e, ok := apperr.As(err)
-	if !ok || (e.Code != apperr.EINVALID && e.Code != apperr.ECONFLICT) {
-		return nil, 0, false
-	}
-	if e.Fields != nil {
-		return e.Fields, statusOf[e.Code], true
-	}
-	return map[string]string{"": e.Message}, statusOf[e.Code], true
-}
 
 func periodFields(errs map[string]string, start, end string) []component.Field {
 	return []component.Field{

@@ -121,7 +121,7 @@ func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request, editing bool
 			return err
 		})
 	}
-	if errs, status, ok := contractFormErrors(err); ok {
+	if errs, status, ok := formErrors(err); ok {
 		return s.renderPolicies(w, r, status, x, errs)
 	} else if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -209,12 +208,12 @@ func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
 		return auditCase(r, tx, audit.CaseUpdated, "task", t.ID, t.EmployeeID, t.EmployerID,
 			map[string]any{"due_date": dateValue(t.DueDate), "trajectory_id": t.TrajectoryID.String()})
 	})
-	if e, ok := apperr.As(err); ok && e.Code == apperr.EINVALID {
-		msg := e.Fields["due_date"]
+	if errs, status, ok := formErrors(err); ok {
+		msg := errs["due_date"]
 		if msg == "" {
-			msg = e.Message
+			msg = errs[""]
 		}
-		return s.renderTrajectory(w, r, http.StatusUnprocessableEntity, trajectoryID, map[uuid.UUID]string{id: msg})
+		return s.renderTrajectory(w, r, status, trajectoryID, map[uuid.UUID]string{id: msg})
 	} else if err != nil {
 		return err
 	}
