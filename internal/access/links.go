@@ -565,15 +565,11 @@ func FindLinkedDepartments(ctx context.Context, tx pgx.Tx, f LinkFilter) ([]Depa
 	}
 	limit, offset := f.page()
 	args = append(args, limit, offset)
-	rows, err := tx.Query(ctx, `SELECT d.id, d.name, d.code, r.id, r.name,
+	list, err := database.FindAll[DepartmentEntry](ctx, tx, "linked departments", `SELECT d.id, d.name, d.code, r.id, r.name,
 		(SELECT count(*) FROM employees x WHERE x.department_id = d.id), l.created_at`+from+
 		fmt.Sprintf(" ORDER BY lower(r.name), r.id, lower(d.name), d.id LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("find linked departments: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DepartmentEntry])
-	if err != nil {
-		return nil, 0, fmt.Errorf("find linked departments: %w", err)
+		return nil, 0, err
 	}
 	return list, total, nil
 }
@@ -591,17 +587,13 @@ func FindDepartmentCandidates(ctx context.Context, tx pgx.Tx, editor Principal, 
 	}
 	// Employee counts are left out (zero): they would cost a count per department of the tenant,
 	// for a choice list.
-	rows, err := tx.Query(ctx, `SELECT d.id, d.name, d.code, r.id, r.name, 0, NULL::timestamptz
+	list, err := database.FindAll[DepartmentEntry](ctx, tx, "department candidates", `SELECT d.id, d.name, d.code, r.id, r.name, 0, NULL::timestamptz
 		FROM departments d JOIN employers r ON r.id = d.employer_id
 		WHERE d.employer_id = ANY ($2)
 		  AND NOT EXISTS (SELECT 1 FROM user_department_links l WHERE l.user_id = $1 AND l.department_id = d.id)
 		ORDER BY lower(r.name), r.id, lower(d.name), d.id`, userID, s.links)
 	if err != nil {
-		return nil, fmt.Errorf("find department candidates: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DepartmentEntry])
-	if err != nil {
-		return nil, fmt.Errorf("find department candidates: %w", err)
+		return nil, err
 	}
 	return list, nil
 }

@@ -155,14 +155,10 @@ func FindAbsenceByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, em
 // findPercentages returns the percentages where column (absence_id or employee_id) is id, per
 // absence, oldest first.
 func findPercentages(ctx context.Context, tx pgx.Tx, column string, id uuid.UUID) (map[uuid.UUID][]AbsencePercentage, error) {
-	rows, err := tx.Query(ctx, `SELECT id, absence_id, from_date, percentage FROM absence_percentages
+	list, err := database.FindAll[AbsencePercentage](ctx, tx, "absence percentages", `SELECT id, absence_id, from_date, percentage FROM absence_percentages
 		WHERE `+column+` = $1 ORDER BY absence_id, from_date`, id)
 	if err != nil {
-		return nil, fmt.Errorf("find absence percentages: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[AbsencePercentage])
-	if err != nil {
-		return nil, fmt.Errorf("find absence percentages: %w", err)
+		return nil, err
 	}
 	out := map[uuid.UUID][]AbsencePercentage{}
 	for _, p := range list {

@@ -126,14 +126,10 @@ func FindAppointmentEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid
 
 // FindAppointments returns an employee's appointments, latest first.
 func FindAppointments(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]Appointment, error) {
-	rows, err := tx.Query(ctx, "SELECT "+appointmentColumns+appointmentFrom+
+	list, err := database.FindAll[Appointment](ctx, tx, "appointments", "SELECT "+appointmentColumns+appointmentFrom+
 		" WHERE a.employee_id = $1 ORDER BY a.starts_at DESC, a.id DESC", employeeID)
 	if err != nil {
-		return nil, fmt.Errorf("find appointments: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Appointment])
-	if err != nil {
-		return nil, fmt.Errorf("find appointments: %w", err)
+		return nil, err
 	}
 	return list, nil
 }
@@ -195,14 +191,10 @@ const consultationColumns = `c.id, c.employee_id, c.employer_id, c.held_at, c.he
 // FindConsultations returns an employee's consultations, latest first; the outcome of a medical
 // one is withheld (OutcomeHidden) unless viewer holds medical.view.
 func FindConsultations(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Consultation, error) {
-	rows, err := tx.Query(ctx, "SELECT "+consultationColumns+
+	list, err := database.FindAll[Consultation](ctx, tx, "consultations", "SELECT "+consultationColumns+
 		" FROM consultations c WHERE c.employee_id = $2 ORDER BY c.held_at DESC, c.id DESC", access.CanReadMedical(viewer), employeeID)
 	if err != nil {
-		return nil, fmt.Errorf("find consultations: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Consultation])
-	if err != nil {
-		return nil, fmt.Errorf("find consultations: %w", err)
+		return nil, err
 	}
 	return list, nil
 }

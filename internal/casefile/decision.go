@@ -53,14 +53,10 @@ const decisionColumns = `d.id, d.employee_id, d.employer_id, d.kind, d.decision_
 
 // FindDecisions returns the employee's decisions, newest decision date first.
 func FindDecisions(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]Decision, error) {
-	rows, err := tx.Query(ctx, "SELECT "+decisionColumns+` FROM decisions d WHERE d.employee_id = $1
+	list, err := database.FindAll[Decision](ctx, tx, "decisions", "SELECT "+decisionColumns+` FROM decisions d WHERE d.employee_id = $1
 		ORDER BY d.decision_date DESC, d.id DESC`, employeeID)
 	if err != nil {
-		return nil, fmt.Errorf("find decisions: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Decision])
-	if err != nil {
-		return nil, fmt.Errorf("find decisions: %w", err)
+		return nil, err
 	}
 	return list, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -132,12 +133,8 @@ const executorWhere = ` u.kind = 'coach' AND u.status = 'active' AND 'delegation
 
 // FindExecutors lists the users who may be default executors, by provider and name.
 func FindExecutors(ctx context.Context, tx pgx.Tx) ([]Executor, error) {
-	rows, err := tx.Query(ctx, `SELECT u.id, u.name, u.provider_id FROM users u JOIN roles r ON r.id = u.role_id
+	return database.FindAll[Executor](ctx, tx, "executors", `SELECT u.id, u.name, u.provider_id FROM users u JOIN roles r ON r.id = u.role_id
 		WHERE`+executorWhere+`ORDER BY u.provider_id, lower(u.name), u.id`)
-	if err != nil {
-		return nil, fmt.Errorf("find executors: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Executor])
 }
 
 func checkProgramme(ctx context.Context, tx pgx.Tx, p Programme) error {

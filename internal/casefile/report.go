@@ -63,15 +63,11 @@ const reportVisible = ` AND ($2::boolean OR NOT (r.hidden OR r.medical))`
 // FindReports returns the employee's reports viewer may read, newest first: without medical.view
 // no hidden and no medical report is returned.
 func FindReports(ctx context.Context, tx pgx.Tx, viewer access.Principal, employeeID uuid.UUID) ([]Report, error) {
-	rows, err := tx.Query(ctx, "SELECT "+reportColumns+` FROM reports r LEFT JOIN users u ON u.id = r.author_id
+	list, err := database.FindAll[Report](ctx, tx, "reports", "SELECT "+reportColumns+` FROM reports r LEFT JOIN users u ON u.id = r.author_id
 		WHERE r.employee_id = $1`+reportVisible+` ORDER BY r.created_at DESC, r.id DESC`,
 		employeeID, access.CanReadMedical(viewer))
 	if err != nil {
-		return nil, fmt.Errorf("find reports: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Report])
-	if err != nil {
-		return nil, fmt.Errorf("find reports: %w", err)
+		return nil, err
 	}
 	return list, nil
 }

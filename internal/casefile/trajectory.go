@@ -105,14 +105,10 @@ func FindTrajectoryEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid.
 
 // FindTrajectories returns an employee's trajectories, open ones first, newest first.
 func FindTrajectories(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]Trajectory, error) {
-	rows, err := tx.Query(ctx, "SELECT "+trajectoryColumns+trajectoryFrom+
+	list, err := database.FindAll[Trajectory](ctx, tx, "trajectories", "SELECT "+trajectoryColumns+trajectoryFrom+
 		" WHERE t.employee_id = $1 ORDER BY t.status = 'closed', t.opened_at DESC, t.id DESC", employeeID)
 	if err != nil {
-		return nil, fmt.Errorf("find trajectories: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Trajectory])
-	if err != nil {
-		return nil, fmt.Errorf("find trajectories: %w", err)
+		return nil, err
 	}
 	return list, nil
 }
@@ -138,13 +134,9 @@ func FindTaskEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid.UUID, 
 
 // FindTasks returns a trajectory's tasks in protocol order.
 func FindTasks(ctx context.Context, tx pgx.Tx, trajectoryID uuid.UUID) ([]Task, error) {
-	rows, err := tx.Query(ctx, "SELECT "+taskColumns+taskFrom+" WHERE k.trajectory_id = $1 ORDER BY k.position, k.id", trajectoryID)
+	list, err := database.FindAll[Task](ctx, tx, "tasks", "SELECT "+taskColumns+taskFrom+" WHERE k.trajectory_id = $1 ORDER BY k.position, k.id", trajectoryID)
 	if err != nil {
-		return nil, fmt.Errorf("find tasks: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Task])
-	if err != nil {
-		return nil, fmt.Errorf("find tasks: %w", err)
+		return nil, err
 	}
 	return list, nil
 }
