@@ -1,5 +1,6 @@
 // Package apperr defines the error codes that capabilities return and the HTTP layer maps to
-// status pages once: not found, forbidden, invalid input, conflict, too large, too many.
+// status pages once: not found, forbidden, invalid input, wrong method, conflict, too large, too
+// many.
 package apperr
 
 import (
@@ -16,6 +17,7 @@ const (
 	EFORBIDDEN Code = "forbidden" // 403: visible, but the user lacks the right
 	EINVALID   Code = "invalid"   // 422: input that breaks a rule
 	EBADINPUT  Code = "bad_input" // 400: a request that is malformed
+	EMETHOD    Code = "method"    // 405: the address exists, not for this method
 	ECONFLICT  Code = "conflict"  // 409: clashes with existing data
 	ETOOLARGE  Code = "too_large" // 413: request body past the limit
 	ETOOMANY   Code = "too_many"  // 429: slowed down

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
@@ -100,8 +101,23 @@ func notFound(w http.ResponseWriter, r *http.Request) error {
 	return apperr.New(apperr.ENOTFOUND, "error.not_found")
 }
 
+// methodNotAllowed answers a method the address has no route for with 405 and the methods it
+// has in Allow (RFC 9110 §15.5.6).
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	return apperr.New(apperr.EBADINPUT, "error.method")
+	var allow []string
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.Routes != nil {
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
+			probe := m
+			if m == http.MethodHead {
+				probe = http.MethodGet // middleware.GetHead answers HEAD wherever GET is routed
+			}
+			if rc.Routes.Match(chi.NewRouteContext(), probe, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	return apperr.New(apperr.EMETHOD, "error.method")
 }
 
 func crossOriginRefused(w http.ResponseWriter, r *http.Request) error {

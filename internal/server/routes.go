@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dossierkast/dossierkast/web/static"
 )
@@ -20,7 +21,7 @@ func (s *Server) Handler() http.Handler {
 // of routes that tests walk (chi.Walk) to prove every route has its refusal tests.
 func (s *Server) Routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.observe, securityHeaders, limitBody)
+	r.Use(s.observe, securityHeaders, limitBody, middleware.GetHead)
 
 	r.Get("/healthz", s.h(s.healthz))
 	r.Get("/readyz", s.h(s.readyz))

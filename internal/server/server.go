@@ -230,6 +230,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.EFORBIDDEN: http.StatusForbidden,
 	apperr.EINVALID:   http.StatusUnprocessableEntity,
 	apperr.EBADINPUT:  http.StatusBadRequest,
+	apperr.EMETHOD:    http.StatusMethodNotAllowed,
 	apperr.ECONFLICT:  http.StatusConflict,
 	apperr.ETOOLARGE:  http.StatusRequestEntityTooLarge,
 	apperr.ETOOMANY:   http.StatusTooManyRequests,
