@@ -63,7 +63,7 @@ func (s folderStore) NewWriter(ctx context.Context, key, contentType string) (io
 		cancel()
 		return nil, fmt.Errorf("write blob %s: %w", key, err)
 	}
-	fw.Writer = w
+	fw.w = w
 	return fw, nil
 }
 
@@ -81,8 +81,18 @@ func (s folderStore) NewWriter(ctx context.Context, key, contentType string) (io
 // virtual machine, touching fresh pages cost more processor time than copying into them). And
 // every syncEvery bytes a goroutine syncs the file meanwhile, so the disk's own cache is emptied
 // while the rest is still arriving and the sync at Close waits for the last part only.
+//
+// This pays its way: with plain writes and one sync at Close in its place, the server took more
+// than twice as long for a 1 GiB upload (4.04 s vs 1.90 s and 6.99 s vs 2.19 s, medians of three
+// rounds in two runs, the client in a process of its own, both versions in the same run), and
+// the benchmark's bare server takes 1.24 times as long with a plain file as with this writer
+// (3.05 s vs 2.46 s). The command, which reports it as writebehind-gain:
+//
+//	go test -count=1 -run '^$' -bench BenchmarkDocumentTransfer1GiB -benchtime 1x ./internal/server/
 type fileWriter struct {
-	*blob.Writer
+	// w is the bucket's writer: a field, not embedded, so that io.Copy into a fileWriter
+	// goes through its Write rather than through the bucket writer's own ReadFrom.
+	w      *blob.Writer
 	file   *os.File
 	ctx    context.Context
 	cancel context.CancelFunc // aborts the write when the sync fails
@@ -106,7 +116,7 @@ const (
 )
 
 func (w *fileWriter) Write(p []byte) (int, error) {
-	n, err := w.Writer.Write(p)
+	n, err := w.w.Write(p)
 	w.written += int64(n)
 	if w.written-w.started >= writeBehindChunk {
 		if werr := writeBehind(w.file, w.dropped, w.started, w.written); werr != nil {
@@ -165,7 +175,7 @@ func (w *fileWriter) Close() error {
 		<-w.syncsDone
 	}
 	if w.ctx.Err() != nil {
-		return w.Writer.Close() // aborted: nothing to make durable
+		return w.w.Close() // aborted: nothing to make durable
 	}
 	err := w.diskErr()
 	if err == nil {
@@ -175,10 +185,10 @@ func (w *fileWriter) Close() error {
 	}
 	if err != nil {
 		w.cancel()
-		_ = w.Writer.Close()
+		_ = w.w.Close()
 		return err
 	}
-	if err := w.Writer.Close(); err != nil {
+	if err := w.w.Close(); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(w.file.Name()))

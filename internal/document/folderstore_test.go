@@ -51,6 +51,9 @@ func TestFolderWriterWriteBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := w.(io.ReaderFrom); ok {
+		t.Errorf("the writer is an io.ReaderFrom: io.Copy into it would not go through its Write")
+	}
 	want := write(w, size)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
