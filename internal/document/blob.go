@@ -72,8 +72,10 @@ type BlobAttributes struct {
 // created when missing) or s3://bucket?region=…&endpoint=…&use_path_style=true (S3-compatible
 // object storage). A local folder writes each blob to a temporary file next to its final name
 // and renames it when complete (no_tmp_dir), and keeps no metadata sidecar files
-// (metadata=skip): the database holds the metadata. On S3 an aborted write also aborts its
-// multipart upload, so no unfinished parts stay behind on the server.
+// (metadata=skip): the database holds the metadata. It writes a large blob to disk while it
+// arrives (write-behind, see fileWriter); write_behind=0 in the URL writes plainly instead, with
+// one sync at Close (the transfer benchmark compares the two). On S3 an aborted write also
+// aborts its multipart upload, so no unfinished parts stay behind on the server.
 func OpenBlobStore(ctx context.Context, rawURL string) (BlobStore, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
