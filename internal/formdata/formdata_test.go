@@ -440,7 +440,7 @@ func BenchmarkReader(b *testing.B) {
 			}
 		})
 	})
-	b.Run("formReader", func(b *testing.B) {
+	b.Run("formdata", func(b *testing.B) {
 		run(b, func(src io.Reader) {
 			fr, err := formdata.NewReader(src, mw.Boundary())
 			if err != nil {
