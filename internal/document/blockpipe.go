@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"hash"
 	"io"
-	"sync"
 	"sync/atomic"
 )
 
@@ -12,11 +11,9 @@ import (
 // sends it on, one goroutine computes the SHA-256 over the blocks in order and passes each to
 // another that writes it. So reading the next block, hashing and writing (which waits for the
 // disk now and then) run side by side. At most a fixed number of blocks exist: a slow hash
-// or store holds the caller back rather than letting memory grow. The blocks go back to a pool
-// for the next blob when the pipe closes.
+// or store holds the caller back rather than letting memory grow.
 type BlockPipe struct {
-	max, made       int
-	pool            *sync.Pool
+	size, max, made int
 	h               hash.Hash
 	n               int64 // bytes sent
 	free            chan []byte
@@ -26,13 +23,9 @@ type BlockPipe struct {
 	started, closed bool
 }
 
-// blockPools keeps the blocks of closed pipes, a pool per block size.
-var blockPools sync.Map // int → *sync.Pool
-
 // NewBlockPipe returns a pipe of at most blocks blocks of size bytes; Start gives it its store.
 func NewBlockPipe(size, blocks int) *BlockPipe {
-	pool, _ := blockPools.LoadOrStore(size, &sync.Pool{New: func() any { return make([]byte, 0, size) }})
-	return &BlockPipe{max: blocks, pool: pool.(*sync.Pool), h: sha256.New(),
+	return &BlockPipe{size: size, max: blocks, h: sha256.New(),
 		free: make(chan []byte, blocks), hashq: make(chan []byte, blocks), writeq: make(chan []byte, blocks),
 		done: make(chan struct{})}
 }
@@ -70,7 +63,7 @@ func (p *BlockPipe) Block() []byte {
 	}
 	if p.made < p.max {
 		p.made++
-		return p.pool.Get().([]byte)[:0]
+		return make([]byte, 0, p.size)
 	}
 	return <-p.free
 }
@@ -93,17 +86,14 @@ func (p *BlockPipe) Err() error {
 	return nil
 }
 
-// Close waits until every block sent is hashed and written, and returns the blocks to the pool
-// and the first error writing. Every block taken must have been sent or released.
+// Close waits until every block sent is hashed and written, and returns the first error
+// writing. Every block taken must have been sent or released.
 func (p *BlockPipe) Close() error {
 	if !p.closed {
 		p.closed = true
 		close(p.hashq)
 		if p.started {
 			<-p.done
-		}
-		for range p.made {
-			p.pool.Put(<-p.free)
 		}
 	}
 	return p.Err()

@@ -16,6 +16,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/formdata"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/documents"
@@ -85,13 +86,13 @@ const (
 // the file streams straight into the blob store. The fields (category_id, document_date) must
 // come before the file; the upload form puts them there. A form without a file gives a nil body.
 func readUploadForm(r *http.Request) (map[string]string, *uploadBody, error) {
-	// As r.MultipartReader, but with formReader: mime/multipart scans and copies a file in
-	// rounds of 4 KiB, formReader in spans of up to 256 KiB.
+	// As r.MultipartReader, but with package formdata, which reads a large file in far fewer,
+	// larger spans (its doc comment has the figures).
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" {
 		return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
 	}
-	form, err := newFormReader(r.Body, params["boundary"])
+	form, err := formdata.NewReader(r.Body, params["boundary"])
 	if err != nil {
 		return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
 	}
@@ -104,11 +105,11 @@ func readUploadForm(r *http.Request) (map[string]string, *uploadBody, error) {
 		if err != nil {
 			return nil, nil, bodyError(err)
 		}
-		if part.name == "file" {
-			if part.fileName == "" {
+		if part.Name == "file" {
+			if part.FileName == "" {
 				continue // the browser sends an empty part when no file was chosen
 			}
-			return values, &uploadBody{part: part}, nil
+			return values, &uploadBody{form: form, part: part}, nil
 		}
 		if len(values) >= maxUploadFields {
 			return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
@@ -120,7 +121,7 @@ func readUploadForm(r *http.Request) (map[string]string, *uploadBody, error) {
 		if len(b) > maxUploadFieldSize {
 			return nil, nil, apperr.New(apperr.EBADINPUT, "error.bad_form")
 		}
-		values[part.name] = strings.TrimSpace(string(b))
+		values[part.Name] = strings.TrimSpace(string(b))
 	}
 }
 
@@ -128,14 +129,15 @@ func readUploadForm(r *http.Request) (map[string]string, *uploadBody, error) {
 // reaches the closing boundary (parts after the file are skipped): a form cut short or malformed
 // within or after the file is a 400, as before the file, and nothing is stored.
 type uploadBody struct {
-	part *formPart
+	form *formdata.Reader
+	part *formdata.Part
 }
 
 func (b uploadBody) Read(p []byte) (int, error) {
 	n, err := b.part.Read(p)
 	if err == io.EOF {
 		for err = nil; err == nil; {
-			_, err = b.part.fr.NextPart()
+			_, err = b.form.NextPart()
 		}
 		if err == io.EOF {
 			return n, io.EOF
@@ -230,7 +232,7 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		return refused(err)
 	}
 
-	n.FileName = file.part.fileName
+	n.FileName = file.part.FileName
 	_, err = s.docs.Upload(ctx, s.pool, c.Tenant.ID, n, file, func(tx pgx.Tx, d document.Document) error {
 		// A long upload gives access time to change: decide again as the row is recorded.
 		if err := access.CanSeeDossier(ctx, tx, c.Principal, n.EmployerID, n.EmployeeID); err != nil {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/alexedwards/scs/v2"
@@ -177,9 +176,8 @@ func (s *Server) flash(r *http.Request, key string) { s.sessions.Put(r.Context()
 // render writes a page with status, rendered into a buffer first so a template error becomes a
 // clean 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
-	buf := renderBuffers.Get().(*bytes.Buffer)
-	defer putRenderBuffer(buf)
-	if err := c.Render(r.Context(), buf); err != nil {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
 		return err
 	}
 	h := w.Header()
@@ -188,23 +186,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
-}
-
-// renderBuffers keeps render's buffers from one page to the next: a list page is tens of
-// kilobytes, and a buffer grown to that size anew for every request was a fifth of what the
-// request allocated.
-var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxKeptBuffer bounds the buffers renderBuffers keeps, so one huge page does not stay in
-// memory for good.
-const maxKeptBuffer = 1 << 20
-
-func putRenderBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > maxKeptBuffer {
-		return
-	}
-	buf.Reset()
-	renderBuffers.Put(buf)
 }
 
 // redirect answers a successful POST with 303 to the page that shows the result.
