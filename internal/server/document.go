@@ -190,6 +190,12 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 	if err != nil {
 		return refused(err)
 	}
+	// A body that says it is larger than any document may be is refused before it is read, with
+	// both sizes; one that does not say so is cut off at the limit while it streams.
+	if r.ContentLength > s.docs.MaxSize()+maxFormBytes {
+		return refused(apperr.New(apperr.ETOOLARGE, "document.error.too_large_size",
+			document.FormatSize(r.ContentLength), document.FormatSize(s.docs.MaxSize())))
+	}
 
 	values, file, err := readUploadForm(r)
 	if err != nil {

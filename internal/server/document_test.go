@@ -342,6 +342,51 @@ func TestUploadPastTheLimit(t *testing.T) {
 	}
 }
 
+// TestUploadDeclaredTooLarge: an upload whose body says it is larger than any document may be is
+// refused before it is read, naming both sizes, with a way back to the page it came from.
+func TestUploadDeclaredTooLarge(t *testing.T) {
+	t.Parallel()
+	f := docSetup(t, withMaxUpload(64<<10))
+	c := f.login(t, casemanager)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("category_id", f.verzuim.ID.String())
+	fw, _ := mw.CreateFormFile("file", "enorm.pdf")
+	fw.Write(pdfBytes(2 << 20))
+	mw.Close()
+	page := "/employees/" + f.employee.ID.String() + "/documents"
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+page, &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", f.srv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Referer", f.srv.URL+page+"?x=1")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	want := nl("document.error.too_large_size", document.FormatSize(req.ContentLength), "64 KB")
+	if got := textOf(doc, "#error-message"); got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	if got := doc.Find("#error-back").AttrOr("href", ""); got != page+"?x=1" {
+		t.Errorf("way back %q, want %q", got, page+"?x=1")
+	}
+	if n := len(f.documents(t)); n != 0 {
+		t.Errorf("%d document rows, want none", n)
+	}
+}
+
 // TestUploadMalformedForm: a form that cannot be read, before or within the file, is a 400
 // with the Dutch message, and leaves no document and no blob.
 func TestUploadMalformedForm(t *testing.T) {

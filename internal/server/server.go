@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -244,10 +245,23 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	p.Page = s.page(r, "error.title."+itoa(p.Status))
+	if p.Status < 500 && r.Method == http.MethodPost {
+		p.Back = backTo(r)
+	}
 	if rerr := s.render(w, r, p.Status, errorpage.Error(p)); rerr != nil {
 		logger(r).Error("render error page", "err", rerr)
 		http.Error(w, i18n.T(r.Context(), "error.internal"), http.StatusInternalServerError)
 	}
+}
+
+// backTo is the page of this site a request was sent from (its Referer), for the error page's
+// way back to the form; "" when the Referer is missing or leads elsewhere.
+func backTo(r *http.Request) string {
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host || !isLocalPath(ref.RequestURI()) {
+		return ""
+	}
+	return ref.RequestURI()
 }
 
 // fieldMessages returns the message keys of a form's field errors in the order of the fields'
