@@ -275,13 +275,7 @@ func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]par
 	go w.readDocuments(rctx, g, chunks, free)
 	defer func() {
 		stop()
-		for c := range chunks { // until readDocuments has ended
-			if c.buf != nil {
-				free <- c.buf[:cap(c.buf)]
-			}
-		}
-		for len(free) > 0 {
-			readBlocksPool.Put(<-free)
+		for range chunks { // until readDocuments has ended
 		}
 	}()
 	var ew io.Writer
@@ -359,9 +353,6 @@ const (
 	readBlocks = 8
 )
 
-// readBlocksPool keeps read-ahead blocks for the next generation.
-var readBlocksPool = sync.Pool{New: func() any { return make([]byte, readBlock) }}
-
 // docChunk is a piece of a document read ahead, or the error that ended the read-ahead.
 type docChunk struct {
 	e           *entry
@@ -401,7 +392,7 @@ func (ra *readAhead) block() ([]byte, error) {
 	}
 	if ra.made < readBlocks {
 		ra.made++
-		return readBlocksPool.Get().([]byte), nil
+		return make([]byte, readBlock), nil
 	}
 	select {
 	case b := <-ra.free:
