@@ -1,0 +1,280 @@
+package bundle
+
+import (
+	"archive/zip"
+	"compress/flate"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/i18n"
+)
+
+// partBlob is a written part, not yet published.
+type partBlob struct {
+	id   uuid.UUID
+	blob document.Blob
+}
+
+// writeParts writes every part of the plan, reading the plan back in order:
+// part 1 starts with the workbook, and a part is finished when the first entry of the next one
+// comes. Each part's storage key is recorded in bundle_uploads before its first byte. The
+// documents are read ahead on a goroutine of their own (readDocuments), so opening and reading
+// the next ones runs beside writing the current one.
+func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]partBlob, error) {
+	parts := make([]partBlob, 0, g.pl.Parts)
+	cur, err := w.openPart(ctx, g, 1)
+	if err != nil {
+		return nil, err
+	}
+	rctx, stop := context.WithCancel(ctx)
+	chunks, free := make(chan docChunk, readBlocks), make(chan []byte, readBlocks)
+	go w.readDocuments(rctx, g, chunks, free)
+	defer func() {
+		stop()
+		for range chunks { // until readDocuments has ended
+		}
+	}()
+	var ew io.Writer
+	for c := range chunks {
+		if c.err != nil {
+			err = c.err
+			break
+		}
+		ew, err = w.writeChunk(ctx, g, &cur, &parts, ew, c)
+		free <- c.buf[:cap(c.buf)]
+		if err != nil {
+			break
+		}
+	}
+	if err == nil && g.done != g.pl.Docs {
+		err = fmt.Errorf("bundle %s: wrote %d documents, the plan has %d", g.args.BundleID, g.done, g.pl.Docs)
+	}
+	if err != nil {
+		cur.abort()
+		return nil, err
+	}
+	b, err := cur.finish()
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, partBlob{id: cur.id, blob: b})
+	if len(parts) != g.pl.Parts {
+		return nil, fmt.Errorf("bundle %s: wrote %d parts, the plan has %d", g.args.BundleID, len(parts), g.pl.Parts)
+	}
+	return parts, w.progress(ctx, g, true)
+}
+
+// writeChunk writes c into the archive: a document's first chunk starts its entry, in the
+// part the plan gives it (finishing the parts before), and the entry writer is returned for
+// the chunks that follow; its last chunk counts the document done.
+func (w *GenerateBundleWorker) writeChunk(ctx context.Context, g *genJob, cur **partWriter, parts *[]partBlob, ew io.Writer, c docChunk) (io.Writer, error) {
+	e := c.e
+	if c.first {
+		for e.Part > (*cur).number {
+			b, err := (*cur).finish()
+			if err != nil {
+				return nil, err
+			}
+			*parts = append(*parts, partBlob{id: (*cur).id, blob: b})
+			if *cur, err = w.openPart(ctx, g, (*cur).number+1); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		ew, err = (*cur).zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if _, err := ew.Write(c.buf); err != nil {
+		return nil, fmt.Errorf("copy document %s: %w", e.DocumentID, err)
+	}
+	if !c.last {
+		return ew, nil
+	}
+	g.done++
+	if w.AfterDocumentFunc != nil {
+		w.AfterDocumentFunc(g.done)
+	}
+	return ew, w.progress(ctx, g, false)
+}
+
+// partWriter streams one standalone ZIP into a new blob.
+type partWriter struct {
+	number int
+	id     uuid.UUID
+	key    string
+	bw     io.WriteCloser
+	cancel context.CancelFunc // aborts the blob write
+	out    *partOutput
+	zw     *zipWriter
+	closed bool // finished or aborted
+}
+
+// openPart records the storage key of part number in bundle_uploads (errGone when the bundle
+// no longer runs) and starts writing it; part 1 gets the workbook first, written from the plan.
+// On error nothing is left open.
+func (w *GenerateBundleWorker) openPart(ctx context.Context, g *genJob, number int) (*partWriter, error) {
+	id := uuid.Must(uuid.NewV7())
+	key := document.StorageKey(g.args.TenantID, id)
+	err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO bundle_uploads (tenant_id, bundle_id, storage_key)
+			SELECT app_tenant(), id, $2 FROM bundles WHERE id = $1 AND status = 'running'`, g.args.BundleID, key)
+		if err == nil && tag.RowsAffected() == 0 {
+			return errGone
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	bw, err := w.Blobs.NewWriter(wctx, key, "application/zip")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: newPartOutput(bw)}
+	pw.zw = newZipWriter(pw.out)
+	if number > 1 {
+		return pw, nil
+	}
+	ew, err := pw.zw.CreateHeader(&zip.FileHeader{Name: WorkbookName, Method: zip.Store, Modified: g.bundle.CreatedAt.In(i18n.Amsterdam)})
+	if err == nil {
+		err = writeWorkbook(ew, g.pl, workbookInfo{Lang: g.user.Language, EmployerName: g.employer.Name,
+			Requester: g.user.Name, CreatedAt: g.bundle.CreatedAt}, func(fn func(*entry) error) error {
+			return g.entries.each(ctx, fn)
+		})
+	}
+	if err != nil {
+		pw.abort()
+		return nil, err
+	}
+	return pw, nil
+}
+
+// abort stops the write unless it is over: nothing is stored under the part's key.
+func (pw *partWriter) abort() {
+	if pw.closed {
+		return
+	}
+	pw.closed = true
+	pw.cancel() // cancelling before Close aborts the write
+	pw.zw.release()
+	_ = pw.out.close()
+	_ = pw.bw.Close()
+}
+
+// finish completes the archive and the blob. The blob is stored only when finish returns nil.
+func (pw *partWriter) finish() (document.Blob, error) {
+	defer pw.cancel()
+	if err := pw.zw.Close(); err != nil {
+		pw.abort()
+		return document.Blob{}, err
+	}
+	if err := pw.out.close(); err != nil {
+		pw.abort()
+		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
+	}
+	pw.closed = true
+	if err := pw.bw.Close(); err != nil {
+		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
+	}
+	return document.Blob{Key: pw.key, Size: pw.out.size(), SHA256: pw.out.sum(), ContentType: "application/zip"}, nil
+}
+
+// partOutput is where a part's ZIP goes: it gathers the archive's writes into the blocks of a
+// document.BlockPipe, which hashes each full block (SHA-256, the costliest step of a stored
+// entry) and writes it to the blob on goroutines of its own. So the hash, the write to the store
+// and the archive's own work (framing, CRC-32, taking in the next document) run side by side on
+// two cores, and the store gets large writes.
+type partOutput struct {
+	pipe *document.BlockPipe
+	cur  []byte // the block being filled, nil between blocks
+}
+
+// The output's blocks: large, to keep system calls few. With 256 KiB blocks a 1 GB bundle took
+// 1.29-1.38 s, with 1 MiB blocks 1.06-1.14 s, runs alternating (2 MiB, and 8 blocks instead of
+// 4, no better).
+const (
+	outBlock  = 1 << 20
+	outBlocks = 4
+)
+
+func newPartOutput(w io.Writer) *partOutput {
+	o := &partOutput{pipe: document.NewBlockPipe(outBlock, outBlocks)}
+	o.pipe.Start(w)
+	return o
+}
+
+// Write takes in p. A failed write to the store shows in a later Write, and always in close.
+func (o *partOutput) Write(p []byte) (int, error) {
+	if err := o.pipe.Err(); err != nil {
+		return 0, err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if o.cur == nil {
+			o.cur = o.pipe.Block()
+		}
+		k := copy(o.cur[len(o.cur):cap(o.cur)], p)
+		o.cur = o.cur[:len(o.cur)+k]
+		p = p[k:]
+		if len(o.cur) == cap(o.cur) {
+			o.pipe.Send(o.cur)
+			o.cur = nil
+		}
+	}
+	return n, nil
+}
+
+// close hands on the last block and waits until every block is written; it returns the first
+// error writing to the store.
+func (o *partOutput) close() error {
+	if o.cur != nil {
+		o.pipe.Send(o.cur)
+		o.cur = nil
+	}
+	return o.pipe.Close()
+}
+
+// size is the number of bytes written.
+func (o *partOutput) size() int64 { return o.pipe.Written() }
+
+// sum returns the SHA-256 of everything written; only after close.
+func (o *partOutput) sum() string { return hex.EncodeToString(o.pipe.Sum()) }
+
+// flateWriters keeps deflate writers for reuse: each holds about a megabyte of state, and a
+// bundle may deflate tens of thousands of entries.
+var flateWriters sync.Pool
+
+// newFlateWriter is the archive's deflate compressor: the fastest level, since throughput
+// matters more here than the last percent of size.
+func newFlateWriter(w io.Writer) (io.WriteCloser, error) {
+	fw, ok := flateWriters.Get().(*flate.Writer)
+	if ok {
+		fw.Reset(w)
+		return &pooledFlate{fw}, nil
+	}
+	fw, err := flate.NewWriter(w, flate.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	return &pooledFlate{fw}, nil
+}
+
+type pooledFlate struct{ *flate.Writer }
+
+func (p *pooledFlate) Close() error {
+	err := p.Writer.Close()
+	flateWriters.Put(p.Writer)
+	return err
+}
