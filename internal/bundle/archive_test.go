@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -399,6 +400,40 @@ func TestGenerateSplitsParts(t *testing.T) {
 			t.Errorf("part %d has %d bytes, past the part size", i+1, p.Size)
 		}
 	}
+}
+
+// TestGenerateGoneBetweenParts marks the bundle failed (as a dossier deletion does) once part 1
+// is written: opening part 2 finds it no longer running, and the job stops, removes what it
+// wrote and ends for good.
+func TestGenerateGoneBetweenParts(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.employee(t, "1", "Aalbers")
+	const k = 100 << 10
+	f.upload(t, nil, f.catEmployer.ID, "e1.pdf", pdf(k))
+	f.upload(t, &a.ID, f.catEmployee.ID, "a1.pdf", pdf(k))
+	f.upload(t, &a.ID, f.catEmployee.ID, "a2.pdf", pdf(k))
+	f.upload(t, &a.ID, f.catEmployee.ID, "a3-groot.pdf", pdf(1<<20))
+	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+	args := f.request(t, user)
+	w := f.worker(400 << 10) // parts {e1, a1, a2} and {a3-groot}, as in TestGenerateSplitsParts
+	w.AfterDocumentFunc = func(done int) {
+		if done == 3 {
+			f.inTenant(t, func(tx pgx.Tx) error {
+				_, err := tx.Exec(f.ctx, "UPDATE bundles SET status = 'failed' WHERE id = $1", args.BundleID)
+				return err
+			})
+		}
+	}
+	err := w.Work(f.ctx, job(args))
+	var cancel *river.JobCancelError
+	if !errors.As(err, &cancel) {
+		t.Fatalf("Work = %v, want the job cancelled", err)
+	}
+	if b := f.find(t, args.BundleID); b.Status != bundle.StatusFailed || len(b.Parts) != 0 {
+		t.Errorf("bundle %s with %d parts, want failed with none", b.Status, len(b.Parts))
+	}
+	f.checkNoOrphans(t)
 }
 
 // TestGenerateLeavesOutWhatTheUserMayNotSee generates as a user with a blacklist entry, one whose

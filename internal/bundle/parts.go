@@ -84,9 +84,11 @@ func (w *GenerateBundleWorker) writeChunk(ctx context.Context, g *genJob, cur **
 				return nil, err
 			}
 			*parts = append(*parts, partBlob{id: (*cur).id, blob: b})
-			if *cur, err = w.openPart(ctx, g, (*cur).number+1); err != nil {
-				return nil, err
+			next, err := w.openPart(ctx, g, (*cur).number+1)
+			if err != nil {
+				return nil, err // *cur stays the finished part, which abort leaves alone
 			}
+			*cur = next
 		}
 		var err error
 		ew, err = (*cur).zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
