@@ -28,6 +28,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/i18n"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // worker is a generation worker on the fixture's pool and blob store.
@@ -477,6 +478,51 @@ func TestGenerateLeavesOutWhatTheUserMayNotSee(t *testing.T) {
 			if c.name == "Blacklist" && got.RequesterKind != access.KindEmployer {
 				t.Errorf("requester kind %s", got.RequesterKind)
 			}
+		})
+	}
+}
+
+// TestGenerateAsksAccessAgain changes the requester or the employer after the request: the job
+// asks access again when it starts (access.CanGenerateRequestedFullDossier, the rule a retry
+// follows, as things are then), so the bundle ends as failed with the reason the screen shows
+// and nothing is written.
+func TestGenerateAsksAccessAgain(t *testing.T) {
+	t.Parallel()
+	withoutRight := func(r access.Right) func(f *fixture, tx pgx.Tx, user uuid.UUID) error {
+		return func(f *fixture, tx pgx.Tx, user uuid.UUID) error {
+			_, err := tx.Exec(f.ctx, "UPDATE roles SET rights = array_remove(rights, $2) WHERE id = (SELECT role_id FROM users WHERE id = $1)", user, string(r))
+			return err
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		change func(f *fixture, tx pgx.Tx, user uuid.UUID) error
+		want   string
+	}{
+		{"Blocked", func(f *fixture, tx pgx.Tx, user uuid.UUID) error {
+			return org.SetUserStatus(f.ctx, tx, user, org.StatusBlocked)
+		}, "bundle.error.requester"},
+		{"WithoutGenerate", withoutRight(access.FullDossierGenerate), "bundle.error.requester"},
+		{"WithoutEmployerDossierView", withoutRight(access.EmployerDossierView), "bundle.error.requester"},
+		{"ProductOff", func(f *fixture, tx pgx.Tx, _ uuid.UUID) error {
+			_, err := tx.Exec(f.ctx, "UPDATE employers SET products = '{}' WHERE id = $1", f.employer.ID)
+			return err
+		}, "bundle.error.product"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			f.upload(t, nil, f.catEmployer.ID, "contract.pdf", pdf(1000))
+			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+			args := f.request(t, user)
+			f.inTenant(t, func(tx pgx.Tx) error { return c.change(f, tx, user) })
+			if err := f.worker(1<<30).Work(f.ctx, job(args)); err == nil {
+				t.Fatal("the job succeeded")
+			}
+			if b := f.find(t, args.BundleID); b.Status != bundle.StatusFailed || b.Error != c.want || len(b.Parts) != 0 {
+				t.Errorf("bundle %s with error %q and %d parts, want failed, %s, none", b.Status, b.Error, len(b.Parts), c.want)
+			}
+			f.checkNoOrphans(t)
 		})
 	}
 }

@@ -207,8 +207,8 @@ func (w *GenerateBundleWorker) generate(ctx context.Context, a GenerateBundleArg
 // errDone stops an attempt whose bundle needs no more work.
 var errDone = errors.New("bundle already finished")
 
-// plan reloads the requester's principal and categories now (not as they were when he asked),
-// checks he may still generate, and plans the bundle.
+// plan reloads the requester's principal and categories and the employer now (not as they were
+// when he asked), asks access whether the bundle may still be generated for him, and plans it.
 func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 	err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
 		u, p, err := org.LoadPrincipal(ctx, tx, g.args.TenantID, g.bundle.RequestedBy)
@@ -218,15 +218,15 @@ func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 		if err != nil {
 			return err
 		}
-		if u.Status != "active" || access.CanSeeEmployer(p, g.bundle.EmployerID) != nil ||
-			access.Require(p, access.FullDossierGenerate) != nil || p.Kind != g.bundle.RequesterKind {
-			return permanent("bundle.error.requester", fmt.Errorf("user %s may not generate", u.ID))
+		if g.employer, err = org.FindEmployerByID(ctx, tx, g.bundle.EmployerID); err != nil {
+			return err
 		}
-		if g.employer, err = enabledEmployer(ctx, tx, g.bundle.EmployerID); err != nil {
-			if apperr.CodeOf(err) == apperr.EINVALID {
+		facts := access.BundleFacts{EmployerID: g.bundle.EmployerID, RequesterKind: g.bundle.RequesterKind, RequestedBy: g.bundle.RequestedBy}
+		if err := access.CanGenerateRequestedFullDossier(p, u.Status == org.StatusActive, Enabled(g.employer), facts); err != nil {
+			if !Enabled(g.employer) {
 				return permanent("bundle.error.product", err)
 			}
-			return err
+			return permanent("bundle.error.requester", fmt.Errorf("user %s may not generate: %w", u.ID, err))
 		}
 		cats, err := access.LoadCategories(ctx, tx, p)
 		if err != nil {
