@@ -437,6 +437,53 @@ func TestGenerateGoneBetweenParts(t *testing.T) {
 	f.checkNoOrphans(t)
 }
 
+// TestGenerateDocumentMissing takes a document's blob away, or changes its length, after it was
+// stored: the bundle fails for good with the reason the screen shows, and nothing is written.
+func TestGenerateDocumentMissing(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		change func(file string) error
+	}{
+		{"Gone", os.Remove},
+		{"Shorter", func(file string) error { return os.Truncate(file, 1000) }},
+		{"Longer", func(file string) error {
+			w, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write([]byte("x"))
+			return errors.Join(err, w.Close())
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			a := f.employee(t, "1", "Aalbers")
+			f.upload(t, nil, f.catEmployer.ID, "contract.pdf", pdf(5000))
+			d := f.upload(t, &a.ID, f.catEmployee.ID, "brief.pdf", pdf(5000))
+			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+			args := f.request(t, user)
+			if err := c.change(filepath.Join(f.dir, filepath.FromSlash(d.StorageKey))); err != nil {
+				t.Fatal(err)
+			}
+			err := f.worker(1<<30).Work(f.ctx, job(args))
+			var cancel *river.JobCancelError
+			if !errors.As(err, &cancel) {
+				t.Fatalf("Work = %v, want the job cancelled", err)
+			}
+			if b := f.find(t, args.BundleID); b.Status != bundle.StatusFailed || b.Error != "bundle.error.document_missing" || len(b.Parts) != 0 {
+				t.Errorf("bundle %s with error %q and %d parts, want failed, bundle.error.document_missing, none", b.Status, b.Error, len(b.Parts))
+			}
+			var uploads int
+			f.inTenant(t, func(tx pgx.Tx) error { return tx.QueryRow(f.ctx, "SELECT count(*) FROM bundle_uploads").Scan(&uploads) })
+			if uploads != 0 {
+				t.Errorf("%d upload records left", uploads)
+			}
+		})
+	}
+}
+
 // TestGenerateLeavesOutWhatTheUserMayNotSee generates as a user with a blacklist entry, one whose
 // matrix reads one category only, and one without medical.view.
 func TestGenerateLeavesOutWhatTheUserMayNotSee(t *testing.T) {

@@ -5,8 +5,10 @@ import (
 	"compress/flate"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 
 	"github.com/google/uuid"
@@ -25,35 +27,35 @@ type partBlob struct {
 
 // writeParts writes every part of the plan, reading the plan back in order:
 // part 1 starts with the workbook, and a part is finished when the first entry of the next one
-// comes. Each part's storage key is recorded in bundle_uploads before its first byte. The
-// documents are read ahead on a goroutine of their own (readDocuments), so opening and reading
-// the next ones runs beside writing the current one.
+// comes. Each part's storage key is recorded in bundle_uploads before its first byte.
 func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]partBlob, error) {
 	parts := make([]partBlob, 0, g.pl.Parts)
 	cur, err := w.openPart(ctx, g, 1)
 	if err != nil {
 		return nil, err
 	}
-	rctx, stop := context.WithCancel(ctx)
-	chunks, free := make(chan docChunk, readBlocks), make(chan []byte, readBlocks)
-	go w.readDocuments(rctx, g, chunks, free)
-	defer func() {
-		stop()
-		for range chunks { // until readDocuments has ended
+	err = g.entries.each(ctx, func(e *entry) error {
+		for e.Part > cur.number {
+			b, err := cur.finish()
+			if err != nil {
+				return err
+			}
+			parts = append(parts, partBlob{id: cur.id, blob: b})
+			next, err := w.openPart(ctx, g, cur.number+1)
+			if err != nil {
+				return err // cur stays the finished part, which abort leaves alone
+			}
+			cur = next
 		}
-	}()
-	var ew io.Writer
-	for c := range chunks {
-		if c.err != nil {
-			err = c.err
-			break
+		if err := w.copyDocument(ctx, cur, e); err != nil {
+			return err
 		}
-		ew, err = w.writeChunk(ctx, g, &cur, &parts, ew, c)
-		free <- c.buf[:cap(c.buf)]
-		if err != nil {
-			break
+		g.done++
+		if w.AfterDocumentFunc != nil {
+			w.AfterDocumentFunc(g.done)
 		}
-	}
+		return w.progress(ctx, g, false)
+	})
 	if err == nil && g.done != g.pl.Docs {
 		err = fmt.Errorf("bundle %s: wrote %d documents, the plan has %d", g.args.BundleID, g.done, g.pl.Docs)
 	}
@@ -72,41 +74,30 @@ func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]par
 	return parts, w.progress(ctx, g, true)
 }
 
-// writeChunk writes c into the archive: a document's first chunk starts its entry, in the
-// part the plan gives it (finishing the parts before), and the entry writer is returned for
-// the chunks that follow; its last chunk counts the document done.
-func (w *GenerateBundleWorker) writeChunk(ctx context.Context, g *genJob, cur **partWriter, parts *[]partBlob, ew io.Writer, c docChunk) (io.Writer, error) {
-	e := c.e
-	if c.first {
-		for e.Part > (*cur).number {
-			b, err := (*cur).finish()
-			if err != nil {
-				return nil, err
-			}
-			*parts = append(*parts, partBlob{id: (*cur).id, blob: b})
-			next, err := w.openPart(ctx, g, (*cur).number+1)
-			if err != nil {
-				return nil, err // *cur stays the finished part, which abort leaves alone
-			}
-			*cur = next
-		}
-		var err error
-		ew, err = (*cur).zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
-		if err != nil {
-			return nil, err
-		}
+// copyDocument copies e's blob into a new entry of the part. A missing blob, or one whose size
+// is not the row's, fails the bundle for good: retrying will not bring it back.
+func (w *GenerateBundleWorker) copyDocument(ctx context.Context, pw *partWriter, e *entry) error {
+	r, err := w.Blobs.NewRangeReader(ctx, e.StorageKey, 0, -1)
+	if errors.Is(err, fs.ErrNotExist) {
+		return permanent("bundle.error.document_missing", err)
 	}
-	if _, err := ew.Write(c.buf); err != nil {
-		return nil, fmt.Errorf("copy document %s: %w", e.DocumentID, err)
+	if err != nil {
+		return err
 	}
-	if !c.last {
-		return ew, nil
+	defer r.Close()
+	ew, err := pw.zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
+	if err != nil {
+		return err
 	}
-	g.done++
-	if w.AfterDocumentFunc != nil {
-		w.AfterDocumentFunc(g.done)
+	// One byte past the row's size tells a longer blob from a blob of the right size.
+	n, err := io.Copy(ew, io.LimitReader(r, e.Size+1))
+	if err != nil {
+		return fmt.Errorf("copy document %s: %w", e.DocumentID, err)
 	}
-	return ew, w.progress(ctx, g, false)
+	if n != e.Size {
+		return permanent("bundle.error.document_missing", fmt.Errorf("document %s: blob is not the row's %d bytes (read %d)", e.DocumentID, e.Size, n))
+	}
+	return nil
 }
 
 // partWriter streams one standalone ZIP into a new blob.
