@@ -77,6 +77,23 @@ func CanRetryFullDossier(p Principal, employerID uuid.UUID, enabled bool, b Bund
 	return nil
 }
 
+// CanGenerateRequestedFullDossier returns nil when bundle b may be generated now for p, who
+// asked for it: the generation job asks it when an attempt starts, with his principal, whether
+// his account is active and whether the employer has the product, all as they are then, since
+// the bundle holds what he may see. The decision is CanRetryFullDossier's (ENOTFOUND when the
+// bundle no longer shows on his screen, EFORBIDDEN when he may not generate, the employer lost
+// the product or he is not its requester), and a blocked user's bundle is not generated either
+// (EFORBIDDEN).
+func CanGenerateRequestedFullDossier(p Principal, active, enabled bool, b BundleFacts) error {
+	if err := CanRetryFullDossier(p, b.EmployerID, enabled, b); err != nil {
+		return err
+	}
+	if !active {
+		return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
+	return nil
+}
+
 func requireProduct(enabled bool) error {
 	if !enabled {
 		return apperr.New(apperr.EFORBIDDEN, "fulldossier.error.product")

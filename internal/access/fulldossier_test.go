@@ -16,7 +16,8 @@ import (
 
 // The full-dossier screen: reach first (404), then employer_dossier.view (403); generate and
 // delete need their right and the employer's product (403), delete only for provider users.
-// Retrying a failed bundle is generating again, and only for the user who asked for it.
+// Retrying a failed bundle is generating again, and only for the user who asked for it; so is
+// the generation job's check when it starts, which also refuses a blocked requester.
 func TestFullDossierDecisions(t *testing.T) {
 	t.Parallel()
 	mine, other := uuid.New(), uuid.New()
@@ -89,6 +90,27 @@ func TestFullDossierDecisions(t *testing.T) {
 				if got := decision(access.CanRetryFullDossier(tt.p, tt.employer, tt.enabled, b)); got != wantHidden {
 					t.Errorf("retry of %s bundle = %q, want %q", name, got, wantHidden)
 				}
+			}
+			// The generation job decides as a retry does, on the bundle's own employer, and
+			// refuses a blocked requester.
+			if got := decision(access.CanGenerateRequestedFullDossier(tt.p, true, tt.enabled, elsewhere)); got != notFound {
+				t.Errorf("generation of a bundle of an employer outside his reach = %q, want %q", got, notFound)
+			}
+			if got := decision(access.CanGenerateRequestedFullDossier(tt.p, true, tt.enabled, otherKind)); got != wantHidden {
+				t.Errorf("generation of the other kind's bundle = %q, want %q", got, wantHidden)
+			}
+			if got := decision(access.CanGenerateRequestedFullDossier(tt.p, true, tt.enabled, own)); got != tt.generate {
+				t.Errorf("generation of his own bundle = %q, want %q as generate", got, tt.generate)
+			}
+			if got := decision(access.CanGenerateRequestedFullDossier(tt.p, true, tt.enabled, colleague)); got != wantOther {
+				t.Errorf("generation of a colleague's bundle = %q, want %q", got, wantOther)
+			}
+			wantBlocked := tt.generate
+			if wantBlocked == ok {
+				wantBlocked = forbidden
+			}
+			if got := decision(access.CanGenerateRequestedFullDossier(tt.p, false, tt.enabled, own)); got != wantBlocked {
+				t.Errorf("generation of his own bundle while blocked = %q, want %q", got, wantBlocked)
 			}
 		})
 	}

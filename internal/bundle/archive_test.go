@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/i18n"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // worker is a generation worker on the fixture's pool and blob store.
@@ -401,6 +403,87 @@ func TestGenerateSplitsParts(t *testing.T) {
 	}
 }
 
+// TestGenerateGoneBetweenParts marks the bundle failed (as a dossier deletion does) once part 1
+// is written: opening part 2 finds it no longer running, and the job stops, removes what it
+// wrote and ends for good.
+func TestGenerateGoneBetweenParts(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.employee(t, "1", "Aalbers")
+	const k = 100 << 10
+	f.upload(t, nil, f.catEmployer.ID, "e1.pdf", pdf(k))
+	f.upload(t, &a.ID, f.catEmployee.ID, "a1.pdf", pdf(k))
+	f.upload(t, &a.ID, f.catEmployee.ID, "a2.pdf", pdf(k))
+	f.upload(t, &a.ID, f.catEmployee.ID, "a3-groot.pdf", pdf(1<<20))
+	user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+	args := f.request(t, user)
+	w := f.worker(400 << 10) // parts {e1, a1, a2} and {a3-groot}, as in TestGenerateSplitsParts
+	w.AfterDocumentFunc = func(done int) {
+		if done == 3 {
+			f.inTenant(t, func(tx pgx.Tx) error {
+				_, err := tx.Exec(f.ctx, "UPDATE bundles SET status = 'failed' WHERE id = $1", args.BundleID)
+				return err
+			})
+		}
+	}
+	err := w.Work(f.ctx, job(args))
+	var cancel *river.JobCancelError
+	if !errors.As(err, &cancel) {
+		t.Fatalf("Work = %v, want the job cancelled", err)
+	}
+	if b := f.find(t, args.BundleID); b.Status != bundle.StatusFailed || len(b.Parts) != 0 {
+		t.Errorf("bundle %s with %d parts, want failed with none", b.Status, len(b.Parts))
+	}
+	f.checkNoOrphans(t)
+}
+
+// TestGenerateDocumentMissing takes a document's blob away, or changes its length, after it was
+// stored: the bundle fails for good with the reason the screen shows, and nothing is written.
+func TestGenerateDocumentMissing(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		change func(file string) error
+	}{
+		{"Gone", os.Remove},
+		{"Shorter", func(file string) error { return os.Truncate(file, 1000) }},
+		{"Longer", func(file string) error {
+			w, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write([]byte("x"))
+			return errors.Join(err, w.Close())
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			a := f.employee(t, "1", "Aalbers")
+			f.upload(t, nil, f.catEmployer.ID, "contract.pdf", pdf(5000))
+			d := f.upload(t, &a.ID, f.catEmployee.ID, "brief.pdf", pdf(5000))
+			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+			args := f.request(t, user)
+			if err := c.change(filepath.Join(f.dir, filepath.FromSlash(d.StorageKey))); err != nil {
+				t.Fatal(err)
+			}
+			err := f.worker(1<<30).Work(f.ctx, job(args))
+			var cancel *river.JobCancelError
+			if !errors.As(err, &cancel) {
+				t.Fatalf("Work = %v, want the job cancelled", err)
+			}
+			if b := f.find(t, args.BundleID); b.Status != bundle.StatusFailed || b.Error != "bundle.error.document_missing" || len(b.Parts) != 0 {
+				t.Errorf("bundle %s with error %q and %d parts, want failed, bundle.error.document_missing, none", b.Status, b.Error, len(b.Parts))
+			}
+			var uploads int
+			f.inTenant(t, func(tx pgx.Tx) error { return tx.QueryRow(f.ctx, "SELECT count(*) FROM bundle_uploads").Scan(&uploads) })
+			if uploads != 0 {
+				t.Errorf("%d upload records left", uploads)
+			}
+		})
+	}
+}
+
 // TestGenerateLeavesOutWhatTheUserMayNotSee generates as a user with a blacklist entry, one whose
 // matrix reads one category only, and one without medical.view.
 func TestGenerateLeavesOutWhatTheUserMayNotSee(t *testing.T) {
@@ -442,6 +525,51 @@ func TestGenerateLeavesOutWhatTheUserMayNotSee(t *testing.T) {
 			if c.name == "Blacklist" && got.RequesterKind != access.KindEmployer {
 				t.Errorf("requester kind %s", got.RequesterKind)
 			}
+		})
+	}
+}
+
+// TestGenerateAsksAccessAgain changes the requester or the employer after the request: the job
+// asks access again when it starts (access.CanGenerateRequestedFullDossier, the rule a retry
+// follows, as things are then), so the bundle ends as failed with the reason the screen shows
+// and nothing is written.
+func TestGenerateAsksAccessAgain(t *testing.T) {
+	t.Parallel()
+	withoutRight := func(r access.Right) func(f *fixture, tx pgx.Tx, user uuid.UUID) error {
+		return func(f *fixture, tx pgx.Tx, user uuid.UUID) error {
+			_, err := tx.Exec(f.ctx, "UPDATE roles SET rights = array_remove(rights, $2) WHERE id = (SELECT role_id FROM users WHERE id = $1)", user, string(r))
+			return err
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		change func(f *fixture, tx pgx.Tx, user uuid.UUID) error
+		want   string
+	}{
+		{"Blocked", func(f *fixture, tx pgx.Tx, user uuid.UUID) error {
+			return org.SetUserStatus(f.ctx, tx, user, org.StatusBlocked)
+		}, "bundle.error.requester"},
+		{"WithoutGenerate", withoutRight(access.FullDossierGenerate), "bundle.error.requester"},
+		{"WithoutEmployerDossierView", withoutRight(access.EmployerDossierView), "bundle.error.requester"},
+		{"ProductOff", func(f *fixture, tx pgx.Tx, _ uuid.UUID) error {
+			_, err := tx.Exec(f.ctx, "UPDATE employers SET products = '{}' WHERE id = $1", f.employer.ID)
+			return err
+		}, "bundle.error.product"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			f.upload(t, nil, f.catEmployer.ID, "contract.pdf", pdf(1000))
+			user := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
+			args := f.request(t, user)
+			f.inTenant(t, func(tx pgx.Tx) error { return c.change(f, tx, user) })
+			if err := f.worker(1<<30).Work(f.ctx, job(args)); err == nil {
+				t.Fatal("the job succeeded")
+			}
+			if b := f.find(t, args.BundleID); b.Status != bundle.StatusFailed || b.Error != c.want || len(b.Parts) != 0 {
+				t.Errorf("bundle %s with error %q and %d parts, want failed, %s, none", b.Status, b.Error, len(b.Parts), c.want)
+			}
+			f.checkNoOrphans(t)
 		})
 	}
 }

@@ -1,17 +1,11 @@
 package bundle
 
 import (
-	"archive/zip"
-	"compress/flate"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,7 +19,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
-	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -162,7 +155,7 @@ func lockBundle(ctx context.Context, pool *pgxpool.Pool, bundleID uuid.UUID) (un
 // expiry sweep take it with pg_try_advisory_xact_lock to learn whether a generation runs.
 func lockKey(bundleID uuid.UUID) string { return "bundle:" + bundleID.String() }
 
-// job is one attempt's view of its bundle.
+// genJob is one attempt's view of its bundle.
 type genJob struct {
 	args       GenerateBundleArgs
 	bundle     Bundle
@@ -214,8 +207,8 @@ func (w *GenerateBundleWorker) generate(ctx context.Context, a GenerateBundleArg
 // errDone stops an attempt whose bundle needs no more work.
 var errDone = errors.New("bundle already finished")
 
-// plan reloads the requester's principal and categories now (not as they were when he asked),
-// checks he may still generate, and plans the bundle.
+// plan reloads the requester's principal and categories and the employer now (not as they were
+// when he asked), asks access whether the bundle may still be generated for him, and plans it.
 func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 	err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
 		u, p, err := org.LoadPrincipal(ctx, tx, g.args.TenantID, g.bundle.RequestedBy)
@@ -225,15 +218,15 @@ func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 		if err != nil {
 			return err
 		}
-		if u.Status != "active" || access.CanSeeEmployer(p, g.bundle.EmployerID) != nil ||
-			access.Require(p, access.FullDossierGenerate) != nil || p.Kind != g.bundle.RequesterKind {
-			return permanent("bundle.error.requester", fmt.Errorf("user %s may not generate", u.ID))
+		if g.employer, err = org.FindEmployerByID(ctx, tx, g.bundle.EmployerID); err != nil {
+			return err
 		}
-		if g.employer, err = enabledEmployer(ctx, tx, g.bundle.EmployerID); err != nil {
-			if apperr.CodeOf(err) == apperr.EINVALID {
+		facts := access.BundleFacts{EmployerID: g.bundle.EmployerID, RequesterKind: g.bundle.RequesterKind, RequestedBy: g.bundle.RequestedBy}
+		if err := access.CanGenerateRequestedFullDossier(p, u.Status == org.StatusActive, Enabled(g.employer), facts); err != nil {
+			if !Enabled(g.employer) {
 				return permanent("bundle.error.product", err)
 			}
-			return err
+			return permanent("bundle.error.requester", fmt.Errorf("user %s may not generate: %w", u.ID, err))
 		}
 		cats, err := access.LoadCategories(ctx, tx, p)
 		if err != nil {
@@ -253,310 +246,6 @@ func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 	return err
 }
 
-// partBlob is a written part, not yet published.
-type partBlob struct {
-	id   uuid.UUID
-	blob document.Blob
-}
-
-// writeParts writes every part of the plan, reading the plan back in order:
-// part 1 starts with the workbook, and a part is finished when the first entry of the next one
-// comes. Each part's storage key is recorded in bundle_uploads before its first byte. The
-// documents are read ahead on a goroutine of their own (readDocuments), so opening and reading
-// the next ones runs beside writing the current one.
-func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]partBlob, error) {
-	parts := make([]partBlob, 0, g.pl.Parts)
-	cur, err := w.openPart(ctx, g, 1)
-	if err != nil {
-		return nil, err
-	}
-	rctx, stop := context.WithCancel(ctx)
-	chunks, free := make(chan docChunk, readBlocks), make(chan []byte, readBlocks)
-	go w.readDocuments(rctx, g, chunks, free)
-	defer func() {
-		stop()
-		for c := range chunks { // until readDocuments has ended
-			if c.buf != nil {
-				free <- c.buf[:cap(c.buf)]
-			}
-		}
-		for len(free) > 0 {
-			readBlocksPool.Put(<-free)
-		}
-	}()
-	var ew io.Writer
-	for c := range chunks {
-		if c.err != nil {
-			err = c.err
-			break
-		}
-		ew, err = w.writeChunk(ctx, g, &cur, &parts, ew, c)
-		free <- c.buf[:cap(c.buf)]
-		if err != nil {
-			break
-		}
-	}
-	if err == nil && g.done != g.pl.Docs {
-		err = fmt.Errorf("bundle %s: wrote %d documents, the plan has %d", g.args.BundleID, g.done, g.pl.Docs)
-	}
-	if err != nil {
-		cur.abort()
-		return nil, err
-	}
-	b, err := cur.finish()
-	if err != nil {
-		return nil, err
-	}
-	parts = append(parts, partBlob{id: cur.id, blob: b})
-	if len(parts) != g.pl.Parts {
-		return nil, fmt.Errorf("bundle %s: wrote %d parts, the plan has %d", g.args.BundleID, len(parts), g.pl.Parts)
-	}
-	return parts, w.progress(ctx, g, true)
-}
-
-// writeChunk writes c into the archive: a document's first chunk starts its entry, in the
-// part the plan gives it (finishing the parts before), and the entry writer is returned for
-// the chunks that follow; its last chunk counts the document done.
-func (w *GenerateBundleWorker) writeChunk(ctx context.Context, g *genJob, cur **partWriter, parts *[]partBlob, ew io.Writer, c docChunk) (io.Writer, error) {
-	e := c.e
-	if c.first {
-		for e.Part > (*cur).number {
-			b, err := (*cur).finish()
-			if err != nil {
-				return nil, err
-			}
-			*parts = append(*parts, partBlob{id: (*cur).id, blob: b})
-			if *cur, err = w.openPart(ctx, g, (*cur).number+1); err != nil {
-				return nil, err
-			}
-		}
-		var err error
-		ew, err = (*cur).zw.CreateHeader(&zip.FileHeader{Name: e.Path, Method: e.Method(), Modified: e.UploadedAt.In(i18n.Amsterdam)})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if _, err := ew.Write(c.buf); err != nil {
-		return nil, fmt.Errorf("copy document %s: %w", e.DocumentID, err)
-	}
-	if !c.last {
-		return ew, nil
-	}
-	g.done++
-	if w.AfterDocumentFunc != nil {
-		w.AfterDocumentFunc(g.done)
-	}
-	return ew, w.progress(ctx, g, false)
-}
-
-// The read-ahead holds documents in blocks of readBlock bytes (a smaller document takes a
-// block of its own, a larger one several in turn), at most readBlocks of them at a time. The
-// blocks are small so that the bytes in flight stay in the processors' caches between the
-// read, the archive, the hash and the write: with blocks of a megabyte the generation took
-// more processor time, not less.
-const (
-	readBlock  = 128 << 10
-	readBlocks = 8
-)
-
-// readBlocksPool keeps read-ahead blocks for the next generation.
-var readBlocksPool = sync.Pool{New: func() any { return make([]byte, readBlock) }}
-
-// docChunk is a piece of a document read ahead, or the error that ended the read-ahead.
-type docChunk struct {
-	e           *entry
-	buf         []byte // the document's bytes, in a block of the read-ahead
-	first, last bool
-	err         error
-}
-
-// readAhead is the goroutine that reads the documents of the plan in order into blocks and
-// sends them to chunks, taking free blocks from free (making new ones while fewer than
-// readBlocks exist).
-type readAhead struct {
-	ctx    context.Context
-	chunks chan<- docChunk
-	free   chan []byte
-	made   int
-}
-
-// readDocuments runs the read-ahead; an error is sent as the last chunk. It closes chunks when
-// done or when ctx is cancelled.
-func (w *GenerateBundleWorker) readDocuments(ctx context.Context, g *genJob, chunks chan<- docChunk, free chan []byte) {
-	defer close(chunks)
-	ra := &readAhead{ctx: ctx, chunks: chunks, free: free}
-	err := g.entries.each(ctx, func(e *entry) error { return w.readDocument(ra, e) })
-	if err != nil && ctx.Err() == nil {
-		_ = ra.send(docChunk{err: err})
-	}
-}
-
-// block returns an empty block: a free one, a new one while fewer than readBlocks exist, or
-// else the next one the archive is done with.
-func (ra *readAhead) block() ([]byte, error) {
-	select {
-	case b := <-ra.free:
-		return b, nil
-	default:
-	}
-	if ra.made < readBlocks {
-		ra.made++
-		return readBlocksPool.Get().([]byte), nil
-	}
-	select {
-	case b := <-ra.free:
-		return b, nil
-	case <-ra.ctx.Done():
-		return nil, ra.ctx.Err()
-	}
-}
-
-// release returns a block that is not sent.
-func (ra *readAhead) release(b []byte) { ra.free <- b[:cap(b)] }
-
-func (ra *readAhead) send(c docChunk) error {
-	select {
-	case ra.chunks <- c:
-		return nil
-	case <-ra.ctx.Done():
-		if c.buf != nil {
-			ra.release(c.buf)
-		}
-		return ra.ctx.Err()
-	}
-}
-
-// readDocument reads e's blob and sends it in chunks. A missing blob, or one whose size is not
-// the row's, fails the bundle for good: retrying will not bring it back.
-func (w *GenerateBundleWorker) readDocument(ra *readAhead, e *entry) error {
-	r, err := w.Blobs.NewRangeReader(ra.ctx, e.StorageKey, 0, -1)
-	if errors.Is(err, fs.ErrNotExist) {
-		return permanent("bundle.error.document_missing", err)
-	}
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	wrongSize := func(n int64) error {
-		return permanent("bundle.error.document_missing", fmt.Errorf("document %s: blob has %d bytes, row says %d", e.DocumentID, n, e.Size))
-	}
-	// A store's reader knows the blob's size: reading exactly that many bytes then saves the
-	// read that finds the end.
-	sized, known := r.(interface{ Size() int64 })
-	if known && sized.Size() != e.Size {
-		return wrongSize(sized.Size())
-	}
-	var n int64
-	for first := true; first || n < e.Size; first = false {
-		b, err := ra.block()
-		if err != nil {
-			return err
-		}
-		k, err := io.ReadFull(r, b[:min(int64(len(b)), e.Size-n)])
-		n += int64(k)
-		if err == nil && n == e.Size && !known {
-			if extra, _ := io.ReadFull(r, make([]byte, 1)); extra > 0 {
-				n, err = n+1, io.ErrShortBuffer // longer than the row says
-			}
-		}
-		if err != nil {
-			ra.release(b)
-			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrShortBuffer) {
-				return wrongSize(n)
-			}
-			return fmt.Errorf("copy document %s: %w", e.DocumentID, err)
-		}
-		if err := ra.send(docChunk{e: e, buf: b[:k], first: first, last: n == e.Size}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// partWriter streams one standalone ZIP into a new blob.
-type partWriter struct {
-	number int
-	id     uuid.UUID
-	key    string
-	bw     io.WriteCloser
-	cancel context.CancelFunc // aborts the blob write
-	out    *partOutput
-	zw     *zipWriter
-	closed bool // finished or aborted
-}
-
-// openPart records the storage key of part number in bundle_uploads (errGone when the bundle
-// no longer runs) and starts writing it; part 1 gets the workbook first, written from the plan.
-// On error nothing is left open.
-func (w *GenerateBundleWorker) openPart(ctx context.Context, g *genJob, number int) (*partWriter, error) {
-	id := uuid.Must(uuid.NewV7())
-	key := document.StorageKey(g.args.TenantID, id)
-	err := database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO bundle_uploads (tenant_id, bundle_id, storage_key)
-			SELECT app_tenant(), id, $2 FROM bundles WHERE id = $1 AND status = 'running'`, g.args.BundleID, key)
-		if err == nil && tag.RowsAffected() == 0 {
-			return errGone
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	bw, err := w.Blobs.NewWriter(wctx, key, "application/zip")
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	pw := &partWriter{number: number, id: id, key: key, bw: bw, cancel: cancel, out: newPartOutput(bw)}
-	pw.zw = newZipWriter(pw.out)
-	if number > 1 {
-		return pw, nil
-	}
-	ew, err := pw.zw.CreateHeader(&zip.FileHeader{Name: WorkbookName, Method: zip.Store, Modified: g.bundle.CreatedAt.In(i18n.Amsterdam)})
-	if err == nil {
-		err = writeWorkbook(ew, g.pl, workbookInfo{Lang: g.user.Language, EmployerName: g.employer.Name,
-			Requester: g.user.Name, CreatedAt: g.bundle.CreatedAt}, func(fn func(*entry) error) error {
-			return g.entries.each(ctx, fn)
-		})
-	}
-	if err != nil {
-		pw.abort()
-		return nil, err
-	}
-	return pw, nil
-}
-
-// abort stops the write unless it is over: nothing is stored under the part's key.
-func (pw *partWriter) abort() {
-	if pw.closed {
-		return
-	}
-	pw.closed = true
-	pw.cancel() // cancelling before Close aborts the write
-	pw.zw.release()
-	_ = pw.out.close()
-	_ = pw.bw.Close()
-}
-
-// finish completes the archive and the blob. The blob is stored only when finish returns nil.
-func (pw *partWriter) finish() (document.Blob, error) {
-	defer pw.cancel()
-	if err := pw.zw.Close(); err != nil {
-		pw.abort()
-		return document.Blob{}, err
-	}
-	if err := pw.out.close(); err != nil {
-		pw.abort()
-		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
-	}
-	pw.closed = true
-	if err := pw.bw.Close(); err != nil {
-		return document.Blob{}, fmt.Errorf("write part %s: %w", pw.key, err)
-	}
-	return document.Blob{Key: pw.key, Size: pw.out.size(), SHA256: pw.out.sum(), ContentType: "application/zip"}, nil
-}
-
 // progress writes docs_done to the row at most every progressInterval (always when force), and
 // reports errGone when the row is no longer running.
 func (w *GenerateBundleWorker) progress(ctx context.Context, g *genJob, force bool) error {
@@ -572,80 +261,6 @@ func (w *GenerateBundleWorker) progress(ctx context.Context, g *genJob, force bo
 		return err
 	})
 }
-
-// publish makes the written parts documents of the employer dossier, records the employees in
-// the bundle, marks it done and audits the generation and, per employee, the copy of his
-// dossier: all in one transaction.
-func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []partBlob) error {
-	return database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
-		var status Status
-		err := tx.QueryRow(ctx, "SELECT status FROM bundles WHERE id = $1 FOR UPDATE", g.args.BundleID).Scan(&status)
-		if database.IsNoRows(err) || (err == nil && status != StatusRunning) {
-			return errGone
-		}
-		if err != nil {
-			return err
-		}
-		system := document.SystemFullDossierProvider
-		if g.bundle.RequesterKind == access.KindEmployer {
-			system = document.SystemFullDossierEmployer
-		}
-		cat, err := document.FindSystemCategory(ctx, tx, system)
-		if err != nil {
-			return err
-		}
-		date := g.bundle.CreatedAt.In(i18n.Amsterdam).Format(time.DateOnly)
-		for i, p := range parts {
-			name := i18n.Translate(g.user.Language, "bundle.part_name", g.employer.Name, date, i+1, len(parts))
-			_, err := document.CreateDocument(ctx, tx, p.id, document.NewDocument{EmployerID: g.bundle.EmployerID, CategoryID: cat.ID,
-				FileName: name, ExpiresAt: &g.bundle.ExpiresAt, BundleID: &g.args.BundleID, BundlePart: i + 1}, p.blob)
-			if err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM bundle_uploads WHERE bundle_id = $1", g.args.BundleID); err != nil {
-			return err
-		}
-		employees := make([]uuid.UUID, len(g.pl.Employees))
-		for i, e := range g.pl.Employees {
-			employees[i] = e.ID
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO bundle_employees (tenant_id, bundle_id, employee_id)
-			SELECT app_tenant(), $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, g.args.BundleID, employees); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, finished_at = now(),
-			category_ids = $3 WHERE id = $1`, g.args.BundleID, len(parts), g.pl.CategoryIDs)
-		if err != nil {
-			return err
-		}
-		actor := audit.Actor{UserID: &g.bundle.RequestedBy}
-		err = audit.Write(ctx, tx, actor, audit.Event{Action: audit.BundleGenerated, SubjectType: "bundle", SubjectID: &g.args.BundleID,
-			EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": g.pl.Docs, "bytes": g.pl.Bytes,
-				"left_out": g.pl.LeftOut, "parts": len(parts), "employees": len(employees)}})
-		if err != nil {
-			return err
-		}
-		// The copies are audited copyBatch employees at a time: the events of them all at once,
-		// each with its details and its place in the statement's arrays, took megabytes for a
-		// dossier of thousands of employees.
-		events := make([]audit.Event, 0, min(len(employees), copyBatch))
-		for i, c := range g.pl.Employees {
-			events = append(events, audit.Event{Action: audit.BundleCopied, SubjectType: "bundle", SubjectID: &g.args.BundleID,
-				EmployeeID: &employees[i], EmployerID: &g.bundle.EmployerID, Details: map[string]any{"documents": c.Docs}})
-			if len(events) == copyBatch || i == len(employees)-1 {
-				if err := audit.WriteEach(ctx, tx, actor, events); err != nil {
-					return err
-				}
-				events = events[:0]
-			}
-		}
-		return nil
-	})
-}
-
-// copyBatch is how many employees' copies publishing audits in one statement.
-const copyBatch = 512
 
 // fail marks the bundle failed with reason (a catalogue key), audits it and removes what the
 // attempt wrote.
@@ -718,92 +333,4 @@ func removeUploads(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobS
 		_, err := tx.Exec(ctx, "DELETE FROM bundle_uploads WHERE bundle_id = $1 AND storage_key = ANY ($2)", bundleID, keys)
 		return err
 	})
-}
-
-// partOutput is where a part's ZIP goes: it gathers the archive's writes into the blocks of a
-// document.BlockPipe, which hashes each full block (SHA-256, the costliest step of a stored
-// entry) and writes it to the blob on goroutines of its own. So the hash, the write to the store
-// and the archive's own work (framing, CRC-32, taking in the next document) run side by side on
-// two cores, and the store gets large writes.
-type partOutput struct {
-	pipe *document.BlockPipe
-	cur  []byte // the block being filled, nil between blocks
-}
-
-// The output's blocks: large, to keep system calls few. With 256 KiB blocks a 1 GB bundle took
-// 1.29-1.38 s, with 1 MiB blocks 1.06-1.14 s, runs alternating (2 MiB, and 8 blocks instead of
-// 4, no better).
-const (
-	outBlock  = 1 << 20
-	outBlocks = 4
-)
-
-func newPartOutput(w io.Writer) *partOutput {
-	o := &partOutput{pipe: document.NewBlockPipe(outBlock, outBlocks)}
-	o.pipe.Start(w)
-	return o
-}
-
-// Write takes in p. A failed write to the store shows in a later Write, and always in close.
-func (o *partOutput) Write(p []byte) (int, error) {
-	if err := o.pipe.Err(); err != nil {
-		return 0, err
-	}
-	n := len(p)
-	for len(p) > 0 {
-		if o.cur == nil {
-			o.cur = o.pipe.Block()
-		}
-		k := copy(o.cur[len(o.cur):cap(o.cur)], p)
-		o.cur = o.cur[:len(o.cur)+k]
-		p = p[k:]
-		if len(o.cur) == cap(o.cur) {
-			o.pipe.Send(o.cur)
-			o.cur = nil
-		}
-	}
-	return n, nil
-}
-
-// close hands on the last block and waits until every block is written; it returns the first
-// error writing to the store.
-func (o *partOutput) close() error {
-	if o.cur != nil {
-		o.pipe.Send(o.cur)
-		o.cur = nil
-	}
-	return o.pipe.Close()
-}
-
-// size is the number of bytes written.
-func (o *partOutput) size() int64 { return o.pipe.Written() }
-
-// sum returns the SHA-256 of everything written; only after close.
-func (o *partOutput) sum() string { return hex.EncodeToString(o.pipe.Sum()) }
-
-// flateWriters keeps deflate writers for reuse: each holds about a megabyte of state, and a
-// bundle may deflate tens of thousands of entries.
-var flateWriters sync.Pool
-
-// newFlateWriter is the archive's deflate compressor: the fastest level, since throughput
-// matters more here than the last percent of size.
-func newFlateWriter(w io.Writer) (io.WriteCloser, error) {
-	fw, ok := flateWriters.Get().(*flate.Writer)
-	if ok {
-		fw.Reset(w)
-		return &pooledFlate{fw}, nil
-	}
-	fw, err := flate.NewWriter(w, flate.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
-	return &pooledFlate{fw}, nil
-}
-
-type pooledFlate struct{ *flate.Writer }
-
-func (p *pooledFlate) Close() error {
-	err := p.Writer.Close()
-	flateWriters.Put(p.Writer)
-	return err
 }
