@@ -27,11 +27,7 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 		if err != nil {
 			return err
 		}
-		system := document.SystemFullDossierProvider
-		if g.bundle.RequesterKind == access.KindEmployer {
-			system = document.SystemFullDossierEmployer
-		}
-		cat, err := document.FindSystemCategory(ctx, tx, system)
+		cat, err := document.FindSystemCategory(ctx, tx, PartsCategory(g.bundle.RequesterKind))
 		if err != nil {
 			return err
 		}
@@ -87,3 +83,13 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 
 // copyBatch is how many employees' copies publishing audits in one statement.
 const copyBatch = 512
+
+// PartsCategory is the system category that holds the parts of a bundle asked for by a user of
+// kind k: "Volledig dossier (werkgever)" for employer users, "(provider)" for the others, so each
+// side sees only its own bundles.
+func PartsCategory(k access.Kind) document.System {
+	if k == access.KindEmployer {
+		return document.SystemFullDossierEmployer
+	}
+	return document.SystemFullDossierProvider
+}

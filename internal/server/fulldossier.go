@@ -104,7 +104,7 @@ func (s *Server) confirmGenerateFullDossier(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	p := fulldossier.GeneratePage{Kind: c.Principal.Kind}
+	p := fulldossier.GeneratePage{Place: bundle.PartsCategory(c.Principal.Kind)}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		if p.Employer, err = fullDossierEmployer(r.Context(), tx, c.Principal, id); err != nil {
 			return err
@@ -185,7 +185,7 @@ func (s *Server) confirmRetryBundle(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	p := fulldossier.GeneratePage{Kind: c.Principal.Kind}
+	p := fulldossier.GeneratePage{Place: bundle.PartsCategory(c.Principal.Kind)}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		var b bundle.Bundle
 		if p.Employer, b, err = retryBundle(r.Context(), tx, c.Principal, id, bundleID); err != nil {

@@ -294,7 +294,7 @@ func TestFullDossierGenerate(t *testing.T) {
 	var explained []string
 	page.Find("#generate-explain li").Each(func(_ int, s *goquery.Selection) { explained = append(explained, s.Text()) })
 	wantExplained := []string{nl("fulldossier.generate.explain.access"), nl("fulldossier.generate.explain.zip"),
-		nl("fulldossier.generate.explain.workbook"), nl("fulldossier.generate.explain.place_employer"),
+		nl("fulldossier.generate.explain.workbook"), nl("fulldossier.generate.explain.place.full_dossier_employer"),
 		nl("fulldossier.generate.explain.expiry")}
 	if diff := cmp.Diff(wantExplained, explained); diff != "" {
 		t.Errorf("explanation (-want +got):\n%s", diff)
