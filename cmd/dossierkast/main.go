@@ -129,7 +129,15 @@ func setup(ctx context.Context, name string, args []string, getenv func(string) 
 		}
 		fmt.Fprintln(stdout, "database:", srv.How+", database dossierkast")
 	} else {
-		fmt.Fprintln(stdout, "database: DATABASE_URL")
+		created, err := database.EnsureDatabase(ctx, ownerURL)
+		if err != nil {
+			return nil, err
+		}
+		how := "database: DATABASE_URL"
+		if created {
+			how += " (database created now)"
+		}
+		fmt.Fprintln(stdout, how)
 	}
 	// Applied migrations are routine; only warnings and errors of the migrators are shown.
 	quiet := slog.New(newHandler(cfg, stderr, slog.LevelWarn))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // LocalServerURL is the PostgreSQL a developer machine is expected to run.
@@ -54,19 +55,60 @@ func (s Server) DatabaseURL(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("connect %s: %w", s.How, err)
 	}
 	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+	if err := createDatabase(ctx, conn, name); err != nil {
 		return "", err
 	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-			var again bool
-			if conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&again); !again {
-				return "", fmt.Errorf("create database %s: %w", name, err)
-			}
+	return WithDatabase(s.AdminURL, name)
+}
+
+// EnsureDatabase creates the database rawURL names when its server answers that it does not
+// exist, through the server's maintenance database "postgres" with rawURL's log-in, and
+// reports whether it did. A log-in that may not create databases gets an error that says
+// which database is missing.
+func EnsureDatabase(ctx context.Context, rawURL string) (bool, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return false, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		conn.Close(ctx)
+		return false, nil
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false, fmt.Errorf("database %s does not exist, and the server's maintenance database cannot be reached to create it: %w", name, err)
+	}
+	defer admin.Close(ctx)
+	if err := createDatabase(ctx, admin, name); err != nil {
+		return false, fmt.Errorf("database %s does not exist: %w", name, err)
+	}
+	return true, nil
+}
+
+// createDatabase creates database name on conn's server unless it exists; a process that
+// created it at the same moment is no error.
+func createDatabase(ctx context.Context, conn *pgx.Conn, name string) error {
+	exists := func() (bool, error) {
+		var found bool
+		err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&found)
+		return found, err
+	}
+	if found, err := exists(); err != nil || found {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		if again, _ := exists(); !again {
+			return fmt.Errorf("create database %s: %w", name, err)
 		}
 	}
-	return WithDatabase(s.AdminURL, name)
+	return nil
 }
 
 // WithDatabase returns rawURL with its database name replaced.
