@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -651,6 +652,18 @@ func findEntries(ctx context.Context, tx pgx.Tx, f LinkFilter, table, reason str
 // MinSearchLength is how many characters the longest word of a candidate search needs: shorter
 // words match too many employees to be found through the trigram index.
 const MinSearchLength = 3
+
+// SearchText returns what a user typed in a search field as the search it is: control
+// characters (a NUL, a tab, a newline: nothing a person types in one line) are dropped and the
+// space around it trimmed, so the field shows again exactly what was searched.
+func SearchText(typed string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, typed))
+}
 
 // SearchTooShort reports whether a candidate search is too short to run: no word of at least
 // MinSearchLength characters.

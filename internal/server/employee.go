@@ -25,10 +25,10 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := org.EmployeeFilter{Viewer: c.Principal, Query: q.Get("q"), Offset: offsetOf(r), Limit: employeePageSize}
+	f := org.EmployeeFilter{Viewer: c.Principal, Query: access.SearchText(q.Get("q")), Offset: offsetOf(r), Limit: employeePageSize}
 	keep := url.Values{}
-	if v := q.Get("q"); v != "" {
-		keep.Set("q", v)
+	if f.Query != "" {
+		keep.Set("q", f.Query)
 	}
 	p := employee.ListPage{Query: f.Query, CanManage: access.ManageOrganisation(c.Principal) == nil}
 	if f.Query != "" && access.SearchTooShort(f.Query) {

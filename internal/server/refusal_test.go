@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -77,5 +78,26 @@ func TestShortSearchExplained(t *testing.T) {
 	}
 	if n := doc.Find("#employees tbody tr").Length(); n != 20 {
 		t.Errorf("rows = %d, want the unfiltered 20", n)
+	}
+}
+
+// TestSearchDropsControlCharacters: a search with a NUL or a newline in it is run and shown
+// again without them, never echoed raw into the page.
+func TestSearchDropsControlCharacters(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 20)
+	c := b.login(t, "beheerder@demo.dossierkast.nl")
+	for _, typed := range []string{"%00", "%00%0A", "Jan%00sen%0D%0A"} {
+		resp, doc := b.get(t, c, "/employees?q="+typed)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("q=%s: status %d", typed, resp.StatusCode)
+		}
+		value, _ := doc.Find("input#q").Attr("value")
+		if strings.ContainsAny(value, "\x00\r\n") {
+			t.Errorf("q=%s: the search field shows %q", typed, value)
+		}
+		if want := map[string]string{"%00": "", "%00%0A": "", "Jan%00sen%0D%0A": "Jansen"}[typed]; value != want {
+			t.Errorf("q=%s: the search field shows %q, want %q", typed, value, want)
+		}
 	}
 }

@@ -51,10 +51,10 @@ func AccessStateOf(v url.Values) AccessState {
 		return max(n, 0)
 	}
 	return AccessState{
-		DepartmentQuery: v.Get(ParamDepartmentQuery), DepartmentOffset: off(ParamDepartmentOffset),
-		EmployeeQuery: v.Get(ParamEmployeeQuery), EmployeeOffset: off(ParamEmployeeOffset),
-		BlacklistQuery: v.Get(ParamBlacklistQuery), BlacklistOffset: off(ParamBlacklistOffset),
-		CandidateQuery: v.Get(ParamCandidateQuery), CandidateOffset: off(ParamCandidateOffset),
+		DepartmentQuery: access.SearchText(v.Get(ParamDepartmentQuery)), DepartmentOffset: off(ParamDepartmentOffset),
+		EmployeeQuery: access.SearchText(v.Get(ParamEmployeeQuery)), EmployeeOffset: off(ParamEmployeeOffset),
+		BlacklistQuery: access.SearchText(v.Get(ParamBlacklistQuery)), BlacklistOffset: off(ParamBlacklistOffset),
+		CandidateQuery: access.SearchText(v.Get(ParamCandidateQuery)), CandidateOffset: off(ParamCandidateOffset),
 	}
 }
 
