@@ -439,7 +439,7 @@ func TestTenantAndUserCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("user create printed %q, want a user id", out)
 	}
-	id, err := auth.Login(ctx, db.Pool, "a@b.nl", password, audit.Actor{IP: "127.0.0.1", UserAgent: "main_test"})
+	id, _, err := auth.Login(ctx, db.Pool, auth.Attempt{Email: "a@b.nl", Password: password, Actor: audit.Actor{IP: "127.0.0.1", UserAgent: "main_test"}})
 	if err != nil {
 		t.Fatalf("log in as the new user: %v", err)
 	}

@@ -109,7 +109,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	serveErr := make(chan error, 1)
 	if ln != nil {
 		s := server.New(server.Options{Pool: web, StreamPool: a.pool, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
-			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(web), Blobs: blobs, MaxUploadSize: cfg.MaxUploadSize})
+			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(web), Blobs: blobs, MaxUploadSize: cfg.MaxUploadSize,
+			TrustedProxies: cfg.TrustedProxies})
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		go func() { serveErr <- srv.Serve(ln) }()
 		fmt.Fprintf(stdout, "Dossierkast serves %s (mode %s)\n", cfg.BaseURL, cfg.Mode)

@@ -17,6 +17,7 @@ import (
 const (
 	LoginSucceeded  = "login.succeeded"
 	LoginFailed     = "login.failed"
+	LoginThrottled  = "login.throttled"
 	Logout          = "logout"
 	EmployeeViewed  = "employee.viewed"
 	EmployeeRefused = "employee.refused"
@@ -80,7 +81,7 @@ const (
 )
 
 // Actions lists the action keys for the filter.
-var Actions = []string{LoginSucceeded, LoginFailed, Logout, EmployeeViewed, EmployeeRefused, EmployeeCreated, EmployeeUpdated,
+var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, EmployeeViewed, EmployeeRefused, EmployeeCreated, EmployeeUpdated,
 	EmployerCreated, EmployerUpdated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
 	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled,
 	AccessDepartmentLinked, AccessDepartmentUnlinked, AccessEmployeeLinked, AccessEmployeeUnlinked,

@@ -52,7 +52,8 @@ func Active(ctx context.Context, sm *scs.SessionManager, now time.Time) bool {
 	return true
 }
 
-// DeleteExpired removes expired sessions and throttle records older than the window. It returns
+// DeleteExpired removes expired sessions, throttle records older than the window and device
+// tokens past their lifetime. It returns
 // how many sessions went.
 func DeleteExpired(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	tag, err := pool.Exec(ctx, "DELETE FROM sessions WHERE expiry < now()")
@@ -61,6 +62,9 @@ func DeleteExpired(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	}
 	if _, err := pool.Exec(ctx, "DELETE FROM login_failures WHERE at < now() - $1::interval", Window); err != nil {
 		return 0, fmt.Errorf("delete old login failures: %w", err)
+	}
+	if _, err := pool.Exec(ctx, "DELETE FROM login_devices WHERE created_at < now() - $1::interval", DeviceLifetime); err != nil {
+		return 0, fmt.Errorf("delete old login devices: %w", err)
 	}
 	return tag.RowsAffected(), nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -43,6 +44,9 @@ type Config struct {
 	// WebDBConnections bounds the web server's own database pool; the job workers have another.
 	// More connections than processors only make requests wait on each other longer.
 	WebDBConnections int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed: the client's
+	// address is read from it only when the request comes from one of them.
+	TrustedProxies []netip.Prefix
 }
 
 // Secure reports whether the product is served over HTTPS, so cookies must be Secure.
@@ -57,7 +61,7 @@ type setting struct {
 // not nil, registers a command's own flags on the same set.
 func Load(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, []string, error) {
 	var c Config
-	var partSize, uploadSize, webConns, mode string
+	var partSize, uploadSize, webConns, mode, proxies string
 	settings := []setting{
 		{"DATABASE_URL", "database-url", "", "PostgreSQL URL of an owner or superuser (default: local server, else a private cluster)", &c.DatabaseURL},
 		{"APP_DATABASE_URL", "app-database-url", "", "optional PostgreSQL URL for the application's own login", &c.AppDatabaseURL},
@@ -75,6 +79,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		{"LOG_FORMAT", "log-format", "text", "log format: text or json", &c.LogFormat},
 		{"MODE", "mode", "all", "what serve runs: all, web or worker", &mode},
 		{"DATA_DIR", "data-dir", "./var", "folder for the private database cluster and local files", &c.DataDir},
+		{"TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed", &proxies},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -133,6 +138,21 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	c.MaxUploadSize = maxUpload
 	if c.WebDBConnections, err = strconv.Atoi(strings.TrimSpace(webConns)); err != nil || c.WebDBConnections < 1 {
 		errs = append(errs, "WEB_DB_CONNECTIONS: want a number of at least 1, got "+strconv.Quote(webConns))
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				errs = append(errs, "TRUSTED_PROXIES: want addresses or CIDR ranges, got "+strconv.Quote(p))
+				continue
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, "LOG_FORMAT: want text or json, got "+strconv.Quote(c.LogFormat))

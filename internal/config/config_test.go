@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -9,7 +10,8 @@ import (
 
 func TestLoad(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"HTTP_ADDR": ":9090", "BUNDLE_PART_SIZE": "512MiB", "MAX_UPLOAD_SIZE": "100MiB", "WEB_DB_CONNECTIONS": "3"}
+	env := map[string]string{"HTTP_ADDR": ":9090", "BUNDLE_PART_SIZE": "512MiB", "MAX_UPLOAD_SIZE": "100MiB", "WEB_DB_CONNECTIONS": "3",
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7,::1"}
 	c, rest, err := Load("serve", []string{"--log-format", "json", "extra"}, func(k string) string { return env[k] }, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -17,6 +19,9 @@ func TestLoad(t *testing.T) {
 	if c.HTTPAddr != ":9090" || c.BundlePartSize != 512<<20 || c.MaxUploadSize != 100<<20 || c.WebDBConnections != 3 || c.LogFormat != "json" ||
 		c.BaseURL != "http://localhost:9090" {
 		t.Errorf("got %+v", c)
+	}
+	if got := fmt.Sprint(c.TrustedProxies); got != "[10.0.0.0/8 192.168.1.7/32 ::1/128]" {
+		t.Errorf("TrustedProxies = %s", got)
 	}
 	if len(rest) != 1 || rest[0] != "extra" {
 		t.Errorf("rest = %v", rest)
@@ -35,6 +40,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		"Mode":      {"MODE=both", "MODE"},
 		"WebDB":     {"WEB_DB_CONNECTIONS=0", "WEB_DB_CONNECTIONS"},
 		"BaseURL":   {"BASE_URL=localhost", "BASE_URL"},
+		"Proxies":   {"TRUSTED_PROXIES=10.0.0.1,proxy.local", "TRUSTED_PROXIES"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			k, v, _ := strings.Cut(tc.env, "=")

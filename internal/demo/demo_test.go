@@ -198,7 +198,7 @@ func TestLoad(t *testing.T) {
 
 	// The printed password works.
 	for _, l := range res.Logins {
-		id, err := auth.Login(b.ctx, b.pool, l.Email, l.Password, audit.Actor{IP: "192.0.2.1"})
+		id, _, err := auth.Login(b.ctx, b.pool, auth.Attempt{Email: l.Email, Password: l.Password, Actor: audit.Actor{IP: "192.0.2.1"}})
 		if err != nil || id.TenantID != res.TenantID {
 			t.Errorf("Login(%s) = %+v, %v; want a log-in into the demo tenant", l.Email, id, err)
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,7 +28,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	email := r.PostForm.Get("email")
-	id, err := auth.Login(r.Context(), s.pool, email, r.PostForm.Get("password"), actor(r))
+	a := auth.Attempt{Email: email, Password: r.PostForm.Get("password"), Actor: actor(r)}
+	if c, err := r.Cookie(auth.DeviceCookie); err == nil {
+		a.Device = c.Value
+	}
+	id, device, err := auth.Login(r.Context(), s.pool, a)
 	if err != nil {
 		e, ok := apperr.As(err)
 		if !ok || (e.Code != apperr.EINVALID && e.Code != apperr.ETOOMANY) {
@@ -37,9 +42,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		status := http.StatusUnauthorized
 		if e.Code == apperr.ETOOMANY {
 			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", fmt.Sprint(e.Args...))
+			logger(r).Info("log-in throttled", "ip", a.Actor.IP, "wait_seconds", e.Args[0])
 		}
 		return s.render(w, r, status, authpage.Login(p))
 	}
+	http.SetCookie(w, &http.Cookie{Name: auth.DeviceCookie, Value: device, Path: "/login", MaxAge: int(auth.DeviceLifetime.Seconds()),
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	// A new token at log-in, so a token planted before log-in is worthless.
 	if err := s.sessions.RenewToken(r.Context()); err != nil {
 		return err

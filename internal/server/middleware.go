@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -124,6 +126,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		l := s.log.With("request_id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), loggerKey{}, l)
+		ctx = context.WithValue(ctx, clientKey{}, s.clientAddr(r))
 		r = r.WithContext(context.WithValue(ctx, statusWriterKey{}, sw))
 		defer func() {
 			if v := recover(); v != nil {
@@ -239,8 +242,50 @@ func requireLogin(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the peer address of the request.
+type clientKey struct{}
+
+// clientIP is the address of the client that sent r, as observe read it (see clientAddr).
 func clientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientKey{}).(string); ok {
+		return ip
+	}
+	return peerHost(r)
+}
+
+// clientAddr finds the client's address: the peer's, unless the peer is a trusted proxy; then
+// X-Forwarded-For is read from the right, past the trusted proxies, to the first address that
+// is not one (the one a trusted proxy saw). Anything left of it may have been written by the
+// client and is not believed.
+func (s *Server) clientAddr(r *http.Request) string {
+	peer := peerHost(r)
+	addr, err := netip.ParseAddr(peer)
+	if err != nil || !s.trusted(addr) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		addr = hop.Unmap()
+		if !s.trusted(addr) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(addr netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(addr.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+func peerHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -45,6 +46,8 @@ type Server struct {
 	log        *slog.Logger
 	metrics    *Metrics
 	docs       *document.Service
+	secure     bool
+	proxies    []netip.Prefix
 }
 
 // Options configures a Server.
@@ -66,6 +69,9 @@ type Options struct {
 	// Blobs holds the documents' bytes; MaxUploadSize bounds an upload (0: document.DefaultMaxSize).
 	Blobs         document.BlobStore
 	MaxUploadSize int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client; from any
+	// other peer the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // New returns a Server.
@@ -83,6 +89,8 @@ func New(o Options) *Server {
 		log:        o.Logger,
 		metrics:    o.Metrics,
 		docs:       document.NewService(o.Blobs, o.MaxUploadSize, o.Logger),
+		secure:     o.Secure,
+		proxies:    o.TrustedProxies,
 	}
 }
 
