@@ -86,7 +86,7 @@ func (p *Policy) validate() error {
 
 func (p Policy) details() map[string]any {
 	return map[string]any{"insurer": p.Insurer, "policy_number": p.PolicyNumber,
-		"starts_on": contractDay(&p.Period.Start), "ends_on": contractDay(p.Period.End)}
+		"starts_on": auditDay(&p.Period.Start), "ends_on": auditDay(p.Period.End)}
 }
 
 // Label names the policy in choices: insurer and number.
@@ -190,7 +190,7 @@ func (a *Agreement) validate() error {
 }
 
 func (a Agreement) details() map[string]any {
-	return map[string]any{"contract_number": a.ContractNumber, "starts_on": contractDay(&a.Period.Start), "ends_on": contractDay(a.Period.End),
+	return map[string]any{"contract_number": a.ContractNumber, "starts_on": auditDay(&a.Period.Start), "ends_on": auditDay(a.Period.End),
 		"group_id": a.GroupID, "policy_id": a.PolicyID}
 }
 
@@ -343,7 +343,7 @@ func (p *Participant) validate() error {
 
 func (p Participant) details() map[string]any {
 	return map[string]any{"policy_id": p.PolicyID, "participating": p.Participating, "reason": p.Reason,
-		"starts_on": contractDay(&p.Period.Start), "ends_on": contractDay(p.Period.End)}
+		"starts_on": auditDay(&p.Period.Start), "ends_on": auditDay(p.Period.End)}
 }
 
 const participantColumns = `x.id, x.employee_id, x.employer_id, x.policy_id, p.insurer || ' ' || p.policy_number,
@@ -473,14 +473,6 @@ func collectContract[T any](rows pgx.Rows, scan pgx.RowToFunc[T], what string) (
 		return v, fmt.Errorf("find %s: %w", what, err)
 	}
 	return v, nil
-}
-
-// contractDay formats a date for audit details; nil is "".
-func contractDay(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
 }
 
 // MsgPolicyInUse is the refusal to delete a policy that participations or agreements still

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -35,11 +36,13 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 	if err != nil || len(doctorUsers) == 0 {
 		return fmt.Errorf("demo company doctor: %w", err)
 	}
-	_, doctor, err := org.LoadPrincipal(ctx, tx, tenantID, doctorUsers[0].ID)
+	_, principal, err := org.LoadPrincipal(ctx, tx, tenantID, doctorUsers[0].ID)
 	if err != nil {
 		return err
 	}
-	actor := audit.Actor{UserID: &doctor.UserID}
+	actor := audit.Actor{UserID: &principal.UserID}
+	// The company doctor records the employees' case data, medical parts included.
+	doctor := access.Editor{Principal: principal, Actor: actor}
 
 	providers, err := org.FindProviders(ctx, tx)
 	if err != nil {
