@@ -3,12 +3,11 @@
 // policies, and the change tracking that incremental datastreams read. It owns the SQL and the
 // rules; it has no HTTP and no HTML. Every function works inside a tenant transaction.
 //
-// The employee dossier's mutations take the acting user as an access.Editor: they check
-// through access that he may see the employee and make the change, fill the by-columns with
-// his user id (the zero Principal is the system, and means nothing else) and write their
-// case.* audit event, signed by the editor's Actor, in the same transaction (edit.go). Its
-// reads take a viewer (access.Principal) and do not check whether he may see the employee: ask
-// access.CanSeeEmployee first. access.CanReadMedical decides what medical data a user may read
-// or write. The administration's functions (contracts, programmes) take an audit.Actor and
-// audit their change themselves.
+// Every mutation takes the acting user as an access.Editor: it checks through access that he
+// may make the change (for an employee's data: that he sees the employee), fills the
+// by-columns with his user id (the zero Principal is the system, and means nothing else) and
+// writes its case.* audit event, signed by the editor's Actor, in the same transaction
+// (edit.go). The reads take a viewer (access.Principal) and do not check whether he may see the
+// employee: ask access.CanSeeEmployee first. access.CanReadMedical decides what medical data a
+// user may read or write.
 package casefile

@@ -44,6 +44,25 @@ func mayChangeEmployee(ctx context.Context, tx pgx.Tx, ed access.Editor, employe
 	return employerOfEmployee(ctx, tx, employeeID)
 }
 
+// mayChangeEmployer checks that ed may change the employer's contracts as rule decides
+// (access.CanWriteEmployerContracts, access.CanDeleteEmployerContracts: ENOTFOUND outside his
+// reach, EFORBIDDEN without the right).
+func mayChangeEmployer(ed access.Editor, employerID uuid.UUID, rule func(access.Principal, uuid.UUID) error) error {
+	if system(ed.Principal) {
+		return nil
+	}
+	return rule(ed.Principal, employerID)
+}
+
+// mayManageInterventions checks that ed may change the intervention providers and programmes:
+// interventions.manage (EFORBIDDEN).
+func mayManageInterventions(ed access.Editor) error {
+	if system(ed.Principal) {
+		return nil
+	}
+	return access.Require(ed.Principal, access.InterventionsManage)
+}
+
 // auditCase writes the one case.* event of a change of the employee's case data.
 func auditCase(ctx context.Context, tx pgx.Tx, ed access.Editor, action, subjectType string,
 	subjectID, employeeID, employerID uuid.UUID, details map[string]any) error {

@@ -348,7 +348,7 @@ var participationDeletion = caseDeletion{
 		if err != nil {
 			return err
 		}
-		_, err = casefile.DeleteParticipation(r.Context(), tx, actor(r), e.ID, id)
+		_, err = casefile.DeleteParticipation(r.Context(), tx, caseEditor(r), e.ID, id)
 		return err
 	},
 }
@@ -374,7 +374,7 @@ var policyDeletion = employerDeletion{
 		if err != nil {
 			return err
 		}
-		_, err = casefile.DeletePolicy(r.Context(), tx, actor(r), employerID, id)
+		_, err = casefile.DeletePolicy(r.Context(), tx, caseEditor(r), employerID, id)
 		return err
 	},
 }
@@ -398,7 +398,7 @@ var agreementDeletion = employerDeletion{
 		if err != nil {
 			return err
 		}
-		_, err = casefile.DeleteAgreement(r.Context(), tx, actor(r), employerID, id)
+		_, err = casefile.DeleteAgreement(r.Context(), tx, caseEditor(r), employerID, id)
 		return err
 	},
 }
