@@ -12,6 +12,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -176,11 +177,16 @@ type NewAbsence struct {
 }
 
 // CreateAbsence reports an absence of the employee with its first percentage (from the first sick
-// day) and returns it. The employer is the employee's. The cause is stored only when by has
-// medical.view (EFORBIDDEN otherwise). EINVALID with field errors on bad input (a recovery date
-// before the first sick day, a percentage outside 0–100); ENOTFOUND when the employee does not
-// exist.
-func CreateAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, n NewAbsence) (Absence, error) {
+// day), audits it (case.created) and returns it. The employer is the employee's. ed must see the
+// employee and hold access.CaseDataWrite (ENOTFOUND, EFORBIDDEN as mayChangeEmployee). The cause
+// is stored only when ed has medical.view (EFORBIDDEN otherwise). EINVALID with field errors on
+// bad input (a recovery date before the first sick day, a percentage outside 0–100); ENOTFOUND
+// when the employee does not exist.
+func CreateAbsence(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, n NewAbsence) (Absence, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+		return Absence{}, err
+	}
+	by := ed.Principal
 	a := n.Absence
 	if a.Cause != "" && !access.CanReadMedical(by) {
 		return Absence{}, apperr.New(apperr.EFORBIDDEN, "error.forbidden")
@@ -210,7 +216,7 @@ func CreateAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employee
 		return Absence{}, err
 	}
 	a.Percentages = []AbsencePercentage{p}
-	return a, nil
+	return a, auditCase(ctx, tx, ed, audit.CaseCreated, "absence", a.ID, employeeID, a.EmployerID, nil)
 }
 
 func insertPercentage(ctx context.Context, tx pgx.Tx, by access.Principal, a Absence, from time.Time, pct int) (AbsencePercentage, error) {
@@ -224,11 +230,16 @@ func insertPercentage(ctx context.Context, tx pgx.Tx, by access.Principal, a Abs
 	return p, nil
 }
 
-// UpdateAbsence changes the dates, notes and (only when by has medical.view; otherwise the stored
-// cause stays) the cause of the employee's absence a.ID. When the first sick day moves, the first
-// percentage moves with it; EINVALID when a later percentage change would then start on or before
-// it. ENOTFOUND, EINVALID.
-func UpdateAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, a Absence, parseErrs map[string]string) (Absence, error) {
+// UpdateAbsence changes the dates, notes and (only when ed has medical.view; otherwise the stored
+// cause stays) the cause of the employee's absence a.ID and audits it (case.updated). When the
+// first sick day moves, the first percentage moves with it; EINVALID when a later percentage
+// change would then start on or before it. ENOTFOUND, EFORBIDDEN as CreateAbsence; EINVALID.
+func UpdateAbsence(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, a Absence, parseErrs map[string]string) (Absence, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	if err != nil {
+		return Absence{}, err
+	}
+	by := ed.Principal
 	old, err := FindAbsenceByID(ctx, tx, by, employeeID, a.ID)
 	if err != nil {
 		return Absence{}, err
@@ -262,15 +273,24 @@ func UpdateAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employee
 			return Absence{}, fmt.Errorf("move first absence percentage: %w", err)
 		}
 	}
+	if err := auditCase(ctx, tx, ed, audit.CaseUpdated, "absence", a.ID, employeeID, employerID, nil); err != nil {
+		return Absence{}, err
+	}
 	return FindAbsenceByID(ctx, tx, by, employeeID, a.ID)
 }
 
 // SetAbsencePercentage records that the employee's absence has percentage pct from the date on
 // (a change of the absence percentage); a change on a date that has one already replaces it.
-// EINVALID when pct is outside 0–100 or from is before the first sick day or after the recovery
-// date; ENOTFOUND when the absence is not the employee's.
-func SetAbsencePercentage(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, absenceID uuid.UUID, from *time.Time, pct int, parseErrs map[string]string) (AbsencePercentage, error) {
-	a, err := FindAbsenceByID(ctx, tx, by, employeeID, absenceID)
+// The percentage is part of the absence: the change is audited as one of the absence
+// (case.updated). EINVALID when pct is outside 0–100 or from is before the first sick day or
+// after the recovery date; ENOTFOUND when the absence is not the employee's; ENOTFOUND,
+// EFORBIDDEN as CreateAbsence.
+func SetAbsencePercentage(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, absenceID uuid.UUID, from *time.Time, pct int, parseErrs map[string]string) (AbsencePercentage, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	if err != nil {
+		return AbsencePercentage{}, err
+	}
+	a, err := FindAbsenceByID(ctx, tx, ed.Principal, employeeID, absenceID)
 	if err != nil {
 		return AbsencePercentage{}, err
 	}
@@ -289,8 +309,17 @@ func SetAbsencePercentage(ctx context.Context, tx pgx.Tx, by access.Principal, e
 	if err := invalid(fields); err != nil {
 		return AbsencePercentage{}, err
 	}
+	p, err := setPercentage(ctx, tx, ed.Principal, a, *from, pct)
+	if err != nil {
+		return AbsencePercentage{}, err
+	}
+	return p, auditCase(ctx, tx, ed, audit.CaseUpdated, "absence", absenceID, employeeID, employerID, nil)
+}
+
+// setPercentage replaces the absence's percentage change on from, or adds one.
+func setPercentage(ctx context.Context, tx pgx.Tx, by access.Principal, a Absence, from time.Time, pct int) (AbsencePercentage, error) {
 	for _, p := range a.Percentages {
-		if p.FromDate.Equal(*from) {
+		if p.FromDate.Equal(from) {
 			p.Percentage = pct
 			_, err := tx.Exec(ctx, "UPDATE absence_percentages SET percentage = $2, updated_at = now() WHERE id = $1", p.ID, pct)
 			if err != nil {
@@ -299,7 +328,7 @@ func SetAbsencePercentage(ctx context.Context, tx pgx.Tx, by access.Principal, e
 			return p, nil
 		}
 	}
-	return insertPercentage(ctx, tx, by, a, *from, pct)
+	return insertPercentage(ctx, tx, by, a, from, pct)
 }
 
 // FindAbsenceToDelete returns the employee's absence that by is about to delete, locked until
@@ -320,10 +349,16 @@ func FindAbsenceToDelete(ctx context.Context, tx pgx.Tx, by access.Principal, em
 	return FindAbsenceByID(ctx, tx, by, employeeID, id)
 }
 
-// DeleteAbsence deletes the employee's absence with its percentages and returns it as it was.
-// ENOTFOUND and EFORBIDDEN as FindAbsenceToDelete.
-func DeleteAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Absence, error) {
-	a, err := FindAbsenceToDelete(ctx, tx, by, employeeID, id)
+// DeleteAbsence deletes the employee's absence with its percentages, audits it (case.deleted,
+// with its first sick day and how many percentages went) and returns it as it was. ed must see
+// the employee and may delete case data (access.CanDeleteCaseData): ENOTFOUND, EFORBIDDEN as
+// mayChangeEmployee. ENOTFOUND and EFORBIDDEN as FindAbsenceToDelete.
+func DeleteAbsence(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Absence, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanDeleteCaseData)
+	if err != nil {
+		return Absence{}, err
+	}
+	a, err := FindAbsenceToDelete(ctx, tx, ed.Principal, employeeID, id)
 	if err != nil {
 		return Absence{}, err
 	}
@@ -331,7 +366,8 @@ func DeleteAbsence(ctx context.Context, tx pgx.Tx, by access.Principal, employee
 	if _, err := tx.Exec(ctx, "DELETE FROM absences WHERE id = $1", id); err != nil {
 		return Absence{}, fmt.Errorf("delete absence: %w", err)
 	}
-	return a, nil
+	return a, auditCase(ctx, tx, ed, audit.CaseDeleted, "absence", id, employeeID, employerID,
+		map[string]any{"first_sick_day": auditDay(&a.FirstSickDay), "percentages": len(a.Percentages)})
 }
 
 func userOf(p access.Principal) *uuid.UUID {

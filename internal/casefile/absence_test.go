@@ -2,6 +2,7 @@ package casefile_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,8 +18,8 @@ import (
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
-// ardBundle is a fresh tenant with one employee and two principals: one with medical.view and
-// one without.
+// ardBundle is a fresh tenant with one employee and two principals who see him and may change
+// and delete his case data: one with medical.view and one without.
 type ardBundle struct {
 	db       dbtest.DB
 	tenant   uuid.UUID
@@ -44,10 +45,16 @@ func ardSetup(t *testing.T) *ardBundle {
 		b.employee, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: em.ID, PersonnelNumber: "1", LastName: "Jansen"})
 		return err
 	})
-	b.medical = access.Principal{TenantID: tenant.ID, Kind: access.KindProvider, Rights: []access.Right{access.MedicalView}}
-	b.plain = access.Principal{TenantID: tenant.ID, Kind: access.KindProvider}
+	facts := access.Facts{AllEmployers: []uuid.UUID{b.employee.EmployerID}, Reach: []uuid.UUID{b.employee.EmployerID}}
+	write := []access.Right{access.EmployeeDossierView, access.CaseDataWrite, access.DocumentsDelete}
+	b.medical = access.Principal{TenantID: tenant.ID, Kind: access.KindProvider, Facts: facts,
+		Rights: append(slices.Clone(write), access.MedicalView)}
+	b.plain = access.Principal{TenantID: tenant.ID, Kind: access.KindProvider, Facts: facts, Rights: write}
 	return b
 }
+
+// editor returns p as the editor of a change.
+func editor(p access.Principal) access.Editor { return access.Editor{Principal: p} }
 
 func (b *ardBundle) in(t *testing.T, fn func(tx pgx.Tx) error) {
 	t.Helper()
@@ -84,7 +91,7 @@ func TestAbsenceLifecycle(t *testing.T) {
 	ctx := context.Background()
 	var a casefile.Absence
 	b.in(t, func(tx pgx.Tx) (err error) {
-		a, err = casefile.CreateAbsence(ctx, tx, b.medical, b.employee.ID, casefile.NewAbsence{
+		a, err = casefile.CreateAbsence(ctx, tx, editor(b.medical), b.employee.ID, casefile.NewAbsence{
 			Absence:    casefile.Absence{FirstSickDay: ardDay("2027-01-04"), Cause: "accident", Notes: "Gevallen"},
 			Percentage: 100,
 		})
@@ -94,10 +101,10 @@ func TestAbsenceLifecycle(t *testing.T) {
 		t.Errorf("employer = %s, want the employee's %s", a.EmployerID, b.employee.EmployerID)
 	}
 	b.in(t, func(tx pgx.Tx) error {
-		if _, err := casefile.SetAbsencePercentage(ctx, tx, b.medical, b.employee.ID, a.ID, ardPtr(ardDay("2027-02-01")), 50, nil); err != nil {
+		if _, err := casefile.SetAbsencePercentage(ctx, tx, editor(b.medical), b.employee.ID, a.ID, ardPtr(ardDay("2027-02-01")), 50, nil); err != nil {
 			return err
 		}
-		_, err := casefile.SetAbsencePercentage(ctx, tx, b.medical, b.employee.ID, a.ID, ardPtr(ardDay("2027-02-01")), 40, nil)
+		_, err := casefile.SetAbsencePercentage(ctx, tx, editor(b.medical), b.employee.ID, a.ID, ardPtr(ardDay("2027-02-01")), 40, nil)
 		return err
 	})
 	var got casefile.Absence
@@ -129,7 +136,7 @@ func TestAbsenceLifecycle(t *testing.T) {
 		if len(list) != 1 || list[0].Cause != "" {
 			t.Errorf("plain viewer reads %+v, want one absence without cause", list)
 		}
-		_, err = casefile.UpdateAbsence(ctx, tx, b.plain, b.employee.ID, casefile.Absence{ID: a.ID,
+		_, err = casefile.UpdateAbsence(ctx, tx, editor(b.plain), b.employee.ID, casefile.Absence{ID: a.ID,
 			FirstSickDay: ardDay("2027-01-03"), RecoveryDate: ardPtr(ardDay("2027-03-01")), Notes: "Hersteld"}, nil)
 		return err
 	})
@@ -148,25 +155,25 @@ func TestAbsenceLifecycle(t *testing.T) {
 		code apperr.Code
 	}{
 		"RecoveryBeforeStart": {fn: func(tx pgx.Tx) error {
-			_, err := casefile.UpdateAbsence(ctx, tx, b.medical, b.employee.ID, casefile.Absence{ID: a.ID,
+			_, err := casefile.UpdateAbsence(ctx, tx, editor(b.medical), b.employee.ID, casefile.Absence{ID: a.ID,
 				FirstSickDay: ardDay("2027-01-03"), RecoveryDate: ardPtr(ardDay("2027-01-02"))}, nil)
 			return err
 		}, want: map[string]string{"recovery_date": "absence.error.recovery_before_start"}},
 		"StartAfterChange": {fn: func(tx pgx.Tx) error {
-			_, err := casefile.UpdateAbsence(ctx, tx, b.medical, b.employee.ID, casefile.Absence{ID: a.ID,
+			_, err := casefile.UpdateAbsence(ctx, tx, editor(b.medical), b.employee.ID, casefile.Absence{ID: a.ID,
 				FirstSickDay: ardDay("2027-02-01")}, nil)
 			return err
 		}, want: map[string]string{"first_sick_day": "absence.error.start_after_change"}},
 		"PercentageTooHigh": {fn: func(tx pgx.Tx) error {
-			_, err := casefile.SetAbsencePercentage(ctx, tx, b.medical, b.employee.ID, a.ID, ardPtr(ardDay("2027-02-10")), 120, nil)
+			_, err := casefile.SetAbsencePercentage(ctx, tx, editor(b.medical), b.employee.ID, a.ID, ardPtr(ardDay("2027-02-10")), 120, nil)
 			return err
 		}, want: map[string]string{"percentage": "absence.error.percentage"}},
 		"ChangeAfterRecovery": {fn: func(tx pgx.Tx) error {
-			_, err := casefile.SetAbsencePercentage(ctx, tx, b.medical, b.employee.ID, a.ID, ardPtr(ardDay("2027-04-01")), 20, nil)
+			_, err := casefile.SetAbsencePercentage(ctx, tx, editor(b.medical), b.employee.ID, a.ID, ardPtr(ardDay("2027-04-01")), 20, nil)
 			return err
 		}, want: map[string]string{"from_date": "absence.error.change_after_recovery"}},
 		"CauseWithoutMedical": {fn: func(tx pgx.Tx) error {
-			_, err := casefile.CreateAbsence(ctx, tx, b.plain, b.employee.ID, casefile.NewAbsence{
+			_, err := casefile.CreateAbsence(ctx, tx, editor(b.plain), b.employee.ID, casefile.NewAbsence{
 				Absence: casefile.Absence{FirstSickDay: ardDay("2027-05-01"), Cause: "disease"}, Percentage: 100})
 			return err
 		}, code: apperr.EFORBIDDEN},
@@ -205,7 +212,7 @@ func TestReportsHiddenAndMedical(t *testing.T) {
 			{Body: "Verborgen", Expertise: "bedrijfsarts", Hidden: true},
 			{Body: "Medisch", Expertise: "bedrijfsarts", Medical: true},
 		} {
-			if _, err := casefile.CreateReport(ctx, tx, b.medical, b.employee.ID, r, nil); err != nil {
+			if _, err := casefile.CreateReport(ctx, tx, editor(b.medical), b.employee.ID, r, nil); err != nil {
 				return err
 			}
 		}
@@ -229,14 +236,14 @@ func TestReportsHiddenAndMedical(t *testing.T) {
 		t.Errorf("plain viewer (-want +got):\n%s", diff)
 	}
 	err := b.try(func(tx pgx.Tx) error {
-		_, err := casefile.CreateReport(ctx, tx, b.plain, b.employee.ID, casefile.Report{Body: "x", Expertise: "werkgever", Medical: true}, nil)
+		_, err := casefile.CreateReport(ctx, tx, editor(b.plain), b.employee.ID, casefile.Report{Body: "x", Expertise: "werkgever", Medical: true}, nil)
 		return err
 	})
 	if apperr.CodeOf(err) != apperr.EFORBIDDEN {
 		t.Errorf("medical report without medical.view: %v, want EFORBIDDEN", err)
 	}
 	err = b.try(func(tx pgx.Tx) error {
-		_, err := casefile.CreateReport(ctx, tx, b.plain, b.employee.ID, casefile.Report{Body: " ", Expertise: "tandarts"}, nil)
+		_, err := casefile.CreateReport(ctx, tx, editor(b.plain), b.employee.ID, casefile.Report{Body: " ", Expertise: "tandarts"}, nil)
 		return err
 	})
 	if diff := cmp.Diff(map[string]string{"body": "error.required", "expertise": "error.choose"}, ardFields(err)); diff != "" {
@@ -250,7 +257,7 @@ func TestDecisions(t *testing.T) {
 	ctx := context.Background()
 	var d casefile.Decision
 	b.in(t, func(tx pgx.Tx) (err error) {
-		d, err = casefile.CreateDecision(ctx, tx, b.plain, b.employee.ID, casefile.Decision{Kind: "WIA", Date: ardDay("2029-01-01"), Outcome: "35-80% arbeidsongeschikt"}, nil)
+		d, err = casefile.CreateDecision(ctx, tx, editor(b.plain), b.employee.ID, casefile.Decision{Kind: "WIA", Date: ardDay("2029-01-01"), Outcome: "35-80% arbeidsongeschikt"}, nil)
 		return err
 	})
 	if d.Issuer != "UWV" {
@@ -258,14 +265,14 @@ func TestDecisions(t *testing.T) {
 	}
 	b.in(t, func(tx pgx.Tx) (err error) {
 		d.Kind, d.Issuer = "WGA", "Eigenrisicodrager"
-		d, err = casefile.UpdateDecision(ctx, tx, b.employee.ID, d, nil)
+		d, err = casefile.UpdateDecision(ctx, tx, editor(b.plain), b.employee.ID, d, nil)
 		return err
 	})
 	if d.Kind != "WGA" || d.Issuer != "Eigenrisicodrager" {
 		t.Errorf("after update: %+v", d)
 	}
 	err := b.try(func(tx pgx.Tx) error {
-		_, err := casefile.CreateDecision(ctx, tx, b.plain, b.employee.ID, casefile.Decision{Kind: "AOW"}, nil)
+		_, err := casefile.CreateDecision(ctx, tx, editor(b.plain), b.employee.ID, casefile.Decision{Kind: "AOW"}, nil)
 		return err
 	})
 	if diff := cmp.Diff(map[string]string{"kind": "error.choose", "decision_date": "error.required"}, ardFields(err)); diff != "" {

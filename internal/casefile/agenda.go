@@ -13,6 +13,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -135,8 +136,13 @@ func FindAppointments(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]A
 }
 
 // CreateAppointment stores a new appointment for a.EmployeeID (its employer is the employee's),
-// created by by. EINVALID with per-field keys; ENOTFOUND when the employee does not exist.
-func CreateAppointment(ctx context.Context, tx pgx.Tx, by access.Principal, a Appointment) (Appointment, error) {
+// created by ed, and audits it (case.created, with its kind). ed must see the employee and hold
+// access.CaseDataWrite (ENOTFOUND, EFORBIDDEN as mayChangeEmployee). EINVALID with per-field
+// keys; ENOTFOUND when the employee does not exist.
+func CreateAppointment(ctx context.Context, tx pgx.Tx, ed access.Editor, a Appointment) (Appointment, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, a.EmployeeID, writeCaseData); err != nil {
+		return Appointment{}, err
+	}
 	fields := a.validate()
 	if err := checkConsultation(ctx, tx, a, fields); err != nil {
 		return Appointment{}, err
@@ -148,20 +154,29 @@ func CreateAppointment(ctx context.Context, tx pgx.Tx, by access.Principal, a Ap
 	tag, err := tx.Exec(ctx, `INSERT INTO appointments (tenant_id, id, employee_id, employer_id, starts_at, with_whom, kind,
 		status, consultation_id, created_by)
 		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7, $8 FROM employees e WHERE e.id = $2`,
-		a.ID, a.EmployeeID, a.StartsAt, a.WithWhom, a.Kind, a.Status, a.ConsultationID, userOf(by))
+		a.ID, a.EmployeeID, a.StartsAt, a.WithWhom, a.Kind, a.Status, a.ConsultationID, userOf(ed.Principal))
 	if err != nil {
 		return Appointment{}, fmt.Errorf("create appointment: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return Appointment{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	return FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
+	created, err := FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
+	if err != nil {
+		return Appointment{}, err
+	}
+	return created, auditCase(ctx, tx, ed, audit.CaseCreated, "appointment", created.ID, created.EmployeeID, created.EmployerID,
+		map[string]any{"kind": created.Kind})
 }
 
 // UpdateAppointment replaces the time, person, kind, status and matched consultation of the
-// appointment a.ID of a.EmployeeID. ENOTFOUND when it is not that employee's; EINVALID with
+// appointment a.ID of a.EmployeeID and audits it (case.updated, with its status). ENOTFOUND,
+// EFORBIDDEN as CreateAppointment; ENOTFOUND when it is not that employee's; EINVALID with
 // per-field keys.
-func UpdateAppointment(ctx context.Context, tx pgx.Tx, a Appointment) (Appointment, error) {
+func UpdateAppointment(ctx context.Context, tx pgx.Tx, ed access.Editor, a Appointment) (Appointment, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, a.EmployeeID, writeCaseData); err != nil {
+		return Appointment{}, err
+	}
 	old, err := FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
 	if err != nil {
 		return Appointment{}, err
@@ -180,7 +195,12 @@ func UpdateAppointment(ctx context.Context, tx pgx.Tx, a Appointment) (Appointme
 	if err != nil {
 		return Appointment{}, fmt.Errorf("update appointment: %w", err)
 	}
-	return FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
+	updated, err := FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
+	if err != nil {
+		return Appointment{}, err
+	}
+	return updated, auditCase(ctx, tx, ed, audit.CaseUpdated, "appointment", updated.ID, updated.EmployeeID, updated.EmployerID,
+		map[string]any{"status": updated.Status})
 }
 
 // consultationColumns blanks the outcome of a medical consultation in SQL for a reader without
@@ -251,11 +271,17 @@ func (c *Consultation) validate(by access.Principal) map[string]string {
 	return fields
 }
 
-// CreateConsultation records a consultation held with c.EmployeeID, created by by. A medical
-// outcome may only be written by someone who may read it (medical.view). EINVALID (held_at
-// missing or in the future, held_by missing, outcome too long or medical without the right);
-// ENOTFOUND when the employee does not exist.
-func CreateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c Consultation) (Consultation, error) {
+// CreateConsultation records a consultation held with c.EmployeeID, created by ed, and audits
+// it (case.created, with whether it is medical). ed must see the employee and hold
+// access.CaseDataWrite (ENOTFOUND, EFORBIDDEN as mayChangeEmployee). A medical outcome may only
+// be written by someone who may read it (medical.view). EINVALID (held_at missing or in the
+// future, held_by missing, outcome too long or medical without the right); ENOTFOUND when the
+// employee does not exist.
+func CreateConsultation(ctx context.Context, tx pgx.Tx, ed access.Editor, c Consultation) (Consultation, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, c.EmployeeID, writeCaseData); err != nil {
+		return Consultation{}, err
+	}
+	by := ed.Principal
 	if fields := c.validate(by); len(fields) > 0 {
 		return Consultation{}, apperr.Invalid(fields)
 	}
@@ -270,14 +296,24 @@ func CreateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c C
 	if tag.RowsAffected() == 0 {
 		return Consultation{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	return FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
+	created, err := FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
+	if err != nil {
+		return Consultation{}, err
+	}
+	return created, auditCase(ctx, tx, ed, audit.CaseCreated, "consultation", created.ID, created.EmployeeID, created.EmployerID,
+		map[string]any{"medical": created.Medical})
 }
 
 // UpdateConsultation replaces the time, person, outcome and medical flag of the consultation
-// c.ID of c.EmployeeID. Without medical.view by may not change a medical consultation, whose
-// outcome he cannot read (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as
-// CreateConsultation). ENOTFOUND when it is not that employee's. It does not check access.
-func UpdateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c Consultation) (Consultation, error) {
+// c.ID of c.EmployeeID and audits it (case.updated, with whether it is medical). Without
+// medical.view ed may not change a medical consultation, whose outcome he cannot read
+// (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as CreateConsultation).
+// ENOTFOUND, EFORBIDDEN as CreateConsultation; ENOTFOUND when it is not that employee's.
+func UpdateConsultation(ctx context.Context, tx pgx.Tx, ed access.Editor, c Consultation) (Consultation, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, c.EmployeeID, writeCaseData); err != nil {
+		return Consultation{}, err
+	}
+	by := ed.Principal
 	old, err := FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
 	if err != nil {
 		return Consultation{}, err
@@ -294,13 +330,23 @@ func UpdateConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, c C
 	if err != nil {
 		return Consultation{}, fmt.Errorf("update consultation: %w", err)
 	}
-	return FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
+	updated, err := FindConsultationByID(ctx, tx, by, c.EmployeeID, c.ID)
+	if err != nil {
+		return Consultation{}, err
+	}
+	return updated, auditCase(ctx, tx, ed, audit.CaseUpdated, "consultation", updated.ID, updated.EmployeeID, updated.EmployerID,
+		map[string]any{"medical": updated.Medical})
 }
 
-// DeleteAppointment deletes the employee's appointment id and returns it as it was; the
-// consultation it was matched to stays. ENOTFOUND when it is not the employee's. It does not
-// check access.
-func DeleteAppointment(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Appointment, error) {
+// DeleteAppointment deletes the employee's appointment id, audits it (case.deleted, with its
+// kind and status) and returns it as it was; the consultation it was matched to stays. ed must
+// see the employee and may delete case data (access.CanDeleteCaseData): ENOTFOUND, EFORBIDDEN
+// as mayChangeEmployee. ENOTFOUND when it is not the employee's.
+func DeleteAppointment(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Appointment, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanDeleteCaseData)
+	if err != nil {
+		return Appointment{}, err
+	}
 	a, err := FindAppointmentByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Appointment{}, err
@@ -308,7 +354,8 @@ func DeleteAppointment(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID)
 	if _, err := tx.Exec(ctx, "DELETE FROM appointments WHERE id = $1", id); err != nil {
 		return Appointment{}, fmt.Errorf("delete appointment: %w", err)
 	}
-	return a, nil
+	return a, auditCase(ctx, tx, ed, audit.CaseDeleted, "appointment", id, employeeID, employerID,
+		map[string]any{"kind": a.Kind, "status": a.Status})
 }
 
 // FindConsultationToDelete returns the employee's consultation id that by is about to delete. A
@@ -326,11 +373,17 @@ func FindConsultationToDelete(ctx context.Context, tx pgx.Tx, by access.Principa
 	return c, nil
 }
 
-// DeleteConsultation deletes the employee's consultation id and returns it as it was, with the
-// appointments it fulfilled: they stay, no longer matched (each an update in changes).
-// ENOTFOUND and EFORBIDDEN as FindConsultationToDelete.
-func DeleteConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Consultation, []uuid.UUID, error) {
-	c, err := FindConsultationToDelete(ctx, tx, by, employeeID, id)
+// DeleteConsultation deletes the employee's consultation id, audits it (case.deleted, with
+// whether it was medical and the appointments it unmatched) and returns it as it was, with the
+// appointments it fulfilled: they stay, no longer matched (each an update in changes). ed must
+// see the employee and may delete case data (access.CanDeleteCaseData): ENOTFOUND, EFORBIDDEN
+// as mayChangeEmployee. ENOTFOUND and EFORBIDDEN as FindConsultationToDelete.
+func DeleteConsultation(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Consultation, []uuid.UUID, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanDeleteCaseData)
+	if err != nil {
+		return Consultation{}, nil, err
+	}
+	c, err := FindConsultationToDelete(ctx, tx, ed.Principal, employeeID, id)
 	if err != nil {
 		return Consultation{}, nil, err
 	}
@@ -346,5 +399,6 @@ func DeleteConsultation(ctx context.Context, tx pgx.Tx, by access.Principal, emp
 	if _, err := tx.Exec(ctx, "DELETE FROM consultations WHERE id = $1", id); err != nil {
 		return Consultation{}, nil, fmt.Errorf("delete consultation: %w", err)
 	}
-	return c, unmatched, nil
+	return c, unmatched, auditCase(ctx, tx, ed, audit.CaseDeleted, "consultation", id, employeeID, employerID,
+		map[string]any{"medical": c.Medical, "unmatched_appointments": unmatched})
 }

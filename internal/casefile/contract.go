@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
@@ -86,7 +87,7 @@ func (p *Policy) validate() error {
 
 func (p Policy) details() map[string]any {
 	return map[string]any{"insurer": p.Insurer, "policy_number": p.PolicyNumber,
-		"starts_on": contractDay(&p.Period.Start), "ends_on": contractDay(p.Period.End)}
+		"starts_on": auditDay(&p.Period.Start), "ends_on": auditDay(p.Period.End)}
 }
 
 // Label names the policy in choices: insurer and number.
@@ -121,10 +122,14 @@ func FindPolicyByID(ctx context.Context, tx pgx.Tx, employerID, id uuid.UUID) (P
 	return collectContract(rows, scanPolicy, "policy")
 }
 
-// CreatePolicy stores a new policy of p.EmployerID and audits it (case.created). EINVALID on a
-// missing field or an end before the start; ECONFLICT when the insurer already has a policy with
-// that number.
-func CreatePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Policy) (Policy, error) {
+// CreatePolicy stores a new policy of p.EmployerID and audits it (case.created). ed must be
+// allowed by access.CanWriteEmployerContracts (ENOTFOUND outside his reach, EFORBIDDEN without
+// the right). EINVALID on a missing field or an end before the start; ECONFLICT when the
+// insurer already has a policy with that number.
+func CreatePolicy(ctx context.Context, tx pgx.Tx, ed access.Editor, p Policy) (Policy, error) {
+	if err := mayChangeEmployer(ed, p.EmployerID, access.CanWriteEmployerContracts); err != nil {
+		return Policy{}, err
+	}
 	if err := p.validate(); err != nil {
 		return Policy{}, err
 	}
@@ -135,14 +140,17 @@ func CreatePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Policy) (
 	if err != nil {
 		return Policy{}, contractConflict(fmt.Errorf("create policy: %w", err), "policy_number", MsgPolicyDuplicate)
 	}
-	return p, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectPolicy,
+	return p, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectPolicy,
 		SubjectID: &p.ID, EmployerID: &p.EmployerID, Details: p.details()})
 }
 
 // UpdatePolicy replaces the insurer, number and period of the policy p.ID of p.EmployerID and
 // audits the change (case.updated, before and after). ENOTFOUND when it is not that employer's;
-// EINVALID, ECONFLICT as CreatePolicy.
-func UpdatePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Policy) (Policy, error) {
+// ENOTFOUND, EFORBIDDEN, EINVALID, ECONFLICT as CreatePolicy.
+func UpdatePolicy(ctx context.Context, tx pgx.Tx, ed access.Editor, p Policy) (Policy, error) {
+	if err := mayChangeEmployer(ed, p.EmployerID, access.CanWriteEmployerContracts); err != nil {
+		return Policy{}, err
+	}
 	before, err := FindPolicyByID(ctx, tx, p.EmployerID, p.ID)
 	if err != nil {
 		return Policy{}, err
@@ -157,7 +165,7 @@ func UpdatePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Policy) (
 	if err != nil {
 		return Policy{}, contractConflict(fmt.Errorf("update policy: %w", err), "policy_number", MsgPolicyDuplicate)
 	}
-	return p, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectPolicy,
+	return p, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectPolicy,
 		SubjectID: &p.ID, EmployerID: &p.EmployerID, Details: map[string]any{"before": before.details(), "after": p.details()}})
 }
 
@@ -190,7 +198,7 @@ func (a *Agreement) validate() error {
 }
 
 func (a Agreement) details() map[string]any {
-	return map[string]any{"contract_number": a.ContractNumber, "starts_on": contractDay(&a.Period.Start), "ends_on": contractDay(a.Period.End),
+	return map[string]any{"contract_number": a.ContractNumber, "starts_on": auditDay(&a.Period.Start), "ends_on": auditDay(a.Period.End),
 		"group_id": a.GroupID, "policy_id": a.PolicyID}
 }
 
@@ -261,10 +269,14 @@ func checkPolicyOf(ctx context.Context, tx pgx.Tx, policyID, employerID uuid.UUI
 	return nil
 }
 
-// CreateAgreement stores a new service agreement and audits it (case.created). EINVALID on a
-// missing field, an end before the start, an unknown group or a policy that is not the
-// employer's; ECONFLICT when the contract number is taken.
-func CreateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreement) (Agreement, error) {
+// CreateAgreement stores a new service agreement and audits it (case.created). ed must be
+// allowed by access.CanWriteEmployerContracts (ENOTFOUND outside his reach, EFORBIDDEN without
+// the right). EINVALID on a missing field, an end before the start, an unknown group or a policy
+// that is not the employer's; ECONFLICT when the contract number is taken.
+func CreateAgreement(ctx context.Context, tx pgx.Tx, ed access.Editor, a Agreement) (Agreement, error) {
+	if err := mayChangeEmployer(ed, a.EmployerID, access.CanWriteEmployerContracts); err != nil {
+		return Agreement{}, err
+	}
 	if err := a.validate(); err != nil {
 		return Agreement{}, err
 	}
@@ -278,7 +290,7 @@ func CreateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreem
 	if err != nil {
 		return Agreement{}, contractConflict(fmt.Errorf("create agreement: %w", err), "contract_number", MsgAgreementDuplicate)
 	}
-	if err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectAgreement,
+	if err := audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectAgreement,
 		SubjectID: &a.ID, EmployerID: &a.EmployerID, Details: a.details()}); err != nil {
 		return Agreement{}, err
 	}
@@ -287,8 +299,11 @@ func CreateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreem
 
 // UpdateAgreement replaces the contract number, period, group and policy of the agreement a.ID
 // of a.EmployerID and audits the change (case.updated). ENOTFOUND when it is not that
-// employer's; EINVALID, ECONFLICT as CreateAgreement.
-func UpdateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreement) (Agreement, error) {
+// employer's; ENOTFOUND, EFORBIDDEN, EINVALID, ECONFLICT as CreateAgreement.
+func UpdateAgreement(ctx context.Context, tx pgx.Tx, ed access.Editor, a Agreement) (Agreement, error) {
+	if err := mayChangeEmployer(ed, a.EmployerID, access.CanWriteEmployerContracts); err != nil {
+		return Agreement{}, err
+	}
 	before, err := FindAgreementByID(ctx, tx, a.EmployerID, a.ID)
 	if err != nil {
 		return Agreement{}, err
@@ -305,7 +320,7 @@ func UpdateAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, a Agreem
 	if err != nil {
 		return Agreement{}, contractConflict(fmt.Errorf("update agreement: %w", err), "contract_number", MsgAgreementDuplicate)
 	}
-	if err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectAgreement,
+	if err := audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectAgreement,
 		SubjectID: &a.ID, EmployerID: &a.EmployerID,
 		Details: map[string]any{"before": before.details(), "after": a.details()}}); err != nil {
 		return Agreement{}, err
@@ -343,7 +358,7 @@ func (p *Participant) validate() error {
 
 func (p Participant) details() map[string]any {
 	return map[string]any{"policy_id": p.PolicyID, "participating": p.Participating, "reason": p.Reason,
-		"starts_on": contractDay(&p.Period.Start), "ends_on": contractDay(p.Period.End)}
+		"starts_on": auditDay(&p.Period.Start), "ends_on": auditDay(p.Period.End)}
 }
 
 const participantColumns = `x.id, x.employee_id, x.employer_id, x.policy_id, p.insurer || ' ' || p.policy_number,
@@ -393,15 +408,17 @@ func employerOfEmployee(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) (u
 }
 
 // CreateParticipation stores an employee's participation in a policy of his employer and audits
-// it (case.created, with the employee). EINVALID on a missing policy or start, an end before the
-// start, or a policy of another employer; ECONFLICT when the employee already has a participation
-// in that policy starting that day; ENOTFOUND when the employee does not exist.
-func CreateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Participant) (Participant, error) {
-	if err := p.validate(); err != nil {
+// it (case.created, with the employee). ed must see the employee and administer the
+// organisation (access.ManageOrganisation): ENOTFOUND, EFORBIDDEN as mayChangeEmployee. EINVALID
+// on a missing policy or start, an end before the start, or a policy of another employer;
+// ECONFLICT when the employee already has a participation in that policy starting that day;
+// ENOTFOUND when the employee does not exist.
+func CreateParticipation(ctx context.Context, tx pgx.Tx, ed access.Editor, p Participant) (Participant, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, p.EmployeeID, access.ManageOrganisation)
+	if err != nil {
 		return Participant{}, err
 	}
-	employerID, err := employerOfEmployee(ctx, tx, p.EmployeeID)
-	if err != nil {
+	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
 	p.EmployerID = employerID
@@ -415,7 +432,7 @@ func CreateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Pa
 	if err != nil {
 		return Participant{}, contractConflict(fmt.Errorf("create participation: %w", err), "starts_on", MsgParticipantDup)
 	}
-	if err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectParticipant,
+	if err := audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectParticipant,
 		SubjectID: &p.ID, EmployeeID: &p.EmployeeID, EmployerID: &p.EmployerID, Details: p.details()}); err != nil {
 		return Participant{}, err
 	}
@@ -424,8 +441,12 @@ func CreateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Pa
 
 // UpdateParticipation replaces the policy, answer, reason and period of the participation p.ID
 // of p.EmployeeID and audits the change (case.updated). ENOTFOUND when it is not that
-// employee's; EINVALID, ECONFLICT as CreateParticipation.
-func UpdateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Participant) (Participant, error) {
+// employee's; ENOTFOUND, EFORBIDDEN, EINVALID, ECONFLICT as CreateParticipation.
+func UpdateParticipation(ctx context.Context, tx pgx.Tx, ed access.Editor, p Participant) (Participant, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, p.EmployeeID, access.ManageOrganisation)
+	if err != nil {
+		return Participant{}, err
+	}
 	before, err := FindParticipationByID(ctx, tx, p.EmployeeID, p.ID)
 	if err != nil {
 		return Participant{}, err
@@ -433,9 +454,7 @@ func UpdateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Pa
 	if err := p.validate(); err != nil {
 		return Participant{}, err
 	}
-	if p.EmployerID, err = employerOfEmployee(ctx, tx, p.EmployeeID); err != nil {
-		return Participant{}, err
-	}
+	p.EmployerID = employerID
 	if err := checkPolicyOf(ctx, tx, p.PolicyID, p.EmployerID); err != nil {
 		return Participant{}, err
 	}
@@ -445,7 +464,7 @@ func UpdateParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Pa
 	if err != nil {
 		return Participant{}, contractConflict(fmt.Errorf("update participation: %w", err), "starts_on", MsgParticipantDup)
 	}
-	if err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectParticipant,
+	if err := audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectParticipant,
 		SubjectID: &p.ID, EmployeeID: &p.EmployeeID, EmployerID: &p.EmployerID,
 		Details: map[string]any{"before": before.details(), "after": p.details()}}); err != nil {
 		return Participant{}, err
@@ -475,23 +494,19 @@ func collectContract[T any](rows pgx.Rows, scan pgx.RowToFunc[T], what string) (
 	return v, nil
 }
 
-// contractDay formats a date for audit details; nil is "".
-func contractDay(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
-
 // MsgPolicyInUse is the refusal to delete a policy that participations or agreements still
 // name; its arguments are how many of each.
 const MsgPolicyInUse = "casefile.error.policy_in_use"
 
 // DeletePolicy deletes the policy id of the employer, when nothing refers to it any more, and
-// audits it (case.deleted). ENOTFOUND when it is not that employer's; ECONFLICT
-// (MsgPolicyInUse) while policy participations or service agreements name it: they are changed
-// or deleted first, never silently with it.
-func DeletePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, employerID, id uuid.UUID) (Policy, error) {
+// audits it (case.deleted). ed must be allowed by access.CanDeleteEmployerContracts (ENOTFOUND
+// outside his reach, EFORBIDDEN without the right). ENOTFOUND when it is not that employer's;
+// ECONFLICT (MsgPolicyInUse) while policy participations or service agreements name it: they
+// are changed or deleted first, never silently with it.
+func DeletePolicy(ctx context.Context, tx pgx.Tx, ed access.Editor, employerID, id uuid.UUID) (Policy, error) {
+	if err := mayChangeEmployer(ed, employerID, access.CanDeleteEmployerContracts); err != nil {
+		return Policy{}, err
+	}
 	// The row lock waits for writers that are adding a reference (they hold a key-share lock on
 	// the policy) and stops new ones, so the counts below stay true until the delete commits.
 	if _, err := tx.Exec(ctx, "SELECT 1 FROM insurance_policies WHERE id = $1 FOR UPDATE", id); err != nil {
@@ -513,13 +528,17 @@ func DeletePolicy(ctx context.Context, tx pgx.Tx, actor audit.Actor, employerID,
 	if _, err := tx.Exec(ctx, "DELETE FROM insurance_policies WHERE id = $1", id); err != nil {
 		return Policy{}, fmt.Errorf("delete policy: %w", err)
 	}
-	return p, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectPolicy,
+	return p, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectPolicy,
 		SubjectID: &p.ID, EmployerID: &p.EmployerID, Details: p.details()})
 }
 
 // DeleteAgreement deletes the service agreement id of the employer and audits it
-// (case.deleted). ENOTFOUND when it is not that employer's.
-func DeleteAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, employerID, id uuid.UUID) (Agreement, error) {
+// (case.deleted). ENOTFOUND, EFORBIDDEN as DeletePolicy; ENOTFOUND when it is not that
+// employer's.
+func DeleteAgreement(ctx context.Context, tx pgx.Tx, ed access.Editor, employerID, id uuid.UUID) (Agreement, error) {
+	if err := mayChangeEmployer(ed, employerID, access.CanDeleteEmployerContracts); err != nil {
+		return Agreement{}, err
+	}
 	a, err := FindAgreementByID(ctx, tx, employerID, id)
 	if err != nil {
 		return Agreement{}, err
@@ -527,13 +546,18 @@ func DeleteAgreement(ctx context.Context, tx pgx.Tx, actor audit.Actor, employer
 	if _, err := tx.Exec(ctx, "DELETE FROM service_agreements WHERE id = $1", id); err != nil {
 		return Agreement{}, fmt.Errorf("delete agreement: %w", err)
 	}
-	return a, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectAgreement,
+	return a, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectAgreement,
 		SubjectID: &a.ID, EmployerID: &a.EmployerID, Details: a.details()})
 }
 
 // DeleteParticipation deletes the policy participation id of the employee and audits it
-// (case.deleted, with the employee). ENOTFOUND when it is not that employee's.
-func DeleteParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, employeeID, id uuid.UUID) (Participant, error) {
+// (case.deleted, with the employee). ed must see the employee and may delete contract data
+// (access.CanDeleteContract): ENOTFOUND, EFORBIDDEN as mayChangeEmployee. ENOTFOUND when it is
+// not that employee's.
+func DeleteParticipation(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Participant, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanDeleteContract); err != nil {
+		return Participant{}, err
+	}
 	p, err := FindParticipationByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Participant{}, err
@@ -541,6 +565,6 @@ func DeleteParticipation(ctx context.Context, tx pgx.Tx, actor audit.Actor, empl
 	if _, err := tx.Exec(ctx, "DELETE FROM policy_participants WHERE id = $1", id); err != nil {
 		return Participant{}, fmt.Errorf("delete participation: %w", err)
 	}
-	return p, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectParticipant,
+	return p, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseDeleted, SubjectType: SubjectParticipant,
 		SubjectID: &p.ID, EmployeeID: &p.EmployeeID, EmployerID: &p.EmployerID, Details: p.details()})
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
@@ -98,16 +98,16 @@ func TestPoliciesAndAgreements(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var actor audit.Actor
+	var system access.Editor
 
 	var policy, otherPolicy casefile.Policy
 	b.in(t, func(tx pgx.Tx) (err error) {
-		policy, err = casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: b.employer.ID, Insurer: " Achmea ",
+		policy, err = casefile.CreatePolicy(ctx, tx, system, casefile.Policy{EmployerID: b.employer.ID, Insurer: " Achmea ",
 			PolicyNumber: "P-1", Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}})
 		if err != nil {
 			return err
 		}
-		otherPolicy, err = casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: b.other.ID, Insurer: "Achmea",
+		otherPolicy, err = casefile.CreatePolicy(ctx, tx, system, casefile.Policy{EmployerID: b.other.ID, Insurer: "Achmea",
 			PolicyNumber: "P-2", Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}})
 		return err
 	})
@@ -134,7 +134,7 @@ func TestPoliciesAndAgreements(t *testing.T) {
 				apperr.ECONFLICT, map[string]string{"policy_number": casefile.MsgPolicyDuplicate}},
 		} {
 			err := b.try(func(tx pgx.Tx) error {
-				_, err := casefile.CreatePolicy(ctx, tx, actor, c.p)
+				_, err := casefile.CreatePolicy(ctx, tx, system, c.p)
 				return err
 			})
 			code, fields := ctrCode(err)
@@ -150,7 +150,7 @@ func TestPoliciesAndAgreements(t *testing.T) {
 	t.Run("Agreements", func(t *testing.T) {
 		var a casefile.Agreement
 		b.in(t, func(tx pgx.Tx) (err error) {
-			a, err = casefile.CreateAgreement(ctx, tx, actor, casefile.Agreement{EmployerID: b.employer.ID, ContractNumber: "C-1",
+			a, err = casefile.CreateAgreement(ctx, tx, system, casefile.Agreement{EmployerID: b.employer.ID, ContractNumber: "C-1",
 				Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}, GroupID: &b.group.ID, PolicyID: &policy.ID})
 			return err
 		})
@@ -159,7 +159,7 @@ func TestPoliciesAndAgreements(t *testing.T) {
 		}
 		a.ContractNumber, a.Period.End, a.PolicyID = "C-1b", ctrPtr(ctrDay("2026-12-31")), nil
 		b.in(t, func(tx pgx.Tx) (err error) {
-			a, err = casefile.UpdateAgreement(ctx, tx, actor, a)
+			a, err = casefile.UpdateAgreement(ctx, tx, system, a)
 			return err
 		})
 		var list []casefile.Agreement
@@ -193,7 +193,7 @@ func TestPoliciesAndAgreements(t *testing.T) {
 				apperr.EINVALID, map[string]string{"group_id": "error.choose"}},
 		} {
 			err := b.try(func(tx pgx.Tx) error {
-				_, err := casefile.CreateAgreement(ctx, tx, actor, c.a)
+				_, err := casefile.CreateAgreement(ctx, tx, system, c.a)
 				return err
 			})
 			code, fields := ctrCode(err)
@@ -211,21 +211,21 @@ func TestParticipations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var actor audit.Actor
+	var system access.Editor
 	var policy, otherPolicy casefile.Policy
 	b.in(t, func(tx pgx.Tx) (err error) {
-		if policy, err = casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: b.employer.ID, Insurer: "Nationale-Nederlanden",
+		if policy, err = casefile.CreatePolicy(ctx, tx, system, casefile.Policy{EmployerID: b.employer.ID, Insurer: "Nationale-Nederlanden",
 			PolicyNumber: "V-1", Period: casefile.ContractPeriod{Start: ctrDay("2025-01-01")}}); err != nil {
 			return err
 		}
-		otherPolicy, err = casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: b.other.ID, Insurer: "Nationale-Nederlanden",
+		otherPolicy, err = casefile.CreatePolicy(ctx, tx, system, casefile.Policy{EmployerID: b.other.ID, Insurer: "Nationale-Nederlanden",
 			PolicyNumber: "V-2", Period: casefile.ContractPeriod{Start: ctrDay("2025-01-01")}})
 		return err
 	})
 
 	var p casefile.Participant
 	b.in(t, func(tx pgx.Tx) (err error) {
-		p, err = casefile.CreateParticipation(ctx, tx, actor, casefile.Participant{EmployeeID: b.employee.ID, PolicyID: policy.ID,
+		p, err = casefile.CreateParticipation(ctx, tx, system, casefile.Participant{EmployeeID: b.employee.ID, PolicyID: policy.ID,
 			Participating: true, Reason: "Valt onder de cao", Period: casefile.ContractPeriod{Start: ctrDay("2025-03-01")}})
 		return err
 	})
@@ -234,7 +234,7 @@ func TestParticipations(t *testing.T) {
 	}
 	p.Participating, p.Reason = false, "Eigen verzekering"
 	b.in(t, func(tx pgx.Tx) (err error) {
-		p, err = casefile.UpdateParticipation(ctx, tx, actor, p)
+		p, err = casefile.UpdateParticipation(ctx, tx, system, p)
 		return err
 	})
 	var list []casefile.Participant
@@ -283,7 +283,7 @@ func TestParticipations(t *testing.T) {
 			Period: casefile.ContractPeriod{Start: ctrDay("2025-03-01")}}, apperr.ENOTFOUND, nil},
 	} {
 		err := b.try(func(tx pgx.Tx) error {
-			_, err := casefile.CreateParticipation(ctx, tx, actor, c.p)
+			_, err := casefile.CreateParticipation(ctx, tx, system, c.p)
 			return err
 		})
 		code, fields := ctrCode(err)
@@ -315,21 +315,21 @@ func TestContractsUnderAnotherParent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var actor audit.Actor
+	var system access.Editor
 	var policy casefile.Policy
 	var agreement casefile.Agreement
 	var participant casefile.Participant
 	var colleague org.Employee
 	b.in(t, func(tx pgx.Tx) (err error) {
-		if policy, err = casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: b.employer.ID, Insurer: "Achmea",
+		if policy, err = casefile.CreatePolicy(ctx, tx, system, casefile.Policy{EmployerID: b.employer.ID, Insurer: "Achmea",
 			PolicyNumber: "P-1", Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}}); err != nil {
 			return err
 		}
-		if agreement, err = casefile.CreateAgreement(ctx, tx, actor, casefile.Agreement{EmployerID: b.employer.ID,
+		if agreement, err = casefile.CreateAgreement(ctx, tx, system, casefile.Agreement{EmployerID: b.employer.ID,
 			ContractNumber: "C-1", Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}}); err != nil {
 			return err
 		}
-		if participant, err = casefile.CreateParticipation(ctx, tx, actor, casefile.Participant{EmployeeID: b.employee.ID,
+		if participant, err = casefile.CreateParticipation(ctx, tx, system, casefile.Participant{EmployeeID: b.employee.ID,
 			PolicyID: policy.ID, Participating: true, Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}}); err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func TestContractsUnderAnotherParent(t *testing.T) {
 			return err
 		},
 		"UpdatePolicy": func(tx pgx.Tx) error {
-			_, err := casefile.UpdatePolicy(ctx, tx, actor, movedPolicy)
+			_, err := casefile.UpdatePolicy(ctx, tx, system, movedPolicy)
 			return err
 		},
 		"FindAgreement": func(tx pgx.Tx) error {
@@ -355,7 +355,7 @@ func TestContractsUnderAnotherParent(t *testing.T) {
 			return err
 		},
 		"UpdateAgreement": func(tx pgx.Tx) error {
-			_, err := casefile.UpdateAgreement(ctx, tx, actor, movedAgreement)
+			_, err := casefile.UpdateAgreement(ctx, tx, system, movedAgreement)
 			return err
 		},
 		"FindParticipation": func(tx pgx.Tx) error {
@@ -363,7 +363,7 @@ func TestContractsUnderAnotherParent(t *testing.T) {
 			return err
 		},
 		"UpdateParticipation": func(tx pgx.Tx) error {
-			_, err := casefile.UpdateParticipation(ctx, tx, actor, movedParticipant)
+			_, err := casefile.UpdateParticipation(ctx, tx, system, movedParticipant)
 			return err
 		},
 	} {

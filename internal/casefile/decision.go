@@ -12,6 +12,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -68,31 +69,42 @@ func FindDecisionByID(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) 
 		" FROM decisions d WHERE d.id = $1 AND d.employee_id = $2", id, employeeID)
 }
 
-// CreateDecision stores a decision in the employee's dossier; an empty issuer is the UWV.
-// EINVALID on an unknown type or a missing date (parseErrs: errors the form found already),
-// ENOTFOUND when the employee does not exist.
-func CreateDecision(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, d Decision, parseErrs map[string]string) (Decision, error) {
+// CreateDecision stores a decision in the employee's dossier and audits it (case.created); an
+// empty issuer is the UWV. ed must see the employee and hold access.CaseDataWrite (ENOTFOUND,
+// EFORBIDDEN as mayChangeEmployee). EINVALID on an unknown type or a missing date (parseErrs:
+// errors the form found already), ENOTFOUND when the employee does not exist.
+func CreateDecision(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, d Decision, parseErrs map[string]string) (Decision, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	if err != nil {
+		return Decision{}, err
+	}
 	fields := cloneFields(parseErrs)
 	d.validate(fields)
 	if err := invalid(fields); err != nil {
 		return Decision{}, err
 	}
 	d.ID, d.EmployeeID = uuid.Must(uuid.NewV7()), employeeID
-	err := tx.QueryRow(ctx, `INSERT INTO decisions (tenant_id, id, employee_id, employer_id, kind, decision_date,
+	err = tx.QueryRow(ctx, `INSERT INTO decisions (tenant_id, id, employee_id, employer_id, kind, decision_date,
 		outcome, issuer, created_by)
 		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7 FROM employees e WHERE e.id = $2
-		RETURNING employer_id, created_at, updated_at`, d.ID, employeeID, d.Kind, d.Date, d.Outcome, d.Issuer, userOf(by)).
+		RETURNING employer_id, created_at, updated_at`, d.ID, employeeID, d.Kind, d.Date, d.Outcome, d.Issuer, userOf(ed.Principal)).
 		Scan(&d.EmployerID, &d.CreatedAt, &d.UpdatedAt)
 	if database.IsNoRows(err) {
 		return Decision{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	} else if err != nil {
 		return Decision{}, fmt.Errorf("create decision: %w", err)
 	}
-	return d, nil
+	return d, auditCase(ctx, tx, ed, audit.CaseCreated, "decision", d.ID, employeeID, employerID, nil)
 }
 
-// UpdateDecision changes one of the employee's decisions. ENOTFOUND, EINVALID.
-func UpdateDecision(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID, d Decision, parseErrs map[string]string) (Decision, error) {
+// UpdateDecision changes one of the employee's decisions and audits it (case.updated).
+// ENOTFOUND, EFORBIDDEN as CreateDecision; ENOTFOUND when the decision is not the employee's;
+// EINVALID.
+func UpdateDecision(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, d Decision, parseErrs map[string]string) (Decision, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	if err != nil {
+		return Decision{}, err
+	}
 	if _, err := FindDecisionByID(ctx, tx, employeeID, d.ID); err != nil {
 		return Decision{}, err
 	}
@@ -101,16 +113,26 @@ func UpdateDecision(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID, d Deci
 	if err := invalid(fields); err != nil {
 		return Decision{}, err
 	}
-	_, err := tx.Exec(ctx, `UPDATE decisions SET kind = $3, decision_date = $4, outcome = $5, issuer = $6,
+	_, err = tx.Exec(ctx, `UPDATE decisions SET kind = $3, decision_date = $4, outcome = $5, issuer = $6,
 		updated_at = now() WHERE id = $1 AND employee_id = $2`, d.ID, employeeID, d.Kind, d.Date, d.Outcome, d.Issuer)
 	if err != nil {
 		return Decision{}, fmt.Errorf("update decision: %w", err)
 	}
+	if err := auditCase(ctx, tx, ed, audit.CaseUpdated, "decision", d.ID, employeeID, employerID, nil); err != nil {
+		return Decision{}, err
+	}
 	return FindDecisionByID(ctx, tx, employeeID, d.ID)
 }
 
-// DeleteDecision deletes one of the employee's decisions and returns it as it was. ENOTFOUND.
-func DeleteDecision(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (Decision, error) {
+// DeleteDecision deletes one of the employee's decisions, audits it (case.deleted, with its
+// type and date) and returns it as it was. ed must see the employee and may delete case data
+// (access.CanDeleteCaseData): ENOTFOUND, EFORBIDDEN as mayChangeEmployee. ENOTFOUND when the
+// decision is not the employee's.
+func DeleteDecision(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Decision, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanDeleteCaseData)
+	if err != nil {
+		return Decision{}, err
+	}
 	d, err := FindDecisionByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Decision{}, err
@@ -118,5 +140,6 @@ func DeleteDecision(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) (D
 	if _, err := tx.Exec(ctx, "DELETE FROM decisions WHERE id = $1 AND employee_id = $2", id, employeeID); err != nil {
 		return Decision{}, fmt.Errorf("delete decision: %w", err)
 	}
-	return d, nil
+	return d, auditCase(ctx, tx, ed, audit.CaseDeleted, "decision", id, employeeID, employerID,
+		map[string]any{"kind": d.Kind, "decision_date": auditDay(&d.Date)})
 }

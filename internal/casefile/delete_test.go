@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 )
 
@@ -37,37 +37,37 @@ func TestDeleteTombstones(t *testing.T) {
 		if xid, err = currentXID(ctx, tx); err != nil {
 			return err
 		}
-		if absence, err = casefile.CreateAbsence(ctx, tx, b.medical, e.ID, casefile.NewAbsence{
+		if absence, err = casefile.CreateAbsence(ctx, tx, editor(b.medical), e.ID, casefile.NewAbsence{
 			Absence: casefile.Absence{FirstSickDay: ardDay("2027-01-04"), Cause: "accident"}, Percentage: 100}); err != nil {
 			return err
 		}
-		if _, err = casefile.SetAbsencePercentage(ctx, tx, b.medical, e.ID, absence.ID, ardPtr(ardDay("2027-02-01")), 50, nil); err != nil {
+		if _, err = casefile.SetAbsencePercentage(ctx, tx, editor(b.medical), e.ID, absence.ID, ardPtr(ardDay("2027-02-01")), 50, nil); err != nil {
 			return err
 		}
-		if report, err = casefile.CreateReport(ctx, tx, b.medical, e.ID, casefile.Report{Body: "Notitie", Expertise: "bedrijfsarts", Hidden: true}, nil); err != nil {
+		if report, err = casefile.CreateReport(ctx, tx, editor(b.medical), e.ID, casefile.Report{Body: "Notitie", Expertise: "bedrijfsarts", Hidden: true}, nil); err != nil {
 			return err
 		}
-		if decision, err = casefile.CreateDecision(ctx, tx, b.medical, e.ID, casefile.Decision{Kind: "ZW", Date: ardDay("2027-03-01")}, nil); err != nil {
+		if decision, err = casefile.CreateDecision(ctx, tx, editor(b.medical), e.ID, casefile.Decision{Kind: "ZW", Date: ardDay("2027-03-01")}, nil); err != nil {
 			return err
 		}
-		if consultation, err = casefile.CreateConsultation(ctx, tx, b.medical, casefile.Consultation{EmployeeID: e.ID,
+		if consultation, err = casefile.CreateConsultation(ctx, tx, editor(b.medical), casefile.Consultation{EmployeeID: e.ID,
 			HeldAt: time.Now().Add(-time.Hour), HeldBy: "Dr. Visser", Outcome: "Belastbaar", Medical: true}); err != nil {
 			return err
 		}
-		if appointment, err = casefile.CreateAppointment(ctx, tx, b.medical, casefile.Appointment{EmployeeID: e.ID,
+		if appointment, err = casefile.CreateAppointment(ctx, tx, editor(b.medical), casefile.Appointment{EmployeeID: e.ID,
 			StartsAt: time.Now().Add(-time.Hour), WithWhom: "Dr. Visser", Kind: casefile.AppointmentCompanyDoctor,
 			ConsultationID: &consultation.ID}); err != nil {
 			return err
 		}
-		if policy, err = casefile.CreatePolicy(ctx, tx, audit.Actor{}, casefile.Policy{EmployerID: e.EmployerID, Insurer: "Achmea",
+		if policy, err = casefile.CreatePolicy(ctx, tx, access.Editor{}, casefile.Policy{EmployerID: e.EmployerID, Insurer: "Achmea",
 			PolicyNumber: "P-1", Period: casefile.ContractPeriod{Start: ardDay("2027-01-01")}}); err != nil {
 			return err
 		}
-		if participant, err = casefile.CreateParticipation(ctx, tx, audit.Actor{}, casefile.Participant{EmployeeID: e.ID,
+		if participant, err = casefile.CreateParticipation(ctx, tx, access.Editor{}, casefile.Participant{EmployeeID: e.ID,
 			PolicyID: policy.ID, Participating: true, Period: casefile.ContractPeriod{Start: ardDay("2027-01-01")}}); err != nil {
 			return err
 		}
-		agreement, err = casefile.CreateAgreement(ctx, tx, audit.Actor{}, casefile.Agreement{EmployerID: e.EmployerID,
+		agreement, err = casefile.CreateAgreement(ctx, tx, access.Editor{}, casefile.Agreement{EmployerID: e.EmployerID,
 			ContractNumber: "C-1", Period: casefile.ContractPeriod{Start: ardDay("2027-01-01")}, PolicyID: &policy.ID})
 		return err
 	})
@@ -78,44 +78,44 @@ func TestDeleteTombstones(t *testing.T) {
 			// Without medical.view: a classified absence and a medical consultation are refused,
 			// a hidden report does not exist.
 			"MedicalAbsence": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteAbsence(ctx, tx, b.plain, e.ID, absence.ID)
+				_, err := casefile.DeleteAbsence(ctx, tx, editor(b.plain), e.ID, absence.ID)
 				return wantCode(err, apperr.EFORBIDDEN)
 			},
 			"HiddenReport": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteReport(ctx, tx, b.plain, e.ID, report.ID)
+				_, err := casefile.DeleteReport(ctx, tx, editor(b.plain), e.ID, report.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"MedicalConsultation": func(tx pgx.Tx) error {
-				_, _, err := casefile.DeleteConsultation(ctx, tx, b.plain, e.ID, consultation.ID)
+				_, _, err := casefile.DeleteConsultation(ctx, tx, editor(b.plain), e.ID, consultation.ID)
 				return wantCode(err, apperr.EFORBIDDEN)
 			},
 			// Every item is deleted through its parent: under another one it does not exist.
 			"OtherEmployee": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteDecision(ctx, tx, uuid.Must(uuid.NewV7()), decision.ID)
+				_, err := casefile.DeleteDecision(ctx, tx, editor(b.medical), uuid.Must(uuid.NewV7()), decision.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"ConsultationOfOtherEmployee": func(tx pgx.Tx) error {
-				_, _, err := casefile.DeleteConsultation(ctx, tx, b.medical, uuid.Must(uuid.NewV7()), consultation.ID)
+				_, _, err := casefile.DeleteConsultation(ctx, tx, editor(b.medical), uuid.Must(uuid.NewV7()), consultation.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"AppointmentOfOtherEmployee": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteAppointment(ctx, tx, uuid.Must(uuid.NewV7()), appointment.ID)
+				_, err := casefile.DeleteAppointment(ctx, tx, editor(b.medical), uuid.Must(uuid.NewV7()), appointment.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"ParticipationOfOtherEmployee": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteParticipation(ctx, tx, audit.Actor{}, uuid.Must(uuid.NewV7()), participant.ID)
+				_, err := casefile.DeleteParticipation(ctx, tx, access.Editor{}, uuid.Must(uuid.NewV7()), participant.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"AgreementOfOtherEmployer": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteAgreement(ctx, tx, audit.Actor{}, uuid.Must(uuid.NewV7()), agreement.ID)
+				_, err := casefile.DeleteAgreement(ctx, tx, access.Editor{}, uuid.Must(uuid.NewV7()), agreement.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"PolicyOfOtherEmployer": func(tx pgx.Tx) error {
-				_, err := casefile.DeletePolicy(ctx, tx, audit.Actor{}, uuid.Must(uuid.NewV7()), policy.ID)
+				_, err := casefile.DeletePolicy(ctx, tx, access.Editor{}, uuid.Must(uuid.NewV7()), policy.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"PolicyInUse": func(tx pgx.Tx) error {
-				_, err := casefile.DeletePolicy(ctx, tx, audit.Actor{}, e.EmployerID, policy.ID)
+				_, err := casefile.DeletePolicy(ctx, tx, access.Editor{}, e.EmployerID, policy.ID)
 				if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != casefile.MsgPolicyInUse ||
 					!cmp.Equal(e.Args, []any{1, 1}) {
 					return err
@@ -137,28 +137,28 @@ func TestDeleteTombstones(t *testing.T) {
 		if xid, err = currentXID(ctx, tx); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteAbsence(ctx, tx, b.medical, e.ID, absence.ID); err != nil {
+		if _, err = casefile.DeleteAbsence(ctx, tx, editor(b.medical), e.ID, absence.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteReport(ctx, tx, b.medical, e.ID, report.ID); err != nil {
+		if _, err = casefile.DeleteReport(ctx, tx, editor(b.medical), e.ID, report.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteDecision(ctx, tx, e.ID, decision.ID); err != nil {
+		if _, err = casefile.DeleteDecision(ctx, tx, editor(b.medical), e.ID, decision.ID); err != nil {
 			return err
 		}
-		if _, unmatched, err = casefile.DeleteConsultation(ctx, tx, b.medical, e.ID, consultation.ID); err != nil {
+		if _, unmatched, err = casefile.DeleteConsultation(ctx, tx, editor(b.medical), e.ID, consultation.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteAppointment(ctx, tx, e.ID, appointment.ID); err != nil {
+		if _, err = casefile.DeleteAppointment(ctx, tx, editor(b.medical), e.ID, appointment.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteParticipation(ctx, tx, audit.Actor{}, e.ID, participant.ID); err != nil {
+		if _, err = casefile.DeleteParticipation(ctx, tx, access.Editor{}, e.ID, participant.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteAgreement(ctx, tx, audit.Actor{}, e.EmployerID, agreement.ID); err != nil {
+		if _, err = casefile.DeleteAgreement(ctx, tx, access.Editor{}, e.EmployerID, agreement.ID); err != nil {
 			return err
 		}
-		_, err = casefile.DeletePolicy(ctx, tx, audit.Actor{}, e.EmployerID, policy.ID)
+		_, err = casefile.DeletePolicy(ctx, tx, access.Editor{}, e.EmployerID, policy.ID)
 		return err
 	})
 	if !cmp.Equal(unmatched, []uuid.UUID{appointment.ID}) {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
@@ -159,11 +160,14 @@ func checkProgramme(ctx context.Context, tx pgx.Tx, p Programme) error {
 	return nil
 }
 
-// CreateProgramme stores a new programme and audits it (case.created, subject programme).
-// EINVALID on a missing provider or name, a negative price, or an executor who is not an active
-// coach of the provider able to receive delegations; ECONFLICT when the provider already has a
-// programme of that name.
-func CreateProgramme(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Programme) (Programme, error) {
+// CreateProgramme stores a new programme and audits it (case.created, subject programme). ed
+// must hold interventions.manage (EFORBIDDEN). EINVALID on a missing provider or name, a
+// negative price, or an executor who is not an active coach of the provider able to receive
+// delegations; ECONFLICT when the provider already has a programme of that name.
+func CreateProgramme(ctx context.Context, tx pgx.Tx, ed access.Editor, p Programme) (Programme, error) {
+	if err := mayManageInterventions(ed); err != nil {
+		return Programme{}, err
+	}
 	if err := p.validate(); err != nil {
 		return Programme{}, err
 	}
@@ -176,7 +180,7 @@ func CreateProgramme(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Progra
 	if err != nil {
 		return Programme{}, contractConflict(fmt.Errorf("create programme: %w", err), "name", MsgProgrammeDuplicate)
 	}
-	if err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectProgramme,
+	if err := audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectProgramme,
 		SubjectID: &p.ID, Details: p.details()}); err != nil {
 		return Programme{}, err
 	}
@@ -184,8 +188,11 @@ func CreateProgramme(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Progra
 }
 
 // UpdateProgramme replaces a programme's provider, name, price and executor setting and audits
-// the change (case.updated). ENOTFOUND, EINVALID, ECONFLICT as CreateProgramme.
-func UpdateProgramme(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Programme) (Programme, error) {
+// the change (case.updated). ENOTFOUND; EFORBIDDEN, EINVALID, ECONFLICT as CreateProgramme.
+func UpdateProgramme(ctx context.Context, tx pgx.Tx, ed access.Editor, p Programme) (Programme, error) {
+	if err := mayManageInterventions(ed); err != nil {
+		return Programme{}, err
+	}
 	before, err := FindProgrammeByID(ctx, tx, p.ID)
 	if err != nil {
 		return Programme{}, err
@@ -202,7 +209,7 @@ func UpdateProgramme(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Progra
 	if err != nil {
 		return Programme{}, contractConflict(fmt.Errorf("update programme: %w", err), "name", MsgProgrammeDuplicate)
 	}
-	if err := audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectProgramme,
+	if err := audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseUpdated, SubjectType: SubjectProgramme,
 		SubjectID: &p.ID, Details: map[string]any{"before": before.details(), "after": p.details()}}); err != nil {
 		return Programme{}, err
 	}
@@ -210,14 +217,17 @@ func UpdateProgramme(ctx context.Context, tx pgx.Tx, actor audit.Actor, p Progra
 }
 
 // CreateProvider stores a new intervention provider (org.CreateProvider) and audits it
-// (case.created, subject intervention_provider). EINVALID on an empty name; ECONFLICT on a taken
-// one.
-func CreateProvider(ctx context.Context, tx pgx.Tx, actor audit.Actor, name string) (org.Provider, error) {
+// (case.created, subject intervention_provider). EFORBIDDEN as CreateProgramme; EINVALID on an
+// empty name; ECONFLICT on a taken one.
+func CreateProvider(ctx context.Context, tx pgx.Tx, ed access.Editor, name string) (org.Provider, error) {
+	if err := mayManageInterventions(ed); err != nil {
+		return org.Provider{}, err
+	}
 	p, err := org.CreateProvider(ctx, tx, name)
 	if err != nil {
 		return org.Provider{}, contractConflict(err, "name", "programme.error.provider_duplicate")
 	}
-	return p, audit.Write(ctx, tx, actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectProvider,
+	return p, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.CaseCreated, SubjectType: SubjectProvider,
 		SubjectID: &p.ID, Details: map[string]any{"name": p.Name}})
 }
 

@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
@@ -45,15 +45,15 @@ func TestProgrammes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var actor audit.Actor
+	var system access.Editor
 
 	var provider, other org.Provider
 	var coachID, otherCoachID, deafCoachID string
 	b.in(t, func(tx pgx.Tx) (err error) {
-		if provider, err = casefile.CreateProvider(ctx, tx, actor, "Vitaal Verder"); err != nil {
+		if provider, err = casefile.CreateProvider(ctx, tx, system, "Vitaal Verder"); err != nil {
 			return err
 		}
-		if other, err = casefile.CreateProvider(ctx, tx, actor, "Balans"); err != nil {
+		if other, err = casefile.CreateProvider(ctx, tx, system, "Balans"); err != nil {
 			return err
 		}
 		var receive, plain string
@@ -77,7 +77,7 @@ func TestProgrammes(t *testing.T) {
 		return err
 	})
 	if err := b.try(func(tx pgx.Tx) error {
-		_, err := casefile.CreateProvider(ctx, tx, actor, "Vitaal Verder")
+		_, err := casefile.CreateProvider(ctx, tx, system, "Vitaal Verder")
 		return err
 	}); apperr.CodeOf(err) != apperr.ECONFLICT {
 		t.Errorf("duplicate provider: %v, want ECONFLICT", err)
@@ -94,7 +94,7 @@ func TestProgrammes(t *testing.T) {
 
 	var g casefile.Programme
 	b.in(t, func(tx pgx.Tx) (err error) {
-		g, err = casefile.CreateProgramme(ctx, tx, actor, casefile.Programme{ProviderID: provider.ID, Name: "Herstelcoaching",
+		g, err = casefile.CreateProgramme(ctx, tx, system, casefile.Programme{ProviderID: provider.ID, Name: "Herstelcoaching",
 			PriceCents: 125000})
 		return err
 	})
@@ -104,7 +104,7 @@ func TestProgrammes(t *testing.T) {
 	coach := ctrUUID(t, coachID)
 	g.ExecutorMode, g.ExecutorUserID = casefile.ExecutorOwn, &coach
 	b.in(t, func(tx pgx.Tx) (err error) {
-		g, err = casefile.UpdateProgramme(ctx, tx, actor, g)
+		g, err = casefile.UpdateProgramme(ctx, tx, system, g)
 		return err
 	})
 	if g.ExecutorName != "coach@example.test" {
@@ -128,7 +128,7 @@ func TestProgrammes(t *testing.T) {
 			map[string]string{"name": casefile.MsgProgrammeDuplicate}},
 	} {
 		err := b.try(func(tx pgx.Tx) error {
-			_, err := casefile.CreateProgramme(ctx, tx, actor, c.g)
+			_, err := casefile.CreateProgramme(ctx, tx, system, c.g)
 			return err
 		})
 		code, fields := ctrCode(err)
@@ -138,7 +138,7 @@ func TestProgrammes(t *testing.T) {
 	}
 	// Same name at another provider is fine.
 	b.in(t, func(tx pgx.Tx) error {
-		_, err := casefile.CreateProgramme(ctx, tx, actor, casefile.Programme{ProviderID: other.ID, Name: "Herstelcoaching"})
+		_, err := casefile.CreateProgramme(ctx, tx, system, casefile.Programme{ProviderID: other.ID, Name: "Herstelcoaching"})
 		return err
 	})
 	ev, _ := b.counts(t, casefile.SubjectProgramme, "programmes")

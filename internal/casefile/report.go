@@ -12,6 +12,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -80,11 +81,17 @@ func FindReportByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, emp
 		id, access.CanReadMedical(viewer), employeeID)
 }
 
-// CreateReport stores a report by by (its author) in the employee's dossier. EINVALID on an empty
-// text or an unknown expertise (parseErrs: errors the form found already), EFORBIDDEN for a
-// hidden or medical report from someone without medical.view, ENOTFOUND when the employee does
-// not exist.
-func CreateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
+// CreateReport stores a report by ed (its author) in the employee's dossier and audits it
+// (case.created). ed must see the employee and hold access.CaseDataWrite (ENOTFOUND, EFORBIDDEN
+// as mayChangeEmployee). EINVALID on an empty text or an unknown expertise (parseErrs: errors
+// the form found already), EFORBIDDEN for a hidden or medical report from someone without
+// medical.view, ENOTFOUND when the employee does not exist.
+func CreateReport(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	if err != nil {
+		return Report{}, err
+	}
+	by := ed.Principal
 	if err := r.checkFlags(by); err != nil {
 		return Report{}, err
 	}
@@ -94,7 +101,7 @@ func CreateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeI
 		return Report{}, err
 	}
 	r.ID, r.EmployeeID, r.AuthorID = uuid.Must(uuid.NewV7()), employeeID, userOf(by)
-	err := tx.QueryRow(ctx, `INSERT INTO reports (tenant_id, id, employee_id, employer_id, author_id, body,
+	err = tx.QueryRow(ctx, `INSERT INTO reports (tenant_id, id, employee_id, employer_id, author_id, body,
 		expertise, hidden, medical, created_by)
 		SELECT app_tenant(), $1, e.id, e.employer_id, $3, $4, $5, $6, $7, $3 FROM employees e WHERE e.id = $2
 		RETURNING employer_id`, r.ID, employeeID, r.AuthorID, r.Body, r.Expertise, r.Hidden, r.Medical).Scan(&r.EmployerID)
@@ -103,13 +110,22 @@ func CreateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeI
 	} else if err != nil {
 		return Report{}, fmt.Errorf("create report: %w", err)
 	}
+	if err := auditCase(ctx, tx, ed, audit.CaseCreated, "report", r.ID, employeeID, employerID, nil); err != nil {
+		return Report{}, err
+	}
 	return FindReportByID(ctx, tx, by, employeeID, r.ID)
 }
 
-// UpdateReport changes the text, expertise and flags of one of the employee's reports; the author
-// stays. ENOTFOUND when by may not read the report, EFORBIDDEN when he would make it hidden or
-// medical without medical.view, EINVALID on bad fields.
-func UpdateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
+// UpdateReport changes the text, expertise and flags of one of the employee's reports and audits
+// it (case.updated); the author stays. ENOTFOUND, EFORBIDDEN as CreateReport; ENOTFOUND when ed
+// may not read the report, EFORBIDDEN when he would make it hidden or medical without
+// medical.view, EINVALID on bad fields.
+func UpdateReport(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	if err != nil {
+		return Report{}, err
+	}
+	by := ed.Principal
 	if _, err := FindReportByID(ctx, tx, by, employeeID, r.ID); err != nil {
 		return Report{}, err
 	}
@@ -121,24 +137,34 @@ func UpdateReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeI
 	if err := invalid(fields); err != nil {
 		return Report{}, err
 	}
-	_, err := tx.Exec(ctx, `UPDATE reports SET body = $3, expertise = $4, hidden = $5, medical = $6, updated_at = now()
+	_, err = tx.Exec(ctx, `UPDATE reports SET body = $3, expertise = $4, hidden = $5, medical = $6, updated_at = now()
 		WHERE id = $1 AND employee_id = $2`, r.ID, employeeID, r.Body, r.Expertise, r.Hidden, r.Medical)
 	if err != nil {
 		return Report{}, fmt.Errorf("update report: %w", err)
 	}
+	if err := auditCase(ctx, tx, ed, audit.CaseUpdated, "report", r.ID, employeeID, employerID, nil); err != nil {
+		return Report{}, err
+	}
 	return FindReportByID(ctx, tx, by, employeeID, r.ID)
 }
 
-// DeleteReport deletes one of the employee's reports and returns it as it was. ENOTFOUND when
-// it does not exist, is another employee's, or is hidden or medical and by lacks medical.view
-// (what he may not read he cannot delete).
-func DeleteReport(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Report, error) {
-	r, err := FindReportByID(ctx, tx, by, employeeID, id)
+// DeleteReport deletes one of the employee's reports, audits it (case.deleted, with its
+// expertise and flags) and returns it as it was. ed must see the employee and may delete case
+// data (access.CanDeleteCaseData): ENOTFOUND, EFORBIDDEN as mayChangeEmployee. ENOTFOUND when
+// the report does not exist, is another employee's, or is hidden or medical and ed lacks
+// medical.view (what he may not read he cannot delete).
+func DeleteReport(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Report, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanDeleteCaseData)
+	if err != nil {
+		return Report{}, err
+	}
+	r, err := FindReportByID(ctx, tx, ed.Principal, employeeID, id)
 	if err != nil {
 		return Report{}, err
 	}
 	if _, err := tx.Exec(ctx, "DELETE FROM reports WHERE id = $1 AND employee_id = $2", id, employeeID); err != nil {
 		return Report{}, fmt.Errorf("delete report: %w", err)
 	}
-	return r, nil
+	return r, auditCase(ctx, tx, ed, audit.CaseDeleted, "report", id, employeeID, employerID,
+		map[string]any{"expertise": r.Expertise, "hidden": r.Hidden, "medical": r.Medical})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -150,18 +151,17 @@ type TrajectoryStart struct {
 	ProgrammeID *uuid.UUID
 }
 
-// OpenTrajectory opens a trajectory for an employee, opened by by (the zero Principal: the
-// system), and creates its tasks from the protocol's templates, due dates counted from the
-// start date, all in tx. EINVALID (fields protocol_id,
-// start_date, parent_id) on an unknown protocol, a start date more than MaxStartAhead ahead
-// or a parent of another employee; ENOTFOUND when the employee does not exist.
-func OpenTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, s TrajectoryStart) (Trajectory, []Task, error) {
-	var employerID uuid.UUID
-	if err := tx.QueryRow(ctx, "SELECT employer_id FROM employees WHERE id = $1", s.EmployeeID).Scan(&employerID); err != nil {
-		if database.IsNoRows(err) {
-			return Trajectory{}, nil, apperr.New(apperr.ENOTFOUND, "error.not_found")
-		}
-		return Trajectory{}, nil, fmt.Errorf("open trajectory: %w", err)
+// OpenTrajectory opens a trajectory for an employee, opened by ed (the system when its
+// Principal is the zero one), creates its tasks from the protocol's templates, due dates
+// counted from the start date, and audits it (case.created, with the protocol and how many
+// tasks), all in tx. ed must see the employee and hold access.CaseDataWrite (ENOTFOUND,
+// EFORBIDDEN as mayChangeEmployee). EINVALID (fields protocol_id, start_date, parent_id) on an
+// unknown protocol, a start date more than MaxStartAhead ahead or a parent of another employee;
+// ENOTFOUND when the employee does not exist.
+func OpenTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, s TrajectoryStart) (Trajectory, []Task, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, s.EmployeeID, writeCaseData)
+	if err != nil {
+		return Trajectory{}, nil, err
 	}
 	fields := map[string]string{}
 	now := time.Now()
@@ -188,9 +188,9 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, s Traje
 		return Trajectory{}, nil, apperr.Invalid(fields)
 	}
 	id := uuid.Must(uuid.NewV7())
-	_, err := tx.Exec(ctx, `INSERT INTO trajectories (tenant_id, id, employee_id, employer_id, protocol_id, start_date,
+	_, err = tx.Exec(ctx, `INSERT INTO trajectories (tenant_id, id, employee_id, employer_id, protocol_id, start_date,
 		opened_by, parent_id, programme_id) VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, s.EmployeeID, employerID, s.ProtocolID, s.StartDate, userOf(by), s.ParentID, s.ProgrammeID)
+		id, s.EmployeeID, employerID, s.ProtocolID, s.StartDate, userOf(ed.Principal), s.ParentID, s.ProgrammeID)
 	if err != nil {
 		return Trajectory{}, nil, fmt.Errorf("open trajectory: %w", err)
 	}
@@ -206,16 +206,25 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, s Traje
 		return Trajectory{}, nil, err
 	}
 	tasks, err := FindTasks(ctx, tx, id)
-	return t, tasks, err
+	if err != nil {
+		return Trajectory{}, nil, err
+	}
+	return t, tasks, auditCase(ctx, tx, ed, audit.CaseCreated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
+		map[string]any{"protocol": t.ProtocolName, "tasks": len(tasks)})
 }
 
-// CloseTrajectory closes the employee's open trajectory id, closed by by, and, in tx, ends its
-// delegations that are still active or planned (DESIGN.md §8). It returns the closed trajectory
-// and the ids of the delegations it ended. ENOTFOUND when it is not the employee's; ECONFLICT
-// (trajectory.error.closed) when already closed.
-func CloseTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Trajectory, []uuid.UUID, error) {
+// CloseTrajectory closes the employee's open trajectory id, closed by ed, and, in tx, ends its
+// delegations that are still active or planned (DESIGN.md §8), and audits the closing
+// (case.updated, with the delegations it ended: one event per change). It returns the closed
+// trajectory and the ids of the delegations it ended. ENOTFOUND, EFORBIDDEN as OpenTrajectory;
+// ENOTFOUND when it is not the employee's; ECONFLICT (trajectory.error.closed) when already
+// closed.
+func CloseTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Trajectory, []uuid.UUID, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+		return Trajectory{}, nil, err
+	}
 	tag, err := tx.Exec(ctx, `UPDATE trajectories SET status = 'closed', closed_at = greatest(now(), opened_at), closed_by = $2,
-		updated_at = now() WHERE id = $1 AND employee_id = $3 AND status = 'open'`, id, userOf(by), employeeID)
+		updated_at = now() WHERE id = $1 AND employee_id = $3 AND status = 'open'`, id, userOf(ed.Principal), employeeID)
 	if err != nil {
 		return Trajectory{}, nil, fmt.Errorf("close trajectory: %w", err)
 	}
@@ -236,13 +245,25 @@ func CloseTrajectory(ctx context.Context, tx pgx.Tx, by access.Principal, employ
 		return Trajectory{}, nil, fmt.Errorf("end delegations: %w", err)
 	}
 	t, err := FindTrajectoryByID(ctx, tx, employeeID, id)
-	return t, ended, err
+	if err != nil {
+		return Trajectory{}, nil, err
+	}
+	endedIDs := make([]string, len(ended))
+	for i, d := range ended {
+		endedIDs[i] = d.String()
+	}
+	return t, ended, auditCase(ctx, tx, ed, audit.CaseUpdated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
+		map[string]any{"status": TrajectoryClosed, "delegations_ended": endedIDs})
 }
 
-// CompleteTask marks the employee's open task id of an open trajectory done by by. ENOTFOUND
-// when it is not the employee's; ECONFLICT when the task is done already (task.error.done) or
-// its trajectory is closed (task.error.trajectory_closed).
-func CompleteTask(ctx context.Context, tx pgx.Tx, by access.Principal, employeeID, id uuid.UUID) (Task, error) {
+// CompleteTask marks the employee's open task id of an open trajectory done by ed and audits it
+// (case.updated). ENOTFOUND, EFORBIDDEN as OpenTrajectory; ENOTFOUND when it is not the
+// employee's; ECONFLICT when the task is done already (task.error.done) or its trajectory is
+// closed (task.error.trajectory_closed).
+func CompleteTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Task, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+		return Task{}, err
+	}
 	task, err := FindTaskByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Task{}, err
@@ -256,21 +277,29 @@ func CompleteTask(ctx context.Context, tx pgx.Tx, by access.Principal, employeeI
 		return Task{}, apperr.New(apperr.ECONFLICT, "task.error.trajectory_closed")
 	}
 	tag, err := tx.Exec(ctx, `UPDATE tasks SET status = 'done', completed_at = now(), completed_by = $2, updated_at = now()
-		WHERE id = $1 AND status = 'open'`, id, userOf(by))
+		WHERE id = $1 AND status = 'open'`, id, userOf(ed.Principal))
 	if err != nil {
 		return Task{}, fmt.Errorf("complete task: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return Task{}, apperr.New(apperr.ECONFLICT, "task.error.done")
 	}
-	return FindTaskByID(ctx, tx, employeeID, id)
+	if task, err = FindTaskByID(ctx, tx, employeeID, id); err != nil {
+		return Task{}, err
+	}
+	return task, auditCase(ctx, tx, ed, audit.CaseUpdated, "task", task.ID, task.EmployeeID, task.EmployerID,
+		map[string]any{"status": TaskDone, "trajectory_id": task.TrajectoryID.String(), "type": task.Type})
 }
 
-// SetTaskDueDate moves the due date of the employee's open task id (nil: no due date).
-// ENOTFOUND when it is not the employee's; EINVALID (field due_date) when the date lies before
-// the trajectory's start date; ECONFLICT when the task is done (task.error.done) or its
-// trajectory closed (task.error.trajectory_closed).
-func SetTaskDueDate(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID, due *time.Time) (Task, error) {
+// SetTaskDueDate moves the due date of the employee's open task id (nil: no due date) and audits
+// it (case.updated). ENOTFOUND, EFORBIDDEN as OpenTrajectory; ENOTFOUND when it is not the
+// employee's; EINVALID (field due_date) when the date lies before the trajectory's start date;
+// ECONFLICT when the task is done (task.error.done) or its trajectory closed
+// (task.error.trajectory_closed).
+func SetTaskDueDate(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID, due *time.Time) (Task, error) {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+		return Task{}, err
+	}
 	task, err := FindTaskByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Task{}, err
@@ -293,5 +322,9 @@ func SetTaskDueDate(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID, du
 	if _, err := tx.Exec(ctx, "UPDATE tasks SET due_date = $2, updated_at = now() WHERE id = $1", id, due); err != nil {
 		return Task{}, fmt.Errorf("set task due date: %w", err)
 	}
-	return FindTaskByID(ctx, tx, employeeID, id)
+	if task, err = FindTaskByID(ctx, tx, employeeID, id); err != nil {
+		return Task{}, err
+	}
+	return task, auditCase(ctx, tx, ed, audit.CaseUpdated, "task", task.ID, task.EmployeeID, task.EmployerID,
+		map[string]any{"due_date": auditDay(task.DueDate), "trajectory_id": task.TrajectoryID.String()})
 }

@@ -27,13 +27,21 @@ type trajectoryBundle struct {
 	user                uuid.UUID
 }
 
-// as returns the bundle's user as the engine sees him, with medical.view when medical.
+// as returns the bundle's user as the engine sees him: he sees the employer's employees and may
+// change their case data, with medical.view when medical.
 func (b trajectoryBundle) as(medical bool) access.Principal {
-	p := access.Principal{TenantID: b.tenant, UserID: b.user, Kind: access.KindProvider}
+	p := access.Principal{TenantID: b.tenant, UserID: b.user, Kind: access.KindProvider,
+		Rights: []access.Right{access.EmployeeDossierView, access.CaseDataWrite},
+		Facts:  access.Facts{AllEmployers: []uuid.UUID{b.employer}, Reach: []uuid.UUID{b.employer}}}
 	if medical {
-		p.Rights = []access.Right{access.MedicalView}
+		p.Rights = append(p.Rights, access.MedicalView)
 	}
 	return p
+}
+
+// ed returns the bundle's user (as) as the editor of a change.
+func (b trajectoryBundle) ed(medical bool) access.Editor {
+	return access.Editor{Principal: b.as(medical)}
 }
 
 func setupTrajectories(t *testing.T) trajectoryBundle {
@@ -149,7 +157,7 @@ func TestOpenTrajectoryCreatesTasks(t *testing.T) {
 	var tr casefile.Trajectory
 	var tasks []casefile.Task
 	b.in(t, func(tx pgx.Tx) (err error) {
-		tr, tasks, err = casefile.OpenTrajectory(ctx, tx, b.as(false), casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID,
+		tr, tasks, err = casefile.OpenTrajectory(ctx, tx, b.ed(false), casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID,
 			StartDate: start})
 		return err
 	})
@@ -185,7 +193,7 @@ func TestOpenTrajectoryCreatesTasks(t *testing.T) {
 			"unknown employee": {EmployeeID: other, ProtocolID: p.ID},
 		} {
 			err := database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {
-				_, _, err := casefile.OpenTrajectory(ctx, tx, access.Principal{}, s)
+				_, _, err := casefile.OpenTrajectory(ctx, tx, access.Editor{}, s)
 				return err
 			})
 			want := apperr.EINVALID
@@ -211,7 +219,7 @@ func TestCompleteAndClose(t *testing.T) {
 		var tr casefile.Trajectory
 		var tasks []casefile.Task
 		b.in(t, func(tx pgx.Tx) (err error) {
-			tr, tasks, err = casefile.OpenTrajectory(ctx, tx, access.Principal{}, casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID})
+			tr, tasks, err = casefile.OpenTrajectory(ctx, tx, access.Editor{}, casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID})
 			return err
 		})
 		return tr, tasks
@@ -239,7 +247,7 @@ func TestCompleteAndClose(t *testing.T) {
 	}
 	var done casefile.Task
 	if err := call(func(tx pgx.Tx) (err error) {
-		done, err = casefile.CompleteTask(ctx, tx, b.as(false), b.employee, tasks[0].ID)
+		done, err = casefile.CompleteTask(ctx, tx, b.ed(false), b.employee, tasks[0].ID)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -248,7 +256,7 @@ func TestCompleteAndClose(t *testing.T) {
 		t.Errorf("completed task = %+v", done)
 	}
 	err := call(func(tx pgx.Tx) error {
-		_, err := casefile.CompleteTask(ctx, tx, b.as(false), b.employee, tasks[0].ID)
+		_, err := casefile.CompleteTask(ctx, tx, b.ed(false), b.employee, tasks[0].ID)
 		return err
 	})
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "task.error.done" {
@@ -263,16 +271,16 @@ func TestCompleteAndClose(t *testing.T) {
 	for name, fn := range map[string]func(tx pgx.Tx) error{
 		"FindTrajectory": func(tx pgx.Tx) error { _, err := casefile.FindTrajectoryByID(ctx, tx, stranger, tr.ID); return err },
 		"CloseTrajectory": func(tx pgx.Tx) error {
-			_, _, err := casefile.CloseTrajectory(ctx, tx, b.as(false), stranger, tr.ID)
+			_, _, err := casefile.CloseTrajectory(ctx, tx, b.ed(false), stranger, tr.ID)
 			return err
 		},
 		"FindTask": func(tx pgx.Tx) error { _, err := casefile.FindTaskByID(ctx, tx, stranger, tasks[1].ID); return err },
 		"CompleteTask": func(tx pgx.Tx) error {
-			_, err := casefile.CompleteTask(ctx, tx, b.as(false), stranger, tasks[1].ID)
+			_, err := casefile.CompleteTask(ctx, tx, b.ed(false), stranger, tasks[1].ID)
 			return err
 		},
 		"SetTaskDueDate": func(tx pgx.Tx) error {
-			_, err := casefile.SetTaskDueDate(ctx, tx, stranger, tasks[1].ID, nil)
+			_, err := casefile.SetTaskDueDate(ctx, tx, b.ed(false), stranger, tasks[1].ID, nil)
 			return err
 		},
 	} {
@@ -287,7 +295,7 @@ func TestCompleteAndClose(t *testing.T) {
 	var closed casefile.Trajectory
 	var ended []uuid.UUID
 	if err := call(func(tx pgx.Tx) (err error) {
-		closed, ended, err = casefile.CloseTrajectory(ctx, tx, b.as(false), b.employee, tr.ID)
+		closed, ended, err = casefile.CloseTrajectory(ctx, tx, b.ed(false), b.employee, tr.ID)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -312,21 +320,21 @@ func TestCompleteAndClose(t *testing.T) {
 		return nil
 	})
 	err = call(func(tx pgx.Tx) error {
-		_, _, err := casefile.CloseTrajectory(ctx, tx, b.as(false), b.employee, tr.ID)
+		_, _, err := casefile.CloseTrajectory(ctx, tx, b.ed(false), b.employee, tr.ID)
 		return err
 	})
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "trajectory.error.closed" {
 		t.Errorf("closing twice: %v, want ECONFLICT trajectory.error.closed", err)
 	}
 	err = call(func(tx pgx.Tx) error {
-		_, err := casefile.CompleteTask(ctx, tx, b.as(false), b.employee, tasks[1].ID)
+		_, err := casefile.CompleteTask(ctx, tx, b.ed(false), b.employee, tasks[1].ID)
 		return err
 	})
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != "task.error.trajectory_closed" {
 		t.Errorf("completing a task of a closed trajectory: %v, want ECONFLICT task.error.trajectory_closed", err)
 	}
 	err = call(func(tx pgx.Tx) error {
-		_, _, err := casefile.CloseTrajectory(ctx, tx, access.Principal{}, b.employee, uuid.Must(uuid.NewV7()))
+		_, _, err := casefile.CloseTrajectory(ctx, tx, access.Editor{}, b.employee, uuid.Must(uuid.NewV7()))
 		return err
 	})
 	if apperr.CodeOf(err) != apperr.ENOTFOUND {
@@ -342,11 +350,11 @@ func TestAgenda(t *testing.T) {
 	var cons, cons2 casefile.Consultation
 	held := time.Now().Add(-time.Hour).Truncate(time.Second)
 	if err := call(func(tx pgx.Tx) (err error) {
-		if cons, err = casefile.CreateConsultation(ctx, tx, b.as(true), casefile.Consultation{EmployeeID: b.employee, HeldAt: held,
+		if cons, err = casefile.CreateConsultation(ctx, tx, b.ed(true), casefile.Consultation{EmployeeID: b.employee, HeldAt: held,
 			HeldBy: "Dr. Bos", Outcome: "Belastbaar voor halve dagen", Medical: true}); err != nil {
 			return err
 		}
-		cons2, err = casefile.CreateConsultation(ctx, tx, b.as(false), casefile.Consultation{EmployeeID: b.employee2, HeldAt: held,
+		cons2, err = casefile.CreateConsultation(ctx, tx, b.ed(false), casefile.Consultation{EmployeeID: b.employee2, HeldAt: held,
 			HeldBy: "Dr. Bos", Outcome: "Afspraak gemaakt", Medical: false})
 		return err
 	}); err != nil {
@@ -379,7 +387,7 @@ func TestAgenda(t *testing.T) {
 		starts := time.Now().Add(72 * time.Hour).Truncate(time.Second)
 		var a casefile.Appointment
 		if err := call(func(tx pgx.Tx) (err error) {
-			a, err = casefile.CreateAppointment(ctx, tx, b.as(false), casefile.Appointment{EmployeeID: b.employee, StartsAt: starts,
+			a, err = casefile.CreateAppointment(ctx, tx, b.ed(false), casefile.Appointment{EmployeeID: b.employee, StartsAt: starts,
 				WithWhom: "Dr. Bos", Kind: casefile.AppointmentCompanyDoctor})
 			return err
 		}); err != nil {
@@ -390,7 +398,7 @@ func TestAgenda(t *testing.T) {
 		}
 		a.ConsultationID = &cons.ID
 		a.Status = casefile.AppointmentPlanned
-		if err := call(func(tx pgx.Tx) (err error) { a, err = casefile.UpdateAppointment(ctx, tx, a); return err }); err != nil {
+		if err := call(func(tx pgx.Tx) (err error) { a, err = casefile.UpdateAppointment(ctx, tx, b.ed(false), a); return err }); err != nil {
 			t.Fatal(err)
 		}
 		if a.ConsultationHeldAt == nil || !a.ConsultationHeldAt.Equal(held) {
@@ -405,7 +413,7 @@ func TestAgenda(t *testing.T) {
 			"kind":            {casefile.Appointment{EmployeeID: b.employee, StartsAt: starts, WithWhom: "X", Kind: "party"}, "kind"},
 			"foreign consult": {casefile.Appointment{EmployeeID: b.employee, StartsAt: starts, WithWhom: "X", Kind: casefile.AppointmentOther, ConsultationID: &cons2.ID}, "consultation_id"},
 		} {
-			err := call(func(tx pgx.Tx) error { _, err := casefile.CreateAppointment(ctx, tx, b.as(false), tc.a); return err })
+			err := call(func(tx pgx.Tx) error { _, err := casefile.CreateAppointment(ctx, tx, b.ed(false), tc.a); return err })
 			e, ok := apperr.As(err)
 			if !ok || e.Code != apperr.EINVALID || e.Fields[tc.field] == "" {
 				t.Errorf("%s: %v, want EINVALID on %s", name, err, tc.field)
@@ -431,7 +439,7 @@ func TestAgenda(t *testing.T) {
 			"medical without right": {casefile.Consultation{EmployeeID: b.employee, HeldAt: held, HeldBy: "X", Outcome: "Ziek", Medical: true}, false, "medical"},
 		} {
 			err := call(func(tx pgx.Tx) error {
-				_, err := casefile.CreateConsultation(ctx, tx, b.as(tc.medical), tc.c)
+				_, err := casefile.CreateConsultation(ctx, tx, b.ed(tc.medical), tc.c)
 				return err
 			})
 			e, ok := apperr.As(err)
@@ -449,7 +457,7 @@ func TestAgenda(t *testing.T) {
 	t.Run("UnderAnotherEmployee", func(t *testing.T) {
 		var a casefile.Appointment
 		if err := call(func(tx pgx.Tx) (err error) {
-			a, err = casefile.CreateAppointment(ctx, tx, b.as(true), casefile.Appointment{EmployeeID: b.employee,
+			a, err = casefile.CreateAppointment(ctx, tx, b.ed(true), casefile.Appointment{EmployeeID: b.employee,
 				StartsAt: time.Now().Add(24 * time.Hour), WithWhom: "Dr. Bos", Kind: casefile.AppointmentOther})
 			return err
 		}); err != nil {
@@ -459,13 +467,13 @@ func TestAgenda(t *testing.T) {
 		movedA.EmployeeID, movedC.EmployeeID = b.employee2, b.employee2
 		for name, fn := range map[string]func(tx pgx.Tx) error{
 			"FindAppointment":   func(tx pgx.Tx) error { _, err := casefile.FindAppointmentByID(ctx, tx, b.employee2, a.ID); return err },
-			"UpdateAppointment": func(tx pgx.Tx) error { _, err := casefile.UpdateAppointment(ctx, tx, movedA); return err },
+			"UpdateAppointment": func(tx pgx.Tx) error { _, err := casefile.UpdateAppointment(ctx, tx, b.ed(false), movedA); return err },
 			"FindConsultation": func(tx pgx.Tx) error {
 				_, err := casefile.FindConsultationByID(ctx, tx, b.as(true), b.employee2, cons.ID)
 				return err
 			},
 			"UpdateConsultation": func(tx pgx.Tx) error {
-				_, err := casefile.UpdateConsultation(ctx, tx, b.as(true), movedC)
+				_, err := casefile.UpdateConsultation(ctx, tx, b.ed(true), movedC)
 				return err
 			},
 			"EmployeeOfUnknownAppointment": func(tx pgx.Tx) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -35,11 +36,15 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 	if err != nil || len(doctorUsers) == 0 {
 		return fmt.Errorf("demo company doctor: %w", err)
 	}
-	_, doctor, err := org.LoadPrincipal(ctx, tx, tenantID, doctorUsers[0].ID)
+	_, principal, err := org.LoadPrincipal(ctx, tx, tenantID, doctorUsers[0].ID)
 	if err != nil {
 		return err
 	}
-	actor := audit.Actor{UserID: &doctor.UserID}
+	// The company doctor records the employees' case data, medical parts included. The
+	// programmes and contracts are administration he may not do: the demo loader enters them as
+	// the system (the zero Principal), and their events name no user.
+	doctor := access.Editor{Principal: principal, Actor: audit.Actor{UserID: &principal.UserID}}
+	var system access.Editor
 
 	providers, err := org.FindProviders(ctx, tx)
 	if err != nil {
@@ -49,7 +54,7 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 		for j, name := range []string{"Werkfit traject", "Coaching bij psychische klachten"} {
 			p := casefile.Programme{ProviderID: pr.ID, Name: name, PriceCents: int64(1850_00 + 400_00*i + 650_00*j),
 				ExecutorMode: casefile.ExecutorProvider}
-			if _, err := casefile.CreateProgramme(ctx, tx, actor, p); err != nil {
+			if _, err := casefile.CreateProgramme(ctx, tx, system, p); err != nil {
 				return fmt.Errorf("programme: %w", err)
 			}
 		}
@@ -58,13 +63,13 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 	policies := map[uuid.UUID]uuid.UUID{}
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i, e := range employers {
-		pol, err := casefile.CreatePolicy(ctx, tx, actor, casefile.Policy{EmployerID: e.id, Insurer: []string{"Zilveren Verzekeringen", "Amstel Verzuim NV", "Noorderlicht Inkomen"}[i%3],
+		pol, err := casefile.CreatePolicy(ctx, tx, system, casefile.Policy{EmployerID: e.id, Insurer: []string{"Zilveren Verzekeringen", "Amstel Verzuim NV", "Noorderlicht Inkomen"}[i%3],
 			PolicyNumber: fmt.Sprintf("VZ-%06d", 482100+i*37), Period: casefile.ContractPeriod{Start: start}})
 		if err != nil {
 			return fmt.Errorf("policy: %w", err)
 		}
 		policies[e.id] = pol.ID
-		if _, err := casefile.CreateAgreement(ctx, tx, actor, casefile.Agreement{EmployerID: e.id, ContractNumber: fmt.Sprintf("DVO-2025-%03d", 11+i),
+		if _, err := casefile.CreateAgreement(ctx, tx, system, casefile.Agreement{EmployerID: e.id, ContractNumber: fmt.Sprintf("DVO-2025-%03d", 11+i),
 			Period: casefile.ContractPeriod{Start: start}, PolicyID: &pol.ID}); err != nil {
 			return fmt.Errorf("agreement: %w", err)
 		}
@@ -102,7 +107,7 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 		if !participating {
 			reason = "Uitgezonderd: tijdelijk contract korter dan zes maanden"
 		}
-		if _, err := casefile.CreateParticipation(ctx, tx, actor, casefile.Participant{EmployeeID: e.id, PolicyID: policies[e.employer],
+		if _, err := casefile.CreateParticipation(ctx, tx, system, casefile.Participant{EmployeeID: e.id, PolicyID: policies[e.employer],
 			Participating: participating, Reason: reason, Period: casefile.ContractPeriod{Start: start}}); err != nil {
 			return fmt.Errorf("participation: %w", err)
 		}

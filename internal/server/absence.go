@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -113,7 +112,6 @@ func absenceFromForm(f *form) casefile.Absence {
 
 // createAbsence reports an absence with its first percentage.
 func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
-	c := mustCurrent(r)
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -121,11 +119,8 @@ func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
 	a := absenceFromForm(f)
 	pct := ardInt(f, "percentage")
 	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		a, err := casefile.CreateAbsence(r.Context(), tx, c.Principal, e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
-		if err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseCreated, "absence", a.ID, e.ID, e.EmployerID, nil)
+		_, err := casefile.CreateAbsence(r.Context(), tx, caseEditor(r), e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderAbsences(w, r, status, errs, uuid.Nil, nil)
@@ -167,7 +162,6 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 
 // updateAbsence changes an absence's dates, notes and (with medical.view) its cause.
 func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
-	c := mustCurrent(r)
 	aid, err := pathID(r, "aid")
 	if err != nil {
 		return err
@@ -179,10 +173,8 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 	a := absenceFromForm(f)
 	a.ID = aid
 	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		if _, err := casefile.UpdateAbsence(r.Context(), tx, c.Principal, e.ID, a, f.errors); err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseUpdated, "absence", aid, e.ID, e.EmployerID, nil)
+		_, err := casefile.UpdateAbsence(r.Context(), tx, caseEditor(r), e.ID, a, f.errors)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderAbsenceEdit(w, r, status, errs)
@@ -195,7 +187,6 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 
 // setAbsencePercentage records a change of an absence's percentage from a date on.
 func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) error {
-	c := mustCurrent(r)
 	aid, err := pathID(r, "aid")
 	if err != nil {
 		return err
@@ -207,11 +198,8 @@ func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) er
 	from := f.optDate("from_date")
 	pct := ardInt(f, "percentage")
 	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		if _, err := casefile.SetAbsencePercentage(r.Context(), tx, c.Principal, e.ID, aid, from, pct, f.errors); err != nil {
-			return err
-		}
-		// The percentage is part of the absence: the change is one of the absence.
-		return auditCase(r, tx, audit.CaseUpdated, "absence", aid, e.ID, e.EmployerID, nil)
+		_, err := casefile.SetAbsencePercentage(r.Context(), tx, caseEditor(r), e.ID, aid, from, pct, f.errors)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderAbsences(w, r, status, nil, aid, errs)

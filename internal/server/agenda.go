@@ -11,7 +11,6 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -142,12 +141,8 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		a.EmployeeID, _ = pathID(r, "id")
-		created, err := casefile.CreateAppointment(r.Context(), tx, mustCurrent(r).Principal, a)
-		if err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseCreated, "appointment", created.ID, created.EmployeeID, created.EmployerID,
-			map[string]any{"kind": created.Kind})
+		_, err := casefile.CreateAppointment(r.Context(), tx, caseEditor(r), a)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderAgenda(w, r, status, agendaForms{appointment: a, startsAt: f.str("starts_at"),
@@ -185,12 +180,8 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		c.EmployeeID, _ = pathID(r, "id")
-		created, err := casefile.CreateConsultation(r.Context(), tx, mustCurrent(r).Principal, c)
-		if err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseCreated, "consultation", created.ID, created.EmployeeID, created.EmployerID,
-			map[string]any{"medical": created.Medical})
+		_, err := casefile.CreateConsultation(r.Context(), tx, caseEditor(r), c)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderAgenda(w, r, status, agendaForms{consultation: c, heldAt: f.str("held_at"),
@@ -272,13 +263,12 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 		if err := f.err(); err != nil {
 			return err
 		}
-		updated, err := casefile.UpdateAppointment(r.Context(), tx, a)
+		updated, err := casefile.UpdateAppointment(r.Context(), tx, caseEditor(r), a)
 		if err != nil {
 			return err
 		}
 		a = updated
-		return auditCase(r, tx, audit.CaseUpdated, "appointment", updated.ID, updated.EmployeeID, updated.EmployerID,
-			map[string]any{"status": updated.Status})
+		return nil
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderAppointmentForm(w, r, status, &a, f.str("starts_at"), errs)
@@ -350,13 +340,12 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 		if err := f.err(); err != nil {
 			return err
 		}
-		updated, err := casefile.UpdateConsultation(r.Context(), tx, mustCurrent(r).Principal, c)
+		updated, err := casefile.UpdateConsultation(r.Context(), tx, caseEditor(r), c)
 		if err != nil {
 			return err
 		}
 		c = updated
-		return auditCase(r, tx, audit.CaseUpdated, "consultation", updated.ID, updated.EmployeeID, updated.EmployerID,
-			map[string]any{"medical": updated.Medical})
+		return nil
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderConsultationForm(w, r, status, &c, f.str("held_at"), errs)

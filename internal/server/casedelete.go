@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -19,29 +18,28 @@ import (
 
 // Deleting case data of the employee dossier and contracts of the employer dossier. Every item
 // has an address ending in /delete: GET shows what will go and asks to confirm (no JavaScript
-// needed), POST deletes, audits case.deleted (with the employee, for his dossier's items), and
-// returns to the tab or part with 303. The right (access.CanDeleteCaseData for case data,
-// access.CanDeleteContract and access.CanDeleteEmployerContracts for contracts) is checked
-// after visibility, so an unseen dossier stays 404. Each kind of item is one entry of the
-// tables below: a new kind says how it is found, shown and removed, and nothing else.
+// needed), POST deletes and returns to the tab or part with 303; the capability's delete checks
+// the right itself and audits case.deleted (with the employee, for his dossier's items). The
+// right (access.CanDeleteCaseData for case data, access.CanDeleteContract and
+// access.CanDeleteEmployerContracts for contracts) is also asked here first, after visibility,
+// so an unseen dossier stays 404 and a refusal is audited before anything is read. Each kind of
+// item is one entry of the tables below: a new kind says how it is found, shown and removed,
+// and nothing else.
 
 // caseDeletion is one kind of deletable item of the employee dossier.
 type caseDeletion struct {
-	tab     string // the dossier tab that lists it: the audit's part and the way back
-	subject string // audit subject type of the event deleteCase writes (unless audited)
-	title   string // message key of the confirmation's title
+	tab   string // the dossier tab that lists it: the audit's part and the way back
+	title string // message key of the confirmation's title
 	// right decides whether the user may delete items of this kind (EFORBIDDEN when not).
 	right func(access.Principal) error
-	// audited is set when remove's capability writes the case.deleted event itself.
-	audited bool
 	// employee returns the employee the request's item belongs to; ENOTFOUND when the item is
 	// absent.
 	employee func(r *http.Request, tx pgx.Tx) (uuid.UUID, error)
 	// describe finds the item in e's dossier and returns what the confirmation shows of it,
 	// refusing (EFORBIDDEN) what the user may not delete.
 	describe func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error)
-	// remove deletes the item from e's dossier and returns its id and the audit's details.
-	remove func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error)
+	// remove deletes the item from e's dossier through its capability, which audits it.
+	remove func(r *http.Request, tx pgx.Tx, e org.Employee) error
 }
 
 // confirmCaseDelete shows the confirmation of deleting d's item.
@@ -70,13 +68,7 @@ func (s *Server) confirmCaseDelete(d caseDeletion) handler {
 func (s *Server) deleteCase(d caseDeletion) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		load := func(tx pgx.Tx) (uuid.UUID, error) { return d.employee(r, tx) }
-		e, err := s.inCaseAction(r, d.tab, d.right, load, func(tx pgx.Tx, e org.Employee) error {
-			id, details, err := d.remove(r, tx, e)
-			if err != nil || d.audited {
-				return err
-			}
-			return auditCase(r, tx, audit.CaseDeleted, d.subject, id, e.ID, e.EmployerID, details)
-		})
+		e, err := s.inCaseAction(r, d.tab, d.right, load, func(tx pgx.Tx, e org.Employee) error { return d.remove(r, tx, e) })
 		if err != nil {
 			return err
 		}
@@ -170,7 +162,7 @@ func excerpt(text string, n int) string {
 func pathEmployeeOf(r *http.Request, _ pgx.Tx) (uuid.UUID, error) { return pathID(r, "id") }
 
 var absenceDeletion = caseDeletion{
-	tab: "absences", subject: "absence", title: "absence.delete_title", employee: pathEmployeeOf,
+	tab: "absences", title: "absence.delete_title", employee: pathEmployeeOf,
 	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "aid")
@@ -188,18 +180,18 @@ var absenceDeletion = caseDeletion{
 			{Label: "absence.notes", Value: excerpt(a.Notes, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
 		id, err := pathID(r, "aid")
 		if err != nil {
-			return uuid.Nil, nil, err
+			return err
 		}
-		a, err := casefile.DeleteAbsence(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
-		return id, map[string]any{"first_sick_day": dateValue(&a.FirstSickDay), "percentages": len(a.Percentages)}, err
+		_, err = casefile.DeleteAbsence(r.Context(), tx, caseEditor(r), e.ID, id)
+		return err
 	},
 }
 
 var reportDeletion = caseDeletion{
-	tab: "reports", subject: "report", title: "report.delete_title", employee: pathEmployeeOf,
+	tab: "reports", title: "report.delete_title", employee: pathEmployeeOf,
 	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "rid")
@@ -217,18 +209,18 @@ var reportDeletion = caseDeletion{
 			{Label: "report.body", Value: excerpt(rep.Body, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
 		id, err := pathID(r, "rid")
 		if err != nil {
-			return uuid.Nil, nil, err
+			return err
 		}
-		rep, err := casefile.DeleteReport(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
-		return id, map[string]any{"expertise": rep.Expertise, "hidden": rep.Hidden, "medical": rep.Medical}, err
+		_, err = casefile.DeleteReport(r.Context(), tx, caseEditor(r), e.ID, id)
+		return err
 	},
 }
 
 var decisionDeletion = caseDeletion{
-	tab: "decisions", subject: "decision", title: "decision.delete_title", employee: pathEmployeeOf,
+	tab: "decisions", title: "decision.delete_title", employee: pathEmployeeOf,
 	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "did")
@@ -246,13 +238,13 @@ var decisionDeletion = caseDeletion{
 			{Label: "decision.outcome", Value: excerpt(d.Outcome, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
 		id, err := pathID(r, "did")
 		if err != nil {
-			return uuid.Nil, nil, err
+			return err
 		}
-		d, err := casefile.DeleteDecision(r.Context(), tx, e.ID, id)
-		return id, map[string]any{"kind": d.Kind, "decision_date": dateValue(&d.Date)}, err
+		_, err = casefile.DeleteDecision(r.Context(), tx, caseEditor(r), e.ID, id)
+		return err
 	},
 }
 
@@ -266,7 +258,7 @@ func appointmentEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 }
 
 var appointmentDeletion = caseDeletion{
-	tab: "agenda", subject: "appointment", title: "appointment.delete_title", employee: appointmentEmployee,
+	tab: "agenda", title: "appointment.delete_title", employee: appointmentEmployee,
 	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "id")
@@ -284,13 +276,13 @@ var appointmentDeletion = caseDeletion{
 			{Label: "appointment.status", Value: i18n.T(r.Context(), "appointment.status."+a.Status)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
 		id, err := pathID(r, "id")
 		if err != nil {
-			return uuid.Nil, nil, err
+			return err
 		}
-		a, err := casefile.DeleteAppointment(r.Context(), tx, e.ID, id)
-		return id, map[string]any{"kind": a.Kind, "status": a.Status}, err
+		_, err = casefile.DeleteAppointment(r.Context(), tx, caseEditor(r), e.ID, id)
+		return err
 	},
 }
 
@@ -304,7 +296,7 @@ func consultationEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 }
 
 var consultationDeletion = caseDeletion{
-	tab: "agenda", subject: "consultation", title: "consultation.delete_title", employee: consultationEmployee,
+	tab: "agenda", title: "consultation.delete_title", employee: consultationEmployee,
 	right: access.CanDeleteCaseData,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "id")
@@ -321,19 +313,19 @@ var consultationDeletion = caseDeletion{
 			{Label: "consultation.outcome", Value: excerpt(c.Outcome, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
 		id, err := pathID(r, "id")
 		if err != nil {
-			return uuid.Nil, nil, err
+			return err
 		}
-		c, unmatched, err := casefile.DeleteConsultation(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
-		return id, map[string]any{"medical": c.Medical, "unmatched_appointments": unmatched}, err
+		_, _, err = casefile.DeleteConsultation(r.Context(), tx, caseEditor(r), e.ID, id)
+		return err
 	},
 }
 
 var participationDeletion = caseDeletion{
 	tab: "policies", title: "participation.delete_title", employee: pathEmployeeOf,
-	right: access.CanDeleteContract, audited: true,
+	right: access.CanDeleteContract,
 	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
 		id, err := pathID(r, "pid")
 		if err != nil {
@@ -351,13 +343,13 @@ var participationDeletion = caseDeletion{
 			{Label: "participation.participating", Value: i18n.T(r.Context(), answer)},
 			{Label: "participation.reason", Value: x.Reason}}, periodDetails(x.Period)...), nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) (uuid.UUID, map[string]any, error) {
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
 		id, err := pathID(r, "pid")
 		if err != nil {
-			return uuid.Nil, nil, err
+			return err
 		}
-		_, err = casefile.DeleteParticipation(r.Context(), tx, actor(r), e.ID, id)
-		return id, nil, err
+		_, err = casefile.DeleteParticipation(r.Context(), tx, caseEditor(r), e.ID, id)
+		return err
 	},
 }
 
@@ -382,7 +374,7 @@ var policyDeletion = employerDeletion{
 		if err != nil {
 			return err
 		}
-		_, err = casefile.DeletePolicy(r.Context(), tx, actor(r), employerID, id)
+		_, err = casefile.DeletePolicy(r.Context(), tx, caseEditor(r), employerID, id)
 		return err
 	},
 }
@@ -406,7 +398,7 @@ var agreementDeletion = employerDeletion{
 		if err != nil {
 			return err
 		}
-		_, err = casefile.DeleteAgreement(r.Context(), tx, actor(r), employerID, id)
+		_, err = casefile.DeleteAgreement(r.Context(), tx, caseEditor(r), employerID, id)
 		return err
 	},
 }

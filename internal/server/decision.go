@@ -6,7 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -56,18 +55,14 @@ func decisionFromForm(f *form) casefile.Decision {
 }
 
 func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
-	c := mustCurrent(r)
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	f := newForm(r)
 	d := decisionFromForm(f)
 	e, err := s.inCaseChange(r, "decisions", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		d, err := casefile.CreateDecision(r.Context(), tx, c.Principal, e.ID, d, f.errors)
-		if err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseCreated, "decision", d.ID, e.ID, e.EmployerID, nil)
+		_, err := casefile.CreateDecision(r.Context(), tx, caseEditor(r), e.ID, d, f.errors)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderDecisions(w, r, status, errs)
@@ -117,10 +112,8 @@ func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
 	d := decisionFromForm(f)
 	d.ID = did
 	e, err := s.inCaseChange(r, "decisions", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		if _, err := casefile.UpdateDecision(r.Context(), tx, e.ID, d, f.errors); err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseUpdated, "decision", did, e.ID, e.EmployerID, nil)
+		_, err := casefile.UpdateDecision(r.Context(), tx, caseEditor(r), e.ID, d, f.errors)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderDecisionEdit(w, r, status, errs)

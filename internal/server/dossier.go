@@ -14,11 +14,12 @@ import (
 
 // The employee dossier's shared steps: every page and change of a dossier part (overview,
 // documents, absences, reports, decisions, trajectories, agenda, policies, deletions) opens the
-// dossier through these, so its visibility check, the audit of the view and of a refusal, and
-// the case.* event of a change are written once. The rule for the audit log: showing a dossier
-// part (inDossier, inCaseDossier) records employee.viewed; a change (inCaseChange,
-// inCaseAction) records only the event of what it changed, as its page is shown after the
-// redirect, by a request that records the view.
+// dossier through these, so its visibility check and the audit of the view and of a refusal are
+// written once. The rule for the audit log: showing a dossier part (inDossier, inCaseDossier)
+// records employee.viewed; a change (inCaseChange, inCaseAction) records only the event of what
+// it changed, which the capability's mutation writes in the same transaction (it also checks
+// the right itself), as its page is shown after the redirect, by a request that records the
+// view.
 
 // inDossier opens the employee dossier of the request's {id} for one of its parts (tab): it
 // checks access (ENOTFOUND outside it, EFORBIDDEN without employee_dossier.view; a refusal is
@@ -72,9 +73,11 @@ func (s *Server) auditCaseRefusal(r *http.Request, err error, employeeID uuid.UU
 }
 
 // inCaseChange runs a change to an employee's case data: it checks that the user can see the
-// employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), loads the employee and runs
-// fn in the same transaction. load returns the employee concerned (ENOTFOUND when the entity is
-// absent). fn writes the change's case.* event; no view is recorded.
+// employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), so a refusal is audited and
+// answered before the form is looked at, loads the employee and runs fn in the same
+// transaction. load returns the employee concerned (ENOTFOUND when the entity is absent). fn
+// calls the capability, which checks again and writes the change's case.* event; no view is
+// recorded.
 func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error),
 	fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
 	write := func(p access.Principal) error { return access.Require(p, access.CaseDataWrite) }
@@ -110,11 +113,4 @@ func (s *Server) inCaseAction(r *http.Request, what string, may func(access.Prin
 // pathEmployee is a loader for inCaseChange and inCaseDossier: the employee of the path's {id}.
 func pathEmployee(r *http.Request) func(pgx.Tx) (uuid.UUID, error) {
 	return func(pgx.Tx) (uuid.UUID, error) { return pathID(r, "id") }
-}
-
-// auditCase writes the one case.* event of a change to case data.
-func auditCase(r *http.Request, tx pgx.Tx, action, subjectType string, subjectID, employeeID, employerID uuid.UUID,
-	details map[string]any) error {
-	return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: subjectType,
-		SubjectID: &subjectID, EmployeeID: &employeeID, EmployerID: &employerID, Details: details})
 }

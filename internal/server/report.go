@@ -6,7 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -60,18 +59,14 @@ func reportFromForm(f *form) casefile.Report {
 }
 
 func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
-	c := mustCurrent(r)
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	f := newForm(r)
 	rep := reportFromForm(f)
 	e, err := s.inCaseChange(r, "reports", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		rep, err := casefile.CreateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors)
-		if err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseCreated, "report", rep.ID, e.ID, e.EmployerID, nil)
+		_, err := casefile.CreateReport(r.Context(), tx, caseEditor(r), e.ID, rep, f.errors)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderReports(w, r, status, errs)
@@ -117,7 +112,6 @@ func (s *Server) renderReportEdit(w http.ResponseWriter, r *http.Request, status
 }
 
 func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
-	c := mustCurrent(r)
 	rid, err := pathID(r, "rid")
 	if err != nil {
 		return err
@@ -129,10 +123,8 @@ func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
 	rep := reportFromForm(f)
 	rep.ID = rid
 	e, err := s.inCaseChange(r, "reports", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		if _, err := casefile.UpdateReport(r.Context(), tx, c.Principal, e.ID, rep, f.errors); err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseUpdated, "report", rid, e.ID, e.EmployerID, nil)
+		_, err := casefile.UpdateReport(r.Context(), tx, caseEditor(r), e.ID, rep, f.errors)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderReportEdit(w, r, status, errs)

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -72,13 +71,9 @@ func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		start.EmployeeID, _ = pathID(r, "id")
-		var tasks []casefile.Task
 		var err error
-		if t, tasks, err = casefile.OpenTrajectory(r.Context(), tx, mustCurrent(r).Principal, start); err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseCreated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
-			map[string]any{"protocol": t.ProtocolName, "tasks": len(tasks)})
+		t, _, err = casefile.OpenTrajectory(r.Context(), tx, caseEditor(r), start)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderTrajectories(w, r, status, f.str("start_date"), errs)
@@ -130,17 +125,8 @@ func (s *Server) closeTrajectory(w http.ResponseWriter, r *http.Request) error {
 		return employeeID, err
 	}
 	_, err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx, _ org.Employee) error {
-		t, ended, err := casefile.CloseTrajectory(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
-		if err != nil {
-			return err
-		}
-		// The delegations this ended are recorded with the closing: one event per change.
-		endedIDs := make([]string, len(ended))
-		for i, d := range ended {
-			endedIDs[i] = d.String()
-		}
-		return auditCase(r, tx, audit.CaseUpdated, "trajectory", t.ID, t.EmployeeID, t.EmployerID,
-			map[string]any{"status": casefile.TrajectoryClosed, "delegations_ended": endedIDs})
+		_, _, err := casefile.CloseTrajectory(r.Context(), tx, caseEditor(r), employeeID, id)
+		return err
 	})
 	if err != nil {
 		return err
@@ -161,13 +147,9 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 		return employeeID, err
 	}
 	_, err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx, _ org.Employee) error {
-		t, err := casefile.CompleteTask(r.Context(), tx, mustCurrent(r).Principal, employeeID, id)
-		if err != nil {
-			return err
-		}
+		t, err := casefile.CompleteTask(r.Context(), tx, caseEditor(r), employeeID, id)
 		trajectoryID = t.TrajectoryID
-		return auditCase(r, tx, audit.CaseUpdated, "task", t.ID, t.EmployeeID, t.EmployerID,
-			map[string]any{"status": casefile.TaskDone, "trajectory_id": t.TrajectoryID.String(), "type": t.Type})
+		return err
 	})
 	if err != nil {
 		return err
@@ -201,12 +183,8 @@ func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
 		if err := f.err(); err != nil {
 			return err
 		}
-		t, err := casefile.SetTaskDueDate(r.Context(), tx, employeeID, id, due)
-		if err != nil {
-			return err
-		}
-		return auditCase(r, tx, audit.CaseUpdated, "task", t.ID, t.EmployeeID, t.EmployerID,
-			map[string]any{"due_date": dateValue(t.DueDate), "trajectory_id": t.TrajectoryID.String()})
+		_, err = casefile.SetTaskDueDate(r.Context(), tx, caseEditor(r), employeeID, id, due)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		msg := errs["due_date"]

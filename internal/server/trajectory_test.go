@@ -243,7 +243,7 @@ func TestTrajectoryRefusals(t *testing.T) {
 	tasks := map[uuid.UUID]uuid.UUID{}
 	b.inTenant(t, func(tx pgx.Tx) error {
 		for _, e := range []uuid.UUID{b.own, b.foreign} {
-			tr, ts, err := casefile.OpenTrajectory(ctx, tx, access.Principal{}, casefile.TrajectoryStart{EmployeeID: e, ProtocolID: protocol})
+			tr, ts, err := casefile.OpenTrajectory(ctx, tx, access.Editor{}, casefile.TrajectoryStart{EmployeeID: e, ProtocolID: protocol})
 			if err != nil {
 				return err
 			}
