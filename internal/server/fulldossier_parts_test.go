@@ -203,3 +203,30 @@ func TestBundlePartNotDeletedAlone(t *testing.T) {
 		t.Errorf("after the refused deletes the part answers %d with %d bytes, want 200 and its %d", resp.StatusCode, len(data), len(f.data))
 	}
 }
+
+// TestExpiredPartGoneAtOnce: a part past its expiry that the sweep has not removed yet is gone on
+// every route that could show or serve it, for its requester too.
+func TestExpiredPartGoneAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newPartFixture(t)
+	hr := f.login(t, hrEmail)
+	f.exec(t, "UPDATE documents SET expires_at = now() - interval '1 second' WHERE bundle_id = $1", f.bundle)
+	f.exec(t, "UPDATE bundles SET expires_at = now() - interval '1 second' WHERE id = $1", f.bundle)
+	for _, path := range []string{f.partPath(), f.partPath() + "/delete"} {
+		if resp, _ := f.get(t, hr, path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, resp.StatusCode)
+		}
+	}
+	if resp := f.post(t, hr, f.partPath()+"/delete", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("POST %s/delete = %d, want 404", f.partPath(), resp.StatusCode)
+	}
+	for _, page := range []string{"/employers/" + f.withProduct.ID.String(), fdPath(f.withProduct.ID, "")} {
+		resp, doc := f.get(t, hr, page)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d", page, resp.StatusCode)
+		}
+		if html, _ := doc.Html(); strings.Contains(html, f.part.String()) {
+			t.Errorf("GET %s still links to the expired part", page)
+		}
+	}
+}
