@@ -35,24 +35,29 @@ type caseDeletion struct {
 	// employee returns the employee the request's item belongs to; ENOTFOUND when the item is
 	// absent.
 	employee func(r *http.Request, tx pgx.Tx) (uuid.UUID, error)
+	param    string // the path parameter that holds the item's id
 	// describe finds the item in e's dossier and returns what the confirmation shows of it,
 	// refusing (EFORBIDDEN) what the user may not delete.
-	describe func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error)
+	describe func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) ([]confirm.Detail, error)
 	// remove deletes the item from e's dossier through its capability, which audits it.
-	remove func(r *http.Request, tx pgx.Tx, e org.Employee) error
+	remove func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error
 }
 
 // confirmCaseDelete shows the confirmation of deleting d's item.
 func (s *Server) confirmCaseDelete(d caseDeletion) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		c := mustCurrent(r)
+		id, err := pathID(r, d.param)
+		if err != nil {
+			return err
+		}
 		var details []confirm.Detail
 		e, err := s.inCaseDossier(r, d.tab, func(tx pgx.Tx) (uuid.UUID, error) { return d.employee(r, tx) },
 			func(tx pgx.Tx, e org.Employee) (err error) {
 				if err := d.right(c.Principal); err != nil {
 					return err
 				}
-				details, err = d.describe(r, tx, e)
+				details, err = d.describe(r, tx, e, id)
 				return err
 			})
 		if err != nil {
@@ -67,8 +72,12 @@ func (s *Server) confirmCaseDelete(d caseDeletion) handler {
 // deleteCase deletes d's item after the confirmation.
 func (s *Server) deleteCase(d caseDeletion) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, d.param)
+		if err != nil {
+			return err
+		}
 		load := func(tx pgx.Tx) (uuid.UUID, error) { return d.employee(r, tx) }
-		e, err := s.inCaseAction(r, d.tab, d.right, load, func(tx pgx.Tx, e org.Employee) error { return d.remove(r, tx, e) })
+		e, err := s.inCaseAction(r, d.tab, d.right, load, func(tx pgx.Tx, e org.Employee) error { return d.remove(r, tx, e, id) })
 		if err != nil {
 			return err
 		}
@@ -82,17 +91,22 @@ func (s *Server) deleteCase(d caseDeletion) handler {
 type employerDeletion struct {
 	part  string // the employer dossier's part that lists it: the way back
 	title string // message key of the confirmation's title
-	// describe finds the request's item among the employer's and returns what the confirmation
-	// shows of it; ENOTFOUND when it is not his.
-	describe func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error)
-	// remove deletes the request's item of the employer, with its audit event.
-	remove func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) error
+	param string // the path parameter that holds the item's id
+	// describe finds the item among the employer's and returns what the confirmation shows of
+	// it; ENOTFOUND when it is not his.
+	describe func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) ([]confirm.Detail, error)
+	// remove deletes the item of the employer, with its audit event.
+	remove func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) error
 }
 
 // confirmEmployerDelete shows the confirmation of deleting d's item of the employer {id}.
 func (s *Server) confirmEmployerDelete(d employerDeletion) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		employerID, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		id, err := pathID(r, d.param)
 		if err != nil {
 			return err
 		}
@@ -105,7 +119,7 @@ func (s *Server) confirmEmployerDelete(d employerDeletion) handler {
 			if e, err = org.FindEmployerByID(r.Context(), tx, employerID); err != nil {
 				return err
 			}
-			details, err = d.describe(r, tx, employerID)
+			details, err = d.describe(r, tx, employerID, id)
 			return err
 		}); err != nil {
 			return err
@@ -123,10 +137,14 @@ func (s *Server) deleteEmployerContract(d employerDeletion) handler {
 		if err != nil {
 			return err
 		}
+		id, err := pathID(r, d.param)
+		if err != nil {
+			return err
+		}
 		if err := access.CanDeleteEmployerContracts(mustCurrent(r).Principal, employerID); err != nil {
 			return err
 		}
-		if err := s.inTenant(r, func(tx pgx.Tx) error { return d.remove(r, tx, employerID) }); err != nil {
+		if err := s.inTenant(r, func(tx pgx.Tx) error { return d.remove(r, tx, employerID, id) }); err != nil {
 			return err
 		}
 		s.flash(r, "flash.deleted")
@@ -162,13 +180,9 @@ func excerpt(text string, n int) string {
 func pathEmployeeOf(r *http.Request, _ pgx.Tx) (uuid.UUID, error) { return pathID(r, "id") }
 
 var absenceDeletion = caseDeletion{
-	tab: "absences", title: "absence.delete_title", employee: pathEmployeeOf,
+	tab: "absences", title: "absence.delete_title", employee: pathEmployeeOf, param: "aid",
 	right: access.CanDeleteCaseData,
-	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
-		id, err := pathID(r, "aid")
-		if err != nil {
-			return nil, err
-		}
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) ([]confirm.Detail, error) {
 		a, err := casefile.FindAbsenceToDelete(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
 		if err != nil {
 			return nil, err
@@ -180,24 +194,16 @@ var absenceDeletion = caseDeletion{
 			{Label: "absence.notes", Value: excerpt(a.Notes, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
-		id, err := pathID(r, "aid")
-		if err != nil {
-			return err
-		}
-		_, err = casefile.DeleteAbsence(r.Context(), tx, caseEditor(r), e.ID, id)
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
+		_, err := casefile.DeleteAbsence(r.Context(), tx, caseEditor(r), e.ID, id)
 		return err
 	},
 }
 
 var reportDeletion = caseDeletion{
-	tab: "reports", title: "report.delete_title", employee: pathEmployeeOf,
+	tab: "reports", title: "report.delete_title", employee: pathEmployeeOf, param: "rid",
 	right: access.CanDeleteCaseData,
-	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
-		id, err := pathID(r, "rid")
-		if err != nil {
-			return nil, err
-		}
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) ([]confirm.Detail, error) {
 		rep, err := casefile.FindReportByID(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
 		if err != nil {
 			return nil, err
@@ -209,24 +215,16 @@ var reportDeletion = caseDeletion{
 			{Label: "report.body", Value: excerpt(rep.Body, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
-		id, err := pathID(r, "rid")
-		if err != nil {
-			return err
-		}
-		_, err = casefile.DeleteReport(r.Context(), tx, caseEditor(r), e.ID, id)
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
+		_, err := casefile.DeleteReport(r.Context(), tx, caseEditor(r), e.ID, id)
 		return err
 	},
 }
 
 var decisionDeletion = caseDeletion{
-	tab: "decisions", title: "decision.delete_title", employee: pathEmployeeOf,
+	tab: "decisions", title: "decision.delete_title", employee: pathEmployeeOf, param: "did",
 	right: access.CanDeleteCaseData,
-	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
-		id, err := pathID(r, "did")
-		if err != nil {
-			return nil, err
-		}
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) ([]confirm.Detail, error) {
 		d, err := casefile.FindDecisionByID(r.Context(), tx, e.ID, id)
 		if err != nil {
 			return nil, err
@@ -238,12 +236,8 @@ var decisionDeletion = caseDeletion{
 			{Label: "decision.outcome", Value: excerpt(d.Outcome, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
-		id, err := pathID(r, "did")
-		if err != nil {
-			return err
-		}
-		_, err = casefile.DeleteDecision(r.Context(), tx, caseEditor(r), e.ID, id)
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
+		_, err := casefile.DeleteDecision(r.Context(), tx, caseEditor(r), e.ID, id)
 		return err
 	},
 }
@@ -258,13 +252,9 @@ func appointmentEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 }
 
 var appointmentDeletion = caseDeletion{
-	tab: "agenda", title: "appointment.delete_title", employee: appointmentEmployee,
+	tab: "agenda", title: "appointment.delete_title", employee: appointmentEmployee, param: "id",
 	right: access.CanDeleteCaseData,
-	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return nil, err
-		}
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) ([]confirm.Detail, error) {
 		a, err := casefile.FindAppointmentByID(r.Context(), tx, e.ID, id)
 		if err != nil {
 			return nil, err
@@ -276,12 +266,8 @@ var appointmentDeletion = caseDeletion{
 			{Label: "appointment.status", Value: i18n.T(r.Context(), "appointment.status."+a.Status)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		_, err = casefile.DeleteAppointment(r.Context(), tx, caseEditor(r), e.ID, id)
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
+		_, err := casefile.DeleteAppointment(r.Context(), tx, caseEditor(r), e.ID, id)
 		return err
 	},
 }
@@ -296,13 +282,9 @@ func consultationEmployee(r *http.Request, tx pgx.Tx) (uuid.UUID, error) {
 }
 
 var consultationDeletion = caseDeletion{
-	tab: "agenda", title: "consultation.delete_title", employee: consultationEmployee,
+	tab: "agenda", title: "consultation.delete_title", employee: consultationEmployee, param: "id",
 	right: access.CanDeleteCaseData,
-	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return nil, err
-		}
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) ([]confirm.Detail, error) {
 		c, err := casefile.FindConsultationToDelete(r.Context(), tx, mustCurrent(r).Principal, e.ID, id)
 		if err != nil {
 			return nil, err
@@ -313,24 +295,16 @@ var consultationDeletion = caseDeletion{
 			{Label: "consultation.outcome", Value: excerpt(c.Outcome, 300)},
 		}, nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		_, _, err = casefile.DeleteConsultation(r.Context(), tx, caseEditor(r), e.ID, id)
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
+		_, _, err := casefile.DeleteConsultation(r.Context(), tx, caseEditor(r), e.ID, id)
 		return err
 	},
 }
 
 var participationDeletion = caseDeletion{
-	tab: "policies", title: "participation.delete_title", employee: pathEmployeeOf,
+	tab: "policies", title: "participation.delete_title", employee: pathEmployeeOf, param: "pid",
 	right: access.CanDeleteContract,
-	describe: func(r *http.Request, tx pgx.Tx, e org.Employee) ([]confirm.Detail, error) {
-		id, err := pathID(r, "pid")
-		if err != nil {
-			return nil, err
-		}
+	describe: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) ([]confirm.Detail, error) {
 		x, err := casefile.FindParticipationByID(r.Context(), tx, e.ID, id)
 		if err != nil {
 			return nil, err
@@ -343,12 +317,8 @@ var participationDeletion = caseDeletion{
 			{Label: "participation.participating", Value: i18n.T(r.Context(), answer)},
 			{Label: "participation.reason", Value: x.Reason}}, periodDetails(x.Period)...), nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, e org.Employee) error {
-		id, err := pathID(r, "pid")
-		if err != nil {
-			return err
-		}
-		_, err = casefile.DeleteParticipation(r.Context(), tx, caseEditor(r), e.ID, id)
+	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
+		_, err := casefile.DeleteParticipation(r.Context(), tx, caseEditor(r), e.ID, id)
 		return err
 	},
 }
@@ -356,12 +326,8 @@ var participationDeletion = caseDeletion{
 // policyDeletion's remove refuses a policy that is still named somewhere with 409 and says where
 // (casefile.DeletePolicy).
 var policyDeletion = employerDeletion{
-	part: "policies", title: "policy.delete_title",
-	describe: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error) {
-		id, err := pathID(r, "pid")
-		if err != nil {
-			return nil, err
-		}
+	part: "policies", title: "policy.delete_title", param: "pid",
+	describe: func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) ([]confirm.Detail, error) {
 		x, err := casefile.FindPolicyByID(r.Context(), tx, employerID, id)
 		if err != nil {
 			return nil, err
@@ -369,23 +335,15 @@ var policyDeletion = employerDeletion{
 		return append([]confirm.Detail{{Label: "policy.insurer", Value: x.Insurer}, {Label: "policy.policy_number", Value: x.PolicyNumber}},
 			periodDetails(x.Period)...), nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) error {
-		id, err := pathID(r, "pid")
-		if err != nil {
-			return err
-		}
-		_, err = casefile.DeletePolicy(r.Context(), tx, caseEditor(r), employerID, id)
+	remove: func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) error {
+		_, err := casefile.DeletePolicy(r.Context(), tx, caseEditor(r), employerID, id)
 		return err
 	},
 }
 
 var agreementDeletion = employerDeletion{
-	part: "agreements", title: "agreement.delete_title",
-	describe: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) ([]confirm.Detail, error) {
-		id, err := pathID(r, "aid")
-		if err != nil {
-			return nil, err
-		}
+	part: "agreements", title: "agreement.delete_title", param: "aid",
+	describe: func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) ([]confirm.Detail, error) {
 		a, err := casefile.FindAgreementByID(r.Context(), tx, employerID, id)
 		if err != nil {
 			return nil, err
@@ -393,12 +351,8 @@ var agreementDeletion = employerDeletion{
 		return append([]confirm.Detail{{Label: "agreement.contract_number", Value: a.ContractNumber}},
 			append(periodDetails(a.Period), confirm.Detail{Label: "agreement.policy", Value: a.PolicyLabel})...), nil
 	},
-	remove: func(r *http.Request, tx pgx.Tx, employerID uuid.UUID) error {
-		id, err := pathID(r, "aid")
-		if err != nil {
-			return err
-		}
-		_, err = casefile.DeleteAgreement(r.Context(), tx, caseEditor(r), employerID, id)
+	remove: func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) error {
+		_, err := casefile.DeleteAgreement(r.Context(), tx, caseEditor(r), employerID, id)
 		return err
 	},
 }

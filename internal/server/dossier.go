@@ -40,27 +40,14 @@ func (s *Server) inDossier(r *http.Request, tab string, fn func(tx pgx.Tx, e org
 // audited), loads the employee, runs fn and records the view of tab.
 func (s *Server) inCaseDossier(r *http.Request, tab string, load func(tx pgx.Tx) (uuid.UUID, error),
 	fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
-	c := mustCurrent(r)
-	var e org.Employee
-	var employeeID uuid.UUID
-	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		if employeeID, err = load(tx); err != nil {
-			return err
-		}
-		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
-			return err
-		}
-		if e, err = org.FindEmployeeByID(r.Context(), tx, employeeID); err != nil {
-			return err
-		}
+	view := func(tx pgx.Tx, e org.Employee) error {
 		if err := fn(tx, e); err != nil {
 			return err
 		}
 		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.EmployeeViewed, SubjectType: "employee",
 			SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID, Details: map[string]any{"tab": tab}})
-	})
-	s.auditCaseRefusal(r, err, employeeID, tab)
-	return e, err
+	}
+	return s.inCaseAction(r, tab, func(access.Principal) error { return nil }, load, view)
 }
 
 // auditCaseRefusal records a refused access to a dossier (404 or 403) for an employee that
