@@ -145,8 +145,8 @@ func matrixFromForm(r *http.Request) (map[uuid.UUID]access.Level, error) {
 	return levels, nil
 }
 
-// updateMatrix saves one role's row of the authorisation matrix and audits the cells that
-// changed, before and after.
+// updateMatrix saves one role's row of the authorisation matrix (access.SetRoleLevels audits
+// the cells that changed).
 func (s *Server) updateMatrix(w http.ResponseWriter, r *http.Request) error {
 	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
 		return err
@@ -163,37 +163,12 @@ func (s *Server) updateMatrix(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		role, err := org.FindRoleByID(r.Context(), tx, id)
-		if err != nil {
-			return err
-		}
-		changes, err := access.SetRoleLevels(r.Context(), tx, id, levels)
-		if err != nil || len(changes) == 0 {
-			return err
-		}
-		before, after, names := map[string]string{}, map[string]string{}, map[string]string{}
-		for _, ch := range changes {
-			c, err := document.FindCategoryByID(r.Context(), tx, ch.CategoryID)
-			if err != nil {
-				return err
-			}
-			key := ch.CategoryID.String()
-			before[key], after[key], names[key] = levelName(ch.Before), levelName(ch.After), c.Name
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.MatrixUpdated, SubjectType: "role", SubjectID: &id,
-			Details: map[string]any{"role": role.Name, "categories": names, "before": before, "after": after}})
+		_, err := access.SetRoleLevels(r.Context(), tx, editor(r), id, levels)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/admin/roles#matrix-row-"+id.String())
-}
-
-// levelName is a matrix level as the audit log records it.
-func levelName(l access.Level) string {
-	if l == access.LevelNone {
-		return "none"
-	}
-	return string(l)
 }
