@@ -9,7 +9,6 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -73,11 +72,8 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 	}
 	role := org.Role{Name: r.PostForm.Get("name"), Kind: access.Kind(r.PostForm.Get("kind")), Rights: rightsFromForm(r)}
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		if role, err = org.CreateRole(r.Context(), tx, role); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.RoleCreated, SubjectType: "role",
-			SubjectID: &role.ID, Details: map[string]any{"name": role.Name, "kind": role.Kind, "rights": role.Rights}})
+		role, err = org.CreateRoleAs(r.Context(), tx, editor(r), role)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderRoles(w, r, status, role.Name, role.Kind, errs)
@@ -101,16 +97,8 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
 	}
 	role := org.Role{ID: id, Name: r.PostForm.Get("name"), Rights: rightsFromForm(r)}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		before, err := org.FindRoleByID(r.Context(), tx, id)
-		if err != nil {
-			return err
-		}
-		if role, err = org.UpdateRole(r.Context(), tx, role); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.RoleUpdated, SubjectType: "role", SubjectID: &id,
-			Details: map[string]any{"before": map[string]any{"name": before.Name, "rights": before.Rights},
-				"after": map[string]any{"name": role.Name, "rights": role.Rights}}})
+		_, err := org.UpdateRole(r.Context(), tx, editor(r), role)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderRoles(w, r, status, "", access.KindProvider, errs)

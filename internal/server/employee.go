@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -249,7 +248,8 @@ func (s *Server) updateEmployee(w http.ResponseWriter, r *http.Request) error {
 	return s.saveEmployee(w, r, id)
 }
 
-// saveEmployee creates (id is Nil) or updates an employee and audits the change.
+// saveEmployee creates (id is Nil) or updates an employee. The rights are asked before the
+// form is checked, so a user who may not make the change learns nothing from its errors.
 func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 	c := mustCurrent(r)
 	if err := parseForm(r); err != nil {
@@ -273,19 +273,13 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		if err := f.err(); err != nil {
 			return err
 		}
-		action := audit.EmployeeUpdated
 		var err error
 		if id == uuid.Nil {
-			action = audit.EmployeeCreated
-			e, err = org.CreateEmployee(r.Context(), tx, e)
+			e, err = org.CreateEmployeeAs(r.Context(), tx, editor(r), e)
 		} else {
-			e, err = org.UpdateEmployee(r.Context(), tx, e)
+			e, err = org.UpdateEmployeeAs(r.Context(), tx, editor(r), e)
 		}
-		if err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "employee",
-			SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID})
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderEmployeeForm(w, r, status, e, errs)
