@@ -71,8 +71,9 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	role := org.Role{Name: r.PostForm.Get("name"), Kind: access.Kind(r.PostForm.Get("kind")), Rights: rightsFromForm(r)}
+	var created org.Role
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		role, err = org.CreateRoleAs(r.Context(), tx, editor(r), role)
+		created, err = org.CreateRoleAs(r.Context(), tx, editor(r), role)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -81,7 +82,7 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/admin/roles#role-"+role.ID.String())
+	return redirect(w, r, "/admin/roles#role-"+created.ID.String())
 }
 
 func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {

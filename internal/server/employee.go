@@ -256,6 +256,7 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return err
 	}
 	e, f := employeeFromForm(r, id)
+	var saved org.Employee
 	err := s.inTenant(r, func(tx pgx.Tx) error {
 		if id != uuid.Nil {
 			if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
@@ -275,9 +276,9 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		}
 		var err error
 		if id == uuid.Nil {
-			e, err = org.CreateEmployeeAs(r.Context(), tx, editor(r), e)
+			saved, err = org.CreateEmployeeAs(r.Context(), tx, editor(r), e)
 		} else {
-			e, err = org.UpdateEmployeeAs(r.Context(), tx, editor(r), e)
+			saved, err = org.UpdateEmployeeAs(r.Context(), tx, editor(r), e)
 		}
 		return err
 	})
@@ -287,5 +288,5 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/employees/"+e.ID.String())
+	return redirect(w, r, "/employees/"+saved.ID.String())
 }

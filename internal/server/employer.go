@@ -163,13 +163,14 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return err
 	}
 	e, f := employerFromForm(r, id)
+	var saved org.Employer
 	err := f.err()
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) (err error) {
 			if id == uuid.Nil {
-				e, err = org.CreateEmployerAs(r.Context(), tx, editor(r), e)
+				saved, err = org.CreateEmployerAs(r.Context(), tx, editor(r), e)
 			} else {
-				e, err = org.UpdateEmployer(r.Context(), tx, editor(r), e)
+				saved, err = org.UpdateEmployer(r.Context(), tx, editor(r), e)
 			}
 			return err
 		})
@@ -184,7 +185,7 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/employers/"+e.ID.String())
+	return redirect(w, r, "/employers/"+saved.ID.String())
 }
 
 func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error {
