@@ -52,14 +52,6 @@ const MaxReasonLength = 500
 // defaultLinkPageSize is a column's page when a filter sets no limit.
 const defaultLinkPageSize = 25
 
-// Editor is the administrator who changes a user's links and blacklist. Principal must hold
-// access.manage; its Facts.Reach bounds every list and change, so he hands out, and sees, access
-// only within his own reach. Actor signs the audit events.
-type Editor struct {
-	Principal Principal
-	Actor     audit.Actor
-}
-
 // DepartmentEntry is a department as a row of the links screen.
 type DepartmentEntry struct {
 	ID            uuid.UUID

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -89,9 +90,21 @@ type MatrixChange struct {
 }
 
 // SetRoleLevels sets a role's row of the matrix: for every category in levels, the level given.
-// Categories not in levels keep theirs. It returns the cells that changed, for the audit log.
-// Errors as SetMatrix.
-func SetRoleLevels(ctx context.Context, tx pgx.Tx, roleID uuid.UUID, levels map[uuid.UUID]Level) ([]MatrixChange, error) {
+// Categories not in levels keep theirs. It returns the cells that changed, and records them,
+// before and after, in one matrix.updated event; a row that changes nothing records none.
+// EFORBIDDEN unless ed holds roles.manage; ENOTFOUND for an unknown role; further errors as
+// SetMatrix.
+func SetRoleLevels(ctx context.Context, tx pgx.Tx, ed Editor, roleID uuid.UUID, levels map[uuid.UUID]Level) ([]MatrixChange, error) {
+	if err := ed.Allow(Require(ed.Principal, RolesManage)); err != nil {
+		return nil, err
+	}
+	var role string
+	if err := tx.QueryRow(ctx, "SELECT name FROM roles WHERE id = $1", roleID).Scan(&role); err != nil {
+		if database.IsNoRows(err) {
+			return nil, apperr.New(apperr.ENOTFOUND, "error.not_found")
+		}
+		return nil, fmt.Errorf("find role %s: %w", roleID, err)
+	}
 	m, err := FindMatrix(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -107,6 +120,33 @@ func SetRoleLevels(ctx context.Context, tx pgx.Tx, roleID uuid.UUID, levels map[
 		}
 		changes = append(changes, MatrixChange{CategoryID: categoryID, Before: before, After: level})
 	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
 	slices.SortFunc(changes, func(a, b MatrixChange) int { return strings.Compare(a.CategoryID.String(), b.CategoryID.String()) })
-	return changes, nil
+	return changes, writeMatrixChanges(ctx, tx, ed, roleID, role, changes)
+}
+
+// writeMatrixChanges records the changed cells of a role's row, keyed by category id, with
+// the categories' names.
+func writeMatrixChanges(ctx context.Context, tx pgx.Tx, ed Editor, roleID uuid.UUID, role string, changes []MatrixChange) error {
+	before, after, names := map[string]string{}, map[string]string{}, map[string]string{}
+	for _, ch := range changes {
+		var name string
+		if err := tx.QueryRow(ctx, "SELECT name FROM document_categories WHERE id = $1", ch.CategoryID).Scan(&name); err != nil {
+			return fmt.Errorf("find category %s: %w", ch.CategoryID, err)
+		}
+		key := ch.CategoryID.String()
+		before[key], after[key], names[key] = levelName(ch.Before), levelName(ch.After), name
+	}
+	return audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.MatrixUpdated, SubjectType: "role", SubjectID: &roleID,
+		Details: map[string]any{"role": role, "categories": names, "before": before, "after": after}})
+}
+
+// levelName is a matrix level as the audit log records it.
+func levelName(l Level) string {
+	if l == LevelNone {
+		return "none"
+	}
+	return string(l)
 }

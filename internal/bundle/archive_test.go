@@ -26,6 +26,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -547,7 +548,7 @@ func TestGenerateAsksAccessAgain(t *testing.T) {
 		want   string
 	}{
 		{"Blocked", func(f *fixture, tx pgx.Tx, user uuid.UUID) error {
-			return org.SetUserStatus(f.ctx, tx, user, org.StatusBlocked)
+			return org.SetUserStatus(f.ctx, tx, access.System(audit.Actor{}), user, org.StatusBlocked)
 		}, "bundle.error.requester"},
 		{"WithoutGenerate", withoutRight(access.FullDossierGenerate), "bundle.error.requester"},
 		{"WithoutEmployerDossierView", withoutRight(access.EmployerDossierView), "bundle.error.requester"},

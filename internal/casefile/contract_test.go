@@ -11,6 +11,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
@@ -98,7 +99,7 @@ func TestPoliciesAndAgreements(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var system access.Editor
+	system := access.System(audit.Actor{})
 
 	var policy, otherPolicy casefile.Policy
 	b.in(t, func(tx pgx.Tx) (err error) {
@@ -211,7 +212,7 @@ func TestParticipations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var system access.Editor
+	system := access.System(audit.Actor{})
 	var policy, otherPolicy casefile.Policy
 	b.in(t, func(tx pgx.Tx) (err error) {
 		if policy, err = casefile.CreatePolicy(ctx, tx, system, casefile.Policy{EmployerID: b.employer.ID, Insurer: "Nationale-Nederlanden",
@@ -315,7 +316,7 @@ func TestContractsUnderAnotherParent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var system access.Editor
+	system := access.System(audit.Actor{})
 	var policy casefile.Policy
 	var agreement casefile.Agreement
 	var participant casefile.Participant

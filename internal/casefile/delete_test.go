@@ -11,6 +11,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 )
 
@@ -59,15 +60,15 @@ func TestDeleteTombstones(t *testing.T) {
 			ConsultationID: &consultation.ID}); err != nil {
 			return err
 		}
-		if policy, err = casefile.CreatePolicy(ctx, tx, access.Editor{}, casefile.Policy{EmployerID: e.EmployerID, Insurer: "Achmea",
+		if policy, err = casefile.CreatePolicy(ctx, tx, access.System(audit.Actor{}), casefile.Policy{EmployerID: e.EmployerID, Insurer: "Achmea",
 			PolicyNumber: "P-1", Period: casefile.ContractPeriod{Start: ardDay("2027-01-01")}}); err != nil {
 			return err
 		}
-		if participant, err = casefile.CreateParticipation(ctx, tx, access.Editor{}, casefile.Participant{EmployeeID: e.ID,
+		if participant, err = casefile.CreateParticipation(ctx, tx, access.System(audit.Actor{}), casefile.Participant{EmployeeID: e.ID,
 			PolicyID: policy.ID, Participating: true, Period: casefile.ContractPeriod{Start: ardDay("2027-01-01")}}); err != nil {
 			return err
 		}
-		agreement, err = casefile.CreateAgreement(ctx, tx, access.Editor{}, casefile.Agreement{EmployerID: e.EmployerID,
+		agreement, err = casefile.CreateAgreement(ctx, tx, access.System(audit.Actor{}), casefile.Agreement{EmployerID: e.EmployerID,
 			ContractNumber: "C-1", Period: casefile.ContractPeriod{Start: ardDay("2027-01-01")}, PolicyID: &policy.ID})
 		return err
 	})
@@ -103,19 +104,19 @@ func TestDeleteTombstones(t *testing.T) {
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"ParticipationOfOtherEmployee": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteParticipation(ctx, tx, access.Editor{}, uuid.Must(uuid.NewV7()), participant.ID)
+				_, err := casefile.DeleteParticipation(ctx, tx, access.System(audit.Actor{}), uuid.Must(uuid.NewV7()), participant.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"AgreementOfOtherEmployer": func(tx pgx.Tx) error {
-				_, err := casefile.DeleteAgreement(ctx, tx, access.Editor{}, uuid.Must(uuid.NewV7()), agreement.ID)
+				_, err := casefile.DeleteAgreement(ctx, tx, access.System(audit.Actor{}), uuid.Must(uuid.NewV7()), agreement.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"PolicyOfOtherEmployer": func(tx pgx.Tx) error {
-				_, err := casefile.DeletePolicy(ctx, tx, access.Editor{}, uuid.Must(uuid.NewV7()), policy.ID)
+				_, err := casefile.DeletePolicy(ctx, tx, access.System(audit.Actor{}), uuid.Must(uuid.NewV7()), policy.ID)
 				return wantCode(err, apperr.ENOTFOUND)
 			},
 			"PolicyInUse": func(tx pgx.Tx) error {
-				_, err := casefile.DeletePolicy(ctx, tx, access.Editor{}, e.EmployerID, policy.ID)
+				_, err := casefile.DeletePolicy(ctx, tx, access.System(audit.Actor{}), e.EmployerID, policy.ID)
 				if e, ok := apperr.As(err); !ok || e.Code != apperr.ECONFLICT || e.Message != casefile.MsgPolicyInUse ||
 					!cmp.Equal(e.Args, []any{1, 1}) {
 					return err
@@ -152,13 +153,13 @@ func TestDeleteTombstones(t *testing.T) {
 		if _, err = casefile.DeleteAppointment(ctx, tx, editor(b.medical), e.ID, appointment.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteParticipation(ctx, tx, access.Editor{}, e.ID, participant.ID); err != nil {
+		if _, err = casefile.DeleteParticipation(ctx, tx, access.System(audit.Actor{}), e.ID, participant.ID); err != nil {
 			return err
 		}
-		if _, err = casefile.DeleteAgreement(ctx, tx, access.Editor{}, e.EmployerID, agreement.ID); err != nil {
+		if _, err = casefile.DeleteAgreement(ctx, tx, access.System(audit.Actor{}), e.EmployerID, agreement.ID); err != nil {
 			return err
 		}
-		_, err = casefile.DeletePolicy(ctx, tx, access.Editor{}, e.EmployerID, policy.ID)
+		_, err = casefile.DeletePolicy(ctx, tx, access.System(audit.Actor{}), e.EmployerID, policy.ID)
 		return err
 	})
 	if !cmp.Equal(unmatched, []uuid.UUID{appointment.ID}) {

@@ -5,7 +5,7 @@
 //
 // Every mutation takes the acting user as an access.Editor: it checks through access that he
 // may make the change (for an employee's data: that he sees the employee), fills the
-// by-columns with his user id (the zero Principal is the system, and means nothing else) and
+// by-columns with his user id (none for access.System, the editor of changes no user makes) and
 // writes its case.* audit event, signed by the editor's Actor, in the same transaction
 // (edit.go). The reads take a viewer (access.Principal) and do not check whether he may see the
 // employee: ask access.CanSeeEmployee first. access.CanReadMedical decides what medical data a

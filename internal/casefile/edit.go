@@ -2,7 +2,6 @@ package casefile
 
 import (
 	"context"
-	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,11 +16,9 @@ import (
 // (audit.CaseCreated, CaseUpdated, CaseDeleted) in the same transaction, signed by the editor's
 // Actor (STYLE.md, Database). A caller cannot forget the check or the event.
 //
-// The system, the zero Principal (the demo loader, jobs), changes case data on nobody's behalf
-// and is not refused; it still reads and writes no medical parts (access.CanReadMedical).
-
-// system reports whether p is the system: the zero Principal, and nothing else.
-func system(p access.Principal) bool { return reflect.ValueOf(p).IsZero() }
+// The system (access.System: the demo loader, jobs) changes case data on nobody's behalf and is
+// not refused (access.Editor.Allow); its Principal is the zero Principal, so it still reads and
+// writes no medical parts (access.CanReadMedical). The zero Editor is nobody and is refused.
 
 // writeCaseData is the right to add to and change an employee's case data.
 func writeCaseData(p access.Principal) error { return access.Require(p, access.CaseDataWrite) }
@@ -33,13 +30,11 @@ func writeCaseData(p access.Principal) error { return access.Require(p, access.C
 // returns the employee's employer; ENOTFOUND when the employee does not exist.
 func mayChangeEmployee(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID,
 	rule func(access.Principal) error) (uuid.UUID, error) {
-	if !system(ed.Principal) {
-		if err := access.CanSeeEmployee(ctx, tx, ed.Principal, employeeID); err != nil {
-			return uuid.Nil, err
-		}
-		if err := rule(ed.Principal); err != nil {
-			return uuid.Nil, err
-		}
+	if err := ed.Allow(access.CanSeeEmployee(ctx, tx, ed.Principal, employeeID)); err != nil {
+		return uuid.Nil, err
+	}
+	if err := ed.Allow(rule(ed.Principal)); err != nil {
+		return uuid.Nil, err
 	}
 	return employerOfEmployee(ctx, tx, employeeID)
 }
@@ -48,19 +43,13 @@ func mayChangeEmployee(ctx context.Context, tx pgx.Tx, ed access.Editor, employe
 // (access.CanWriteEmployerContracts, access.CanDeleteEmployerContracts: ENOTFOUND outside his
 // reach, EFORBIDDEN without the right).
 func mayChangeEmployer(ed access.Editor, employerID uuid.UUID, rule func(access.Principal, uuid.UUID) error) error {
-	if system(ed.Principal) {
-		return nil
-	}
-	return rule(ed.Principal, employerID)
+	return ed.Allow(rule(ed.Principal, employerID))
 }
 
 // mayManageInterventions checks that ed may change the intervention providers and programmes:
 // interventions.manage (EFORBIDDEN).
 func mayManageInterventions(ed access.Editor) error {
-	if system(ed.Principal) {
-		return nil
-	}
-	return access.Require(ed.Principal, access.InterventionsManage)
+	return ed.Allow(access.Require(ed.Principal, access.InterventionsManage))
 }
 
 // auditCase writes the one case.* event of a change of the employee's case data.

@@ -214,7 +214,7 @@ func newEditFixture(t *testing.T, b *ardBundle) editFixture {
 	t.Helper()
 	ctx := context.Background()
 	var f editFixture
-	system := access.Editor{}
+	system := access.System(audit.Actor{})
 	e := b.employee.ID
 	b.in(t, func(tx pgx.Tx) (err error) {
 		if f.absence, err = casefile.CreateAbsence(ctx, tx, system, e, casefile.NewAbsence{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
@@ -45,7 +46,7 @@ func TestProgrammes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := ctrSetup(t)
-	var system access.Editor
+	system := access.System(audit.Actor{})
 
 	var provider, other org.Provider
 	var coachID, otherCoachID, deafCoachID string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
@@ -193,7 +194,7 @@ func TestOpenTrajectoryCreatesTasks(t *testing.T) {
 			"unknown employee": {EmployeeID: other, ProtocolID: p.ID},
 		} {
 			err := database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {
-				_, _, err := casefile.OpenTrajectory(ctx, tx, access.Editor{}, s)
+				_, _, err := casefile.OpenTrajectory(ctx, tx, access.System(audit.Actor{}), s)
 				return err
 			})
 			want := apperr.EINVALID
@@ -219,7 +220,7 @@ func TestCompleteAndClose(t *testing.T) {
 		var tr casefile.Trajectory
 		var tasks []casefile.Task
 		b.in(t, func(tx pgx.Tx) (err error) {
-			tr, tasks, err = casefile.OpenTrajectory(ctx, tx, access.Editor{}, casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID})
+			tr, tasks, err = casefile.OpenTrajectory(ctx, tx, access.System(audit.Actor{}), casefile.TrajectoryStart{EmployeeID: b.employee, ProtocolID: p.ID})
 			return err
 		})
 		return tr, tasks
@@ -334,7 +335,7 @@ func TestCompleteAndClose(t *testing.T) {
 		t.Errorf("completing a task of a closed trajectory: %v, want ECONFLICT task.error.trajectory_closed", err)
 	}
 	err = call(func(tx pgx.Tx) error {
-		_, _, err := casefile.CloseTrajectory(ctx, tx, access.Editor{}, b.employee, uuid.Must(uuid.NewV7()))
+		_, _, err := casefile.CloseTrajectory(ctx, tx, access.System(audit.Actor{}), b.employee, uuid.Must(uuid.NewV7()))
 		return err
 	})
 	if apperr.CodeOf(err) != apperr.ENOTFOUND {

@@ -42,9 +42,9 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 	}
 	// The company doctor records the employees' case data, medical parts included. The
 	// programmes and contracts are administration he may not do: the demo loader enters them as
-	// the system (the zero Principal), and their events name no user.
+	// the system (access.System), and their events name no user.
 	doctor := access.Editor{Principal: principal, Actor: audit.Actor{UserID: &principal.UserID}}
-	var system access.Editor
+	system := access.System(audit.Actor{})
 
 	providers, err := org.FindProviders(ctx, tx)
 	if err != nil {

@@ -11,7 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -122,7 +124,9 @@ func nameTaken(err error) error {
 }
 
 // CreateCategory adds a category. EINVALID on an empty or too long name or an unknown dossier;
-// ECONFLICT when the dossier already has a category of that name.
+// ECONFLICT when the dossier already has a category of that name. It neither checks a right nor
+// writes an audit event: it seeds categories (demo data, tests). A user's category is made by
+// CreateCategoryAs.
 func CreateCategory(ctx context.Context, tx pgx.Tx, c Category) (Category, error) {
 	name, fields := validateName(c.Name)
 	if !c.Dossier.Valid() {
@@ -143,6 +147,28 @@ func CreateCategory(ctx context.Context, tx pgx.Tx, c Category) (Category, error
 	return c, nil
 }
 
+// CreateCategoryAs is CreateCategory made by an editor, who records it (category.created).
+// EFORBIDDEN unless he holds roles.manage (the matrix and its categories are administered
+// together); further errors as CreateCategory.
+func CreateCategoryAs(ctx context.Context, tx pgx.Tx, ed access.Editor, c Category) (Category, error) {
+	if err := ed.Allow(access.Require(ed.Principal, access.RolesManage)); err != nil {
+		return Category{}, err
+	}
+	c, err := CreateCategory(ctx, tx, c)
+	if err != nil {
+		return Category{}, err
+	}
+	return c, writeCategory(ctx, tx, ed, audit.CategoryCreated, c.ID, categoryDetails(c))
+}
+
+func categoryDetails(c Category) map[string]any {
+	return map[string]any{"name": c.Name, "dossier": c.Dossier, "medical": c.Medical}
+}
+
+func writeCategory(ctx context.Context, tx pgx.Tx, ed access.Editor, action string, id uuid.UUID, details map[string]any) error {
+	return audit.Write(ctx, tx, ed.Actor, audit.Event{Action: action, SubjectType: "category", SubjectID: &id, Details: details})
+}
+
 // CategoryUpdate is what may change about a category: its name and whether it is medical. The
 // dossier it belongs to never changes, since its documents stay where they are.
 type CategoryUpdate struct {
@@ -150,13 +176,19 @@ type CategoryUpdate struct {
 	Medical bool
 }
 
-// UpdateCategory renames a category and sets whether it is medical. ENOTFOUND for an unknown
-// category; EINVALID for a system category or a bad name; ECONFLICT for a name the dossier has.
-func UpdateCategory(ctx context.Context, tx pgx.Tx, id uuid.UUID, u CategoryUpdate) (Category, error) {
+// UpdateCategory renames a category and sets whether it is medical, and records the change,
+// before and after (category.updated). EFORBIDDEN unless ed holds roles.manage; ENOTFOUND for
+// an unknown category; EINVALID for a system category or a bad name; ECONFLICT for a name the
+// dossier has.
+func UpdateCategory(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUID, u CategoryUpdate) (Category, error) {
+	if err := ed.Allow(access.Require(ed.Principal, access.RolesManage)); err != nil {
+		return Category{}, err
+	}
 	c, err := lockCategory(ctx, tx, id)
 	if err != nil {
 		return Category{}, err
 	}
+	before := categoryDetails(c)
 	if c.IsSystem() {
 		return Category{}, apperr.New(apperr.EINVALID, "category.error.system")
 	}
@@ -168,31 +200,35 @@ func UpdateCategory(ctx context.Context, tx pgx.Tx, id uuid.UUID, u CategoryUpda
 	if _, err := tx.Exec(ctx, "UPDATE document_categories SET name = $2, medical = $3 WHERE id = $1", id, c.Name, c.Medical); err != nil {
 		return Category{}, fmt.Errorf("update category %s: %w", id, nameTaken(err))
 	}
-	return c, nil
+	return c, writeCategory(ctx, tx, ed, audit.CategoryUpdated, id, map[string]any{"before": before, "after": categoryDetails(c)})
 }
 
-// DeleteCategory removes a category and its row of the matrix, and returns what it was.
-// ENOTFOUND for an unknown category; EINVALID for a system category; ECONFLICT while the category
-// holds documents (they must be deleted or moved first).
-func DeleteCategory(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Category, error) {
+// DeleteCategory removes a category and its row of the matrix, and records what it was
+// (category.deleted). EFORBIDDEN unless ed holds roles.manage; ENOTFOUND for an unknown
+// category; EINVALID for a system category; ECONFLICT while the category holds documents (they
+// must be deleted or moved first).
+func DeleteCategory(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUID) error {
+	if err := ed.Allow(access.Require(ed.Principal, access.RolesManage)); err != nil {
+		return err
+	}
 	c, err := lockCategory(ctx, tx, id)
 	if err != nil {
-		return Category{}, err
+		return err
 	}
 	if c.IsSystem() {
-		return Category{}, apperr.New(apperr.EINVALID, "category.error.system")
+		return apperr.New(apperr.EINVALID, "category.error.system")
 	}
 	var n int
 	if err := tx.QueryRow(ctx, "SELECT count(*) FROM documents WHERE category_id = $1", id).Scan(&n); err != nil {
-		return Category{}, fmt.Errorf("delete category %s: %w", id, err)
+		return fmt.Errorf("delete category %s: %w", id, err)
 	}
 	if n > 0 {
-		return Category{}, apperr.New(apperr.ECONFLICT, "category.error.in_use")
+		return apperr.New(apperr.ECONFLICT, "category.error.in_use")
 	}
 	if _, err := tx.Exec(ctx, "DELETE FROM document_categories WHERE id = $1", id); err != nil {
-		return Category{}, fmt.Errorf("delete category %s: %w", id, err)
+		return fmt.Errorf("delete category %s: %w", id, err)
 	}
-	return c, nil
+	return writeCategory(ctx, tx, ed, audit.CategoryDeleted, id, categoryDetails(c))
 }
 
 // lockCategory reads a category and locks it for the rest of the transaction.

@@ -444,19 +444,18 @@ func TestCategories(t *testing.T) {
 			return err
 		}, apperr.EINVALID, "dossier"},
 		{"Rename", func(tx pgx.Tx) error {
-			c, err := document.UpdateCategory(ctx, tx, medical.ID, document.CategoryUpdate{Name: "Medisch", Medical: false})
+			c, err := document.UpdateCategory(ctx, tx, admin, medical.ID, document.CategoryUpdate{Name: "Medisch", Medical: false})
 			if err == nil && (c.Name != "Medisch" || c.Medical || c.Dossier != document.DossierEmployee) {
 				t.Errorf("updated = %+v", c)
 			}
 			return err
 		}, "", ""},
 		{"RenameSystem", func(tx pgx.Tx) error {
-			_, err := document.UpdateCategory(ctx, tx, system.ID, document.CategoryUpdate{Name: "Iets anders"})
+			_, err := document.UpdateCategory(ctx, tx, admin, system.ID, document.CategoryUpdate{Name: "Iets anders"})
 			return err
 		}, apperr.EINVALID, ""},
 		{"DeleteSystem", func(tx pgx.Tx) error {
-			_, err := document.DeleteCategory(ctx, tx, system.ID)
-			return err
+			return document.DeleteCategory(ctx, tx, admin, system.ID)
 		}, apperr.EINVALID, ""},
 		// The trigger guards against a bug that bypasses the checks above: a 500, not a user's error.
 		{"TriggerKeepsSystem", func(tx pgx.Tx) error {
@@ -464,12 +463,10 @@ func TestCategories(t *testing.T) {
 			return err
 		}, apperr.EINTERNAL, ""},
 		{"DeleteUnknown", func(tx pgx.Tx) error {
-			_, err := document.DeleteCategory(ctx, tx, uuid.New())
-			return err
+			return document.DeleteCategory(ctx, tx, admin, uuid.New())
 		}, apperr.ENOTFOUND, ""},
 		{"DeleteEmpty", func(tx pgx.Tx) error {
-			_, err := document.DeleteCategory(ctx, tx, medical.ID)
-			return err
+			return document.DeleteCategory(ctx, tx, admin, medical.ID)
 		}, "", ""},
 	}
 	rollback := errors.New("rollback")
@@ -508,8 +505,7 @@ func TestCategories(t *testing.T) {
 			t.Fatal(err)
 		}
 		err := database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {
-			_, err := document.DeleteCategory(ctx, tx, medical.ID)
-			return err
+			return document.DeleteCategory(ctx, tx, admin, medical.ID)
 		})
 		wantCode(t, err, apperr.ECONFLICT)
 		var counts map[uuid.UUID]int
@@ -603,7 +599,7 @@ func TestMatrix(t *testing.T) {
 
 	var changes []access.MatrixChange
 	b.inTenant(t, func(tx pgx.Tx) (err error) {
-		changes, err = access.SetRoleLevels(ctx, tx, role.ID, map[uuid.UUID]access.Level{
+		changes, err = access.SetRoleLevels(ctx, tx, admin, role.ID, map[uuid.UUID]access.Level{
 			cat.ID: access.LevelRead, other.ID: access.LevelNone})
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -98,7 +99,8 @@ func checkGroup(ctx context.Context, tx pgx.Tx, e Employer) error {
 }
 
 // CreateEmployer stores a new employer. EINVALID on missing fields or an unknown group,
-// ECONFLICT on a taken number.
+// ECONFLICT on a taken number. It neither checks a right nor writes an audit event: it seeds
+// employers (demo data, tests). An administrator's employer is made by CreateEmployerAs.
 func CreateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
 	if err := e.validate(); err != nil {
 		return Employer{}, err
@@ -115,8 +117,33 @@ func CreateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error
 	return e, nil
 }
 
-// UpdateEmployer replaces an employer's fields. ENOTFOUND, EINVALID, ECONFLICT.
-func UpdateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
+// CreateEmployerAs is CreateEmployer made by an editor, who records it (employer.created).
+// EFORBIDDEN unless he may manage the organisation (access.ManageOrganisation); further errors
+// as CreateEmployer.
+func CreateEmployerAs(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employer) (Employer, error) {
+	if err := ed.Allow(access.ManageOrganisation(ed.Principal)); err != nil {
+		return Employer{}, err
+	}
+	e, err := CreateEmployer(ctx, tx, e)
+	if err != nil {
+		return Employer{}, err
+	}
+	return e, writeEmployer(ctx, tx, ed, audit.EmployerCreated, e)
+}
+
+// writeEmployer records a change of an employer with its fields.
+func writeEmployer(ctx context.Context, tx pgx.Tx, ed access.Editor, action string, e Employer) error {
+	return audit.Write(ctx, tx, ed.Actor, audit.Event{Action: action, SubjectType: "employer", SubjectID: &e.ID, EmployerID: &e.ID,
+		Details: map[string]any{"name": e.Name, "employer_number": e.EmployerNumber, "products": e.Products}})
+}
+
+// UpdateEmployer replaces an employer's fields and records it (employer.updated). ENOTFOUND
+// when the employer is absent or outside ed's reach, EFORBIDDEN unless he may manage it
+// (access.CanManageEmployer); EINVALID, ECONFLICT.
+func UpdateEmployer(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employer) (Employer, error) {
+	if err := ed.Allow(access.CanManageEmployer(ed.Principal, e.ID)); err != nil {
+		return Employer{}, err
+	}
 	if err := e.validate(); err != nil {
 		return Employer{}, err
 	}
@@ -131,7 +158,7 @@ func UpdateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error
 	if tag.RowsAffected() == 0 {
 		return Employer{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	return e, nil
+	return e, writeEmployer(ctx, tx, ed, audit.EmployerUpdated, e)
 }
 
 // EmployerGroup groups employers, for example under one holding.
@@ -188,6 +215,8 @@ func FindDepartmentByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Departmen
 }
 
 // CreateDepartment stores a new department. EINVALID, ECONFLICT on a name taken at the employer.
+// It neither checks a right nor writes an audit event: it seeds departments (demo data, tests).
+// An administrator's department is made by CreateDepartmentAs.
 func CreateDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department, error) {
 	if err := d.validate(); err != nil {
 		return Department{}, err
@@ -201,19 +230,48 @@ func CreateDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department,
 	return d, nil
 }
 
-// UpdateDepartment renames a department. ENOTFOUND, EINVALID, ECONFLICT.
-func UpdateDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department, error) {
+// CreateDepartmentAs is CreateDepartment of d.EmployerID made by an editor, who records it
+// (department.saved). ENOTFOUND when the employer is absent or outside ed's reach, EFORBIDDEN
+// unless he may manage it (access.CanManageEmployer); further errors as CreateDepartment.
+func CreateDepartmentAs(ctx context.Context, tx pgx.Tx, ed access.Editor, d Department) (Department, error) {
+	if err := ed.Allow(access.CanManageEmployer(ed.Principal, d.EmployerID)); err != nil {
+		return Department{}, err
+	}
+	if _, err := FindEmployerByID(ctx, tx, d.EmployerID); err != nil {
+		return Department{}, err
+	}
+	d, err := CreateDepartment(ctx, tx, d)
+	if err != nil {
+		return Department{}, err
+	}
+	return d, writeDepartment(ctx, tx, ed, d, map[string]any{"name": d.Name})
+}
+
+func writeDepartment(ctx context.Context, tx pgx.Tx, ed access.Editor, d Department, details map[string]any) error {
+	return audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.DepartmentSaved, SubjectType: "department",
+		SubjectID: &d.ID, EmployerID: &d.EmployerID, Details: details})
+}
+
+// UpdateDepartment renames a department and sets its code, and records it (department.saved);
+// its employer stays. ENOTFOUND for an unknown department, or one whose employer is outside
+// ed's reach; EFORBIDDEN unless he may manage the employer (access.CanManageEmployer); EINVALID,
+// ECONFLICT.
+func UpdateDepartment(ctx context.Context, tx pgx.Tx, ed access.Editor, d Department) (Department, error) {
+	old, err := FindDepartmentByID(ctx, tx, d.ID)
+	if err != nil {
+		return Department{}, err
+	}
+	if err := ed.Allow(access.CanManageEmployer(ed.Principal, old.EmployerID)); err != nil {
+		return Department{}, err
+	}
+	d.EmployerID, d.EmployeeCount = old.EmployerID, old.EmployeeCount
 	if err := d.validate(); err != nil {
 		return Department{}, err
 	}
-	tag, err := tx.Exec(ctx, "UPDATE departments SET name = $2, code = $3 WHERE id = $1", d.ID, d.Name, d.Code)
-	if err != nil {
+	if _, err := tx.Exec(ctx, "UPDATE departments SET name = $2, code = $3 WHERE id = $1", d.ID, d.Name, d.Code); err != nil {
 		return Department{}, fmt.Errorf("update department: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return Department{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return d, nil
+	return d, writeDepartment(ctx, tx, ed, d, map[string]any{"name": d.Name, "code": d.Code})
 }
 
 // Provider is an external intervention provider (interventieprovider) whose coaches may receive

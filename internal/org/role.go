@@ -11,6 +11,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -70,6 +71,8 @@ func (r *Role) validate() error {
 }
 
 // CreateRole stores a new role. EINVALID on a bad name, kind or right; ECONFLICT on a taken name.
+// It neither checks a right nor writes an audit event: it seeds roles (a new tenant's defaults,
+// tests). A user's role is made by CreateRoleAs.
 func CreateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
 	if err := r.validate(); err != nil {
 		return Role{}, err
@@ -83,8 +86,27 @@ func CreateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
 	return r, nil
 }
 
-// UpdateRole replaces a role's name and rights; its kind stays. ENOTFOUND, EINVALID, ECONFLICT.
-func UpdateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
+// CreateRoleAs is CreateRole made by an editor, who records it (role.created). EFORBIDDEN
+// unless he holds roles.manage; further errors as CreateRole.
+func CreateRoleAs(ctx context.Context, tx pgx.Tx, ed access.Editor, r Role) (Role, error) {
+	if err := ed.Allow(access.Require(ed.Principal, access.RolesManage)); err != nil {
+		return Role{}, err
+	}
+	r, err := CreateRole(ctx, tx, r)
+	if err != nil {
+		return Role{}, err
+	}
+	return r, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.RoleCreated, SubjectType: "role", SubjectID: &r.ID,
+		Details: map[string]any{"name": r.Name, "kind": r.Kind, "rights": r.Rights}})
+}
+
+// UpdateRole replaces a role's name and rights, its kind staying, and records the change,
+// before and after (role.updated). EFORBIDDEN unless ed holds roles.manage; ENOTFOUND,
+// EINVALID, ECONFLICT.
+func UpdateRole(ctx context.Context, tx pgx.Tx, ed access.Editor, r Role) (Role, error) {
+	if err := ed.Allow(access.Require(ed.Principal, access.RolesManage)); err != nil {
+		return Role{}, err
+	}
 	old, err := FindRoleByID(ctx, tx, r.ID)
 	if err != nil {
 		return Role{}, err
@@ -96,7 +118,9 @@ func UpdateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
 	if _, err := tx.Exec(ctx, "UPDATE roles SET name = $2, rights = $3 WHERE id = $1", r.ID, r.Name, r.Rights); err != nil {
 		return Role{}, fmt.Errorf("update role: %w", err)
 	}
-	return r, nil
+	return r, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.RoleUpdated, SubjectType: "role", SubjectID: &r.ID,
+		Details: map[string]any{"before": map[string]any{"name": old.Name, "rights": old.Rights},
+			"after": map[string]any{"name": r.Name, "rights": r.Rights}}})
 }
 
 // FindRoles lists the tenant's roles by kind and name.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -157,6 +158,8 @@ func (in *UserInput) validate(ctx context.Context, tx pgx.Tx) error {
 
 // CreateUser stores a new active user with an argon2id password hash made by the caller.
 // EINVALID on bad input, ECONFLICT when the e-mail address is in use anywhere on the platform.
+// It neither checks a right nor writes an audit event: it seeds users (demo data, the operator's
+// user create command, tests). An administrator's user is made by CreateUserAs.
 func CreateUser(ctx context.Context, tx pgx.Tx, in UserInput, passwordHash string) (User, error) {
 	if err := in.validate(ctx, tx); err != nil {
 		return User{}, err
@@ -174,16 +177,44 @@ func CreateUser(ctx context.Context, tx pgx.Tx, in UserInput, passwordHash strin
 	return FindUserByID(ctx, tx, id)
 }
 
-// UpdateUser replaces a user's e-mail, name, kind, role, provider and employers.
+// CreateUserAs is CreateUser made by an editor, who records it (user.created). EFORBIDDEN
+// unless he holds users.manage; further errors as CreateUser.
+func CreateUserAs(ctx context.Context, tx pgx.Tx, ed access.Editor, in UserInput, passwordHash string) (User, error) {
+	if err := ed.Allow(access.Require(ed.Principal, access.UsersManage)); err != nil {
+		return User{}, err
+	}
+	u, err := CreateUser(ctx, tx, in, passwordHash)
+	if err != nil {
+		return User{}, err
+	}
+	return u, writeUser(ctx, tx, ed, audit.UserCreated, u.ID, userDetails(u))
+}
+
+// userDetails is a user as his audit events record him.
+func userDetails(u User) map[string]any {
+	return map[string]any{"email": u.Email, "name": u.Name, "kind": u.Kind, "role": u.RoleName,
+		"employers": u.EmployerIDs, "provider": u.ProviderID, "status": u.Status}
+}
+
+func writeUser(ctx context.Context, tx pgx.Tx, ed access.Editor, action string, id uuid.UUID, details map[string]any) error {
+	return audit.Write(ctx, tx, ed.Actor, audit.Event{Action: action, SubjectType: "user", SubjectID: &id, Details: details})
+}
+
+// UpdateUser replaces a user's e-mail, name, kind, role, provider and employers, and records
+// the change, before and after (user.updated). EFORBIDDEN unless ed holds users.manage;
 // ENOTFOUND, EINVALID, ECONFLICT.
-func UpdateUser(ctx context.Context, tx pgx.Tx, id uuid.UUID, in UserInput) (User, error) {
-	if _, err := FindUserByID(ctx, tx, id); err != nil {
+func UpdateUser(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUID, in UserInput) (User, error) {
+	if err := ed.Allow(access.Require(ed.Principal, access.UsersManage)); err != nil {
+		return User{}, err
+	}
+	before, err := FindUserByID(ctx, tx, id)
+	if err != nil {
 		return User{}, err
 	}
 	if err := in.validate(ctx, tx); err != nil {
 		return User{}, err
 	}
-	_, err := tx.Exec(ctx, `UPDATE users SET email = $2, name = $3, kind = $4, role_id = $5, provider_id = $6,
+	_, err = tx.Exec(ctx, `UPDATE users SET email = $2, name = $3, kind = $4, role_id = $5, provider_id = $6,
 		language = $7, updated_at = now() WHERE id = $1`,
 		id, in.Email, in.Name, in.Kind, in.RoleID, in.ProviderID, in.Language)
 	if err != nil {
@@ -192,7 +223,11 @@ func UpdateUser(ctx context.Context, tx pgx.Tx, id uuid.UUID, in UserInput) (Use
 	if err := setUserEmployers(ctx, tx, id, in.EmployerIDs); err != nil {
 		return User{}, err
 	}
-	return FindUserByID(ctx, tx, id)
+	after, err := FindUserByID(ctx, tx, id)
+	if err != nil {
+		return User{}, err
+	}
+	return after, writeUser(ctx, tx, ed, audit.UserUpdated, id, map[string]any{"before": userDetails(before), "after": userDetails(after)})
 }
 
 func setUserEmployers(ctx context.Context, tx pgx.Tx, userID uuid.UUID, employerIDs []uuid.UUID) error {
@@ -206,19 +241,28 @@ func setUserEmployers(ctx context.Context, tx pgx.Tx, userID uuid.UUID, employer
 	return nil
 }
 
-// SetUserStatus blocks or unblocks a user. ENOTFOUND, EINVALID on an unknown status.
-func SetUserStatus(ctx context.Context, tx pgx.Tx, id uuid.UUID, status string) error {
-	if status != StatusActive && status != StatusBlocked {
+// SetUserStatus blocks (StatusBlocked) or unblocks (StatusActive) a user and records it
+// (user.blocked, user.unblocked). An editor cannot block himself, so a tenant cannot lose its
+// last way in by accident. EFORBIDDEN unless ed holds users.manage; ENOTFOUND for an unknown
+// user; EINVALID on an unknown status or when the editor blocks himself.
+func SetUserStatus(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUID, status string) error {
+	if err := ed.Allow(access.Require(ed.Principal, access.UsersManage)); err != nil {
+		return err
+	}
+	action, ok := map[string]string{StatusActive: audit.UserUnblocked, StatusBlocked: audit.UserBlocked}[status]
+	if !ok {
 		return apperr.Invalid(map[string]string{"status": "error.choose"})
 	}
-	tag, err := tx.Exec(ctx, "UPDATE users SET status = $2, updated_at = now() WHERE id = $1", id, status)
-	if err != nil {
+	if _, err := FindUserByID(ctx, tx, id); err != nil {
+		return err
+	}
+	if id == ed.Principal.UserID && status == StatusBlocked {
+		return apperr.New(apperr.EINVALID, "user.error.block_self")
+	}
+	if _, err := tx.Exec(ctx, "UPDATE users SET status = $2, updated_at = now() WHERE id = $1", id, status); err != nil {
 		return fmt.Errorf("set user status: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	return nil
+	return writeUser(ctx, tx, ed, action, id, nil)
 }
 
 // SetUserLanguage sets the interface language a user chose. EINVALID on an unknown language.

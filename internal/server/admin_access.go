@@ -119,7 +119,7 @@ func (s *Server) changeAccess(w http.ResponseWriter, r *http.Request) error {
 	state := admin.AccessStateOf(r.PostForm)
 	f := newForm(r)
 	op := f.str("op")
-	ed := access.Editor{Principal: c.Principal, Actor: actor(r)}
+	ed := editor(r)
 	anchor := "employees"
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		ctx := r.Context()

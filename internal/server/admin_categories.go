@@ -6,7 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -44,10 +43,6 @@ func (s *Server) renderCategories(w http.ResponseWriter, r *http.Request, status
 	return s.render(w, r, status, admin.Categories(p))
 }
 
-func categoryDetails(c document.Category) map[string]any {
-	return map[string]any{"name": c.Name, "dossier": c.Dossier, "medical": c.Medical}
-}
-
 func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) error {
 	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
 		return err
@@ -59,11 +54,8 @@ func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) error {
 		Medical: r.PostForm.Get("medical") != ""}
 	draft := c
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		if c, err = document.CreateCategory(r.Context(), tx, c); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryCreated, SubjectType: "category",
-			SubjectID: &c.ID, Details: categoryDetails(c)})
+		c, err = document.CreateCategoryAs(r.Context(), tx, editor(r), c)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderCategories(w, r, status, draft, errs)
@@ -87,16 +79,8 @@ func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := document.CategoryUpdate{Name: r.PostForm.Get("name"), Medical: r.PostForm.Get("medical") != ""}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		before, err := document.FindCategoryByID(r.Context(), tx, id)
-		if err != nil {
-			return err
-		}
-		after, err := document.UpdateCategory(r.Context(), tx, id, u)
-		if err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryUpdated, SubjectType: "category",
-			SubjectID: &id, Details: map[string]any{"before": categoryDetails(before), "after": categoryDetails(after)}})
+		_, err := document.UpdateCategory(r.Context(), tx, editor(r), id, u)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, summaryOnly(errs))
@@ -116,12 +100,7 @@ func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		c, err := document.DeleteCategory(r.Context(), tx, id)
-		if err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.CategoryDeleted, SubjectType: "category",
-			SubjectID: &id, Details: categoryDetails(c)})
+		return document.DeleteCategory(r.Context(), tx, editor(r), id)
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, errs)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -72,12 +71,10 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	role := org.Role{Name: r.PostForm.Get("name"), Kind: access.Kind(r.PostForm.Get("kind")), Rights: rightsFromForm(r)}
+	var created org.Role
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		if role, err = org.CreateRole(r.Context(), tx, role); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.RoleCreated, SubjectType: "role",
-			SubjectID: &role.ID, Details: map[string]any{"name": role.Name, "kind": role.Kind, "rights": role.Rights}})
+		created, err = org.CreateRoleAs(r.Context(), tx, editor(r), role)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderRoles(w, r, status, role.Name, role.Kind, errs)
@@ -85,7 +82,7 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/admin/roles#role-"+role.ID.String())
+	return redirect(w, r, "/admin/roles#role-"+created.ID.String())
 }
 
 func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
@@ -101,16 +98,8 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
 	}
 	role := org.Role{ID: id, Name: r.PostForm.Get("name"), Rights: rightsFromForm(r)}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		before, err := org.FindRoleByID(r.Context(), tx, id)
-		if err != nil {
-			return err
-		}
-		if role, err = org.UpdateRole(r.Context(), tx, role); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.RoleUpdated, SubjectType: "role", SubjectID: &id,
-			Details: map[string]any{"before": map[string]any{"name": before.Name, "rights": before.Rights},
-				"after": map[string]any{"name": role.Name, "rights": role.Rights}}})
+		_, err := org.UpdateRole(r.Context(), tx, editor(r), role)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderRoles(w, r, status, "", access.KindProvider, errs)
@@ -145,8 +134,8 @@ func matrixFromForm(r *http.Request) (map[uuid.UUID]access.Level, error) {
 	return levels, nil
 }
 
-// updateMatrix saves one role's row of the authorisation matrix and audits the cells that
-// changed, before and after.
+// updateMatrix saves one role's row of the authorisation matrix (access.SetRoleLevels audits
+// the cells that changed).
 func (s *Server) updateMatrix(w http.ResponseWriter, r *http.Request) error {
 	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
 		return err
@@ -163,37 +152,12 @@ func (s *Server) updateMatrix(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		role, err := org.FindRoleByID(r.Context(), tx, id)
-		if err != nil {
-			return err
-		}
-		changes, err := access.SetRoleLevels(r.Context(), tx, id, levels)
-		if err != nil || len(changes) == 0 {
-			return err
-		}
-		before, after, names := map[string]string{}, map[string]string{}, map[string]string{}
-		for _, ch := range changes {
-			c, err := document.FindCategoryByID(r.Context(), tx, ch.CategoryID)
-			if err != nil {
-				return err
-			}
-			key := ch.CategoryID.String()
-			before[key], after[key], names[key] = levelName(ch.Before), levelName(ch.After), c.Name
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.MatrixUpdated, SubjectType: "role", SubjectID: &id,
-			Details: map[string]any{"role": role.Name, "categories": names, "before": before, "after": after}})
+		_, err := access.SetRoleLevels(r.Context(), tx, editor(r), id, levels)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/admin/roles#matrix-row-"+id.String())
-}
-
-// levelName is a matrix level as the audit log records it.
-func levelName(l access.Level) string {
-	if l == access.LevelNone {
-		return "none"
-	}
-	return string(l)
 }

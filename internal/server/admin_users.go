@@ -8,8 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -151,11 +149,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		err = s.inTenant(r, func(tx pgx.Tx) (err error) {
-			if u, err = org.CreateUser(r.Context(), tx, in, hash); err != nil {
-				return err
-			}
-			return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.UserCreated, SubjectType: "user",
-				SubjectID: &u.ID, Details: userDetails(u)})
+			u, err = org.CreateUserAs(r.Context(), tx, editor(r), in, hash)
+			return err
 		})
 	}
 	if errs, status, ok := formErrors(err); ok {
@@ -165,11 +160,6 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/admin/users/"+u.ID.String())
-}
-
-func userDetails(u org.User) map[string]any {
-	return map[string]any{"email": u.Email, "name": u.Name, "kind": u.Kind, "role": u.RoleName,
-		"employers": u.EmployerIDs, "provider": u.ProviderID, "status": u.Status}
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
@@ -184,7 +174,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in, f := userInputFromForm(r)
-	var before, after org.User
+	var before org.User
 	err = s.inTenant(r, func(tx pgx.Tx) (err error) {
 		if before, err = org.FindUserByID(r.Context(), tx, id); err != nil {
 			return err
@@ -192,11 +182,8 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		if err := f.err(); err != nil {
 			return err
 		}
-		if after, err = org.UpdateUser(r.Context(), tx, id, in); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.UserUpdated, SubjectType: "user",
-			SubjectID: &id, Details: map[string]any{"before": userDetails(before), "after": userDetails(after)}})
+		_, err = org.UpdateUser(r.Context(), tx, editor(r), id, in)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderUserForm(w, r, status, &before, in, errs)
@@ -208,18 +195,16 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) blockUser(w http.ResponseWriter, r *http.Request) error {
-	return s.setUserStatus(w, r, org.StatusBlocked, audit.UserBlocked)
+	return s.setUserStatus(w, r, org.StatusBlocked)
 }
 
 func (s *Server) unblockUser(w http.ResponseWriter, r *http.Request) error {
-	return s.setUserStatus(w, r, org.StatusActive, audit.UserUnblocked)
+	return s.setUserStatus(w, r, org.StatusActive)
 }
 
-// setUserStatus blocks or unblocks a user. Administrators cannot block themselves, so a tenant
-// cannot lose its last way in by accident.
-func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, status, action string) error {
-	c := mustCurrent(r)
-	if err := access.Require(c.Principal, access.UsersManage); err != nil {
+// setUserStatus blocks or unblocks a user (org.SetUserStatus refuses to block oneself).
+func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, status string) error {
+	if err := access.Require(mustCurrent(r).Principal, access.UsersManage); err != nil {
 		return err
 	}
 	id, err := pathID(r, "id")
@@ -227,16 +212,7 @@ func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, status, a
 		return err
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		if _, err := org.FindUserByID(r.Context(), tx, id); err != nil {
-			return err
-		}
-		if id == c.User.ID && status == org.StatusBlocked {
-			return apperr.New(apperr.EINVALID, "user.error.block_self")
-		}
-		if err := org.SetUserStatus(r.Context(), tx, id, status); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "user", SubjectID: &id})
+		return org.SetUserStatus(r.Context(), tx, editor(r), id, status)
 	})
 	if err != nil {
 		return err

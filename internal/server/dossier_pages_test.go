@@ -35,7 +35,7 @@ func dossierPages(t *testing.T, b *testBundle, employeeID uuid.UUID) (delItems, 
 		if err := tx.QueryRow(ctx, "SELECT id FROM protocols ORDER BY name LIMIT 1").Scan(&protocol); err != nil {
 			return err
 		}
-		tr, _, err := casefile.OpenTrajectory(ctx, tx, access.Editor{}, casefile.TrajectoryStart{EmployeeID: employeeID, ProtocolID: protocol})
+		tr, _, err := casefile.OpenTrajectory(ctx, tx, access.System(audit.Actor{}), casefile.TrajectoryStart{EmployeeID: employeeID, ProtocolID: protocol})
 		trajectory = tr.ID
 		return err
 	})

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -249,13 +248,15 @@ func (s *Server) updateEmployee(w http.ResponseWriter, r *http.Request) error {
 	return s.saveEmployee(w, r, id)
 }
 
-// saveEmployee creates (id is Nil) or updates an employee and audits the change.
+// saveEmployee creates (id is Nil) or updates an employee. The rights are asked before the
+// form is checked, so a user who may not make the change learns nothing from its errors.
 func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 	c := mustCurrent(r)
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	e, f := employeeFromForm(r, id)
+	var saved org.Employee
 	err := s.inTenant(r, func(tx pgx.Tx) error {
 		if id != uuid.Nil {
 			if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, id); err != nil {
@@ -273,19 +274,13 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		if err := f.err(); err != nil {
 			return err
 		}
-		action := audit.EmployeeUpdated
 		var err error
 		if id == uuid.Nil {
-			action = audit.EmployeeCreated
-			e, err = org.CreateEmployee(r.Context(), tx, e)
+			saved, err = org.CreateEmployeeAs(r.Context(), tx, editor(r), e)
 		} else {
-			e, err = org.UpdateEmployee(r.Context(), tx, e)
+			saved, err = org.UpdateEmployeeAs(r.Context(), tx, editor(r), e)
 		}
-		if err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "employee",
-			SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID})
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderEmployeeForm(w, r, status, e, errs)
@@ -293,5 +288,5 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/employees/"+e.ID.String())
+	return redirect(w, r, "/employees/"+saved.ID.String())
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/component"
@@ -150,7 +149,7 @@ func (s *Server) updateEmployer(w http.ResponseWriter, r *http.Request) error {
 	return s.saveEmployer(w, r, id)
 }
 
-// saveEmployer creates (id is Nil) or updates an employer and audits the change.
+// saveEmployer creates (id is Nil) or updates an employer.
 func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 	p := mustCurrent(r).Principal
 	allowed := access.ManageOrganisation(p)
@@ -164,21 +163,16 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return err
 	}
 	e, f := employerFromForm(r, id)
+	var saved org.Employer
 	err := f.err()
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) (err error) {
-			action := audit.EmployerUpdated
 			if id == uuid.Nil {
-				action = audit.EmployerCreated
-				e, err = org.CreateEmployer(r.Context(), tx, e)
+				saved, err = org.CreateEmployerAs(r.Context(), tx, editor(r), e)
 			} else {
-				e, err = org.UpdateEmployer(r.Context(), tx, e)
+				saved, err = org.UpdateEmployer(r.Context(), tx, editor(r), e)
 			}
-			if err != nil {
-				return err
-			}
-			return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "employer",
-				SubjectID: &e.ID, EmployerID: &e.ID, Details: map[string]any{"name": e.Name, "employer_number": e.EmployerNumber, "products": e.Products}})
+			return err
 		})
 	}
 	if errs, status, ok := formErrors(err); ok {
@@ -191,7 +185,7 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/employers/"+e.ID.String())
+	return redirect(w, r, "/employers/"+saved.ID.String())
 }
 
 func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error {
@@ -207,14 +201,8 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 	}
 	d := org.Department{EmployerID: employerID, Name: r.PostForm.Get("name")}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		if _, err := org.FindEmployerByID(r.Context(), tx, employerID); err != nil {
-			return err
-		}
-		if d, err = org.CreateDepartment(r.Context(), tx, d); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.DepartmentSaved, SubjectType: "department",
-			SubjectID: &d.ID, EmployerID: &employerID, Details: map[string]any{"name": d.Name}})
+		_, err := org.CreateDepartmentAs(r.Context(), tx, editor(r), d)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		msg := errs["name"]
@@ -267,18 +255,13 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error 
 	}
 	var d org.Department
 	err = s.inTenant(r, func(tx pgx.Tx) error {
+		// The department is read for the form shown again when the change is refused.
 		if d, err = org.FindDepartmentByID(r.Context(), tx, id); err != nil {
 			return err
 		}
-		if err := access.CanManageEmployer(mustCurrent(r).Principal, d.EmployerID); err != nil {
-			return err
-		}
 		d.Name, d.Code = r.PostForm.Get("name"), r.PostForm.Get("code")
-		if d, err = org.UpdateDepartment(r.Context(), tx, d); err != nil {
-			return err
-		}
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.DepartmentSaved, SubjectType: "department",
-			SubjectID: &d.ID, EmployerID: &d.EmployerID, Details: map[string]any{"name": d.Name, "code": d.Code}})
+		_, err := org.UpdateDepartment(r.Context(), tx, editor(r), d)
+		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
 		return s.renderDepartmentForm(w, r, status, d, errs)

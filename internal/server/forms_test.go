@@ -320,3 +320,57 @@ func countRows(t *testing.T, b *testBundle, query string) int {
 	})
 	return n
 }
+
+// A refused change shows its form again with what the user entered, and an edit form still
+// edits the same record.
+func TestFormsKeepInputWhenRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	c := b.login(t, adminEmail)
+	employer := employers(t, b)[0]
+	employee := employeesOf(t, b, employer.ID)[0]
+	var depts []org.Department
+	b.inTenant(t, func(tx pgx.Tx) (err error) {
+		depts, err = org.FindDepartments(context.Background(), tx, employer.ID)
+		return err
+	})
+	if len(depts) < 2 {
+		t.Fatalf("employer %s has %d departments, want two or more", employer.Name, len(depts))
+	}
+	tests := []struct {
+		name   string
+		path   string
+		form   url.Values
+		status int
+		action string // the form that is shown again
+		field  string // a field that keeps its value
+	}{
+		{"NewEmployee", "/employees", url.Values{"employer_id": {employer.ID.String()}, "personnel_number": {"T-200"},
+			"last_name": {"Testpersoon"}, "bsn": {"123456789"}}, http.StatusUnprocessableEntity, "/employees", "last_name"},
+		{"EditEmployee", "/employees/" + employee.ID.String(), url.Values{"personnel_number": {"T-201"},
+			"last_name": {"Testpersoon"}, "bsn": {"123456789"}}, http.StatusUnprocessableEntity, "/employees/" + employee.ID.String(), "last_name"},
+		{"NewEmployer", "/employers", url.Values{"name": {"Dubbel B.V."}, "employer_number": {employer.EmployerNumber}},
+			http.StatusConflict, "/employers", "name"},
+		{"NewDepartment", "/employers/" + employer.ID.String() + "/departments", url.Values{"name": {depts[0].Name}},
+			http.StatusConflict, "/employers/" + employer.ID.String() + "/departments", "name"},
+		{"EditDepartment", "/departments/" + depts[1].ID.String(), url.Values{"name": {depts[0].Name}},
+			http.StatusConflict, "/departments/" + depts[1].ID.String(), "name"},
+		{"NewRole", "/admin/roles", url.Values{"name": {"Casemanager"}, "kind": {"provider"}}, http.StatusConflict, "/admin/roles", "name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, doc := b.postPage(t, c, tt.path, tt.form)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			form := doc.Find(`main form[method="post"][action="` + tt.action + `"]`)
+			if form.Length() != 1 {
+				t.Fatalf("%d forms posting to %s, want 1", form.Length(), tt.action)
+			}
+			if got, want := form.Find(`[name="`+tt.field+`"]`).AttrOr("value", ""), tt.form.Get(tt.field); got != want {
+				t.Errorf("%s = %q, want %q", tt.field, got, want)
+			}
+		})
+	}
+}

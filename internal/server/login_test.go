@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/demo"
@@ -26,7 +27,7 @@ func TestLoginRefusalsLookAlike(t *testing.T) {
 	b := setup(t, 5)
 	blocked := demoUser(t, b, "casemanager@demo.dossierkast.nl")
 	b.inTenant(t, func(tx pgx.Tx) error {
-		return org.SetUserStatus(context.Background(), tx, blocked.ID, org.StatusBlocked)
+		return org.SetUserStatus(context.Background(), tx, access.System(audit.Actor{}), blocked.ID, org.StatusBlocked)
 	})
 	want := nl("login.error.failed")
 	tests := []struct {
@@ -233,14 +234,14 @@ func TestBlockedUserLosesSession(t *testing.T) {
 	token := sessionToken(t, b, c)
 	u := demoUser(t, b, "casemanager@demo.dossierkast.nl")
 	b.inTenant(t, func(tx pgx.Tx) error {
-		return org.SetUserStatus(context.Background(), tx, u.ID, org.StatusBlocked)
+		return org.SetUserStatus(context.Background(), tx, access.System(audit.Actor{}), u.ID, org.StatusBlocked)
 	})
 	if resp, _ := b.get(t, c, "/employees"); !redirectsTo(resp, "/login") {
 		t.Errorf("after blocking GET /employees = %d %q, want a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Unblocking does not bring the old session back.
 	b.inTenant(t, func(tx pgx.Tx) error {
-		return org.SetUserStatus(context.Background(), tx, u.ID, org.StatusActive)
+		return org.SetUserStatus(context.Background(), tx, access.System(audit.Actor{}), u.ID, org.StatusActive)
 	})
 	if resp, _ := b.get(t, b.clientWithToken(t, token), "/"); !redirectsTo(resp, "/login") {
 		t.Errorf("old session after unblocking: GET / = %d %q, want a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))

@@ -135,6 +135,11 @@ func actor(r *http.Request) audit.Actor {
 	return a
 }
 
+// editor is the logged-in user as the acting user of a change.
+func editor(r *http.Request) access.Editor {
+	return access.Editor{Principal: mustCurrent(r).Principal, Actor: actor(r)}
+}
+
 // auditRefusal records a refused attempt in its own transaction (the refused one rolled back).
 // The refusal is answered whether or not this succeeds; a failure is logged.
 func (s *Server) auditRefusal(r *http.Request, e audit.Event) {

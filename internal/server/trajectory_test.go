@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 )
 
@@ -243,7 +244,7 @@ func TestTrajectoryRefusals(t *testing.T) {
 	tasks := map[uuid.UUID]uuid.UUID{}
 	b.inTenant(t, func(tx pgx.Tx) error {
 		for _, e := range []uuid.UUID{b.own, b.foreign} {
-			tr, ts, err := casefile.OpenTrajectory(ctx, tx, access.Editor{}, casefile.TrajectoryStart{EmployeeID: e, ProtocolID: protocol})
+			tr, ts, err := casefile.OpenTrajectory(ctx, tx, access.System(audit.Actor{}), casefile.TrajectoryStart{EmployeeID: e, ProtocolID: protocol})
 			if err != nil {
 				return err
 			}
