@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/database"
@@ -297,7 +298,7 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 			return fmt.Errorf("no role %q in this tenant", role)
 		}
 		in.RoleID = r.ID
-		u, err = org.CreateUser(ctx, tx, in, hash)
+		u, err = org.CreateUser(ctx, tx, access.System(audit.Actor{UserAgent: "dossierkast user create"}), in, hash)
 		return err
 	})
 	if err != nil {

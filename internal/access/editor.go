@@ -8,8 +8,8 @@ import "github.com/dossierkast/dossierkast/internal/audit"
 // editor hands out, and sees, by his own reach (Principal.Facts.Reach).
 //
 // The zero Editor is nobody: it holds no right, so every change refuses it. A change no user
-// makes takes System. (Demo data and the operator commands seed through the unchecked,
-// unaudited Create… functions instead, so a new tenant's log starts empty.)
+// makes takes System: jobs, the demo loader and the operator's commands, whose events then show
+// in the log without a user.
 type Editor struct {
 	Principal Principal
 	Actor     audit.Actor

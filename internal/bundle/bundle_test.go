@@ -141,7 +141,7 @@ func TestRequestBundle(t *testing.T) {
 	t.Run("WithoutProduct", func(t *testing.T) {
 		var plain org.Employer
 		f.inTenant(t, func(tx pgx.Tx) (err error) {
-			plain, err = org.CreateEmployer(f.ctx, tx, org.Employer{Name: "Zonder product", EmployerNumber: "200"})
+			plain, err = org.CreateEmployer(f.ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Zonder product", EmployerNumber: "200"})
 			return err
 		})
 		err := f.try(func(tx pgx.Tx) error {
@@ -163,7 +163,7 @@ func TestRequestBundle(t *testing.T) {
 		roleID := f.role(t, access.KindCoach, nil, access.EmployeeDossierView)
 		var coach uuid.UUID
 		f.inTenant(t, func(tx pgx.Tx) error {
-			u, err := org.CreateUser(f.ctx, tx, org.UserInput{Email: "coach@example.test", Name: "Coach", Kind: access.KindCoach,
+			u, err := org.CreateUser(f.ctx, tx, access.System(audit.Actor{}), org.UserInput{Email: "coach@example.test", Name: "Coach", Kind: access.KindCoach,
 				RoleID: roleID, ProviderID: &provID}, "x")
 			coach = u.ID
 			return err

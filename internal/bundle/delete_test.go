@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -50,7 +51,7 @@ func setupDelete(t *testing.T) deleteFixture {
 		if err != nil {
 			return err
 		}
-		other, err := org.CreateEmployer(f.ctx, tx, org.Employer{Name: "Andere werkgever", EmployerNumber: "300"})
+		other, err := org.CreateEmployer(f.ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Andere werkgever", EmployerNumber: "300"})
 		if err != nil {
 			return err
 		}

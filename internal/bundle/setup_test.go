@@ -52,7 +52,7 @@ func setup(t testing.TB) *fixture {
 	}
 	f.tenant = tenant.ID
 	f.inTenant(t, func(tx pgx.Tx) (err error) {
-		f.employer, err = org.CreateEmployer(ctx, tx, org.Employer{Name: "Bouwbedrijf De Vries B.V.", EmployerNumber: "100",
+		f.employer, err = org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Bouwbedrijf De Vries B.V.", EmployerNumber: "100",
 			Products: []string{org.ProductFullDossier}})
 		if err != nil {
 			return err
@@ -62,7 +62,7 @@ func setup(t testing.TB) *fixture {
 				return document.Category{}
 			}
 			var c document.Category
-			c, err = document.CreateCategory(ctx, tx, document.Category{Name: name, Dossier: d, Medical: medical})
+			c, err = document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: name, Dossier: d, Medical: medical})
 			return c
 		}
 		f.catEmployer = mk("Contracten", document.DossierEmployer, false)
@@ -98,7 +98,7 @@ func (f *fixture) role(t testing.TB, kind access.Kind, levels map[uuid.UUID]acce
 	t.Helper()
 	var id uuid.UUID
 	f.inTenant(t, func(tx pgx.Tx) error {
-		r, err := org.CreateRole(f.ctx, tx, org.Role{Name: "Rol " + uuid.NewString()[:8], Kind: kind, Rights: rights})
+		r, err := org.CreateRole(f.ctx, tx, access.System(audit.Actor{}), org.Role{Name: "Rol " + uuid.NewString()[:8], Kind: kind, Rights: rights})
 		if err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (f *fixture) user(t testing.TB, kind access.Kind, roleID uuid.UUID) uuid.UU
 	}
 	var id uuid.UUID
 	f.inTenant(t, func(tx pgx.Tx) error {
-		u, err := org.CreateUser(f.ctx, tx, in, "not-a-hash")
+		u, err := org.CreateUser(f.ctx, tx, access.System(audit.Actor{}), in, "not-a-hash")
 		id = u.ID
 		return err
 	})
@@ -159,7 +159,7 @@ func (f *fixture) employee(t testing.TB, number, lastName string) org.Employee {
 	t.Helper()
 	var e org.Employee
 	f.inTenant(t, func(tx pgx.Tx) (err error) {
-		e, err = org.CreateEmployee(f.ctx, tx, org.Employee{EmployerID: f.employer.ID, PersonnelNumber: number, FirstName: "Jan", LastName: lastName})
+		e, err = org.CreateEmployee(f.ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: f.employer.ID, PersonnelNumber: number, FirstName: "Jan", LastName: lastName})
 		return err
 	})
 	return e

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
@@ -38,11 +39,11 @@ func ardSetup(t *testing.T) *ardBundle {
 	}
 	b := &ardBundle{db: db, tenant: tenant.ID}
 	b.in(t, func(tx pgx.Tx) error {
-		em, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "Bakkerij Test", EmployerNumber: "W-1"})
+		em, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Bakkerij Test", EmployerNumber: "W-1"})
 		if err != nil {
 			return err
 		}
-		b.employee, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: em.ID, PersonnelNumber: "1", LastName: "Jansen"})
+		b.employee, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: em.ID, PersonnelNumber: "1", LastName: "Jansen"})
 		return err
 	})
 	facts := access.Facts{AllEmployers: []uuid.UUID{b.employee.EmployerID}, Reach: []uuid.UUID{b.employee.EmployerID}}

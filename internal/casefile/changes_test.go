@@ -16,6 +16,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
@@ -73,7 +75,7 @@ func changesEmployer(t testing.TB, db dbtest.DB, tenant uuid.UUID, number string
 	ctx := context.Background()
 	var id uuid.UUID
 	err := database.InTenant(ctx, db.Pool, tenant, func(tx pgx.Tx) error {
-		e, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "Werkgever " + number, EmployerNumber: number})
+		e, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Werkgever " + number, EmployerNumber: number})
 		id = e.ID
 		return err
 	})
@@ -204,14 +206,14 @@ func TestChangesBasic(t *testing.T) {
 	var e1, e2 org.Employee
 	var txid uint64
 	err := database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) (err error) {
-		if e1, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: employer, PersonnelNumber: "1", LastName: "Jansen"}); err != nil {
+		if e1, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: employer, PersonnelNumber: "1", LastName: "Jansen"}); err != nil {
 			return err
 		}
-		if e2, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: employer, PersonnelNumber: "2", LastName: "Bakker"}); err != nil {
+		if e2, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: employer, PersonnelNumber: "2", LastName: "Bakker"}); err != nil {
 			return err
 		}
 		e1.City = "Zwolle"
-		if e1, err = org.UpdateEmployee(ctx, tx, e1); err != nil {
+		if e1, err = org.UpdateEmployee(ctx, tx, access.System(audit.Actor{}), e1); err != nil {
 			return err
 		}
 		if _, err = tx.Exec(ctx, "DELETE FROM employees WHERE id = $1", e2.ID); err != nil {
@@ -227,7 +229,7 @@ func TestChangesBasic(t *testing.T) {
 	// A rolled-back transaction leaves nothing.
 	errRollback := errors.New("roll back")
 	err = database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {
-		if _, err := org.CreateEmployee(ctx, tx, org.Employee{EmployerID: employer, PersonnelNumber: "3", LastName: "Visser"}); err != nil {
+		if _, err := org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: employer, PersonnelNumber: "3", LastName: "Visser"}); err != nil {
 			return err
 		}
 		return errRollback
@@ -242,7 +244,7 @@ func TestChangesBasic(t *testing.T) {
 	var e9 org.Employee
 	var lastXID uint64
 	err = database.InTenant(ctx, b.db.Pool, other, func(tx pgx.Tx) (err error) {
-		if e9, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: otherEmployer, PersonnelNumber: "9", LastName: "Smit"}); err != nil {
+		if e9, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: otherEmployer, PersonnelNumber: "9", LastName: "Smit"}); err != nil {
 			return err
 		}
 		lastXID, err = currentXID(ctx, tx)
@@ -309,14 +311,14 @@ func TestChangesBasic(t *testing.T) {
 		if _, err := open.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", b.tenant.String()); err != nil {
 			t.Fatal(err)
 		}
-		early, err := org.CreateEmployee(ctx, open, org.Employee{EmployerID: employer, PersonnelNumber: "10", LastName: "Vroeg"})
+		early, err := org.CreateEmployee(ctx, open, access.System(audit.Actor{}), org.Employee{EmployerID: employer, PersonnelNumber: "10", LastName: "Vroeg"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var late org.Employee
 		var lateXID uint64
 		err = database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) (err error) {
-			if late, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: lateEmployer, PersonnelNumber: "11", LastName: "Laat"}); err != nil {
+			if late, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: lateEmployer, PersonnelNumber: "11", LastName: "Laat"}); err != nil {
 				return err
 			}
 			lateXID, err = currentXID(ctx, tx)
@@ -466,7 +468,7 @@ func TestChangesConcurrentWriters(t *testing.T) {
 						switch op := rng.IntN(3); {
 						case op == 0 || len(txLive) == 0:
 							next++
-							e, err := org.CreateEmployee(ctx, tx, org.Employee{EmployerID: employer,
+							e, err := org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: employer,
 								PersonnelNumber: fmt.Sprintf("%d-%d", w, next), LastName: "Schrijver"})
 							if err != nil {
 								return err
@@ -476,7 +478,7 @@ func TestChangesConcurrentWriters(t *testing.T) {
 						case op == 1:
 							e := anyEmployee(rng, txLive)
 							e.City = fmt.Sprint("Plaats ", rng.IntN(1000))
-							if _, err := org.UpdateEmployee(ctx, tx, e); err != nil {
+							if _, err := org.UpdateEmployee(ctx, tx, access.System(audit.Actor{}), e); err != nil {
 								return err
 							}
 							txLive[e.ID] = e

@@ -37,16 +37,16 @@ func ctrSetup(t *testing.T) *ctrBundle {
 	}
 	b := &ctrBundle{db: db, tenant: tenant.ID}
 	b.in(t, func(tx pgx.Tx) (err error) {
-		if b.employer, err = org.CreateEmployer(ctx, tx, org.Employer{Name: "Bouw B.V.", EmployerNumber: "W-1"}); err != nil {
+		if b.employer, err = org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Bouw B.V.", EmployerNumber: "W-1"}); err != nil {
 			return err
 		}
-		if b.other, err = org.CreateEmployer(ctx, tx, org.Employer{Name: "Zorg B.V.", EmployerNumber: "W-2"}); err != nil {
+		if b.other, err = org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Zorg B.V.", EmployerNumber: "W-2"}); err != nil {
 			return err
 		}
 		if b.group, err = org.CreateEmployerGroup(ctx, tx, "Holding"); err != nil {
 			return err
 		}
-		b.employee, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: b.employer.ID, PersonnelNumber: "1", LastName: "Jansen"})
+		b.employee, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: b.employer.ID, PersonnelNumber: "1", LastName: "Jansen"})
 		return err
 	})
 	return b
@@ -334,7 +334,7 @@ func TestContractsUnderAnotherParent(t *testing.T) {
 			PolicyID: policy.ID, Participating: true, Period: casefile.ContractPeriod{Start: ctrDay("2026-01-01")}}); err != nil {
 			return err
 		}
-		colleague, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: b.employer.ID, PersonnelNumber: "2", LastName: "Bakker"})
+		colleague, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: b.employer.ID, PersonnelNumber: "2", LastName: "Bakker"})
 		return err
 	})
 	movedPolicy, movedAgreement, movedParticipant := policy, agreement, participant

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
@@ -285,7 +286,7 @@ func ensureOrganisation(ctx context.Context, tx pgx.Tx, out io.Writer) ([]planne
 			if spec.inGroup {
 				e.GroupID = &group.ID
 			}
-			if e, err = org.CreateEmployer(ctx, tx, e); err != nil {
+			if e, err = org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), e); err != nil {
 				return nil, err
 			}
 			newEmployers++
@@ -298,7 +299,7 @@ func ensureOrganisation(ctx context.Context, tx pgx.Tx, out io.Writer) ([]planne
 		for _, ds := range spec.departments {
 			j := slices.IndexFunc(depts, func(d org.Department) bool { return d.Name == ds.name })
 			if j < 0 {
-				d, err := org.CreateDepartment(ctx, tx, org.Department{EmployerID: e.ID, Name: ds.name, Code: ds.code})
+				d, err := org.CreateDepartment(ctx, tx, access.System(audit.Actor{}), org.Department{EmployerID: e.ID, Name: ds.name, Code: ds.code})
 				if err != nil {
 					return nil, err
 				}
@@ -376,7 +377,7 @@ func ensureUsers(ctx context.Context, tx pgx.Tx, employers []plannedEmployer, pr
 				return made, err
 			}
 		}
-		if _, err := org.CreateUser(ctx, tx, in, hash); err != nil {
+		if _, err := org.CreateUser(ctx, tx, access.System(audit.Actor{}), in, hash); err != nil {
 			return made, fmt.Errorf("user %s: %w", s.email, err)
 		}
 		made++

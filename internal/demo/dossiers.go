@@ -73,7 +73,7 @@ func ensureAccess(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employers 
 			}
 		}
 		if cat.ID == uuid.Nil {
-			if cat, err = document.CreateCategory(ctx, tx, document.Category{Name: spec.name, Dossier: spec.dossier, Medical: spec.medical}); err != nil {
+			if cat, err = document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: spec.name, Dossier: spec.dossier, Medical: spec.medical}); err != nil {
 				return fmt.Errorf("category %s: %w", spec.name, err)
 			}
 		}

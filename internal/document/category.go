@@ -123,11 +123,10 @@ func nameTaken(err error) error {
 	return err
 }
 
-// CreateCategory adds a category. EINVALID on an empty or too long name or an unknown dossier;
-// ECONFLICT when the dossier already has a category of that name. It neither checks a right nor
-// writes an audit event: it seeds categories (demo data, tests). A user's category is made by
-// CreateCategoryAs.
-func CreateCategory(ctx context.Context, tx pgx.Tx, c Category) (Category, error) {
+// createCategory adds a category. EINVALID on an empty or too long name or an unknown dossier;
+// ECONFLICT when the dossier already has a category of that name. It checks no right and writes
+// no event: CreateCategory does both around it.
+func createCategory(ctx context.Context, tx pgx.Tx, c Category) (Category, error) {
 	name, fields := validateName(c.Name)
 	if !c.Dossier.Valid() {
 		if fields == nil {
@@ -147,14 +146,14 @@ func CreateCategory(ctx context.Context, tx pgx.Tx, c Category) (Category, error
 	return c, nil
 }
 
-// CreateCategoryAs is CreateCategory made by an editor, who records it (category.created).
+// CreateCategory adds a category made by ed, who records it (category.created).
 // EFORBIDDEN unless he holds roles.manage (the matrix and its categories are administered
-// together); further errors as CreateCategory.
-func CreateCategoryAs(ctx context.Context, tx pgx.Tx, ed access.Editor, c Category) (Category, error) {
+// together); further errors as createCategory.
+func CreateCategory(ctx context.Context, tx pgx.Tx, ed access.Editor, c Category) (Category, error) {
 	if err := ed.Allow(access.Require(ed.Principal, access.RolesManage)); err != nil {
 		return Category{}, err
 	}
-	c, err := CreateCategory(ctx, tx, c)
+	c, err := createCategory(ctx, tx, c)
 	if err != nil {
 		return Category{}, err
 	}

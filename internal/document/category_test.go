@@ -39,7 +39,7 @@ func TestCategoryChangesCheckAndAudit(t *testing.T) {
 		fn     func(tx pgx.Tx, ed access.Editor) error
 	}{
 		{"Create", audit.CategoryCreated, func(tx pgx.Tx, ed access.Editor) error {
-			_, err := document.CreateCategoryAs(ctx, tx, ed, document.Category{Name: "Re-integratie", Dossier: document.DossierEmployee})
+			_, err := document.CreateCategory(ctx, tx, ed, document.Category{Name: "Re-integratie", Dossier: document.DossierEmployee})
 			return err
 		}},
 		{"Update", audit.CategoryUpdated, func(tx pgx.Tx, ed access.Editor) error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
 	"github.com/dossierkast/dossierkast/internal/document"
@@ -52,11 +53,11 @@ func setup(t *testing.T, maxSize int64) *testBundle {
 	}
 	b.tenant = tenant.ID
 	b.inTenant(t, func(tx pgx.Tx) error {
-		em, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "Bouwbedrijf Test", EmployerNumber: "100"})
+		em, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Bouwbedrijf Test", EmployerNumber: "100"})
 		if err != nil {
 			return err
 		}
-		e, err := org.CreateEmployee(ctx, tx, org.Employee{EmployerID: em.ID, PersonnelNumber: "1", LastName: "Jansen"})
+		e, err := org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: em.ID, PersonnelNumber: "1", LastName: "Jansen"})
 		b.employer, b.employee = em.ID, e.ID
 		return err
 	})
@@ -80,7 +81,7 @@ func (b *testBundle) category(t *testing.T, name string, dossier document.Dossie
 	t.Helper()
 	var c document.Category
 	b.inTenant(t, func(tx pgx.Tx) (err error) {
-		c, err = document.CreateCategory(b.ctx, tx, document.Category{Name: name, Dossier: dossier})
+		c, err = document.CreateCategory(b.ctx, tx, access.System(audit.Actor{}), document.Category{Name: name, Dossier: dossier})
 		return err
 	})
 	return c
@@ -413,7 +414,7 @@ func TestCategories(t *testing.T) {
 	}
 	medical := document.Category{Name: "  Medische   gegevens ", Dossier: document.DossierEmployee, Medical: true}
 	b.inTenant(t, func(tx pgx.Tx) (err error) {
-		medical, err = document.CreateCategory(ctx, tx, medical)
+		medical, err = document.CreateCategory(ctx, tx, access.System(audit.Actor{}), medical)
 		return err
 	})
 	if medical.Name != "Medische gegevens" || !medical.Medical || medical.IsSystem() {
@@ -428,19 +429,19 @@ func TestCategories(t *testing.T) {
 		field string
 	}{
 		{"SameNameOtherDossier", func(tx pgx.Tx) error {
-			_, err := document.CreateCategory(ctx, tx, document.Category{Name: "Medische gegevens", Dossier: document.DossierEmployer})
+			_, err := document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: "Medische gegevens", Dossier: document.DossierEmployer})
 			return err
 		}, "", ""},
 		{"SameNameSameDossier", func(tx pgx.Tx) error {
-			_, err := document.CreateCategory(ctx, tx, document.Category{Name: "Medische gegevens", Dossier: document.DossierEmployee})
+			_, err := document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: "Medische gegevens", Dossier: document.DossierEmployee})
 			return err
 		}, apperr.ECONFLICT, "name"},
 		{"NoName", func(tx pgx.Tx) error {
-			_, err := document.CreateCategory(ctx, tx, document.Category{Name: " ", Dossier: document.DossierEmployee})
+			_, err := document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: " ", Dossier: document.DossierEmployee})
 			return err
 		}, apperr.EINVALID, "name"},
 		{"BadDossier", func(tx pgx.Tx) error {
-			_, err := document.CreateCategory(ctx, tx, document.Category{Name: "X", Dossier: "both"})
+			_, err := document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: "X", Dossier: "both"})
 			return err
 		}, apperr.EINVALID, "dossier"},
 		{"Rename", func(tx pgx.Tx) error {

@@ -46,19 +46,19 @@ func TestChangesCheckAndAudit(t *testing.T) {
 		}
 	}
 	inTenant(func(tx pgx.Tx) (err error) {
-		if home, err = org.CreateEmployer(ctx, tx, org.Employer{Name: "Thuis B.V.", EmployerNumber: "1"}); err != nil {
+		if home, err = org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Thuis B.V.", EmployerNumber: "1"}); err != nil {
 			return err
 		}
-		if other, err = org.CreateEmployer(ctx, tx, org.Employer{Name: "Elders B.V.", EmployerNumber: "2"}); err != nil {
+		if other, err = org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Elders B.V.", EmployerNumber: "2"}); err != nil {
 			return err
 		}
-		if dept, err = org.CreateDepartment(ctx, tx, org.Department{EmployerID: home.ID, Name: "Magazijn"}); err != nil {
+		if dept, err = org.CreateDepartment(ctx, tx, access.System(audit.Actor{}), org.Department{EmployerID: home.ID, Name: "Magazijn"}); err != nil {
 			return err
 		}
-		if employee, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: home.ID, PersonnelNumber: "1", LastName: "Jansen"}); err != nil {
+		if employee, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: home.ID, PersonnelNumber: "1", LastName: "Jansen"}); err != nil {
 			return err
 		}
-		if role, err = org.CreateRole(ctx, tx, org.Role{Name: "Lezer", Kind: access.KindProvider}); err != nil {
+		if role, err = org.CreateRole(ctx, tx, access.System(audit.Actor{}), org.Role{Name: "Lezer", Kind: access.KindProvider}); err != nil {
 			return err
 		}
 		if beheer, err = org.FindRoleByName(ctx, tx, "Beheerder"); err != nil {
@@ -71,7 +71,7 @@ func TestChangesCheckAndAudit(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if target, err = org.CreateUser(ctx, tx, org.UserInput{Email: "doel@oost.test", Name: "Doel", Kind: access.KindProvider,
+		if target, err = org.CreateUser(ctx, tx, access.System(audit.Actor{}), org.UserInput{Email: "doel@oost.test", Name: "Doel", Kind: access.KindProvider,
 			RoleID: role.ID}, "not-a-hash"); err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func TestChangesCheckAndAudit(t *testing.T) {
 			// An employer user of the other employer: the home employer is outside his reach.
 			"OtherEmployer": employerUser,
 		} {
-			u, err := org.CreateUser(ctx, tx, in, "not-a-hash")
+			u, err := org.CreateUser(ctx, tx, access.System(audit.Actor{}), in, "not-a-hash")
 			if err != nil {
 				return err
 			}
@@ -117,7 +117,7 @@ func TestChangesCheckAndAudit(t *testing.T) {
 		fn      func(tx pgx.Tx, ed access.Editor) error
 	}{
 		{"CreateEmployer", audit.EmployerCreated, forbidden, func(tx pgx.Tx, ed access.Editor) error {
-			_, err := org.CreateEmployerAs(ctx, tx, ed, org.Employer{Name: "Nieuw B.V.", EmployerNumber: "3"})
+			_, err := org.CreateEmployer(ctx, tx, ed, org.Employer{Name: "Nieuw B.V.", EmployerNumber: "3"})
 			return err
 		}},
 		{"UpdateEmployer", audit.EmployerUpdated, employerScoped, func(tx pgx.Tx, ed access.Editor) error {
@@ -127,7 +127,7 @@ func TestChangesCheckAndAudit(t *testing.T) {
 			return err
 		}},
 		{"CreateDepartment", audit.DepartmentSaved, employerScoped, func(tx pgx.Tx, ed access.Editor) error {
-			_, err := org.CreateDepartmentAs(ctx, tx, ed, org.Department{EmployerID: home.ID, Name: "Kantoor"})
+			_, err := org.CreateDepartment(ctx, tx, ed, org.Department{EmployerID: home.ID, Name: "Kantoor"})
 			return err
 		}},
 		{"UpdateDepartment", audit.DepartmentSaved, employerScoped, func(tx pgx.Tx, ed access.Editor) error {
@@ -135,18 +135,18 @@ func TestChangesCheckAndAudit(t *testing.T) {
 			return err
 		}},
 		{"CreateEmployee", audit.EmployeeCreated, forbidden, func(tx pgx.Tx, ed access.Editor) error {
-			_, err := org.CreateEmployeeAs(ctx, tx, ed, org.Employee{EmployerID: home.ID, PersonnelNumber: "2", LastName: "Bakker"})
+			_, err := org.CreateEmployee(ctx, tx, ed, org.Employee{EmployerID: home.ID, PersonnelNumber: "2", LastName: "Bakker"})
 			return err
 		}},
 		// The employee is outside the reach of nobody and of the other employer's user.
 		{"UpdateEmployee", audit.EmployeeUpdated, employerScoped, func(tx pgx.Tx, ed access.Editor) error {
 			e := employee
 			e.FirstName = "Jan"
-			_, err := org.UpdateEmployeeAs(ctx, tx, ed, e)
+			_, err := org.UpdateEmployee(ctx, tx, ed, e)
 			return err
 		}},
 		{"CreateUser", audit.UserCreated, forbidden, func(tx pgx.Tx, ed access.Editor) error {
-			_, err := org.CreateUserAs(ctx, tx, ed, org.UserInput{Email: "nieuw@oost.test", Name: "Nieuw",
+			_, err := org.CreateUser(ctx, tx, ed, org.UserInput{Email: "nieuw@oost.test", Name: "Nieuw",
 				Kind: access.KindProvider, RoleID: role.ID}, "not-a-hash")
 			return err
 		}},
@@ -162,7 +162,7 @@ func TestChangesCheckAndAudit(t *testing.T) {
 			return org.SetUserStatus(ctx, tx, ed, target.ID, org.StatusActive)
 		}},
 		{"CreateRole", audit.RoleCreated, forbidden, func(tx pgx.Tx, ed access.Editor) error {
-			_, err := org.CreateRoleAs(ctx, tx, ed, org.Role{Name: "Nieuw", Kind: access.KindProvider, Rights: []access.Right{access.EmployeeDossierView}})
+			_, err := org.CreateRole(ctx, tx, ed, org.Role{Name: "Nieuw", Kind: access.KindProvider, Rights: []access.Right{access.EmployeeDossierView}})
 			return err
 		}},
 		{"UpdateRole", audit.RoleUpdated, forbidden, func(tx pgx.Tx, ed access.Editor) error {

@@ -301,11 +301,10 @@ func checkDepartment(ctx context.Context, tx pgx.Tx, e Employee) error {
 	return nil
 }
 
-// CreateEmployee stores a new employee. EINVALID on bad fields, an unknown employer or a
+// createEmployee stores a new employee. EINVALID on bad fields, an unknown employer or a
 // department of another employer, ECONFLICT on a personnel number taken at the employer.
-// It neither checks a right nor writes an audit event: it seeds employees (tests). An
-// administrator's employee is made by CreateEmployeeAs.
-func CreateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error) {
+// It checks no right and writes no event: CreateEmployee does both around it.
+func createEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error) {
 	if err := e.validate(); err != nil {
 		return Employee{}, err
 	}
@@ -326,14 +325,14 @@ func CreateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error
 	return e, nil
 }
 
-// CreateEmployeeAs is CreateEmployee made by an editor, who records it (employee.created).
+// CreateEmployee stores a new employee made by ed, who records it (employee.created).
 // EFORBIDDEN unless he may manage the organisation (access.ManageOrganisation); further errors
-// as CreateEmployee.
-func CreateEmployeeAs(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employee) (Employee, error) {
+// as createEmployee.
+func CreateEmployee(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employee) (Employee, error) {
 	if err := ed.Allow(access.ManageOrganisation(ed.Principal)); err != nil {
 		return Employee{}, err
 	}
-	e, err := CreateEmployee(ctx, tx, e)
+	e, err := createEmployee(ctx, tx, e)
 	if err != nil {
 		return Employee{}, err
 	}
@@ -345,28 +344,27 @@ func writeEmployee(ctx context.Context, tx pgx.Tx, ed access.Editor, action stri
 		SubjectID: &e.ID, EmployeeID: &e.ID, EmployerID: &e.EmployerID})
 }
 
-// UpdateEmployeeAs is UpdateEmployee made by an editor, who records it (employee.updated).
+// UpdateEmployee replaces an employee's fields by ed, who records it (employee.updated).
 // ENOTFOUND when the employee is absent or outside ed's access and EFORBIDDEN when ed may not
 // see his dossier (access.CanSeeEmployee), EFORBIDDEN unless ed may manage the organisation
-// (access.ManageOrganisation); further errors as UpdateEmployee.
-func UpdateEmployeeAs(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employee) (Employee, error) {
+// (access.ManageOrganisation); further errors as updateEmployee.
+func UpdateEmployee(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employee) (Employee, error) {
 	if err := ed.Allow(access.CanSeeEmployee(ctx, tx, ed.Principal, e.ID)); err != nil {
 		return Employee{}, err
 	}
 	if err := ed.Allow(access.ManageOrganisation(ed.Principal)); err != nil {
 		return Employee{}, err
 	}
-	e, err := UpdateEmployee(ctx, tx, e)
+	e, err := updateEmployee(ctx, tx, e)
 	if err != nil {
 		return Employee{}, err
 	}
 	return e, writeEmployee(ctx, tx, ed, audit.EmployeeUpdated, e)
 }
 
-// UpdateEmployee replaces an employee's fields; the employer stays. ENOTFOUND, EINVALID, ECONFLICT.
-// It neither checks a right nor writes an audit event: it seeds changes (tests). An
-// administrator's change is made by UpdateEmployeeAs.
-func UpdateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error) {
+// updateEmployee replaces an employee's fields; the employer stays. ENOTFOUND, EINVALID, ECONFLICT.
+// It checks no right and writes no event: UpdateEmployee does both around it.
+func updateEmployee(ctx context.Context, tx pgx.Tx, e Employee) (Employee, error) {
 	old, err := FindEmployeeByID(ctx, tx, e.ID)
 	if err != nil {
 		return Employee{}, err

@@ -98,10 +98,10 @@ func checkGroup(ctx context.Context, tx pgx.Tx, e Employer) error {
 	return nil
 }
 
-// CreateEmployer stores a new employer. EINVALID on missing fields or an unknown group,
-// ECONFLICT on a taken number. It neither checks a right nor writes an audit event: it seeds
-// employers (demo data, tests). An administrator's employer is made by CreateEmployerAs.
-func CreateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
+// createEmployer stores a new employer. EINVALID on missing fields or an unknown group,
+// ECONFLICT on a taken number. It checks no right and writes no event: CreateEmployer does
+// both around it.
+func createEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error) {
 	if err := e.validate(); err != nil {
 		return Employer{}, err
 	}
@@ -117,14 +117,14 @@ func CreateEmployer(ctx context.Context, tx pgx.Tx, e Employer) (Employer, error
 	return e, nil
 }
 
-// CreateEmployerAs is CreateEmployer made by an editor, who records it (employer.created).
+// CreateEmployer stores a new employer made by ed, who records it (employer.created).
 // EFORBIDDEN unless he may manage the organisation (access.ManageOrganisation); further errors
-// as CreateEmployer.
-func CreateEmployerAs(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employer) (Employer, error) {
+// as createEmployer.
+func CreateEmployer(ctx context.Context, tx pgx.Tx, ed access.Editor, e Employer) (Employer, error) {
 	if err := ed.Allow(access.ManageOrganisation(ed.Principal)); err != nil {
 		return Employer{}, err
 	}
-	e, err := CreateEmployer(ctx, tx, e)
+	e, err := createEmployer(ctx, tx, e)
 	if err != nil {
 		return Employer{}, err
 	}
@@ -214,10 +214,9 @@ func FindDepartmentByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Departmen
 	return database.FindOne[Department](ctx, tx, "department", "SELECT "+departmentColumns+" FROM departments d WHERE d.id = $1", id)
 }
 
-// CreateDepartment stores a new department. EINVALID, ECONFLICT on a name taken at the employer.
-// It neither checks a right nor writes an audit event: it seeds departments (demo data, tests).
-// An administrator's department is made by CreateDepartmentAs.
-func CreateDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department, error) {
+// createDepartment stores a new department. EINVALID, ECONFLICT on a name taken at the employer.
+// It checks no right and writes no event: CreateDepartment does both around it.
+func createDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department, error) {
 	if err := d.validate(); err != nil {
 		return Department{}, err
 	}
@@ -230,17 +229,17 @@ func CreateDepartment(ctx context.Context, tx pgx.Tx, d Department) (Department,
 	return d, nil
 }
 
-// CreateDepartmentAs is CreateDepartment of d.EmployerID made by an editor, who records it
+// CreateDepartment stores a new department of d.EmployerID made by ed, who records it
 // (department.saved). ENOTFOUND when the employer is absent or outside ed's reach, EFORBIDDEN
-// unless he may manage it (access.CanManageEmployer); further errors as CreateDepartment.
-func CreateDepartmentAs(ctx context.Context, tx pgx.Tx, ed access.Editor, d Department) (Department, error) {
+// unless he may manage it (access.CanManageEmployer); further errors as createDepartment.
+func CreateDepartment(ctx context.Context, tx pgx.Tx, ed access.Editor, d Department) (Department, error) {
 	if err := ed.Allow(access.CanManageEmployer(ed.Principal, d.EmployerID)); err != nil {
 		return Department{}, err
 	}
 	if _, err := FindEmployerByID(ctx, tx, d.EmployerID); err != nil {
 		return Department{}, err
 	}
-	d, err := CreateDepartment(ctx, tx, d)
+	d, err := createDepartment(ctx, tx, d)
 	if err != nil {
 		return Department{}, err
 	}

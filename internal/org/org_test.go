@@ -9,6 +9,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -67,18 +68,18 @@ func TestEmployeeRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = database.InTenant(ctx, db.Pool, tenant.ID, func(tx pgx.Tx) error {
-		a, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "A", EmployerNumber: "1"})
+		a, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "A", EmployerNumber: "1"})
 		if err != nil {
 			return err
 		}
-		b, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "B", EmployerNumber: "2"})
+		b, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "B", EmployerNumber: "2"})
 		if err != nil {
 			return err
 		}
-		if _, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "D", EmployerNumber: "4", Products: []string{"999 Onbekend"}}); apperr.CodeOf(err) != apperr.EINVALID {
+		if _, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "D", EmployerNumber: "4", Products: []string{"999 Onbekend"}}); apperr.CodeOf(err) != apperr.EINVALID {
 			t.Errorf("unknown product: err = %v, want EINVALID", err)
 		}
-		deptB, err := org.CreateDepartment(ctx, tx, org.Department{EmployerID: b.ID, Name: "Magazijn"})
+		deptB, err := org.CreateDepartment(ctx, tx, access.System(audit.Actor{}), org.Department{EmployerID: b.ID, Name: "Magazijn"})
 		if err != nil {
 			return err
 		}
@@ -89,11 +90,11 @@ func TestEmployeeRules(t *testing.T) {
 			"OtherDepartment": {EmployerID: a.ID, PersonnelNumber: "1", LastName: "Jansen", DepartmentID: &deptB.ID},
 			"NoEmployer":      {PersonnelNumber: "1", LastName: "Jansen"},
 		} {
-			if _, err := org.CreateEmployee(ctx, tx, e); apperr.CodeOf(err) != apperr.EINVALID {
+			if _, err := org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), e); apperr.CodeOf(err) != apperr.EINVALID {
 				t.Errorf("%s: err = %v, want EINVALID", name, err)
 			}
 		}
-		e, err := org.CreateEmployee(ctx, tx, org.Employee{EmployerID: a.ID, PersonnelNumber: "7", LastName: "Berg",
+		e, err := org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: a.ID, PersonnelNumber: "7", LastName: "Berg",
 			NamePrefix: "van den", FirstName: "Anna", BSN: "111222333", PostalCode: "1234 ab"})
 		if err != nil {
 			return err
@@ -115,7 +116,7 @@ func TestEmployeeRules(t *testing.T) {
 	}
 	// A unique violation aborts its transaction; InTenant reports it as ECONFLICT.
 	err = database.InTenant(ctx, db.Pool, tenant.ID, func(tx pgx.Tx) error {
-		_, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "C", EmployerNumber: "1"})
+		_, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "C", EmployerNumber: "1"})
 		return err
 	})
 	if apperr.CodeOf(err) != apperr.ECONFLICT {

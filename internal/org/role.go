@@ -70,10 +70,10 @@ func (r *Role) validate() error {
 	return nil
 }
 
-// CreateRole stores a new role. EINVALID on a bad name, kind or right; ECONFLICT on a taken name.
-// It neither checks a right nor writes an audit event: it seeds roles (a new tenant's defaults,
-// tests). A user's role is made by CreateRoleAs.
-func CreateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
+// createRole stores a new role. EINVALID on a bad name, kind or right; ECONFLICT on a taken name.
+// It checks no right and writes no event: CreateRole does both around it, and a new tenant's
+// default roles are made with it, before the tenant has anyone to record them.
+func createRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
 	if err := r.validate(); err != nil {
 		return Role{}, err
 	}
@@ -86,13 +86,13 @@ func CreateRole(ctx context.Context, tx pgx.Tx, r Role) (Role, error) {
 	return r, nil
 }
 
-// CreateRoleAs is CreateRole made by an editor, who records it (role.created). EFORBIDDEN
-// unless he holds roles.manage; further errors as CreateRole.
-func CreateRoleAs(ctx context.Context, tx pgx.Tx, ed access.Editor, r Role) (Role, error) {
+// CreateRole stores a new role made by ed, who records it (role.created). EFORBIDDEN unless
+// he holds roles.manage; further errors as createRole.
+func CreateRole(ctx context.Context, tx pgx.Tx, ed access.Editor, r Role) (Role, error) {
 	if err := ed.Allow(access.Require(ed.Principal, access.RolesManage)); err != nil {
 		return Role{}, err
 	}
-	r, err := CreateRole(ctx, tx, r)
+	r, err := createRole(ctx, tx, r)
 	if err != nil {
 		return Role{}, err
 	}

@@ -38,7 +38,7 @@ func CreateTenant(ctx context.Context, pool *pgxpool.Pool, name string, isDemo b
 			return err
 		}
 		for _, r := range DefaultRoles() {
-			if _, err := CreateRole(ctx, tx, r); err != nil {
+			if _, err := createRole(ctx, tx, r); err != nil {
 				return err
 			}
 		}

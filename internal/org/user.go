@@ -156,11 +156,10 @@ func (in *UserInput) validate(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// CreateUser stores a new active user with an argon2id password hash made by the caller.
+// createUser stores a new active user with an argon2id password hash made by the caller.
 // EINVALID on bad input, ECONFLICT when the e-mail address is in use anywhere on the platform.
-// It neither checks a right nor writes an audit event: it seeds users (demo data, the operator's
-// user create command, tests). An administrator's user is made by CreateUserAs.
-func CreateUser(ctx context.Context, tx pgx.Tx, in UserInput, passwordHash string) (User, error) {
+// It checks no right and writes no event: CreateUser does both around it.
+func createUser(ctx context.Context, tx pgx.Tx, in UserInput, passwordHash string) (User, error) {
 	if err := in.validate(ctx, tx); err != nil {
 		return User{}, err
 	}
@@ -177,13 +176,13 @@ func CreateUser(ctx context.Context, tx pgx.Tx, in UserInput, passwordHash strin
 	return FindUserByID(ctx, tx, id)
 }
 
-// CreateUserAs is CreateUser made by an editor, who records it (user.created). EFORBIDDEN
-// unless he holds users.manage; further errors as CreateUser.
-func CreateUserAs(ctx context.Context, tx pgx.Tx, ed access.Editor, in UserInput, passwordHash string) (User, error) {
+// CreateUser stores a new user made by ed, who records it (user.created). EFORBIDDEN unless
+// he holds users.manage; further errors as createUser.
+func CreateUser(ctx context.Context, tx pgx.Tx, ed access.Editor, in UserInput, passwordHash string) (User, error) {
 	if err := ed.Allow(access.Require(ed.Principal, access.UsersManage)); err != nil {
 		return User{}, err
 	}
-	u, err := CreateUser(ctx, tx, in, passwordHash)
+	u, err := createUser(ctx, tx, in, passwordHash)
 	if err != nil {
 		return User{}, err
 	}

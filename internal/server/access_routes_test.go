@@ -172,11 +172,11 @@ func TestAccessRoutes(t *testing.T) {
 		}
 		home, other := employers[0].ID, employers[1].ID
 		// A department of his own, so a department link reaches him alone.
-		dept, err := org.CreateDepartment(ctx, tx, org.Department{EmployerID: home, Name: "Afdeling " + accessLastName})
+		dept, err := org.CreateDepartment(ctx, tx, access.System(audit.Actor{}), org.Department{EmployerID: home, Name: "Afdeling " + accessLastName})
 		if err != nil {
 			return err
 		}
-		employee, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: home, DepartmentID: &dept.ID,
+		employee, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: home, DepartmentID: &dept.ID,
 			PersonnelNumber: "TT-0001", FirstName: "Tessa", LastName: accessLastName})
 		if err != nil {
 			return err
@@ -190,7 +190,7 @@ func TestAccessRoutes(t *testing.T) {
 				return document.Category{}
 			}
 			var c document.Category
-			c, err = document.CreateCategory(ctx, tx, document.Category{Name: accessLastName + " " + name,
+			c, err = document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: accessLastName + " " + name,
 				Dossier: document.DossierEmployee, Medical: medical})
 			return c
 		}
@@ -209,7 +209,7 @@ func TestAccessRoutes(t *testing.T) {
 		}
 
 		for i, row := range accessRows {
-			role, err := org.CreateRole(ctx, tx, org.Role{Name: fmt.Sprintf("%s %02d", accessLastName, i), Kind: row.kind, Rights: row.rights})
+			role, err := org.CreateRole(ctx, tx, access.System(audit.Actor{}), org.Role{Name: fmt.Sprintf("%s %02d", accessLastName, i), Kind: row.kind, Rights: row.rights})
 			if err != nil {
 				return fmt.Errorf("%s: %w", row.name, err)
 			}
@@ -230,7 +230,7 @@ func TestAccessRoutes(t *testing.T) {
 			case access.KindCoach:
 				in.ProviderID = &providers[0].ID
 			}
-			u, err := org.CreateUser(ctx, tx, in, hash)
+			u, err := org.CreateUser(ctx, tx, access.System(audit.Actor{}), in, hash)
 			if err != nil {
 				return fmt.Errorf("%s: %w", row.name, err)
 			}

@@ -621,14 +621,14 @@ func TestAccessOtherTenantUser(t *testing.T) {
 	var dept org.Department
 	var emp org.Employee
 	err = database.InTenant(ctx, b.db.Pool, other.ID, func(tx pgx.Tx) (err error) {
-		employer, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "Vreemd B.V.", EmployerNumber: "777001"})
+		employer, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Vreemd B.V.", EmployerNumber: "777001"})
 		if err != nil {
 			return err
 		}
-		if dept, err = org.CreateDepartment(ctx, tx, org.Department{EmployerID: employer.ID, Name: "Vreemde afdeling"}); err != nil {
+		if dept, err = org.CreateDepartment(ctx, tx, access.System(audit.Actor{}), org.Department{EmployerID: employer.ID, Name: "Vreemde afdeling"}); err != nil {
 			return err
 		}
-		if emp, err = org.CreateEmployee(ctx, tx, org.Employee{EmployerID: employer.ID, DepartmentID: &dept.ID,
+		if emp, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: employer.ID, DepartmentID: &dept.ID,
 			PersonnelNumber: "V1", LastName: "Vreemd"}); err != nil {
 			return err
 		}
@@ -640,7 +640,7 @@ func TestAccessOtherTenantUser(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		user, err = org.CreateUser(ctx, tx, org.UserInput{Email: "cm@andere.example", Name: "Andere Casemanager",
+		user, err = org.CreateUser(ctx, tx, access.System(audit.Actor{}), org.UserInput{Email: "cm@andere.example", Name: "Andere Casemanager",
 			Kind: access.KindProvider, RoleID: role.ID, Language: "nl"}, hash)
 		return err
 	})
@@ -691,7 +691,7 @@ func TestAccessOtherTenantUser(t *testing.T) {
 	err = database.InTenant(ctx, b.db.Pool, other.ID, func(tx pgx.Tx) error {
 		var n int
 		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM user_department_links) + (SELECT count(*) FROM user_employee_links)
-			+ (SELECT count(*) FROM user_blacklist) + (SELECT count(*) FROM audit_events)`).Scan(&n)
+			+ (SELECT count(*) FROM user_blacklist) + (SELECT count(*) FROM audit_events WHERE ip <> '')`).Scan(&n)
 		if err == nil && n != 0 {
 			t.Errorf("the other tenant has %d link rows or audit events, want 0", n)
 		}

@@ -54,7 +54,7 @@ func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) error {
 		Medical: r.PostForm.Get("medical") != ""}
 	draft := c
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		c, err = document.CreateCategoryAs(r.Context(), tx, editor(r), c)
+		c, err = document.CreateCategory(r.Context(), tx, editor(r), c)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {

@@ -73,7 +73,7 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 	role := org.Role{Name: r.PostForm.Get("name"), Kind: access.Kind(r.PostForm.Get("kind")), Rights: rightsFromForm(r)}
 	var created org.Role
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		created, err = org.CreateRoleAs(r.Context(), tx, editor(r), role)
+		created, err = org.CreateRole(r.Context(), tx, editor(r), role)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {

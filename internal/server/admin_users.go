@@ -149,7 +149,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		err = s.inTenant(r, func(tx pgx.Tx) (err error) {
-			u, err = org.CreateUserAs(r.Context(), tx, editor(r), in, hash)
+			u, err = org.CreateUser(r.Context(), tx, editor(r), in, hash)
 			return err
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -171,11 +172,11 @@ func TestCaseDataDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = database.InTenant(ctx, b.db.Pool, tenant.ID, func(tx pgx.Tx) error {
-		em, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "Elders BV", EmployerNumber: "9"})
+		em, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Elders BV", EmployerNumber: "9"})
 		if err != nil {
 			return err
 		}
-		e, err := org.CreateEmployee(ctx, tx, org.Employee{EmployerID: em.ID, PersonnelNumber: "V1", LastName: "Vreemd"})
+		e, err := org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: em.ID, PersonnelNumber: "V1", LastName: "Vreemd"})
 		if err != nil {
 			return err
 		}

@@ -66,7 +66,7 @@ func docSetup(t *testing.T, opts ...harnessOption) *docFixture {
 	mk := func(name string, dossier document.Dossier, medical bool, cells ...cell) document.Category {
 		var c document.Category
 		f.inTenant(t, func(tx pgx.Tx) (err error) {
-			if c, err = document.CreateCategory(ctx, tx, document.Category{Name: "Test " + name, Dossier: dossier, Medical: medical}); err != nil {
+			if c, err = document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: "Test " + name, Dossier: dossier, Medical: medical}); err != nil {
 				return err
 			}
 			for _, x := range cells {
@@ -447,7 +447,7 @@ func TestUploadRefusals(t *testing.T) {
 	f.inTenant(t, func(tx pgx.Tx) error {
 		// A role that may write in the matrix but lacks documents.upload.
 		ctx := context.Background()
-		role, err := org.CreateRole(ctx, tx, org.Role{Name: "Meekijker", Kind: access.KindProvider,
+		role, err := org.CreateRole(ctx, tx, access.System(audit.Actor{}), org.Role{Name: "Meekijker", Kind: access.KindProvider,
 			Rights: []access.Right{access.EmployerDossierView, access.EmployeeDossierView, access.EmployeesAll}})
 		if err != nil {
 			return err
@@ -514,7 +514,7 @@ func createUser(ctx context.Context, tx pgx.Tx, email string, roleID uuid.UUID) 
 	if err != nil {
 		return err
 	}
-	_, err = org.CreateUser(ctx, tx, org.UserInput{Email: email, Name: email, Kind: access.KindProvider, RoleID: roleID, Language: "nl"}, hash)
+	_, err = org.CreateUser(ctx, tx, access.System(audit.Actor{}), org.UserInput{Email: email, Name: email, Kind: access.KindProvider, RoleID: roleID, Language: "nl"}, hash)
 	return err
 }
 
@@ -540,11 +540,11 @@ func TestDocumentOfAnotherTenant(t *testing.T) {
 	}
 	var foreign document.Document
 	err = database.InTenant(ctx, f.db.Pool, other.ID, func(tx pgx.Tx) error {
-		em, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "Elders BV", EmployerNumber: "9"})
+		em, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Elders BV", EmployerNumber: "9"})
 		if err != nil {
 			return err
 		}
-		c, err := document.CreateCategory(ctx, tx, document.Category{Name: "Contracten", Dossier: document.DossierEmployer})
+		c, err := document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: "Contracten", Dossier: document.DossierEmployer})
 		if err != nil {
 			return err
 		}
@@ -786,7 +786,11 @@ func TestCategoryAdministration(t *testing.T) {
 	wantRedirect(t, f.post(t, c, "/admin/categories/"+made.ID.String()+"/delete", nil), "/admin/categories")
 
 	for action, want := range map[string]int{audit.CategoryCreated: 1, audit.CategoryUpdated: 1, audit.CategoryDeleted: 1} {
-		if got := f.auditCount(t, action); got != want {
+		var got int // of requests: the demo's categories were made by the system, from no address
+		f.inTenant(t, func(tx pgx.Tx) error {
+			return tx.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE action = $1 AND ip <> ''", action).Scan(&got)
+		})
+		if got != want {
 			t.Errorf("%s events = %d, want %d", action, got, want)
 		}
 	}

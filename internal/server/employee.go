@@ -276,9 +276,9 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		}
 		var err error
 		if id == uuid.Nil {
-			saved, err = org.CreateEmployeeAs(r.Context(), tx, editor(r), e)
+			saved, err = org.CreateEmployee(r.Context(), tx, editor(r), e)
 		} else {
-			saved, err = org.UpdateEmployeeAs(r.Context(), tx, editor(r), e)
+			saved, err = org.UpdateEmployee(r.Context(), tx, editor(r), e)
 		}
 		return err
 	})

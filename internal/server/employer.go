@@ -168,7 +168,7 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) (err error) {
 			if id == uuid.Nil {
-				saved, err = org.CreateEmployerAs(r.Context(), tx, editor(r), e)
+				saved, err = org.CreateEmployer(r.Context(), tx, editor(r), e)
 			} else {
 				saved, err = org.UpdateEmployer(r.Context(), tx, editor(r), e)
 			}
@@ -201,7 +201,7 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 	}
 	d := org.Department{EmployerID: employerID, Name: r.PostForm.Get("name")}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
-		_, err := org.CreateDepartmentAs(r.Context(), tx, editor(r), d)
+		_, err := org.CreateDepartment(r.Context(), tx, editor(r), d)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {

@@ -95,7 +95,7 @@ func newFDFixture(t *testing.T, employees int, examples bool) *fdFixture {
 			return fmt.Errorf("the demo tenant needs an employer with and one without %q", org.ProductFullDossier)
 		}
 		for name, u := range fdUsers {
-			role, err := org.CreateRole(ctx, tx, org.Role{Name: "Volledig " + name, Kind: u.kind, Rights: u.rights})
+			role, err := org.CreateRole(ctx, tx, access.System(audit.Actor{}), org.Role{Name: "Volledig " + name, Kind: u.kind, Rights: u.rights})
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -106,7 +106,7 @@ func newFDFixture(t *testing.T, employees int, examples bool) *fdFixture {
 					in.EmployerIDs = []uuid.UUID{f.without.ID}
 				}
 			}
-			created, err := org.CreateUser(ctx, tx, in, hash)
+			created, err := org.CreateUser(ctx, tx, access.System(audit.Actor{}), in, hash)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -119,7 +119,7 @@ func newFDFixture(t *testing.T, employees int, examples bool) *fdFixture {
 		t.Fatal(err)
 	}
 	err = database.InTenant(ctx, f.db.Pool, other.ID, func(tx pgx.Tx) error {
-		e, err := org.CreateEmployer(ctx, tx, org.Employer{Name: "Elders B.V.", EmployerNumber: "999001",
+		e, err := org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Elders B.V.", EmployerNumber: "999001",
 			Products: []string{org.ProductFullDossier}})
 		f.foreign = e.ID
 		return err

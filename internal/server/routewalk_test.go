@@ -314,7 +314,7 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 	}
 	b.inTenant(t, func(tx pgx.Tx) error {
 		for name, u := range users {
-			role, err := org.CreateRole(ctx, tx, org.Role{Name: "Route " + name, Kind: u.kind, Rights: u.rights})
+			role, err := org.CreateRole(ctx, tx, access.System(audit.Actor{}), org.Role{Name: "Route " + name, Kind: u.kind, Rights: u.rights})
 			if err != nil {
 				return err
 			}
@@ -326,7 +326,7 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			if u.kind == access.KindEmployer {
 				in.EmployerIDs = []uuid.UUID{other}
 			}
-			if _, err := org.CreateUser(ctx, tx, in, hash); err != nil {
+			if _, err := org.CreateUser(ctx, tx, access.System(audit.Actor{}), in, hash); err != nil {
 				return err
 			}
 		}
@@ -341,7 +341,7 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 		if err := tx.QueryRow(ctx, "SELECT id FROM roles WHERE name = 'Beheerder'").Scan(&role); err != nil {
 			return err
 		}
-		_, err := org.CreateUser(ctx, tx, org.UserInput{Email: "outsider@route.test", Name: "Buiten", Kind: access.KindProvider,
+		_, err := org.CreateUser(ctx, tx, access.System(audit.Actor{}), org.UserInput{Email: "outsider@route.test", Name: "Buiten", Kind: access.KindProvider,
 			RoleID: role, Language: "nl"}, hash)
 		return err
 	})

@@ -34,6 +34,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/benchtest"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
@@ -285,7 +286,7 @@ func transferSetup(b *testing.B, blobDir, plainDir string) *transferApp {
 		if err != nil {
 			return err
 		}
-		c, err := document.CreateCategory(ctx, tx, document.Category{Name: "Test Transfer", Dossier: document.DossierEmployee})
+		c, err := document.CreateCategory(ctx, tx, access.System(audit.Actor{}), document.Category{Name: "Test Transfer", Dossier: document.DossierEmployee})
 		if err != nil {
 			return err
 		}
