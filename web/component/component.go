@@ -3,8 +3,11 @@
 package component
 
 import (
+	"context"
 	"net/url"
 	"strconv"
+
+	"github.com/dossierkast/dossierkast/internal/i18n"
 )
 
 // Field is one labelled form input.
@@ -23,6 +26,16 @@ type Option struct {
 	Value    string
 	Label    string // shown as is
 	Selected bool
+}
+
+// Choices returns the options of a list fixed in code: each value labelled by the message key(value),
+// the one equal to chosen selected.
+func Choices[T ~string](ctx context.Context, values []T, key func(T) string, chosen T) []Option {
+	opts := make([]Option, 0, len(values))
+	for _, v := range values {
+		opts = append(opts, Option{Value: string(v), Label: i18n.T(ctx, key(v)), Selected: v == chosen})
+	}
+	return opts
 }
 
 // Pager is the paging bar under a list.
