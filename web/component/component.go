@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/dossierkast/dossierkast/internal/i18n"
 )
@@ -36,6 +37,14 @@ func Choices[T ~string](ctx context.Context, values []T, key func(T) string, cho
 		opts = append(opts, Option{Value: string(v), Label: i18n.T(ctx, key(v)), Selected: v == chosen})
 	}
 	return opts
+}
+
+// DateTimeValue formats t for a datetime-local input, in Europe/Amsterdam; "" for the zero time.
+func DateTimeValue(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(i18n.Amsterdam).Format("2006-01-02T15:04")
 }
 
 // Pager is the paging bar under a list.
