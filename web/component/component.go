@@ -39,6 +39,14 @@ func Choices[T ~string](ctx context.Context, values []T, key func(T) string, cho
 	return opts
 }
 
+// DateValue formats t for a date input: "" for none or the zero time.
+func DateValue(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
+}
+
 // DateTimeValue formats t for a datetime-local input, in Europe/Amsterdam; "" for the zero time.
 func DateTimeValue(t time.Time) string {
 	if t.IsZero() {
