@@ -12,19 +12,20 @@ import (
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
-// ardValues returns a form's value by name: what was posted when re-showing a refused form,
-// otherwise the stored values in initial.
-func ardValues(r *http.Request, posted bool, initial map[string]string) func(string) string {
-	return func(name string) string {
-		if posted {
-			return r.PostForm.Get(name)
-		}
-		return initial[name]
+// entryValues returns what a case form shows, by input name: what was posted when re-showing a
+// refused form, otherwise the stored values in initial.
+func entryValues(r *http.Request, posted bool, initial map[string]string) map[string]string {
+	if !posted {
+		return initial
 	}
+	values := make(map[string]string, len(r.PostForm))
+	for name := range r.PostForm {
+		values[name] = r.PostForm.Get(name)
+	}
+	return values
 }
 
 // ardInt reads a whole number; empty is "required", anything else unreadable a percentage error.
@@ -68,36 +69,11 @@ func (s *Server) renderAbsences(w http.ResponseWriter, r *http.Request, status i
 	}
 	base := "/employees/" + e.ID.String() + "/absences"
 	p.Employee, p.Page = e, s.page(r, "absence.title", e.FullName())
-	p.New = absenceForm(r, base, true, p.Medical, ardValues(r, newErrs != nil, map[string]string{"percentage": "100"}), newErrs)
+	p.New = employee.EntryForm{Action: base, Values: entryValues(r, newErrs != nil, map[string]string{"percentage": "100"}), Errors: newErrs}
 	if changeFor != uuid.Nil {
-		p.Change = employee.EntryForm{Errors: changeErrs,
-			Values: map[string]string{"from_date": r.PostForm.Get("from_date"), "percentage": r.PostForm.Get("percentage")}}
+		p.Change = employee.EntryForm{Values: entryValues(r, true, nil), Errors: changeErrs}
 	}
 	return s.render(w, r, status, employee.Absences(p))
-}
-
-// absenceForm builds the create (creating) or edit form of an absence; the cause only for
-// viewers with medical.view.
-func absenceForm(r *http.Request, action string, creating, medical bool, val func(string) string, errs map[string]string) employee.EntryForm {
-	field := func(name, label, typ string, required bool) component.Field {
-		return component.Field{Name: name, Label: label, Type: typ, Required: required, Value: val(name), Error: errs[name]}
-	}
-	f := employee.EntryForm{Action: action, Errors: errs}
-	f.Fields = append(f.Fields, field("first_sick_day", "absence.first_sick_day", "date", true))
-	if creating {
-		f.Fields = append(f.Fields, field("percentage", "absence.percentage", "number", true))
-	}
-	f.Fields = append(f.Fields, field("expected_return", "absence.expected_return", "date", false),
-		field("recovery_date", "absence.recovery_date", "date", false))
-	if medical {
-		var opts []component.Option
-		for _, cause := range casefile.AbsenceCauses {
-			opts = append(opts, option(cause, i18n.T(r.Context(), employee.AbsenceCauseKey(cause)), val("cause") == cause))
-		}
-		f.Selects = []employee.EntrySelect{{Name: "cause", Label: "absence.cause", Options: opts, WithEmpty: true}}
-	}
-	f.Text = employee.EntryText{Name: "notes", Label: "absence.notes", Value: val("notes")}
-	return f
 }
 
 func absenceFromForm(f *form) casefile.Absence {
@@ -154,9 +130,10 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 	}
 	initial := map[string]string{"first_sick_day": dateValue(&a.FirstSickDay), "recovery_date": dateValue(a.RecoveryDate),
 		"expected_return": dateValue(a.ExpectedReturn), "cause": a.Cause, "notes": a.Notes}
-	p := employee.AbsenceEditPage{Employee: e, Absence: a, Page: s.page(r, "absence.edit_title", i18n.Date(&a.FirstSickDay))}
-	p.Form = absenceForm(r, "/employees/"+e.ID.String()+"/absences/"+a.ID.String(), false,
-		access.CanReadMedical(c.Principal), ardValues(r, errs != nil, initial), errs)
+	p := employee.AbsenceEditPage{Employee: e, Absence: a, Medical: access.CanReadMedical(c.Principal),
+		Page: s.page(r, "absence.edit_title", i18n.Date(&a.FirstSickDay)),
+		Form: employee.EntryForm{Action: "/employees/" + e.ID.String() + "/absences/" + a.ID.String(),
+			Values: entryValues(r, errs != nil, initial), Errors: errs}}
 	return s.render(w, r, status, employee.AbsenceEdit(p))
 }
 

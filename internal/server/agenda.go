@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -34,52 +32,10 @@ func optDateTime(f *form, name string) *time.Time {
 	return nil
 }
 
-// dateTimeValue formats t for a datetime-local input.
-func dateTimeValue(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(i18n.Amsterdam).Format("2006-01-02T15:04")
-}
-
-func kindOptions(ctx context.Context, chosen string) []component.Option {
-	var opts []component.Option
-	for _, k := range casefile.AppointmentKinds {
-		opts = append(opts, option(k, i18n.T(ctx, "appointment.kind."+k), k == chosen))
-	}
-	return opts
-}
-
-// appointmentFields are the inputs of the appointment forms besides the selects.
-func appointmentFields(a casefile.Appointment, startsAt string, errs map[string]string) []component.Field {
-	if startsAt == "" {
-		startsAt = dateTimeValue(a.StartsAt)
-	}
-	return []component.Field{
-		{Name: "starts_at", Label: "appointment.starts_at", Type: "datetime-local", Value: startsAt, Error: errs["starts_at"], Required: true},
-		{Name: "with_whom", Label: "appointment.with_whom", Value: a.WithWhom, Error: errs["with_whom"], Required: true},
-	}
-}
-
-func consultationFields(c casefile.Consultation, heldAt string, errs map[string]string) []component.Field {
-	if heldAt == "" {
-		heldAt = dateTimeValue(c.HeldAt)
-	}
-	return []component.Field{
-		{Name: "held_at", Label: "consultation.held_at", Type: "datetime-local", Value: heldAt, Error: errs["held_at"], Required: true},
-		{Name: "held_by", Label: "consultation.held_by", Value: c.HeldBy, Error: errs["held_by"], Required: true},
-		{Name: "outcome", Label: "consultation.outcome", Value: c.Outcome, Error: errs["outcome"]},
-	}
-}
-
 // agendaForms is what a refused form brings back to the agenda page.
 type agendaForms struct {
-	appointment       casefile.Appointment
-	startsAt          string
-	appointmentErrs   map[string]string
-	consultation      casefile.Consultation
-	heldAt            string
-	consultationErrs  map[string]string
+	appointment       employee.AppointmentValues
+	consultation      employee.ConsultationValues
 	consultationReset bool // no consultation form came back: fill in the defaults
 }
 
@@ -92,8 +48,7 @@ func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int
 	c := mustCurrent(r)
 	medical := access.CanReadMedical(c.Principal)
 	p := employee.AgendaPage{CanWrite: c.Principal.Has(access.CaseDataWrite), CanMedical: medical,
-		CanDelete:         access.CanDeleteCaseData(c.Principal) == nil,
-		AppointmentErrors: forms.appointmentErrs, ConsultationErrors: forms.consultationErrs}
+		CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "agenda", func(tx pgx.Tx, e org.Employee) (err error) {
 		if p.Appointments, err = casefile.FindAppointments(r.Context(), tx, e.ID); err != nil {
 			return err
@@ -107,13 +62,10 @@ func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int
 	cons := forms.consultation
 	if forms.consultationReset {
 		// A medical user records a medical consultation by default; the name is his own.
-		cons.HeldBy, cons.Medical = c.User.Name, medical
+		cons.Consultation.HeldBy, cons.Consultation.Medical = c.User.Name, medical
 	}
 	p.Employee = e
-	p.Kinds = kindOptions(r.Context(), forms.appointment.Kind)
-	p.AppointmentFields = appointmentFields(forms.appointment, forms.startsAt, forms.appointmentErrs)
-	p.ConsultationFields = consultationFields(cons, forms.heldAt, forms.consultationErrs)
-	p.Medical = cons.Medical
+	p.NewAppointment, p.NewConsultation = forms.appointment, cons
 	p.Page = s.page(r, "agenda.title", e.FullName())
 	return s.render(w, r, status, employee.Agenda(p))
 }
@@ -145,8 +97,8 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
-		return s.renderAgenda(w, r, status, agendaForms{appointment: a, startsAt: f.str("starts_at"),
-			appointmentErrs: errs, consultationReset: true})
+		return s.renderAgenda(w, r, status, agendaForms{consultationReset: true,
+			appointment: employee.AppointmentValues{Appointment: a, StartsAt: f.str("starts_at"), Errors: errs}})
 	} else if err != nil {
 		return err
 	}
@@ -184,8 +136,8 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
-		return s.renderAgenda(w, r, status, agendaForms{consultation: c, heldAt: f.str("held_at"),
-			consultationErrs: errs})
+		return s.renderAgenda(w, r, status, agendaForms{
+			consultation: employee.ConsultationValues{Consultation: c, HeldAt: f.str("held_at"), Errors: errs}})
 	} else if err != nil {
 		return err
 	}
@@ -206,7 +158,7 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 		return err
 	}
 	c := mustCurrent(r)
-	p := employee.AppointmentFormPage{Action: "/appointments/" + id.String(), Errors: errs}
+	p := employee.AppointmentFormPage{Action: "/appointments/" + id.String()}
 	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindAppointmentEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) error {
 		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
@@ -216,17 +168,11 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 		if err != nil {
 			return err
 		}
-		cons, err := casefile.FindConsultations(r.Context(), tx, c.Principal, e.ID)
-		if err != nil {
+		if p.Consultations, err = casefile.FindConsultations(r.Context(), tx, c.Principal, e.ID); err != nil {
 			return err
 		}
 		if a == nil {
 			a = &stored
-		}
-		p.Consultations = []component.Option{}
-		for _, x := range cons {
-			p.Consultations = append(p.Consultations, option(x.ID.String(), i18n.DateTime(x.HeldAt)+" · "+x.HeldBy,
-				a.ConsultationID != nil && *a.ConsultationID == x.ID))
 		}
 		return nil
 	})
@@ -234,11 +180,7 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 		return err
 	}
 	p.Employee = e
-	p.Kinds = kindOptions(r.Context(), a.Kind)
-	for _, st := range casefile.AppointmentStatuses {
-		p.Statuses = append(p.Statuses, option(st, i18n.T(r.Context(), "appointment.status."+st), st == a.Status))
-	}
-	p.Fields = appointmentFields(*a, startsAt, errs)
+	p.Form = employee.AppointmentValues{Appointment: *a, StartsAt: startsAt, Errors: errs}
 	p.Page = s.page(r, "appointment.edit")
 	return s.render(w, r, status, employee.AppointmentForm(p))
 }
@@ -314,8 +256,8 @@ func (s *Server) renderConsultationForm(w http.ResponseWriter, r *http.Request, 
 	if c == nil {
 		c = &stored
 	}
-	page := employee.ConsultationFormPage{Employee: e, Action: "/consultations/" + id.String(), Errors: errs,
-		Fields: consultationFields(*c, heldAt, errs), CanMedical: medical, Medical: c.Medical, Page: s.page(r, "consultation.edit")}
+	page := employee.ConsultationFormPage{Employee: e, Action: "/consultations/" + id.String(), CanMedical: medical,
+		Form: employee.ConsultationValues{Consultation: *c, HeldAt: heldAt, Errors: errs}, Page: s.page(r, "consultation.edit")}
 	return s.render(w, r, status, employee.ConsultationForm(page))
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employer"
 )
 
@@ -80,25 +79,11 @@ func (s *Server) renderAgreements(w http.ResponseWriter, r *http.Request, status
 	p.Page = s.page(r, "agreement.page_title", p.Employer.Name)
 	if canManage {
 		base := "/employers/" + employerID.String() + "/agreements"
-		f := &employer.ContractForm{Title: "agreement.new", Action: base, Errors: errs}
+		action := base
 		if draft.ID != uuid.Nil {
-			f.Title, f.Action, f.Cancel = "agreement.edit", base+"/"+draft.ID.String(), base
+			action = base + "/" + draft.ID.String()
 		}
-		f.Fields = append([]component.Field{{Name: "contract_number", Label: "agreement.contract_number",
-			Value: draft.ContractNumber, Error: errs["contract_number"], Required: true}},
-			periodFields(errs, startValue(draft.Period), dateValue(draft.Period.End))...)
-		var groupOpts, policyOpts []component.Option
-		for _, g := range groups {
-			groupOpts = append(groupOpts, option(g.ID.String(), g.Name, draft.GroupID != nil && *draft.GroupID == g.ID))
-		}
-		for _, x := range policies {
-			policyOpts = append(policyOpts, option(x.ID.String(), x.Label(), draft.PolicyID != nil && *draft.PolicyID == x.ID))
-		}
-		f.Selects = []employer.ContractSelect{
-			{Name: "group_id", Label: "agreement.group", Options: groupOpts, WithEmpty: true},
-			{Name: "policy_id", Label: "agreement.policy", Options: policyOpts, WithEmpty: true},
-		}
-		p.Form = f
+		p.Form = &employer.AgreementForm{Action: action, Agreement: draft, Errors: errs, Groups: groups, Policies: policies}
 	}
 	return s.render(w, r, status, employer.Agreements(p))
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/confirm"
 )
 
@@ -17,13 +16,6 @@ import (
 // for the employer's, access.ManageOrganisation after the visibility check for the employee's,
 // so an unseen dossier stays 404.
 
-func periodFields(errs map[string]string, start, end string) []component.Field {
-	return []component.Field{
-		{Name: "starts_on", Label: "contract.starts_on", Type: "date", Value: start, Error: errs["starts_on"], Required: true},
-		{Name: "ends_on", Label: "contract.ends_on", Type: "date", Value: end, Error: errs["ends_on"]},
-	}
-}
-
 func periodFromForm(f *form) casefile.ContractPeriod {
 	var p casefile.ContractPeriod
 	if d := f.optDate("starts_on"); d != nil {
@@ -31,13 +23,6 @@ func periodFromForm(f *form) casefile.ContractPeriod {
 	}
 	p.End = f.optDate("ends_on")
 	return p
-}
-
-func startValue(p casefile.ContractPeriod) string {
-	if p.Start.IsZero() {
-		return ""
-	}
-	return dateValue(&p.Start)
 }
 
 // periodDetails shows a contract's period on a confirmation.

@@ -7,9 +7,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
-	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -30,24 +28,9 @@ func (s *Server) renderDecisions(w http.ResponseWriter, r *http.Request, status 
 		return err
 	}
 	p.Employee, p.Page = e, s.page(r, "decision.title", e.FullName())
-	p.New = decisionForm(r, "/employees/"+e.ID.String()+"/decisions",
-		ardValues(r, newErrs != nil, map[string]string{"issuer": casefile.DefaultIssuer}), newErrs)
+	p.New = employee.EntryForm{Action: "/employees/" + e.ID.String() + "/decisions",
+		Values: entryValues(r, newErrs != nil, map[string]string{"issuer": casefile.DefaultIssuer}), Errors: newErrs}
 	return s.render(w, r, status, employee.Decisions(p))
-}
-
-func decisionForm(r *http.Request, action string, val func(string) string, errs map[string]string) employee.EntryForm {
-	f := employee.EntryForm{Action: action, Errors: errs}
-	f.Fields = []component.Field{
-		{Name: "decision_date", Label: "decision.date", Type: "date", Required: true, Value: val("decision_date"), Error: errs["decision_date"]},
-		{Name: "issuer", Label: "decision.issuer", Value: val("issuer"), Error: errs["issuer"], Hint: "decision.issuer_hint"},
-	}
-	var opts []component.Option
-	for _, k := range casefile.DecisionKinds {
-		opts = append(opts, option(k, i18n.T(r.Context(), employee.DecisionKindKey(k)), val("kind") == k))
-	}
-	f.Selects = []employee.EntrySelect{{Name: "kind", Label: "decision.kind", Options: opts, WithEmpty: true}}
-	f.Text = employee.EntryText{Name: "outcome", Label: "decision.outcome", Value: val("outcome")}
-	return f
 }
 
 func decisionFromForm(f *form) casefile.Decision {
@@ -96,7 +79,8 @@ func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, stat
 	}
 	initial := map[string]string{"kind": d.Kind, "decision_date": dateValue(&d.Date), "outcome": d.Outcome, "issuer": d.Issuer}
 	p := employee.DecisionEditPage{Employee: e, Decision: d, Page: s.page(r, "decision.edit_title")}
-	p.Form = decisionForm(r, "/employees/"+e.ID.String()+"/decisions/"+d.ID.String(), ardValues(r, errs != nil, initial), errs)
+	p.Form = employee.EntryForm{Action: "/employees/" + e.ID.String() + "/decisions/" + d.ID.String(),
+		Values: entryValues(r, errs != nil, initial), Errors: errs}
 	return s.render(w, r, status, employee.DecisionEdit(p))
 }
 

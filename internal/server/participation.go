@@ -10,9 +10,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
-	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -67,21 +65,11 @@ func (s *Server) renderParticipations(w http.ResponseWriter, r *http.Request, st
 	p.Page = s.page(r, "participation.page_title", e.FullName())
 	if canManage {
 		base := "/employees/" + e.ID.String() + "/policies"
-		f := &employee.ParticipationForm{Title: "participation.new", Action: base, Errors: errs}
+		action := base
 		if draft.ID != uuid.Nil {
-			f.Title, f.Action, f.Cancel = "participation.edit", base+"/"+draft.ID.String(), base
+			action = base + "/" + draft.ID.String()
 		}
-		for _, x := range policies {
-			f.Policies = append(f.Policies, option(x.ID.String(), x.Label(), draft.PolicyID == x.ID))
-		}
-		f.Participating = []component.Option{
-			{Value: "1", Label: i18n.T(r.Context(), "participation.yes"), Selected: draft.Participating},
-			{Value: "0", Label: i18n.T(r.Context(), "participation.no"), Selected: !draft.Participating},
-		}
-		f.Fields = append([]component.Field{{Name: "reason", Label: "participation.reason", Value: draft.Reason,
-			Error: errs["reason"], Hint: "participation.reason_hint"}},
-			periodFields(errs, startValue(draft.Period), dateValue(draft.Period.End))...)
-		p.Form = f
+		p.Form = &employee.ParticipationForm{Action: action, Participation: draft, Errors: errs, Policies: policies}
 	}
 	return s.render(w, r, status, employee.Policies(p))
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employer"
 )
 
@@ -67,15 +66,11 @@ func (s *Server) renderPolicies(w http.ResponseWriter, r *http.Request, status i
 	p.Page = s.page(r, "policy.page_title", p.Employer.Name)
 	if access.ManageOrganisation(c.Principal) == nil {
 		base := "/employers/" + employerID.String() + "/policies"
-		f := &employer.ContractForm{Title: "policy.new", Action: base, Errors: errs}
+		action := base
 		if draft.ID != uuid.Nil {
-			f.Title, f.Action, f.Cancel = "policy.edit", base+"/"+draft.ID.String(), base
+			action = base + "/" + draft.ID.String()
 		}
-		f.Fields = append([]component.Field{
-			{Name: "insurer", Label: "policy.insurer", Value: draft.Insurer, Error: errs["insurer"], Required: true},
-			{Name: "policy_number", Label: "policy.policy_number", Value: draft.PolicyNumber, Error: errs["policy_number"], Required: true},
-		}, periodFields(errs, startValue(draft.Period), dateValue(draft.Period.End))...)
-		p.Form = f
+		p.Form = &employer.PolicyForm{Action: action, Policy: draft, Errors: errs}
 	}
 	return s.render(w, r, status, employer.Policies(p))
 }

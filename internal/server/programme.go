@@ -8,9 +8,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
-	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
@@ -52,12 +50,11 @@ func (s *Server) editProgramme(w http.ResponseWriter, r *http.Request) error {
 // set when editing) and errs, and the new-provider form with providerName and providerErrs.
 func (s *Server) renderProgrammes(w http.ResponseWriter, r *http.Request, status int, draft programmeDraft, errs map[string]string,
 	providerName string, providerErrs map[string]string) error {
-	p := admin.ProgrammesPage{
-		Page:           s.page(r, "programme.admin_title"),
-		NewProvider:    component.Field{Name: "name", Label: "programme.provider_name", Value: providerName, Error: providerErrs["name"], Required: true},
-		ProviderErrors: providerErrs,
+	p := admin.ProgrammesPage{Page: s.page(r, "programme.admin_title"), ProviderName: providerName, ProviderErrors: providerErrs,
+		Form: admin.ProgrammeForm{Action: "/admin/programmes", Programme: draft.Programme, Price: draft.Price, Errors: errs}}
+	if draft.ID != uuid.Nil {
+		p.Form.Action = "/admin/programmes/" + draft.ID.String()
 	}
-	var executors []casefile.Executor
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
 		if p.Providers, err = org.FindProviders(r.Context(), tx); err != nil {
 			return err
@@ -65,36 +62,12 @@ func (s *Server) renderProgrammes(w http.ResponseWriter, r *http.Request, status
 		if p.Programmes, err = casefile.FindProgrammes(r.Context(), tx); err != nil {
 			return err
 		}
-		executors, err = casefile.FindExecutors(r.Context(), tx)
+		p.Form.Executors, err = casefile.FindExecutors(r.Context(), tx)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	f := admin.ProgrammeForm{Title: "programme.new", Action: "/admin/programmes", Errors: errs,
-		Name:  component.Field{Name: "name", Label: "programme.name", Value: draft.Name, Error: errs["name"], Required: true},
-		Price: component.Field{Name: "price", Label: "programme.price_eur", Value: draft.Price, Error: errs["price"], Hint: "programme.price_hint"},
-	}
-	if draft.ID != uuid.Nil {
-		f.Title, f.Action, f.Cancel = "programme.edit", "/admin/programmes/"+draft.ID.String(), "/admin/programmes"
-	}
-	providerNames := map[uuid.UUID]string{}
-	for _, v := range p.Providers {
-		providerNames[v.ID] = v.Name
-		f.Providers = append(f.Providers, option(v.ID.String(), v.Name, draft.ProviderID == v.ID))
-	}
-	mode := draft.ExecutorMode
-	if mode == "" {
-		mode = casefile.ExecutorProvider
-	}
-	for _, m := range casefile.ExecutorModes {
-		f.Modes = append(f.Modes, option(string(m), i18n.T(r.Context(), "programme.mode."+string(m)), m == mode))
-	}
-	for _, x := range executors {
-		f.Executors = append(f.Executors, option(x.ID.String(), x.Name+" ("+providerNames[x.ProviderID]+")",
-			draft.ExecutorUserID != nil && *draft.ExecutorUserID == x.ID))
-	}
-	p.Form = f
 	return s.render(w, r, status, admin.Programmes(p))
 }
 

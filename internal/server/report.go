@@ -7,9 +7,7 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
-	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -30,28 +28,9 @@ func (s *Server) renderReports(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	p.Employee, p.Page = e, s.page(r, "report.title", e.FullName())
-	p.New = reportForm(r, "/employees/"+e.ID.String()+"/reports", access.CanReadMedical(c.Principal),
-		ardValues(r, newErrs != nil, nil), newErrs)
+	p.Medical = access.CanReadMedical(c.Principal)
+	p.New = employee.EntryForm{Action: "/employees/" + e.ID.String() + "/reports", Values: entryValues(r, newErrs != nil, nil), Errors: newErrs}
 	return s.render(w, r, status, employee.Reports(p))
-}
-
-// reportForm builds the form of a report; the hidden and medical flags only for viewers with
-// medical.view, who alone can read such reports back.
-func reportForm(r *http.Request, action string, medical bool, val func(string) string, errs map[string]string) employee.EntryForm {
-	f := employee.EntryForm{Action: action, Errors: errs}
-	var opts []component.Option
-	for _, x := range casefile.Expertises {
-		opts = append(opts, option(x, i18n.T(r.Context(), employee.ExpertiseKey(x)), val("expertise") == x))
-	}
-	f.Selects = []employee.EntrySelect{{Name: "expertise", Label: "report.expertise", Options: opts, WithEmpty: true}}
-	f.Text = employee.EntryText{Name: "body", Label: "report.body", Value: val("body"), Required: true}
-	if medical {
-		f.Checks = []employee.EntryCheck{
-			{Name: "hidden", Label: "report.hidden_check", Checked: val("hidden") != ""},
-			{Name: "medical", Label: "report.medical_check", Checked: val("medical") != ""},
-		}
-	}
-	return f
 }
 
 func reportFromForm(f *form) casefile.Report {
@@ -105,9 +84,9 @@ func (s *Server) renderReportEdit(w http.ResponseWriter, r *http.Request, status
 	if rep.Medical {
 		initial["medical"] = "1"
 	}
-	p := employee.ReportEditPage{Employee: e, Report: rep, Page: s.page(r, "report.edit_title")}
-	p.Form = reportForm(r, "/employees/"+e.ID.String()+"/reports/"+rep.ID.String(), access.CanReadMedical(c.Principal),
-		ardValues(r, errs != nil, initial), errs)
+	p := employee.ReportEditPage{Employee: e, Report: rep, Medical: access.CanReadMedical(c.Principal), Page: s.page(r, "report.edit_title"),
+		Form: employee.EntryForm{Action: "/employees/" + e.ID.String() + "/reports/" + rep.ID.String(),
+			Values: entryValues(r, errs != nil, initial), Errors: errs}}
 	return s.render(w, r, status, employee.ReportEdit(p))
 }
 

@@ -3,8 +3,12 @@
 package component
 
 import (
+	"context"
 	"net/url"
 	"strconv"
+	"time"
+
+	"github.com/dossierkast/dossierkast/internal/i18n"
 )
 
 // Field is one labelled form input.
@@ -23,6 +27,32 @@ type Option struct {
 	Value    string
 	Label    string // shown as is
 	Selected bool
+}
+
+// Choices returns the options of a list fixed in code: each value labelled by the message key(value),
+// the one equal to chosen selected.
+func Choices[T ~string](ctx context.Context, values []T, key func(T) string, chosen T) []Option {
+	opts := make([]Option, 0, len(values))
+	for _, v := range values {
+		opts = append(opts, Option{Value: string(v), Label: i18n.T(ctx, key(v)), Selected: v == chosen})
+	}
+	return opts
+}
+
+// DateValue formats t for a date input: "" for none or the zero time.
+func DateValue(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
+}
+
+// DateTimeValue formats t for a datetime-local input, in Europe/Amsterdam; "" for the zero time.
+func DateTimeValue(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(i18n.Amsterdam).Format("2006-01-02T15:04")
 }
 
 // Pager is the paging bar under a list.
