@@ -174,8 +174,8 @@ func (f *fixture) upload(t testing.TB, employee *uuid.UUID, category uuid.UUID, 
 // uploadTo stores a document in another employer's dossier.
 func (f *fixture) uploadTo(t testing.TB, employer uuid.UUID, employee *uuid.UUID, category uuid.UUID, name string, content []byte) document.Document {
 	t.Helper()
-	d, err := f.svc.Upload(f.ctx, f.db.Pool, f.tenant, document.NewDocument{EmployerID: employer, EmployeeID: employee,
-		CategoryID: category, FileName: name}, bytes.NewReader(content), nil)
+	d, err := f.svc.Upload(f.ctx, f.db.Pool, access.System(audit.Actor{}), f.tenant, document.NewDocument{EmployerID: employer, EmployeeID: employee,
+		CategoryID: category, FileName: name}, bytes.NewReader(content))
 	if err != nil {
 		t.Fatalf("upload %s: %v", name, err)
 	}

@@ -200,7 +200,7 @@ func ensureDocuments(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID
 			date := d.date
 			n := document.NewDocument{EmployerID: p.employerID, EmployeeID: p.employeeID, CategoryID: cats[string(p.dossier)+"/"+d.category],
 				FileName: d.file, DocumentDate: &date}
-			if _, err := svc.Upload(ctx, pool, tenantID, n, bytes.NewReader(pdf(d.title, d.lines)), nil); err != nil {
+			if _, err := svc.Upload(ctx, pool, access.System(audit.Actor{}), tenantID, n, bytes.NewReader(pdf(d.title, d.lines))); err != nil {
 				return made, fmt.Errorf("document %s: %w", d.file, err)
 			}
 			made++

@@ -265,16 +265,17 @@ func TestUploadStoresRowAndBlob(t *testing.T) {
 	cat := b.category(t, "Verzuim", document.DossierEmployee)
 	content := pdf(100 << 10)
 	n := document.NewDocument{EmployeeID: &b.employee, CategoryID: cat.ID, FileName: `..\..\Verzuimverslag – Ä.pdf`}
-	var seen int
-	d, err := b.svc.Upload(b.ctx, b.db.Pool, b.tenant, n, bytes.NewReader(content), func(tx pgx.Tx, d document.Document) error {
-		seen++
-		return nil
-	})
+	d, err := b.svc.Upload(b.ctx, b.db.Pool, access.System(audit.Actor{UserAgent: "upload test"}), b.tenant, n, bytes.NewReader(content))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seen != 1 {
-		t.Errorf("within ran %d times, want 1", seen)
+	var events int
+	b.inTenant(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(b.ctx, "SELECT count(*) FROM audit_events WHERE action = $1 AND subject_id = $2 AND user_agent = 'upload test'",
+			audit.DocumentUploaded, d.ID).Scan(&events)
+	})
+	if events != 1 {
+		t.Errorf("document.uploaded events = %d, want 1", events)
 	}
 	if d.FileName != "Verzuimverslag – Ä.pdf" || d.EmployerID != b.employer || d.CategoryName != "Verzuim" ||
 		d.Size != int64(len(content)) || d.ContentType != "application/pdf" {
@@ -338,25 +339,25 @@ func TestUploadUndoneWhenNotRecorded(t *testing.T) {
 	b := setup(t, 1<<20)
 	cat := b.category(t, "Verzuim", document.DossierEmployee)
 	employerCat := b.category(t, "Contracten", document.DossierEmployer)
-	refused := apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	system := access.System(audit.Actor{})
 	tests := []struct {
-		name   string
-		n      document.NewDocument
-		within func(pgx.Tx, document.Document) error
-		code   apperr.Code
+		name string
+		n    document.NewDocument
+		ed   access.Editor
+		code apperr.Code
 	}{
-		{"WithinRefuses", document.NewDocument{EmployeeID: &b.employee, CategoryID: cat.ID, FileName: "a.txt"},
-			func(pgx.Tx, document.Document) error { return refused }, apperr.EFORBIDDEN},
+		{"NobodyRefused", document.NewDocument{EmployeeID: &b.employee, CategoryID: cat.ID, FileName: "a.txt"},
+			access.Editor{}, apperr.ENOTFOUND},
 		{"CategoryOfOtherDossier", document.NewDocument{EmployeeID: &b.employee, CategoryID: employerCat.ID, FileName: "a.txt"},
-			nil, apperr.EINVALID},
+			system, apperr.EINVALID},
 		{"UnknownCategory", document.NewDocument{EmployeeID: &b.employee, CategoryID: uuid.New(), FileName: "a.txt"},
-			nil, apperr.ENOTFOUND},
+			system, apperr.ENOTFOUND},
 		{"UnknownEmployee", document.NewDocument{EmployeeID: new(uuid.New()), CategoryID: cat.ID, FileName: "a.txt"},
-			nil, apperr.ENOTFOUND},
+			system, apperr.ENOTFOUND},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := b.svc.Upload(b.ctx, b.db.Pool, b.tenant, tt.n, bytes.NewReader([]byte("hallo")), tt.within)
+			_, err := b.svc.Upload(b.ctx, b.db.Pool, tt.ed, b.tenant, tt.n, bytes.NewReader([]byte("hallo")))
 			wantCode(t, err, tt.code)
 			if files := b.files(t); len(files) != 0 {
 				t.Errorf("files left behind: %v", files)
@@ -372,8 +373,8 @@ func TestDelete(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1<<20)
 	cat := b.category(t, "Contracten", document.DossierEmployer)
-	d, err := b.svc.Upload(b.ctx, b.db.Pool, b.tenant, document.NewDocument{EmployerID: b.employer, CategoryID: cat.ID,
-		FileName: "contract.txt"}, bytes.NewReader([]byte("contract")), nil)
+	d, err := b.svc.Upload(b.ctx, b.db.Pool, access.System(audit.Actor{}), b.tenant, document.NewDocument{EmployerID: b.employer, CategoryID: cat.ID,
+		FileName: "contract.txt"}, bytes.NewReader([]byte("contract")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,22 +382,20 @@ func TestDelete(t *testing.T) {
 		t.Errorf("document of the employer dossier = %+v", d)
 	}
 
-	_, err = b.svc.Delete(b.ctx, b.db.Pool, b.tenant, d.ID, func(pgx.Tx, document.Document) error {
-		return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
-	})
-	wantCode(t, err, apperr.EFORBIDDEN)
+	_, err = b.svc.Delete(b.ctx, b.db.Pool, access.Editor{}, b.tenant, d.ID)
+	wantCode(t, err, apperr.ENOTFOUND)
 	if b.documentCount(t) != 1 || len(b.files(t)) != 1 {
 		t.Fatal("a refused delete removed the document")
 	}
 
-	got, err := b.svc.Delete(b.ctx, b.db.Pool, b.tenant, d.ID, nil)
+	got, err := b.svc.Delete(b.ctx, b.db.Pool, access.System(audit.Actor{}), b.tenant, d.ID)
 	if err != nil || got.ID != d.ID {
 		t.Fatalf("Delete = %+v, %v", got, err)
 	}
 	if n, files := b.documentCount(t), b.files(t); n != 0 || len(files) != 0 {
 		t.Errorf("after delete: %d rows, files %v", n, files)
 	}
-	_, err = b.svc.Delete(b.ctx, b.db.Pool, b.tenant, d.ID, nil)
+	_, err = b.svc.Delete(b.ctx, b.db.Pool, access.System(audit.Actor{}), b.tenant, d.ID)
 	wantCode(t, err, apperr.ENOTFOUND)
 }
 
@@ -501,8 +500,8 @@ func TestCategories(t *testing.T) {
 	}
 
 	t.Run("DeleteHoldingDocuments", func(t *testing.T) {
-		if _, err := b.svc.Upload(ctx, b.db.Pool, b.tenant, document.NewDocument{EmployeeID: &b.employee, CategoryID: medical.ID,
-			FileName: "a.txt"}, bytes.NewReader([]byte("a")), nil); err != nil {
+		if _, err := b.svc.Upload(ctx, b.db.Pool, access.System(audit.Actor{}), b.tenant, document.NewDocument{EmployeeID: &b.employee, CategoryID: medical.ID,
+			FileName: "a.txt"}, bytes.NewReader([]byte("a"))); err != nil {
 			t.Fatal(err)
 		}
 		err := database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {

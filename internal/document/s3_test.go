@@ -20,7 +20,9 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
 )
 
@@ -115,7 +117,7 @@ func TestS3BlobStore(t *testing.T) {
 	cat := b.category(t, "Verzuim", document.DossierEmployee)
 	upload := func(content io.Reader) (document.Document, error) {
 		n := document.NewDocument{EmployeeID: &b.employee, CategoryID: cat.ID, FileName: "verslag.pdf"}
-		return b.svc.Upload(b.ctx, b.db.Pool, b.tenant, n, content, nil)
+		return b.svc.Upload(b.ctx, b.db.Pool, access.System(audit.Actor{}), b.tenant, n, content)
 	}
 
 	content := pdf(7 << 20)
@@ -191,7 +193,7 @@ func TestS3BlobStore(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			n := document.NewDocument{EmployeeID: &b.employee, CategoryID: cat.ID, FileName: "groot.pdf"}
-			_, err := tt.svc.Upload(b.ctx, b.db.Pool, b.tenant, n, bytes.NewReader(make([]byte, tt.size)), nil)
+			_, err := tt.svc.Upload(b.ctx, b.db.Pool, access.System(audit.Actor{}), b.tenant, n, bytes.NewReader(make([]byte, tt.size)))
 			wantCode(t, err, apperr.ETOOLARGE)
 			if diff := cmp.Diff([]string{d.StorageKey}, s3.keys(t)); diff != "" {
 				t.Errorf("objects after a refused upload (-want +got):\n%s", diff)
@@ -206,7 +208,7 @@ func TestS3BlobStore(t *testing.T) {
 	}
 
 	t.Run("Delete", func(t *testing.T) {
-		if _, err := b.svc.Delete(b.ctx, b.db.Pool, b.tenant, d.ID, nil); err != nil {
+		if _, err := b.svc.Delete(b.ctx, b.db.Pool, access.System(audit.Actor{}), b.tenant, d.ID); err != nil {
 			t.Fatal(err)
 		}
 		if keys := s3.keys(t); len(keys) != 0 {

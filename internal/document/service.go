@@ -12,7 +12,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 )
 
@@ -140,13 +142,15 @@ func readBlock(r io.Reader, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// Upload stores a new document: it streams r into a blob under a fresh storage key (PutBlob,
-// with its size limit), then, in one transaction of tenantID, inserts the row (CreateDocument)
-// and runs within, which re-checks the uploader's access and writes the audit event; an error
-// from within undoes the row. Whenever the row is not committed, the blob is deleted again, so
-// a refused or failed upload leaves nothing behind. The file name is sanitised.
-func (s *Service) Upload(ctx context.Context, db database.Beginner, tenantID uuid.UUID, n NewDocument, r io.Reader,
-	within func(tx pgx.Tx, d Document) error) (Document, error) {
+// Upload stores a new document by ed: it streams r into a blob under a fresh storage key
+// (PutBlob, with its size limit), then, in one transaction of tenantID, inserts the row
+// (CreateDocument), checks that ed may add it there (a long upload gives access time to
+// change, so this is decided as the row is recorded: access.CanSeeDossier, ENOTFOUND outside
+// his access; access.CanUpload, EFORBIDDEN without the right or the category's write level) and
+// records it (document.uploaded). Whenever the row is not committed, the blob is deleted again,
+// so a refused or failed upload leaves nothing behind. The file name is sanitised.
+func (s *Service) Upload(ctx context.Context, db database.Beginner, ed access.Editor, tenantID uuid.UUID, n NewDocument,
+	r io.Reader) (Document, error) {
 	id := uuid.Must(uuid.NewV7())
 	b, err := s.PutBlob(ctx, StorageKey(tenantID, id), r)
 	if err != nil {
@@ -157,10 +161,17 @@ func (s *Service) Upload(ctx context.Context, db database.Beginner, tenantID uui
 		if d, err = CreateDocument(ctx, tx, id, n, b); err != nil {
 			return err
 		}
-		if within != nil {
-			return within(tx, d)
+		if err := ed.Allow(access.CanSeeDossier(ctx, tx, ed.Principal, n.EmployerID, n.EmployeeID)); err != nil {
+			return err
 		}
-		return nil
+		cats, err := access.LoadCategories(ctx, tx, ed.Principal)
+		if err != nil {
+			return err
+		}
+		if err := ed.Allow(access.CanUpload(ed.Principal, cats, d.CategoryID)); err != nil {
+			return err
+		}
+		return writeDocument(ctx, tx, ed, audit.DocumentUploaded, d)
 	})
 	if err != nil {
 		s.RemoveBlob(context.WithoutCancel(ctx), b.Key)
@@ -169,33 +180,52 @@ func (s *Service) Upload(ctx context.Context, db database.Beginner, tenantID uui
 	return d, nil
 }
 
-// Delete removes document id of tenantID: in one transaction it reads the row, runs within (which
-// checks the requester's access and writes the audit event; an error keeps the document) and
-// deletes the row; after commit it deletes the blob. A failed blob delete is logged, not
-// returned: the row is gone, so the document is. ENOTFOUND when the document does not exist.
-func (s *Service) Delete(ctx context.Context, db database.Beginner, tenantID, id uuid.UUID,
-	within func(tx pgx.Tx, d Document) error) (Document, error) {
+// Delete removes document id of tenantID by ed: in one transaction it reads the row, checks
+// that ed may delete it (access.CanReadDocument, ENOTFOUND when he may not read it;
+// access.CanDeleteDocument, EFORBIDDEN; CheckDeletable, ECONFLICT for a bundle's part), deletes
+// the row and records it (document.deleted); after commit it deletes the blob. A failed blob
+// delete is logged, not returned: the row is gone, so the document is.
+func (s *Service) Delete(ctx context.Context, db database.Beginner, ed access.Editor, tenantID, id uuid.UUID) (Document, error) {
 	var d Document
 	err := database.InTenant(ctx, db, tenantID, func(tx pgx.Tx) (err error) {
-		if d, err = FindDocumentByID(ctx, tx, id); err != nil {
+		cats, err := access.LoadCategories(ctx, tx, ed.Principal)
+		if err != nil {
 			return err
 		}
-		if within != nil {
-			if err := within(tx, d); err != nil {
-				return err
-			}
+		if err := ed.Allow(access.CanReadDocument(ctx, tx, ed.Principal, cats, id)); err != nil {
+			return err
+		}
+		if err := ed.Allow(access.CanDeleteDocument(ed.Principal)); err != nil {
+			return err
+		}
+		if d, err = FindDocumentByID(ctx, tx, id); err != nil {
+			return err
 		}
 		if err := CheckDeletable(d); err != nil {
 			return err
 		}
-		_, err = DeleteDocument(ctx, tx, id)
-		return err
+		if _, err = DeleteDocument(ctx, tx, id); err != nil {
+			return err
+		}
+		return writeDocument(ctx, tx, ed, audit.DocumentDeleted, d)
 	})
 	if err != nil {
 		return Document{}, err
 	}
 	s.RemoveBlob(context.WithoutCancel(ctx), d.StorageKey)
 	return d, nil
+}
+
+// writeDocument records action on d, with the facts about it the audit log keeps.
+func writeDocument(ctx context.Context, tx pgx.Tx, ed access.Editor, action string, d Document) error {
+	return audit.Write(ctx, tx, ed.Actor, audit.Event{Action: action, SubjectType: "document", SubjectID: &d.ID,
+		EmployeeID: d.EmployeeID, EmployerID: &d.EmployerID, Details: Details(d)})
+}
+
+// Details are the facts about a document an audit event keeps.
+func Details(d Document) map[string]any {
+	return map[string]any{"file_name": d.FileName, "category_id": d.CategoryID, "category": d.CategoryName,
+		"size": d.Size, "sha256": d.SHA256, "content_type": d.ContentType}
 }
 
 // CheckDeletable returns nil when d may be deleted on its own. A part of a full-dossier bundle

@@ -95,7 +95,7 @@ func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
 	a := absenceFromForm(f)
 	pct := ardInt(f, "percentage")
 	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		_, err := casefile.CreateAbsence(r.Context(), tx, caseEditor(r), e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
+		_, err := casefile.CreateAbsence(r.Context(), tx, editor(r), e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -150,7 +150,7 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 	a := absenceFromForm(f)
 	a.ID = aid
 	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		_, err := casefile.UpdateAbsence(r.Context(), tx, caseEditor(r), e.ID, a, f.errors)
+		_, err := casefile.UpdateAbsence(r.Context(), tx, editor(r), e.ID, a, f.errors)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -175,7 +175,7 @@ func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) er
 	from := f.optDate("from_date")
 	pct := ardInt(f, "percentage")
 	e, err := s.inCaseChange(r, "absences", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		_, err := casefile.SetAbsencePercentage(r.Context(), tx, caseEditor(r), e.ID, aid, from, pct, f.errors)
+		_, err := casefile.SetAbsencePercentage(r.Context(), tx, editor(r), e.ID, aid, from, pct, f.errors)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {

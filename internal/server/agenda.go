@@ -93,7 +93,7 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		a.EmployeeID, _ = pathID(r, "id")
-		_, err := casefile.CreateAppointment(r.Context(), tx, caseEditor(r), a)
+		_, err := casefile.CreateAppointment(r.Context(), tx, editor(r), a)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -132,7 +132,7 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		c.EmployeeID, _ = pathID(r, "id")
-		_, err := casefile.CreateConsultation(r.Context(), tx, caseEditor(r), c)
+		_, err := casefile.CreateConsultation(r.Context(), tx, editor(r), c)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -205,7 +205,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 		if err := f.err(); err != nil {
 			return err
 		}
-		updated, err := casefile.UpdateAppointment(r.Context(), tx, caseEditor(r), a)
+		updated, err := casefile.UpdateAppointment(r.Context(), tx, editor(r), a)
 		if err != nil {
 			return err
 		}
@@ -282,7 +282,7 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 		if err := f.err(); err != nil {
 			return err
 		}
-		updated, err := casefile.UpdateConsultation(r.Context(), tx, caseEditor(r), c)
+		updated, err := casefile.UpdateConsultation(r.Context(), tx, editor(r), c)
 		if err != nil {
 			return err
 		}

@@ -124,10 +124,10 @@ func (s *Server) saveAgreement(w http.ResponseWriter, r *http.Request, editing b
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) error {
 			if editing {
-				_, err := casefile.UpdateAgreement(r.Context(), tx, caseEditor(r), a)
+				_, err := casefile.UpdateAgreement(r.Context(), tx, editor(r), a)
 				return err
 			}
-			_, err := casefile.CreateAgreement(r.Context(), tx, caseEditor(r), a)
+			_, err := casefile.CreateAgreement(r.Context(), tx, editor(r), a)
 			return err
 		})
 	}

@@ -195,7 +195,7 @@ var absenceDeletion = caseDeletion{
 		}, nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
-		_, err := casefile.DeleteAbsence(r.Context(), tx, caseEditor(r), e.ID, id)
+		_, err := casefile.DeleteAbsence(r.Context(), tx, editor(r), e.ID, id)
 		return err
 	},
 }
@@ -216,7 +216,7 @@ var reportDeletion = caseDeletion{
 		}, nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
-		_, err := casefile.DeleteReport(r.Context(), tx, caseEditor(r), e.ID, id)
+		_, err := casefile.DeleteReport(r.Context(), tx, editor(r), e.ID, id)
 		return err
 	},
 }
@@ -237,7 +237,7 @@ var decisionDeletion = caseDeletion{
 		}, nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
-		_, err := casefile.DeleteDecision(r.Context(), tx, caseEditor(r), e.ID, id)
+		_, err := casefile.DeleteDecision(r.Context(), tx, editor(r), e.ID, id)
 		return err
 	},
 }
@@ -267,7 +267,7 @@ var appointmentDeletion = caseDeletion{
 		}, nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
-		_, err := casefile.DeleteAppointment(r.Context(), tx, caseEditor(r), e.ID, id)
+		_, err := casefile.DeleteAppointment(r.Context(), tx, editor(r), e.ID, id)
 		return err
 	},
 }
@@ -296,7 +296,7 @@ var consultationDeletion = caseDeletion{
 		}, nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
-		_, _, err := casefile.DeleteConsultation(r.Context(), tx, caseEditor(r), e.ID, id)
+		_, _, err := casefile.DeleteConsultation(r.Context(), tx, editor(r), e.ID, id)
 		return err
 	},
 }
@@ -318,7 +318,7 @@ var participationDeletion = caseDeletion{
 			{Label: "participation.reason", Value: x.Reason}}, periodDetails(x.Period)...), nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, e org.Employee, id uuid.UUID) error {
-		_, err := casefile.DeleteParticipation(r.Context(), tx, caseEditor(r), e.ID, id)
+		_, err := casefile.DeleteParticipation(r.Context(), tx, editor(r), e.ID, id)
 		return err
 	},
 }
@@ -336,7 +336,7 @@ var policyDeletion = employerDeletion{
 			periodDetails(x.Period)...), nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) error {
-		_, err := casefile.DeletePolicy(r.Context(), tx, caseEditor(r), employerID, id)
+		_, err := casefile.DeletePolicy(r.Context(), tx, editor(r), employerID, id)
 		return err
 	},
 }
@@ -352,7 +352,7 @@ var agreementDeletion = employerDeletion{
 			append(periodDetails(a.Period), confirm.Detail{Label: "agreement.policy", Value: a.PolicyLabel})...), nil
 	},
 	remove: func(r *http.Request, tx pgx.Tx, employerID, id uuid.UUID) error {
-		_, err := casefile.DeleteAgreement(r.Context(), tx, caseEditor(r), employerID, id)
+		_, err := casefile.DeleteAgreement(r.Context(), tx, editor(r), employerID, id)
 		return err
 	},
 }

@@ -44,7 +44,7 @@ func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	d := decisionFromForm(f)
 	e, err := s.inCaseChange(r, "decisions", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		_, err := casefile.CreateDecision(r.Context(), tx, caseEditor(r), e.ID, d, f.errors)
+		_, err := casefile.CreateDecision(r.Context(), tx, editor(r), e.ID, d, f.errors)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -96,7 +96,7 @@ func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
 	d := decisionFromForm(f)
 	d.ID = did
 	e, err := s.inCaseChange(r, "decisions", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		_, err := casefile.UpdateDecision(r.Context(), tx, caseEditor(r), e.ID, d, f.errors)
+		_, err := casefile.UpdateDecision(r.Context(), tx, editor(r), e.ID, d, f.errors)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {

@@ -239,21 +239,7 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 	}
 
 	n.FileName = file.part.FileName
-	_, err = s.docs.Upload(ctx, s.pool, c.Tenant.ID, n, file, func(tx pgx.Tx, d document.Document) error {
-		// A long upload gives access time to change: decide again as the row is recorded.
-		if err := access.CanSeeDossier(ctx, tx, c.Principal, n.EmployerID, n.EmployeeID); err != nil {
-			return err
-		}
-		cats, err := access.LoadCategories(ctx, tx, c.Principal)
-		if err != nil {
-			return err
-		}
-		if err := access.CanUpload(c.Principal, cats, d.CategoryID); err != nil {
-			return err
-		}
-		return audit.Write(ctx, tx, actor(r), audit.Event{Action: audit.DocumentUploaded, SubjectType: "document",
-			SubjectID: &d.ID, EmployeeID: d.EmployeeID, EmployerID: &d.EmployerID, Details: documentDetails(d)})
-	})
+	_, err = s.docs.Upload(ctx, s.pool, editor(r), c.Tenant.ID, n, file)
 	if err != nil {
 		return refused(err)
 	}
@@ -267,12 +253,6 @@ func (s *Server) renderUploadErrors(w http.ResponseWriter, r *http.Request, stat
 		return s.renderEmployeeDocuments(w, r, status, errs)
 	}
 	return s.renderEmployer(w, r, status, employerForms{Upload: errs})
-}
-
-// documentDetails are the facts about a document an audit event keeps.
-func documentDetails(d document.Document) map[string]any {
-	return map[string]any{"file_name": d.FileName, "category_id": d.CategoryID, "category": d.CategoryName,
-		"size": d.Size, "sha256": d.SHA256, "content_type": d.ContentType}
 }
 
 // refuseDocument records a refused upload, download or delete in its own transaction (the
@@ -349,7 +329,7 @@ func (s *Server) downloadDocument(w http.ResponseWriter, r *http.Request) error 
 		if d, err = document.FindDocumentByID(ctx, tx, id); err != nil {
 			return err
 		}
-		details := documentDetails(d)
+		details := document.Details(d)
 		if part {
 			details["bundle_employees"] = len(contents.Employees)
 		}
@@ -461,14 +441,7 @@ func (s *Server) deleteDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	d, err := s.docs.Delete(ctx, s.pool, c.Tenant.ID, id, func(tx pgx.Tx, d document.Document) error {
-		if _, err := findDeletable(ctx, tx, c.Principal, id); err != nil {
-			return err
-		}
-		return audit.Write(ctx, tx, actor(r), audit.Event{Action: audit.DocumentDeleted, SubjectType: "document",
-			SubjectID: &d.ID, EmployeeID: d.EmployeeID, EmployerID: &d.EmployerID, Details: documentDetails(d)})
-	})
+	d, err := s.docs.Delete(r.Context(), s.pool, editor(r), c.Tenant.ID, id)
 	if err != nil {
 		s.refuseDocument(r, "delete", &id, nil, err)
 		return err

@@ -124,10 +124,10 @@ func (s *Server) saveParticipation(w http.ResponseWriter, r *http.Request, editi
 			return formErr
 		}
 		if editing {
-			_, err := casefile.UpdateParticipation(r.Context(), tx, caseEditor(r), x)
+			_, err := casefile.UpdateParticipation(r.Context(), tx, editor(r), x)
 			return err
 		}
-		_, err := casefile.CreateParticipation(r.Context(), tx, caseEditor(r), x)
+		_, err := casefile.CreateParticipation(r.Context(), tx, editor(r), x)
 		return err
 	})
 	if code := apperr.CodeOf(err); code == apperr.ENOTFOUND || code == apperr.EFORBIDDEN {

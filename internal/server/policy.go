@@ -109,10 +109,10 @@ func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request, editing bool
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) error {
 			if editing {
-				_, err := casefile.UpdatePolicy(r.Context(), tx, caseEditor(r), x)
+				_, err := casefile.UpdatePolicy(r.Context(), tx, editor(r), x)
 				return err
 			}
-			_, err := casefile.CreatePolicy(r.Context(), tx, caseEditor(r), x)
+			_, err := casefile.CreatePolicy(r.Context(), tx, editor(r), x)
 			return err
 		})
 	}

@@ -116,10 +116,10 @@ func (s *Server) saveProgramme(w http.ResponseWriter, r *http.Request, editing b
 	if err == nil {
 		err = s.inTenant(r, func(tx pgx.Tx) error {
 			if editing {
-				_, err := casefile.UpdateProgramme(r.Context(), tx, caseEditor(r), d.Programme)
+				_, err := casefile.UpdateProgramme(r.Context(), tx, editor(r), d.Programme)
 				return err
 			}
-			_, err := casefile.CreateProgramme(r.Context(), tx, caseEditor(r), d.Programme)
+			_, err := casefile.CreateProgramme(r.Context(), tx, editor(r), d.Programme)
 			return err
 		})
 	}
@@ -141,7 +141,7 @@ func (s *Server) createProvider(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := r.PostForm.Get("name")
 	err := s.inTenant(r, func(tx pgx.Tx) error {
-		_, err := casefile.CreateProvider(r.Context(), tx, caseEditor(r), name)
+		_, err := casefile.CreateProvider(r.Context(), tx, editor(r), name)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {

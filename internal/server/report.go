@@ -44,7 +44,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
 	f := newForm(r)
 	rep := reportFromForm(f)
 	e, err := s.inCaseChange(r, "reports", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		_, err := casefile.CreateReport(r.Context(), tx, caseEditor(r), e.ID, rep, f.errors)
+		_, err := casefile.CreateReport(r.Context(), tx, editor(r), e.ID, rep, f.errors)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -102,7 +102,7 @@ func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
 	rep := reportFromForm(f)
 	rep.ID = rid
 	e, err := s.inCaseChange(r, "reports", pathEmployee(r), func(tx pgx.Tx, e org.Employee) error {
-		_, err := casefile.UpdateReport(r.Context(), tx, caseEditor(r), e.ID, rep, f.errors)
+		_, err := casefile.UpdateReport(r.Context(), tx, editor(r), e.ID, rep, f.errors)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {

@@ -72,7 +72,7 @@ func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
 		}
 		start.EmployeeID, _ = pathID(r, "id")
 		var err error
-		t, _, err = casefile.OpenTrajectory(r.Context(), tx, caseEditor(r), start)
+		t, _, err = casefile.OpenTrajectory(r.Context(), tx, editor(r), start)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
@@ -125,7 +125,7 @@ func (s *Server) closeTrajectory(w http.ResponseWriter, r *http.Request) error {
 		return employeeID, err
 	}
 	_, err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx, _ org.Employee) error {
-		_, _, err := casefile.CloseTrajectory(r.Context(), tx, caseEditor(r), employeeID, id)
+		_, _, err := casefile.CloseTrajectory(r.Context(), tx, editor(r), employeeID, id)
 		return err
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 		return employeeID, err
 	}
 	_, err = s.inCaseChange(r, "trajectory", load, func(tx pgx.Tx, _ org.Employee) error {
-		t, err := casefile.CompleteTask(r.Context(), tx, caseEditor(r), employeeID, id)
+		t, err := casefile.CompleteTask(r.Context(), tx, editor(r), employeeID, id)
 		trajectoryID = t.TrajectoryID
 		return err
 	})
@@ -183,7 +183,7 @@ func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
 		if err := f.err(); err != nil {
 			return err
 		}
-		_, err = casefile.SetTaskDueDate(r.Context(), tx, caseEditor(r), employeeID, id, due)
+		_, err = casefile.SetTaskDueDate(r.Context(), tx, editor(r), employeeID, id, due)
 		return err
 	})
 	if errs, status, ok := formErrors(err); ok {
