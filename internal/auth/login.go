@@ -120,6 +120,14 @@ func Login(ctx context.Context, pool *pgxpool.Pool, a Attempt) (Identity, string
 	return id, device, err
 }
 
+// Logout records that the actor's user logged out of tenantID (logout); the caller ends the
+// session.
+func Logout(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, actor audit.Actor) error {
+	return database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+		return audit.Write(ctx, tx, actor, audit.Event{Action: audit.Logout, SubjectType: "user", SubjectID: actor.UserID})
+	})
+}
+
 // throttled returns how long the attempt must still wait and which rule holds it ("pair" or
 // "spray").
 func throttled(ctx context.Context, pool *pgxpool.Pool, email, ip, device string) (time.Duration, string, error) {

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/org"
 	authpage "github.com/dossierkast/dossierkast/web/page/auth"
@@ -59,10 +58,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	err := s.inTenant(r, func(tx pgx.Tx) error {
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.Logout, SubjectType: "user", SubjectID: actor(r).UserID})
-	})
-	if err != nil {
+	if err := auth.Logout(r.Context(), s.pool, mustCurrent(r).Tenant.ID, actor(r)); err != nil {
 		return err
 	}
 	if err := s.sessions.Destroy(r.Context()); err != nil {
