@@ -546,6 +546,18 @@ func TestDemoCommand(t *testing.T) {
 	if err != nil || employees != 50 {
 		t.Errorf("demo employees after two runs = %d (%v), want 50", employees, err)
 	}
+	// The load ends with ANALYZE; its statistics reach pg_stat a moment later.
+	analysed := false
+	for deadline := time.Now().Add(10 * time.Second); !analysed && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		err := db.Pool.QueryRow(context.Background(), `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables
+			WHERE relname = 'employees'`).Scan(&analysed)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !analysed {
+		t.Error("the demo load left employees without planner statistics")
+	}
 
 	if _, err := runCommand(t, getenv, "", "tenant", "create", "--name", "Arbo Noord"); err != nil {
 		t.Fatalf("tenant create: %v", err)

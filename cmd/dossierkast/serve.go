@@ -49,6 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer a.close()
 	cfg := a.cfg
+	warnMissingStatistics(ctx, a)
 
 	// Everything that can fail on bad configuration happens before River starts, so a failed
 	// start leaves nothing running behind a closed pool.
@@ -160,4 +161,21 @@ func describe(err error) error {
 		msg += " (" + strings.Join(fields, "; ") + ")"
 	}
 	return errors.New(msg)
+}
+
+// statisticsMinRows is the size from which a table without planner statistics is worth a
+// warning: below it, any plan is fast.
+const statisticsMinRows = 10_000
+
+// warnMissingStatistics logs the large tables the planner has no statistics for, with what to do.
+func warnMissingStatistics(ctx context.Context, a *app) {
+	tables, err := database.MissingStatistics(ctx, a.pool, statisticsMinRows)
+	if err != nil {
+		a.log.Warn("read planner statistics", "err", err)
+		return
+	}
+	for _, t := range tables {
+		a.log.Warn("table without planner statistics: lists may be slow until ANALYZE (or autovacuum) runs",
+			"table", t.Table, "rows", t.Rows)
+	}
 }

@@ -160,3 +160,32 @@ func FindOne[T any](ctx context.Context, q Querier, what, sql string, args ...an
 	}
 	return v, nil
 }
+
+// Analyze gathers the planner's statistics for every table of the database behind ownerURL, as
+// its owner (the application role may not). Run it after a bulk load: without autovacuum (or
+// before it comes round) the planner guesses the sizes of tables it has no statistics for, and
+// a list of 100,000 employees was then 35 times slower.
+func Analyze(ctx context.Context, ownerURL string) error {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
+// TableRows is a table and about how many rows it holds.
+type TableRows struct {
+	Table string
+	Rows  int64
+}
+
+// MissingStatistics lists the tables with at least minRows rows that were never analysed, by
+// hand or by autovacuum: the planner guesses their sizes, which makes lists slow.
+func MissingStatistics(ctx context.Context, q Querier, minRows int64) ([]TableRows, error) {
+	return FindAll[TableRows](ctx, q, "tables without statistics", `SELECT relname::text, n_live_tup FROM pg_stat_user_tables
+		WHERE n_live_tup >= $1 AND last_analyze IS NULL AND last_autoanalyze IS NULL ORDER BY n_live_tup DESC, relname`, minRows)
+}

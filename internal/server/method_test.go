@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestMethods: HEAD is answered like GET wherever GET is routed, without a body; a method an
@@ -46,5 +51,39 @@ func TestMethods(t *testing.T) {
 				t.Errorf("HEAD answered with a body of %d bytes", len(body))
 			}
 		})
+	}
+}
+
+// TestReadyzWarnsOfMissingStatistics: a large table the planner has no statistics for is named
+// by /readyz, which still answers 200 (lists are slow, not wrong).
+func TestReadyzWarnsOfMissingStatistics(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, b.db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE bulk AS SELECT g AS n FROM generate_series(1, 20000) g"); err != nil {
+		t.Fatal(err)
+	}
+	var autovacuum string
+	if err := conn.QueryRow(ctx, "SHOW autovacuum").Scan(&autovacuum); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if autovacuum != "off" {
+		t.Skip("autovacuum may analyse the table first")
+	}
+	var status int
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, data := b.fetch(t, b.client(t), "/readyz", nil)
+		if status, body = resp.StatusCode, string(data); strings.Contains(body, "bulk") {
+			break
+		}
+	}
+	if status != http.StatusOK || !strings.Contains(body, "warning: no planner statistics for bulk (20000 rows)") {
+		t.Errorf("/readyz = %d %q, want 200 with a warning about bulk", status, body)
 	}
 }

@@ -30,7 +30,21 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, err = fmt.Fprintf(w, "schema at version %d, want %d\n", v, database.LatestVersion())
 	default:
-		_, err = fmt.Fprintln(w, "ready")
+		if _, err = fmt.Fprintln(w, "ready"); err != nil {
+			return err
+		}
+		// Still ready: a missing statistic makes lists slow, not wrong.
+		tables, serr := database.MissingStatistics(ctx, s.pool, statisticsMinRows)
+		for _, t := range tables {
+			_, err = fmt.Fprintf(w, "warning: no planner statistics for %s (%d rows): run ANALYZE\n", t.Table, t.Rows)
+		}
+		if serr != nil {
+			logger(r).Warn("read planner statistics", "err", serr)
+		}
 	}
 	return err
 }
+
+// statisticsMinRows is the size from which a table without planner statistics is worth a
+// warning: below it, any plan is fast.
+const statisticsMinRows = 10_000
