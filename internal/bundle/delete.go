@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
 )
 
 // defaultDeleteBatch is how many documents one transaction of the delete job removes.
@@ -45,6 +48,9 @@ type DeleteDossierWorker struct {
 	Log       *slog.Logger
 	// AttemptTimeout is how long one attempt may run; DeleteTimeout when 0 (tests shorten it).
 	AttemptTimeout time.Duration
+	// Heartbeat is how often a running attempt renews the deletion's heartbeat_at;
+	// heartbeat.Default.Period when 0 (tests shorten it).
+	Heartbeat time.Duration
 	// AfterBatchFunc, when set, is called after each batch's rows are committed and before its
 	// blobs are deleted, with the number of documents deleted so far (tests interrupt the job
 	// there).
@@ -63,25 +69,54 @@ func (w *DeleteDossierWorker) Timeout(*river.Job[DeleteDossierArgs]) time.Durati
 	return DeleteTimeout
 }
 
-// Work runs one attempt. On the last attempt a failure marks the deletion failed. While a
-// generation still holds a bundle of the employer, the deletion snoozes and tries again.
+// Work runs one attempt, renewing the deletion's heartbeat while it runs. A cancellation on
+// /admin/jobs, or a failure on the last attempt, marks the deletion failed. While a generation
+// still holds a bundle of the employer, the deletion snoozes and tries again.
 func (w *DeleteDossierWorker) Work(ctx context.Context, job *river.Job[DeleteDossierArgs]) error {
+	stop := heartbeat.Keep(ctx, w.Pool, w.logger(), "dossier_deletions", job.Args.TenantID, job.Args.DeletionID,
+		cmp.Or(w.Heartbeat, heartbeat.Default.Period))
 	err := w.delete(ctx, job.Args)
-	if errors.Is(err, errGone) {
+	stop()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errGone):
 		return river.JobCancel(err)
-	}
-	if errors.Is(err, errBundleBusy) {
+	case errors.Is(err, errBundleBusy):
 		return river.JobSnooze(busySnooze)
-	}
-	if err != nil && job.Attempt >= job.MaxAttempts {
-		ferr := database.InTenant(context.WithoutCancel(ctx), w.Pool, job.Args.TenantID, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE dossier_deletions SET status = 'failed', error = 'bundle.error.internal', finished_at = now()
-				WHERE id = $1 AND status IN ('pending', 'running')`, job.Args.DeletionID)
-			return err
-		})
-		return errors.Join(err, ferr)
+	case errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely):
+		return errors.Join(err, failDeletion(context.WithoutCancel(ctx), w.Pool, w.Blobs, job.Args, "bundle.error.deletion_cancelled"))
+	case job.Attempt >= job.MaxAttempts:
+		return errors.Join(err, failDeletion(context.WithoutCancel(ctx), w.Pool, w.Blobs, job.Args, "bundle.error.internal"))
 	}
 	return err
+}
+
+func (w *DeleteDossierWorker) logger() *slog.Logger {
+	if w.Log == nil {
+		return slog.Default()
+	}
+	return w.Log
+}
+
+// HeartbeatTarget makes the deletion a target of the heartbeat check.
+func (w *DeleteDossierWorker) HeartbeatTarget() heartbeat.Target {
+	return heartbeat.Target{Kind: DeleteDossierArgs{}.Kind(), Table: "dossier_deletions", IDArg: "deletion_id",
+		Ended: func(ctx context.Context, job *rivertype.JobRow) error { return JobEnded(ctx, w.Pool, w.Blobs, job) }}
+}
+
+// failDeletion marks a pending or running deletion failed with reason (a catalogue key) and
+// deletes the blobs whose rows it already deleted: what it deleted stays deleted.
+func failDeletion(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, a DeleteDossierArgs, reason string) error {
+	err := database.InTenant(ctx, pool, a.TenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE dossier_deletions SET status = 'failed', error = $2, finished_at = now()
+			WHERE id = $1 AND status IN ('pending', 'running')`, a.DeletionID, reason)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark deletion %s failed: %w", a.DeletionID, err)
+	}
+	return drainBlobDeletions(ctx, pool, blobs, a.TenantID)
 }
 
 func (w *DeleteDossierWorker) delete(ctx context.Context, a DeleteDossierArgs) error {

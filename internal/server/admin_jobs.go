@@ -141,7 +141,7 @@ func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, action string,
 		return err
 	}
 	if action == audit.JobCancelled {
-		if err := bundle.JobCancelled(r.Context(), s.pool, s.docs.Blobs(), done); err != nil {
+		if err := bundle.JobEnded(r.Context(), s.pool, s.docs.Blobs(), done); err != nil {
 			return err
 		}
 	}
