@@ -506,3 +506,39 @@ func TestGenerateCancelledOnJobsPage(t *testing.T) {
 	}
 	f.request(t, user) // a new request is accepted: no generation is running any more
 }
+
+// TestDeleteCancelledOnJobsPage cancels a running deletion the way /admin/jobs does, after a
+// committed batch: the deletion ends as failed with the reason, the blobs of the rows it
+// deleted are gone too (every remaining row has its blob, and no blob is without a row), and a
+// new deletion may be asked for at once.
+func TestDeleteCancelledOnJobsPage(t *testing.T) {
+	t.Parallel()
+	d := setupDelete(t)
+	args := d.request(t)
+	rc := startHeld(t, d.fixture, "delete", 6)
+	var jobID int64
+	if err := d.db.Pool.QueryRow(d.ctx, `SELECT id FROM river_job WHERE kind = $1 AND args->>'deletion_id' = $2`,
+		jobKind("delete"), args.DeletionID.String()).Scan(&jobID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.JobCancel(d.ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	job := d.waitForJob(t, "delete", args.DeletionID)
+	if job.State != rivertype.JobStateCancelled || job.Attempt != 1 {
+		t.Errorf("River's job is %s at attempt %d, want cancelled at attempt 1", job.State, job.Attempt)
+	}
+	d.inTenant(t, func(tx pgx.Tx) error {
+		list, err := bundle.FindDeletions(d.ctx, tx, d.employer.ID)
+		if err != nil {
+			return err
+		}
+		if len(list) != 1 || list[0].Status != bundle.StatusFailed || list[0].Error != "bundle.error.deletion_cancelled" || list[0].DocumentsDeleted != 6 {
+			t.Errorf("deletions %+v, want one failed with bundle.error.deletion_cancelled after 6 documents", list)
+		}
+		return nil
+	})
+	d.checkRowsHaveBlobs(t)
+	d.checkNoOrphans(t)
+	d.request(t) // a new deletion is accepted: none is on its way any more
+}
