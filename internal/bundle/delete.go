@@ -219,14 +219,18 @@ func (w *DeleteDossierWorker) delete(ctx context.Context, a DeleteDossierArgs) e
 
 // deleteIdleBundles deletes the bundles matching where (with arg as $1) that no generation is
 // working on, with their parts and the blobs their attempts left: rows first, keys recorded in
-// blob_deletions in the same transaction, blobs after. A bundle whose generation holds its lock
-// is left for a later run. audited, when set, writes the audit event of each deleted bundle.
+// blob_deletions in the same transaction, blobs after, and then what an attempt that died
+// mid-part left where the store shows it (RemoveUnfinished: a local folder's temporary file).
+// A bundle whose generation holds its lock is left for a later run. audited, when set, writes
+// the audit event of each deleted bundle.
 func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, tenantID uuid.UUID, where string, arg any,
 	audited func(ctx context.Context, tx pgx.Tx, b idleBundle) error) error {
 	const batch = 50
 	for {
 		var n int
+		var unfinished []string // the deleted bundles' upload keys
 		err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+			unfinished = unfinished[:0]
 			rows, err := tx.Query(ctx, `SELECT id, employer_id, requested_by, created_at, 0 FROM bundles WHERE `+where+`
 				ORDER BY created_at, id LIMIT `+fmt.Sprint(batch)+` FOR UPDATE SKIP LOCKED`, arg)
 			if err != nil {
@@ -258,6 +262,15 @@ func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.B
 					return err
 				}
 				b.Parts = parts
+				rows, err := tx.Query(ctx, "SELECT storage_key FROM bundle_uploads WHERE bundle_id = $1", b.ID)
+				if err != nil {
+					return err
+				}
+				keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					return err
+				}
+				unfinished = append(unfinished, keys...)
 				for _, stmt := range []string{"DELETE FROM documents WHERE bundle_id = $1", "DELETE FROM bundle_uploads WHERE bundle_id = $1",
 					"DELETE FROM bundles WHERE id = $1"} {
 					if _, err := tx.Exec(ctx, stmt, b.ID); err != nil {
@@ -277,6 +290,11 @@ func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.B
 		}
 		if err := drainBlobDeletions(ctx, pool, blobs, tenantID); err != nil {
 			return err
+		}
+		for _, k := range unfinished {
+			if err := blobs.RemoveUnfinished(ctx, k); err != nil {
+				return err
+			}
 		}
 		if n < batch {
 			return nil
