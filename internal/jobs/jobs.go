@@ -18,6 +18,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
+	"github.com/dossierkast/dossierkast/internal/jobs/orphans"
 )
 
 // Deps are what the workers work with.
@@ -36,6 +37,7 @@ type Workers struct {
 	DeleteDossier   *bundle.DeleteDossierWorker
 	ExpireBundles   *bundle.ExpireBundlesWorker
 	CheckHeartbeats *heartbeat.CheckWorker
+	CheckOrphans    *orphans.Worker
 	// Heartbeat is the timing of the long jobs' heartbeats and of their check (heartbeat.Default).
 	// Config gives the long workers its Period and the check its StaleAfter and CheckEvery.
 	Heartbeat heartbeat.Settings
@@ -49,6 +51,7 @@ func NewWorkers(d Deps) *Workers {
 		DeleteDossier:   &bundle.DeleteDossierWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		ExpireBundles:   &bundle.ExpireBundlesWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		CheckHeartbeats: &heartbeat.CheckWorker{Pool: d.Pool, Log: d.Log},
+		CheckOrphans:    &orphans.Worker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		Heartbeat:       heartbeat.Default,
 	}
 }
@@ -92,11 +95,12 @@ func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	river.AddWorker(workers, w.DeleteDossier)
 	river.AddWorker(workers, w.ExpireBundles)
 	river.AddWorker(workers, w.CheckHeartbeats)
+	river.AddWorker(workers, w.CheckOrphans)
 	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic(),
-			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery)}
+			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic()}
 	}
 	return rcfg
 }
