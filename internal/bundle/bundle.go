@@ -46,7 +46,8 @@ type Bundle struct {
 	RequestedByName             string
 	RequesterKind               access.Kind // provider or employer: which system category holds the parts
 	Status                      Status
-	DocsDone, DocsTotal         int // progress while running; DocsTotal is known once the job has planned
+	Interrupted                 bool // its job was interrupted (its process died) at least once and restarted
+	DocsDone, DocsTotal         int  // progress while running; DocsTotal is known once the job has planned
 	BytesTotal                  int64
 	LeftOut                     int    // documents of the dossier the requester may not read: a count, never names
 	Error                       string // why it failed: a message catalogue key (bundle.error.…), safe to show
@@ -96,14 +97,14 @@ func PreviewBundle(ctx context.Context, tx pgx.Tx, p access.Principal, cats acce
 }
 
 const bundleColumns = `b.id, b.employer_id, b.requested_by, coalesce(u.name, ''), b.requester_kind, b.status,
-	b.docs_done, b.docs_total, b.bytes_total, b.left_out, b.error, b.created_at, b.finished_at, b.expires_at`
+	b.interrupted_at IS NOT NULL, b.docs_done, b.docs_total, b.bytes_total, b.left_out, b.error, b.created_at, b.finished_at, b.expires_at`
 
 const bundleFrom = ` FROM bundles b LEFT JOIN users u ON u.id = b.requested_by`
 
 func scanBundle(row pgx.Row) (Bundle, error) {
 	var b Bundle
 	err := row.Scan(&b.ID, &b.EmployerID, &b.RequestedBy, &b.RequestedByName, &b.RequesterKind, &b.Status,
-		&b.DocsDone, &b.DocsTotal, &b.BytesTotal, &b.LeftOut, &b.Error, &b.CreatedAt, &b.FinishedAt, &b.ExpiresAt)
+		&b.Interrupted, &b.DocsDone, &b.DocsTotal, &b.BytesTotal, &b.LeftOut, &b.Error, &b.CreatedAt, &b.FinishedAt, &b.ExpiresAt)
 	return b, err
 }
 
@@ -280,7 +281,7 @@ func RetryBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor
 	if busy {
 		return Bundle{}, apperr.New(apperr.ECONFLICT, "bundle.error.running")
 	}
-	_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'pending', error = '', docs_done = 0, docs_total = 0,
+	_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'pending', error = '', interrupted_at = NULL, docs_done = 0, docs_total = 0,
 		bytes_total = 0, left_out = 0, parts = 0, created_at = now(), finished_at = NULL, expires_at = now() + $2 * interval '1 second'
 		WHERE id = $1`, bundleID, lifetimeSeconds)
 	if err != nil {

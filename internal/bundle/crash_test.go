@@ -2,6 +2,7 @@ package bundle_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/jobs"
+	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
 )
 
 // The crash tests interrupt a generation or a deletion in the middle of its work and let River
@@ -42,6 +44,10 @@ import (
 //   - Kill: a child process (this test binary re-run with crashChildEnv set) runs a River
 //     client and is killed with SIGKILL; a client in this process is elected leader once the
 //     dead one's term has run out, and its rescuer schedules the stuck job again (attempt 2).
+//   - KillHeartbeat: as Kill, but with River's rescue out of reach (its attempt timeout longer
+//     than the test) and a second client already running beside the child when it is killed:
+//     the dead job's heartbeat goes stale, and the leader's heartbeat check hands it back
+//     (attempt 2), within 2 minutes of the kill.
 // Afterwards the result must be complete and correct and no blob may be left without a row.
 
 // Settings of the crash tests' River clients.
@@ -51,7 +57,20 @@ const (
 	crashTimeout   = 5 * time.Second // an attempt's timeout (the Timeout case waits this long)
 	killTimeout    = 10 * time.Second
 	crashWait      = 3 * time.Minute // how long a retried job may take, under a loaded machine
+	// heartbeatAttemptTimeout is the attempt timeout of the KillHeartbeat case: River's own
+	// rescue, which goes by it, would come too late for the 2 minutes.
+	heartbeatAttemptTimeout = 10 * time.Minute
+	// restartBound is how soon after the kill a dead worker's job must be done or visibly
+	// restarted (issue 14.1).
+	restartBound = 2 * time.Minute
 )
+
+// testHeartbeat is the KillHeartbeat case's heartbeat timing, shortened from heartbeat.Default.
+var testHeartbeat = heartbeat.Settings{Period: 500 * time.Millisecond, StaleAfter: 3 * time.Second, CheckEvery: time.Second}
+
+// noHeartbeatCheck keeps the heartbeat check from taking any job for dead, so that the other
+// cases see River's own rescue.
+var noHeartbeatCheck = heartbeat.Settings{Period: heartbeat.Default.Period, StaleAfter: time.Hour, CheckEvery: time.Minute}
 
 // crashChildEnv names the job kind the child works; the rest of its settings come in
 // BUNDLE_CRASH_… variables.
@@ -69,6 +88,8 @@ type riverSettings struct {
 	hook func(done int)
 	// middleware is added to River's.
 	middleware []rivertype.Middleware
+	// heartbeat is the heartbeat timing; noHeartbeatCheck when zero.
+	heartbeat heartbeat.Settings
 }
 
 // retryAtOnce is a retry policy that schedules the next attempt right away.
@@ -89,6 +110,7 @@ func startRiver(t testing.TB, pool *pgxpool.Pool, blobs document.BlobStore, s ri
 	w.GenerateBundle.AttemptTimeout = s.attemptTimeout
 	w.DeleteDossier.AttemptTimeout = s.attemptTimeout
 	w.DeleteDossier.BatchSize = crashBatchSize
+	w.Heartbeat = cmp.Or(s.heartbeat, noHeartbeatCheck)
 	switch s.kind {
 	case "generate":
 		w.GenerateBundle.AfterDocumentFunc = s.hook
@@ -170,6 +192,7 @@ var interruptions = []struct {
 	{"Timeout", interruptByTimeout, 2, "context deadline exceeded"},
 	{"Shutdown", interruptByShutdown, 1, ""},
 	{"Kill", interruptByKill, 2, "Stuck job rescued by JobRescuer"},
+	{"KillHeartbeat", interruptByKillHeartbeat, 2, heartbeat.Interrupted},
 }
 
 func interruptByTimeout(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, _ func()) *rivertype.JobRow {
@@ -219,13 +242,42 @@ func interruptByShutdown(t *testing.T, f *fixture, kind string, id uuid.UUID, at
 }
 
 func interruptByKill(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, midway func()) *rivertype.JobRow {
-	f.crashChild(t, kind, at)
+	f.crashChild(t, kind, at, false, func() {})
 	midway()
 	startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: killTimeout})
 	return f.waitForJob(t, kind, id)
 }
 
-// TestCrashChild is the child's side of the Kill case: it runs a River client built as
+// interruptByKillHeartbeat checks what the child left while it hangs (alive, so its heartbeat
+// goes on and the second client leaves its job alone), starts the second client, kills the
+// child, and checks that the job is done, restarted and marked interrupted, within restartBound
+// of the kill.
+func interruptByKillHeartbeat(t *testing.T, f *fixture, kind string, id uuid.UUID, at int, midway func()) *rivertype.JobRow {
+	var killed time.Time
+	f.crashChild(t, kind, at, true, func() {
+		midway()
+		startRiver(t, f.db.Pool, f.blobs, riverSettings{attemptTimeout: heartbeatAttemptTimeout, heartbeat: testHeartbeat})
+		killed = time.Now()
+	})
+	job := f.waitForJob(t, kind, id)
+	if took := time.Since(killed); took > restartBound {
+		t.Errorf("the job ended %s after its worker was killed, want within %s", took.Round(time.Second), restartBound)
+	}
+	table := "bundles"
+	if kind == "delete" {
+		table = "dossier_deletions"
+	}
+	var interrupted bool
+	f.inTenant(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(f.ctx, "SELECT interrupted_at IS NOT NULL FROM "+table+" WHERE id = $1", id).Scan(&interrupted)
+	})
+	if !interrupted {
+		t.Errorf("%s %s not marked interrupted", table, id)
+	}
+	return job
+}
+
+// TestCrashChild is the child's side of the Kill cases: it runs a River client built as
 // startRiver does on the database and blob folder given in the environment, whose hook prints
 // midway and blocks when the job of kind BUNDLE_CRASH_CHILD reports BUNDLE_CRASH_AT. Without
 // the variable it does nothing.
@@ -244,23 +296,31 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopAt, _ := strconv.Atoi(os.Getenv("BUNDLE_CRASH_AT"))
-	startRiver(t, pool, blobs, riverSettings{attemptTimeout: killTimeout, kind: kind, hook: func(done int) {
+	s := riverSettings{attemptTimeout: killTimeout, kind: kind}
+	if os.Getenv("BUNDLE_CRASH_HEARTBEAT") != "" {
+		s.attemptTimeout, s.heartbeat = heartbeatAttemptTimeout, testHeartbeat
+	}
+	s.hook = func(done int) {
 		if done == stopAt {
 			fmt.Println(midway)
 			select {} // killed here
 		}
-	}})
+	}
+	startRiver(t, pool, blobs, s)
 	time.Sleep(crashWait)
 	t.Fatal("the child was not killed")
 }
 
-// crashChild starts the child working on kind, waits until it reports being midway, and kills
-// it with SIGKILL.
-func (f *fixture) crashChild(t *testing.T, kind string, at int) {
+// crashChild starts the child working on kind (with testHeartbeat's timing when heartbeat),
+// waits until it reports being midway, calls beforeKill, and kills it with SIGKILL.
+func (f *fixture) crashChild(t *testing.T, kind string, at int, heartbeat bool, beforeKill func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+kind, "BUNDLE_CRASH_DB="+f.db.OwnerURL, "BUNDLE_CRASH_BLOBS="+f.dir,
 		"BUNDLE_CRASH_AT="+strconv.Itoa(at))
+	if heartbeat {
+		cmd.Env = append(cmd.Env, "BUNDLE_CRASH_HEARTBEAT=1")
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -277,6 +337,9 @@ func (f *fixture) crashChild(t *testing.T, kind string, at int) {
 			break
 		}
 		t.Logf("child: %s", lines.Text())
+	}
+	if reached {
+		beforeKill()
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -442,4 +505,40 @@ func TestGenerateCancelledOnJobsPage(t *testing.T) {
 		t.Errorf("%d bundle.failed events, want 1", n)
 	}
 	f.request(t, user) // a new request is accepted: no generation is running any more
+}
+
+// TestDeleteCancelledOnJobsPage cancels a running deletion the way /admin/jobs does, after a
+// committed batch: the deletion ends as failed with the reason, the blobs of the rows it
+// deleted are gone too (every remaining row has its blob, and no blob is without a row), and a
+// new deletion may be asked for at once.
+func TestDeleteCancelledOnJobsPage(t *testing.T) {
+	t.Parallel()
+	d := setupDelete(t)
+	args := d.request(t)
+	rc := startHeld(t, d.fixture, "delete", 6)
+	var jobID int64
+	if err := d.db.Pool.QueryRow(d.ctx, `SELECT id FROM river_job WHERE kind = $1 AND args->>'deletion_id' = $2`,
+		jobKind("delete"), args.DeletionID.String()).Scan(&jobID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.JobCancel(d.ctx, jobID); err != nil {
+		t.Fatal(err)
+	}
+	job := d.waitForJob(t, "delete", args.DeletionID)
+	if job.State != rivertype.JobStateCancelled || job.Attempt != 1 {
+		t.Errorf("River's job is %s at attempt %d, want cancelled at attempt 1", job.State, job.Attempt)
+	}
+	d.inTenant(t, func(tx pgx.Tx) error {
+		list, err := bundle.FindDeletions(d.ctx, tx, d.employer.ID)
+		if err != nil {
+			return err
+		}
+		if len(list) != 1 || list[0].Status != bundle.StatusFailed || list[0].Error != "bundle.error.deletion_cancelled" || list[0].DocumentsDeleted != 6 {
+			t.Errorf("deletions %+v, want one failed with bundle.error.deletion_cancelled after 6 documents", list)
+		}
+		return nil
+	})
+	d.checkRowsHaveBlobs(t)
+	d.checkNoOrphans(t)
+	d.request(t) // a new deletion is accepted: none is on its way any more
 }

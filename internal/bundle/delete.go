@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
 )
 
 // defaultDeleteBatch is how many documents one transaction of the delete job removes.
@@ -45,6 +48,9 @@ type DeleteDossierWorker struct {
 	Log       *slog.Logger
 	// AttemptTimeout is how long one attempt may run; DeleteTimeout when 0 (tests shorten it).
 	AttemptTimeout time.Duration
+	// Heartbeat is how often a running attempt renews the deletion's heartbeat_at;
+	// heartbeat.Default.Period when 0 (tests shorten it).
+	Heartbeat time.Duration
 	// AfterBatchFunc, when set, is called after each batch's rows are committed and before its
 	// blobs are deleted, with the number of documents deleted so far (tests interrupt the job
 	// there).
@@ -63,25 +69,54 @@ func (w *DeleteDossierWorker) Timeout(*river.Job[DeleteDossierArgs]) time.Durati
 	return DeleteTimeout
 }
 
-// Work runs one attempt. On the last attempt a failure marks the deletion failed. While a
-// generation still holds a bundle of the employer, the deletion snoozes and tries again.
+// Work runs one attempt, renewing the deletion's heartbeat while it runs. A cancellation on
+// /admin/jobs, or a failure on the last attempt, marks the deletion failed. While a generation
+// still holds a bundle of the employer, the deletion snoozes and tries again.
 func (w *DeleteDossierWorker) Work(ctx context.Context, job *river.Job[DeleteDossierArgs]) error {
+	stop := heartbeat.Keep(ctx, w.Pool, w.logger(), "dossier_deletions", job.Args.TenantID, job.Args.DeletionID,
+		cmp.Or(w.Heartbeat, heartbeat.Default.Period))
 	err := w.delete(ctx, job.Args)
-	if errors.Is(err, errGone) {
+	stop()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errGone):
 		return river.JobCancel(err)
-	}
-	if errors.Is(err, errBundleBusy) {
+	case errors.Is(err, errBundleBusy):
 		return river.JobSnooze(busySnooze)
-	}
-	if err != nil && job.Attempt >= job.MaxAttempts {
-		ferr := database.InTenant(context.WithoutCancel(ctx), w.Pool, job.Args.TenantID, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE dossier_deletions SET status = 'failed', error = 'bundle.error.internal', finished_at = now()
-				WHERE id = $1 AND status IN ('pending', 'running')`, job.Args.DeletionID)
-			return err
-		})
-		return errors.Join(err, ferr)
+	case errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely):
+		return errors.Join(err, failDeletion(context.WithoutCancel(ctx), w.Pool, w.Blobs, job.Args, "bundle.error.deletion_cancelled"))
+	case job.Attempt >= job.MaxAttempts:
+		return errors.Join(err, failDeletion(context.WithoutCancel(ctx), w.Pool, w.Blobs, job.Args, "bundle.error.internal"))
 	}
 	return err
+}
+
+func (w *DeleteDossierWorker) logger() *slog.Logger {
+	if w.Log == nil {
+		return slog.Default()
+	}
+	return w.Log
+}
+
+// HeartbeatTarget makes the deletion a target of the heartbeat check.
+func (w *DeleteDossierWorker) HeartbeatTarget() heartbeat.Target {
+	return heartbeat.Target{Kind: DeleteDossierArgs{}.Kind(), Table: "dossier_deletions", IDArg: "deletion_id",
+		Ended: func(ctx context.Context, job *rivertype.JobRow) error { return JobEnded(ctx, w.Pool, w.Blobs, job) }}
+}
+
+// failDeletion marks a pending or running deletion failed with reason (a catalogue key) and
+// deletes the blobs whose rows it already deleted: what it deleted stays deleted.
+func failDeletion(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, a DeleteDossierArgs, reason string) error {
+	err := database.InTenant(ctx, pool, a.TenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE dossier_deletions SET status = 'failed', error = $2, finished_at = now()
+			WHERE id = $1 AND status IN ('pending', 'running')`, a.DeletionID, reason)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark deletion %s failed: %w", a.DeletionID, err)
+	}
+	return drainBlobDeletions(ctx, pool, blobs, a.TenantID)
 }
 
 func (w *DeleteDossierWorker) delete(ctx context.Context, a DeleteDossierArgs) error {
@@ -184,14 +219,18 @@ func (w *DeleteDossierWorker) delete(ctx context.Context, a DeleteDossierArgs) e
 
 // deleteIdleBundles deletes the bundles matching where (with arg as $1) that no generation is
 // working on, with their parts and the blobs their attempts left: rows first, keys recorded in
-// blob_deletions in the same transaction, blobs after. A bundle whose generation holds its lock
-// is left for a later run. audited, when set, writes the audit event of each deleted bundle.
+// blob_deletions in the same transaction, blobs after, and then what an attempt that died
+// mid-part left where the store shows it (RemoveUnfinished: a local folder's temporary file).
+// A bundle whose generation holds its lock is left for a later run. audited, when set, writes
+// the audit event of each deleted bundle.
 func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, tenantID uuid.UUID, where string, arg any,
 	audited func(ctx context.Context, tx pgx.Tx, b idleBundle) error) error {
 	const batch = 50
 	for {
 		var n int
+		var unfinished []string // the deleted bundles' upload keys
 		err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+			unfinished = unfinished[:0]
 			rows, err := tx.Query(ctx, `SELECT id, employer_id, requested_by, created_at, 0 FROM bundles WHERE `+where+`
 				ORDER BY created_at, id LIMIT `+fmt.Sprint(batch)+` FOR UPDATE SKIP LOCKED`, arg)
 			if err != nil {
@@ -223,6 +262,15 @@ func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.B
 					return err
 				}
 				b.Parts = parts
+				rows, err := tx.Query(ctx, "SELECT storage_key FROM bundle_uploads WHERE bundle_id = $1", b.ID)
+				if err != nil {
+					return err
+				}
+				keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					return err
+				}
+				unfinished = append(unfinished, keys...)
 				for _, stmt := range []string{"DELETE FROM documents WHERE bundle_id = $1", "DELETE FROM bundle_uploads WHERE bundle_id = $1",
 					"DELETE FROM bundles WHERE id = $1"} {
 					if _, err := tx.Exec(ctx, stmt, b.ID); err != nil {
@@ -242,6 +290,11 @@ func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.B
 		}
 		if err := drainBlobDeletions(ctx, pool, blobs, tenantID); err != nil {
 			return err
+		}
+		for _, k := range unfinished {
+			if err := blobs.RemoveUnfinished(ctx, k); err != nil {
+				return err
+			}
 		}
 		if n < batch {
 			return nil

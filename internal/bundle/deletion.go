@@ -21,6 +21,7 @@ type Deletion struct {
 	ID, EmployerID, RequestedBy uuid.UUID
 	RequestedByName             string
 	Status                      Status
+	Interrupted                 bool   // its job was interrupted (its process died) at least once and restarted
 	DocumentsDeleted            int    // so far while running
 	BytesDeleted                int64  // so far while running
 	Error                       string // why it failed: a message catalogue key, safe to show
@@ -77,7 +78,7 @@ func FindDeletions(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]Dele
 
 func findDeletions(ctx context.Context, tx pgx.Tx, where string, arg uuid.UUID) ([]Deletion, error) {
 	rows, err := tx.Query(ctx, `SELECT d.id, d.employer_id, d.requested_by, coalesce(u.name, ''), d.status,
-		d.documents_deleted, d.bytes_deleted, d.error, d.created_at, d.finished_at
+		d.interrupted_at IS NOT NULL, d.documents_deleted, d.bytes_deleted, d.error, d.created_at, d.finished_at
 		FROM dossier_deletions d LEFT JOIN users u ON u.id = d.requested_by
 		WHERE `+where+` ORDER BY d.created_at DESC, d.id DESC`, arg)
 	if err != nil {

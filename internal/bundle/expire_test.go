@@ -1,15 +1,21 @@
 package bundle_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/internal/document"
 )
 
 // TestExpireBundles checks with a controllable clock that a bundle past its 48 hours goes, rows
@@ -106,4 +112,61 @@ func TestExpireConcurrentSweeps(t *testing.T) {
 		t.Errorf("%d bundles left", left)
 	}
 	f.checkNoOrphans(t)
+}
+
+// abandonedGeneration leaves the bundle as a generation killed in the middle of a part leaves
+// it: running, its part's upload recorded, and the part's partial file in the folder under the
+// blob store's temporary name. It returns that file's path.
+func (f *fixture) abandonedGeneration(t *testing.T, bundleID uuid.UUID) string {
+	t.Helper()
+	key := document.StorageKey(f.tenant, uuid.Must(uuid.NewV7()))
+	f.inTenant(t, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(f.ctx, "UPDATE bundles SET status = 'running' WHERE id = $1", bundleID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(f.ctx, "INSERT INTO bundle_uploads (tenant_id, bundle_id, storage_key) VALUES (app_tenant(), $1, $2)", bundleID, key)
+		return err
+	})
+	path := filepath.Join(f.dir, filepath.FromSlash(key)) + ".18f2a3b4c5d6e7f8.tmp"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pdf(44<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestExpireRemovesUnfinishedUploads: the sweep of a bundle whose generation died mid-part
+// removes the part's temporary file too, not only the row.
+func TestExpireRemovesUnfinishedUploads(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	args, _ := f.requestTwelve(t)
+	tmp := f.abandonedGeneration(t, args.BundleID)
+	w := &bundle.ExpireBundlesWorker{Pool: f.db.Pool, Blobs: f.blobs, Log: f.log, NowFunc: func() time.Time { return time.Now().Add(49 * time.Hour) }}
+	if err := w.Work(f.ctx, job(bundle.ExpireBundlesArgs{})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the unfinished part %s is still there (%v)", tmp, err)
+	}
+	f.checkNoOrphans(t)
+}
+
+// TestDeleteRemovesUnfinishedUploads: deleting the full dossier of an employer with a bundle
+// whose generation died mid-part removes the part's temporary file too.
+func TestDeleteRemovesUnfinishedUploads(t *testing.T) {
+	t.Parallel()
+	d := setupDelete(t)
+	tmp := d.abandonedGeneration(t, d.fixture.request(t, d.provider).BundleID)
+	args := d.request(t)
+	w := &bundle.DeleteDossierWorker{Pool: d.db.Pool, Blobs: d.blobs, BatchSize: 3, Log: d.log}
+	if err := w.Work(d.ctx, job(args)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the unfinished part %s is still there (%v)", tmp, err)
+	}
+	d.check(t, args)
 }

@@ -1,11 +1,13 @@
 package bundle
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,12 +21,14 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // GenerateTimeout is how long one attempt may run: at the blob store's usual 50–100 MB/s, some
-// hundreds of gigabytes. River rescues the job of a process that died mid-job only after this
-// (jobs.Config sets River's rescue interval past the longest attempt timeout).
+// hundreds of gigabytes. The job of a process that died mid-job is noticed long before, by its
+// stale heartbeat (heartbeat.Default); River's own rescue, past the longest attempt timeout, is
+// the fallback.
 const GenerateTimeout = 2 * time.Hour
 
 // progressInterval is how often a running generation writes docs_done to its row.
@@ -50,6 +54,9 @@ type GenerateBundleWorker struct {
 	Log      *slog.Logger
 	// AttemptTimeout is how long one attempt may run; GenerateTimeout when 0 (tests shorten it).
 	AttemptTimeout time.Duration
+	// Heartbeat is how often a running attempt renews the bundle's heartbeat_at;
+	// heartbeat.Default.Period when 0 (tests shorten it).
+	Heartbeat time.Duration
 	// AfterDocumentFunc, when set, is called after each document is written into a part, with
 	// the number written so far in this attempt (tests interrupt the job with it).
 	AfterDocumentFunc func(done int)
@@ -91,6 +98,7 @@ func (w *GenerateBundleWorker) Work(ctx context.Context, job *river.Job[Generate
 		return river.JobSnooze(30 * time.Second)
 	}
 	defer unlock()
+	defer heartbeat.Keep(ctx, w.Pool, w.logger(), "bundles", a.TenantID, a.BundleID, cmp.Or(w.Heartbeat, heartbeat.Default.Period))()
 
 	err = w.generate(ctx, a)
 	var perm *permanentError
@@ -134,9 +142,13 @@ func (w *GenerateBundleWorker) logger() *slog.Logger {
 // unlock (or until the process dies: PostgreSQL then ends the session and the lock goes with
 // it). ok is false when another session holds it. The connection is not the pool's: a pool of a
 // few connections, each held by a running generation, would leave the generations none to work
-// with.
+// with. PostgreSQL probes the connection when it is idle (lockKeepalives), so that the lock of a
+// machine that vanished without closing it goes within a minute, not the system's two hours,
+// and the next attempt can take it.
 func lockBundle(ctx context.Context, pool *pgxpool.Pool, bundleID uuid.UUID) (unlock func(), ok bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
+	cfg := pool.Config().ConnConfig.Copy()
+	maps.Copy(cfg.RuntimeParams, lockKeepalives)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, false, fmt.Errorf("lock bundle %s: %w", bundleID, err)
 	}
@@ -150,6 +162,10 @@ func lockBundle(ctx context.Context, pool *pgxpool.Pool, bundleID uuid.UUID) (un
 	// Closing the session releases the lock.
 	return func() { conn.Close(context.Background()) }, true, nil
 }
+
+// lockKeepalives are the server's TCP keepalive settings of a lock's connection: the first probe
+// after 20 idle seconds, then every 5 seconds, and the session ends after 4 unanswered.
+var lockKeepalives = map[string]string{"tcp_keepalives_idle": "20", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "4"}
 
 // lockKey is the advisory lock of a bundle (hashed to a bigint in SQL); the delete job and the
 // expiry sweep take it with pg_try_advisory_xact_lock to learn whether a generation runs.
@@ -284,25 +300,56 @@ func (w *GenerateBundleWorker) fail(ctx context.Context, a GenerateBundleArgs, r
 	return removeUploads(ctx, w.Pool, w.Blobs, a.TenantID, a.BundleID)
 }
 
-// JobCancelled ends the bundle of a generation job that /admin/jobs cancelled before it ran
-// (waiting to start or to be retried): River will not call the worker, so the bundle is marked
-// failed here and what an earlier attempt wrote is removed. A running job ends its bundle
-// itself (GenerateBundleWorker.Work); so does one that starts meanwhile, holding the lock.
-func JobCancelled(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, job *rivertype.JobRow) error {
-	if job.Kind != (GenerateBundleArgs{}).Kind() || job.State != rivertype.JobStateCancelled {
+// JobEnded ends the bundle or deletion of a job River will not run again, when the worker could
+// not: a job /admin/jobs cancelled before it ran (waiting to start or to be retried), or one
+// discarded with its attempts spent while no worker ran it (the heartbeat check, River's
+// rescuer). The row is marked failed with the reason (endReason) and what earlier attempts
+// wrote is removed; a row already ended stays as it is. A running job ends its row itself
+// (the workers' Work); so does one that starts meanwhile, holding the lock.
+func JobEnded(ctx context.Context, pool *pgxpool.Pool, blobs document.BlobStore, job *rivertype.JobRow) error {
+	if job.State != rivertype.JobStateCancelled && job.State != rivertype.JobStateDiscarded {
 		return nil
 	}
-	var a GenerateBundleArgs
-	if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
-		return fmt.Errorf("bundle job %d: %w", job.ID, err)
+	switch job.Kind {
+	case GenerateBundleArgs{}.Kind():
+		var a GenerateBundleArgs
+		if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
+			return fmt.Errorf("bundle job %d: %w", job.ID, err)
+		}
+		unlock, ok, err := lockBundle(ctx, pool, a.BundleID)
+		if err != nil || !ok {
+			return err
+		}
+		defer unlock()
+		w := &GenerateBundleWorker{Pool: pool, Blobs: blobs}
+		return w.fail(ctx, a, endReason(job, "bundle.error.cancelled"))
+	case DeleteDossierArgs{}.Kind():
+		var a DeleteDossierArgs
+		if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
+			return fmt.Errorf("deletion job %d: %w", job.ID, err)
+		}
+		return failDeletion(ctx, pool, blobs, a, endReason(job, "bundle.error.deletion_cancelled"))
 	}
-	unlock, ok, err := lockBundle(ctx, pool, a.BundleID)
-	if err != nil || !ok {
-		return err
+	return nil
+}
+
+// endReason is the reason a job River will not run again gives its row: cancelled when it was
+// cancelled, interrupted when its last attempt was handed back by the heartbeat check, and a
+// technical failure otherwise.
+func endReason(job *rivertype.JobRow, cancelled string) string {
+	switch {
+	case job.State == rivertype.JobStateCancelled:
+		return cancelled
+	case len(job.Errors) > 0 && job.Errors[len(job.Errors)-1].Error == heartbeat.Interrupted:
+		return "bundle.error.interrupted"
 	}
-	defer unlock()
-	w := &GenerateBundleWorker{Pool: pool, Blobs: blobs}
-	return w.fail(ctx, a, "bundle.error.cancelled")
+	return "bundle.error.internal"
+}
+
+// HeartbeatTarget makes the generation a target of the heartbeat check.
+func (w *GenerateBundleWorker) HeartbeatTarget() heartbeat.Target {
+	return heartbeat.Target{Kind: GenerateBundleArgs{}.Kind(), Table: "bundles", IDArg: "bundle_id",
+		Ended: func(ctx context.Context, job *rivertype.JobRow) error { return JobEnded(ctx, w.Pool, w.Blobs, job) }}
 }
 
 // removeUploads deletes the blobs an earlier attempt wrote for the bundle and did not publish,

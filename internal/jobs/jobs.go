@@ -1,5 +1,7 @@
 // Package jobs puts the app's River client together: the workers a worker process runs, its
-// queues and periodic jobs, and the timing of River's rescue of jobs whose process died. serve
+// queues and periodic jobs, and how jobs whose process died are noticed: by their stale
+// heartbeat (package heartbeat) within a couple of minutes, and, as a fallback, by River's own
+// rescue. serve
 // builds its client from it in every mode, and tests build theirs from it, so that a test of a
 // crash runs the workers as production does.
 package jobs
@@ -15,6 +17,8 @@ import (
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
+	"github.com/dossierkast/dossierkast/internal/jobs/orphans"
 )
 
 // Deps are what the workers work with.
@@ -32,6 +36,11 @@ type Workers struct {
 	GenerateBundle  *bundle.GenerateBundleWorker
 	DeleteDossier   *bundle.DeleteDossierWorker
 	ExpireBundles   *bundle.ExpireBundlesWorker
+	CheckHeartbeats *heartbeat.CheckWorker
+	CheckOrphans    *orphans.Worker
+	// Heartbeat is the timing of the long jobs' heartbeats and of their check (heartbeat.Default).
+	// Config gives the long workers its Period and the check its StaleAfter and CheckEvery.
+	Heartbeat heartbeat.Settings
 }
 
 // NewWorkers returns the app's workers on d.
@@ -41,6 +50,9 @@ func NewWorkers(d Deps) *Workers {
 		GenerateBundle:  &bundle.GenerateBundleWorker{Pool: d.Pool, Blobs: d.Blobs, PartSize: d.PartSize, Log: d.Log},
 		DeleteDossier:   &bundle.DeleteDossierWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		ExpireBundles:   &bundle.ExpireBundlesWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		CheckHeartbeats: &heartbeat.CheckWorker{Pool: d.Pool, Log: d.Log},
+		CheckOrphans:    &orphans.Worker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		Heartbeat:       heartbeat.Default,
 	}
 }
 
@@ -60,22 +72,35 @@ const rescueMargin = 15 * time.Minute
 // inserts jobs but has no queues, so it neither works jobs nor takes part in leader election
 // (and so never enqueues periodic jobs or rescues stuck ones).
 //
-// A job whose process died (killed, out of memory, machine gone) stays running in River's
-// table until the elected leader's rescuer finds it older than RescueStuckJobsAfter and older
-// than its worker's timeout; then River retries it by its retry policy (River's default,
-// attempt⁴ seconds) like any failed attempt. RescueStuckJobsAfter is the longest attempt
-// timeout plus rescueMargin (2 h 15 min with the full-dossier generation's 2 hours), so no job
-// that still runs is ever taken for stuck; the workers' attempts are all safe to run again.
+// A long job (generation, deletion) whose process died (killed, out of memory, machine gone)
+// stops renewing its heartbeat; the leader's heartbeat check hands it back to River for its
+// next attempt once the heartbeat is w.Heartbeat.StaleAfter old (heartbeat.Default: within
+// 90 seconds of the death). River's own rescue is not shortened to do this: it goes by how
+// long a job has run, not by whether its process lives, so it cannot tell a dead generation
+// from one that has rightly run an hour. It stays as the fallback for every kind: a job still
+// running in River's table is rescued once the elected leader's rescuer finds it older than
+// RescueStuckJobsAfter and older than its worker's timeout, and retried by its retry policy
+// (River's default, attempt⁴ seconds) like any failed attempt. RescueStuckJobsAfter is the
+// longest attempt timeout plus rescueMargin (2 h 15 min with the full-dossier generation's 2
+// hours), so no job that still runs is ever taken for stuck; the workers' attempts are all safe
+// to run again.
 func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
+	w.GenerateBundle.Heartbeat = w.Heartbeat.Period
+	w.DeleteDossier.Heartbeat = w.Heartbeat.Period
+	w.CheckHeartbeats.StaleAfter = w.Heartbeat.StaleAfter
+	w.CheckHeartbeats.Targets = []heartbeat.Target{w.GenerateBundle.HeartbeatTarget(), w.DeleteDossier.HeartbeatTarget()}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w.CleanupSessions)
 	river.AddWorker(workers, w.GenerateBundle)
 	river.AddWorker(workers, w.DeleteDossier)
 	river.AddWorker(workers, w.ExpireBundles)
+	river.AddWorker(workers, w.CheckHeartbeats)
+	river.AddWorker(workers, w.CheckOrphans)
 	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
-		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic()}
+		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic(),
+			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic()}
 	}
 	return rcfg
 }

@@ -52,3 +52,21 @@ func TestRescueAfterLongestTimeout(t *testing.T) {
 	w.DeleteDossier.AttemptTimeout = 5 * time.Hour
 	check()
 }
+
+// TestHeartbeatNoticesDeadJobsWithinTwoMinutes: with the production timing, a dead worker's job
+// is handed back within 2 minutes of its last beat (issue 14.1), even when the dead process
+// was the leader, and a worker that lives misses more than two beats before it is taken for
+// dead.
+func TestHeartbeatNoticesDeadJobsWithinTwoMinutes(t *testing.T) {
+	t.Parallel()
+	// leaderHandover is how long River takes to elect a new leader when the leader died: its
+	// leadership's TTL (5 s election interval and 10 s padding in River v0.51).
+	const leaderHandover = 15 * time.Second
+	h := jobs.NewWorkers(jobs.Deps{}).Heartbeat
+	if worst := h.StaleAfter + h.CheckEvery + leaderHandover; worst > 2*time.Minute {
+		t.Errorf("a dead job may go unnoticed for %s, want at most 2 minutes", worst)
+	}
+	if h.StaleAfter <= 2*h.Period {
+		t.Errorf("stale after %s with a beat every %s: a living worker that misses one beat is taken for dead", h.StaleAfter, h.Period)
+	}
+}

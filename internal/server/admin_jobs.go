@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/i18n"
+	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
@@ -70,13 +72,17 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	concerns, err := s.jobConcerns(r, res.Jobs)
+	if err != nil {
+		return err
+	}
 	for _, j := range res.Jobs {
 		tenant, err := jobTenant(j)
 		if err != nil {
 			return err
 		}
 		row := admin.Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
-			CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, System: tenant == uuid.Nil}
+			CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, System: tenant == uuid.Nil, Concerns: concerns[j.ID]}
 		if j.FinalizedAt != nil {
 			row.FinalizedAt = *j.FinalizedAt
 		}
@@ -84,7 +90,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 			row.LastError = j.Errors[n-1].Error
 		}
 		if !row.System {
-			row.CanRetry = j.State != rivertype.JobStateRunning && j.State != rivertype.JobStateAvailable
+			row.CanRetry = retryable(j)
 			row.CanCancel = j.FinalizedAt == nil
 		}
 		p.Jobs = append(p.Jobs, row)
@@ -101,6 +107,78 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		p.NextURL = "/admin/jobs?" + next.Encode()
 	}
 	return s.render(w, r, http.StatusOK, admin.Jobs(p))
+}
+
+// retryable reports whether retrying job j means something: it is waiting for a later attempt
+// (run it now), or River will not run it again and running it would redo its work. Not for a
+// job that is running, about to run or completed, nor for a cancelled or failed generation or
+// deletion: that ended its bundle or deletion, and its requester starts it anew on the
+// full-dossier page.
+func retryable(j *rivertype.JobRow) bool {
+	switch j.State {
+	case rivertype.JobStateRunning, rivertype.JobStateAvailable, rivertype.JobStateCompleted:
+		return false
+	case rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		return !bundle.RetriedByRequester(j.Kind)
+	}
+	return true
+}
+
+// jobConcerns says, per job of the tenant, which employer and employee it works on: the ids in
+// its args (employer_id, employee_id; a generation's or deletion's through its row), the names
+// looked up under the tenant. An employee the user may not see is not named.
+func (s *Server) jobConcerns(r *http.Request, jobs []*rivertype.JobRow) (map[int64]string, error) {
+	c := mustCurrent(r)
+	out := map[int64]string{}
+	err := s.inTenant(r, func(tx pgx.Tx) error {
+		employers, err := bundle.JobEmployers(r.Context(), tx, jobs)
+		if err != nil {
+			return err
+		}
+		names := map[uuid.UUID]string{}
+		for _, j := range jobs {
+			var a struct {
+				TenantID   uuid.UUID  `json:"tenant_id"`
+				EmployerID *uuid.UUID `json:"employer_id"`
+				EmployeeID *uuid.UUID `json:"employee_id"`
+			}
+			if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+				return fmt.Errorf("job %d: %w", j.ID, err)
+			}
+			if a.TenantID != c.Tenant.ID {
+				continue
+			}
+			var parts []string
+			employer, ok := employers[j.ID]
+			if !ok && a.EmployerID != nil {
+				employer, ok = *a.EmployerID, true
+			}
+			if ok {
+				if _, seen := names[employer]; !seen {
+					e, err := org.FindEmployerByID(r.Context(), tx, employer)
+					if err != nil && apperr.CodeOf(err) != apperr.ENOTFOUND {
+						return err
+					}
+					names[employer] = e.Name
+				}
+				if n := names[employer]; n != "" {
+					parts = append(parts, n)
+				}
+			}
+			if a.EmployeeID != nil && access.CanSeeEmployee(r.Context(), tx, c.Principal, *a.EmployeeID) == nil {
+				e, err := org.FindEmployeeByID(r.Context(), tx, *a.EmployeeID)
+				if err != nil && apperr.CodeOf(err) != apperr.ENOTFOUND {
+					return err
+				}
+				if err == nil {
+					parts = append(parts, e.FullName())
+				}
+			}
+			out[j.ID] = strings.Join(parts, " · ")
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
@@ -136,12 +214,17 @@ func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, action string,
 	if err := access.CanManageJob(c.Principal, tenant); err != nil {
 		return err
 	}
+	// A completed job has nothing left to do. (A cancelled generation or deletion whose row has
+	// ended may still be retried here, as before: the job then finds its row ended and stops.)
+	if action == audit.JobRetried && job.State == rivertype.JobStateCompleted {
+		return apperr.New(apperr.ECONFLICT, "job.error.not_retryable")
+	}
 	done, err := act(r.Context(), id)
 	if err != nil {
 		return err
 	}
 	if action == audit.JobCancelled {
-		if err := bundle.JobCancelled(r.Context(), s.pool, s.docs.Blobs(), done); err != nil {
+		if err := bundle.JobEnded(r.Context(), s.pool, s.docs.Blobs(), done); err != nil {
 			return err
 		}
 	}

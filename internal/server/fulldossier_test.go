@@ -533,6 +533,16 @@ func TestFullDossierCancelledOnJobsPage(t *testing.T) {
 	if got := f.auditCount(t, audit.BundleFailed); got != 1 {
 		t.Errorf("bundle.failed events = %d, want 1", got)
 	}
+	// The jobs page names the employer; retrying the cancelled job would do nothing (its bundle
+	// has ended), so it is not offered.
+	_, jobsPage := f.get(t, admin, "/admin/jobs")
+	row := jobsPage.Find(`#jobs tr[data-job="` + strconv.FormatInt(jobID, 10) + `"]`)
+	if got := strings.TrimSpace(row.Find("td.concerns").Text()); got != f.withProduct.Name {
+		t.Errorf("the cancelled generation concerns %q, want %q", got, f.withProduct.Name)
+	}
+	if got := row.Find(`form[action$="/retry"]`).Length(); got != 0 {
+		t.Errorf("retry offered on the cancelled generation")
+	}
 	wantRedirect(t, f.post(t, owner, fdPath(f.withProduct.ID, "/generate"), nil), screen)
 	if got := f.jobCounts(t); got[0] != 2 {
 		t.Errorf("bundles after a new request = %d, want 2", got[0])

@@ -2,6 +2,7 @@ package fulldossier_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,29 @@ func TestPercent(t *testing.T) {
 	} {
 		if got := fulldossier.Percent(tc.b); got != tc.want {
 			t.Errorf("Percent(%s %d/%d) = %d, want %d", tc.b.Status, tc.b.DocsDone, tc.b.DocsTotal, got, tc.want)
+		}
+	}
+}
+
+// TestStatusSaysInterrupted: a bundle or deletion whose job was handed back after its process
+// died says it was interrupted and is being restarted, instead of showing frozen progress.
+func TestStatusSaysInterrupted(t *testing.T) {
+	t.Parallel()
+	p := fulldossier.ShowPage{
+		Bundles:       []fulldossier.Row{{Bundle: bundle.Bundle{Status: bundle.StatusPending, Interrupted: true, DocsDone: 1, DocsTotal: 306}}},
+		Deletions:     []bundle.Deletion{{Status: bundle.StatusPending, Interrupted: true}},
+		ShowDeletions: true,
+	}
+	for lang, want := range map[string]string{"nl": "Onderbroken, wordt opnieuw gestart.", "en": "Interrupted, being restarted."} {
+		var out strings.Builder
+		if err := fulldossier.Status(p).Render(i18n.WithLang(context.Background(), lang), &out); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(out.String(), want); n != 2 {
+			t.Errorf("%s: %q appears %d times, want once for the bundle and once for the deletion:\n%s", lang, want, n, out.String())
+		}
+		if strings.Contains(out.String(), "1 van 306") || strings.Contains(out.String(), "1 of 306") {
+			t.Errorf("%s: the interrupted bundle shows its frozen progress:\n%s", lang, out.String())
 		}
 	}
 }
