@@ -629,16 +629,9 @@ func findEntries(ctx context.Context, tx pgx.Tx, f LinkFilter, table, reason str
 	// The page is cut before the joins, so only its rows are joined.
 	page := fmt.Sprintf("(SELECT e.*, %s AS reason, l.created_at AS at%s ORDER BY e.last_name, e.first_name, e.id LIMIT $%d OFFSET $%d) e",
 		reason, from, len(args)-1, len(args))
-	rows, err := tx.Query(ctx, "SELECT "+employeeEntryColumns+", e.reason, e.at FROM "+page+employeeEntryJoins+
+	list, err := database.FindAll[EmployeeEntry](ctx, tx, table, "SELECT "+employeeEntryColumns+", e.reason, e.at FROM "+page+employeeEntryJoins+
 		" ORDER BY e.last_name, e.first_name, e.id", args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("find %s: %w", table, err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[EmployeeEntry])
-	if err != nil {
-		return nil, 0, fmt.Errorf("find %s: %w", table, err)
-	}
-	return list, total, nil
+	return list, total, err
 }
 
 // MinSearchLength is how many characters the longest word of a candidate search needs: shorter

@@ -231,12 +231,8 @@ func deleteIdleBundles(ctx context.Context, pool *pgxpool.Pool, blobs document.B
 		var unfinished []string // the deleted bundles' upload keys
 		err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
 			unfinished = unfinished[:0]
-			rows, err := tx.Query(ctx, `SELECT id, employer_id, requested_by, created_at, 0 FROM bundles WHERE `+where+`
-				ORDER BY created_at, id LIMIT `+fmt.Sprint(batch)+` FOR UPDATE SKIP LOCKED`, arg)
-			if err != nil {
-				return err
-			}
-			list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[idleBundle])
+			list, err := database.FindAll[idleBundle](ctx, tx, "idle bundles", `SELECT id, employer_id, requested_by, created_at, 0
+				FROM bundles WHERE `+where+` ORDER BY created_at, id LIMIT `+fmt.Sprint(batch)+` FOR UPDATE SKIP LOCKED`, arg)
 			if err != nil {
 				return err
 			}

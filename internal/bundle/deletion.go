@@ -13,6 +13,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/database"
 )
 
 // Deletion is one request to delete an employer's full dossier: every document and blob of the
@@ -77,16 +78,8 @@ func FindDeletions(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]Dele
 }
 
 func findDeletions(ctx context.Context, tx pgx.Tx, where string, arg uuid.UUID) ([]Deletion, error) {
-	rows, err := tx.Query(ctx, `SELECT d.id, d.employer_id, d.requested_by, coalesce(u.name, ''), d.status,
+	return database.FindAll[Deletion](ctx, tx, "deletions", `SELECT d.id, d.employer_id, d.requested_by, coalesce(u.name, ''), d.status,
 		d.interrupted_at IS NOT NULL, d.documents_deleted, d.bytes_deleted, d.error, d.created_at, d.finished_at
 		FROM dossier_deletions d LEFT JOIN users u ON u.id = d.requested_by
 		WHERE `+where+` ORDER BY d.created_at DESC, d.id DESC`, arg)
-	if err != nil {
-		return nil, fmt.Errorf("find deletions: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Deletion])
-	if err != nil {
-		return nil, fmt.Errorf("find deletions: %w", err)
-	}
-	return list, nil
 }
