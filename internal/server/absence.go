@@ -58,7 +58,7 @@ func (s *Server) showAbsences(w http.ResponseWriter, r *http.Request) error {
 // refused form with what was posted.
 func (s *Server) renderAbsences(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string, changeFor uuid.UUID, changeErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.AbsencesPage{Medical: access.CanReadMedical(c.Principal), CanEdit: c.Principal.Has(access.CaseDataWrite), ChangeFor: changeFor,
+	p := employee.AbsencesPage{Medical: access.CanReadMedical(c.Principal), CanEdit: access.CanWriteCaseData(c.Principal) == nil, ChangeFor: changeFor,
 		CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Absences, err = casefile.FindAbsences(r.Context(), tx, c.Principal, e.ID)
@@ -119,7 +119,7 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 	}
 	var a casefile.Absence
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+		if err := access.CanWriteCaseData(c.Principal); err != nil {
 			return err
 		}
 		a, err = casefile.FindAbsenceByID(r.Context(), tx, c.Principal, e.ID, aid)

@@ -19,7 +19,7 @@ func (s *Server) showDecisions(w http.ResponseWriter, r *http.Request) error {
 // posted.
 func (s *Server) renderDecisions(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.DecisionsPage{CanEdit: c.Principal.Has(access.CaseDataWrite), CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
+	p := employee.DecisionsPage{CanEdit: access.CanWriteCaseData(c.Principal) == nil, CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Decisions, err = casefile.FindDecisions(r.Context(), tx, e.ID)
 		return err
@@ -68,7 +68,7 @@ func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, stat
 	}
 	var d casefile.Decision
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+		if err := access.CanWriteCaseData(c.Principal); err != nil {
 			return err
 		}
 		d, err = casefile.FindDecisionByID(r.Context(), tx, e.ID, did)
