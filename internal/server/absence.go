@@ -12,6 +12,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -128,8 +129,8 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	initial := map[string]string{"first_sick_day": dateValue(&a.FirstSickDay), "recovery_date": dateValue(a.RecoveryDate),
-		"expected_return": dateValue(a.ExpectedReturn), "cause": a.Cause, "notes": a.Notes}
+	initial := map[string]string{"first_sick_day": component.DateValue(&a.FirstSickDay), "recovery_date": component.DateValue(a.RecoveryDate),
+		"expected_return": component.DateValue(a.ExpectedReturn), "cause": a.Cause, "notes": a.Notes}
 	p := employee.AbsenceEditPage{Employee: e, Absence: a, Medical: access.CanReadMedical(c.Principal),
 		Page: s.page(r, "absence.edit_title", i18n.Date(&a.FirstSickDay)),
 		Form: employee.EntryForm{Action: "/employees/" + e.ID.String() + "/absences/" + a.ID.String(),

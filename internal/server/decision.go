@@ -8,6 +8,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -77,7 +78,7 @@ func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, stat
 	if err != nil {
 		return err
 	}
-	initial := map[string]string{"kind": d.Kind, "decision_date": dateValue(&d.Date), "outcome": d.Outcome, "issuer": d.Issuer}
+	initial := map[string]string{"kind": d.Kind, "decision_date": component.DateValue(&d.Date), "outcome": d.Outcome, "issuer": d.Issuer}
 	p := employee.DecisionEditPage{Employee: e, Decision: d, Page: s.page(r, "decision.edit_title")}
 	p.Form = employee.EntryForm{Action: "/employees/" + e.ID.String() + "/decisions/" + d.ID.String(),
 		Values: entryValues(r, errs != nil, initial), Errors: errs}
