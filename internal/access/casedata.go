@@ -9,6 +9,12 @@ import "github.com/dossierkast/dossierkast/internal/apperr"
 // report but not remove a document cannot remove a report either. The demo's Casemanager role,
 // like its document rights, has no documents.delete; Beheerder has it.
 
+// CanWriteCaseData returns nil when p may add to and change case data of an employee's dossier
+// (absences, reports, decisions, trajectories and their tasks, the agenda): he
+// holds CaseDataWrite. EFORBIDDEN otherwise. The caller has checked that p can see the employee
+// (CanSeeEmployee); medical parts take medical.view on top (CanReadMedical).
+func CanWriteCaseData(p Principal) error { return Require(p, CaseDataWrite) }
+
 // CanDeleteCaseData returns nil when p may delete case data of an employee's dossier
 // (absences, reports, decisions, appointments, consultations): CaseDataWrite and
 // documents.delete. EFORBIDDEN otherwise. The caller has checked that p can see the employee

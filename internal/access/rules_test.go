@@ -82,6 +82,34 @@ func TestCanReadMedical(t *testing.T) {
 	}
 }
 
+// Case data is written with documents.upload (CaseDataWrite) and deleted with documents.upload
+// and documents.delete together, whatever the kind; the zero Principal, the system, does neither.
+func TestCaseDataRules(t *testing.T) {
+	t.Parallel()
+	up, dd := access.DocumentsUpload, access.DocumentsDelete
+	for _, tt := range []struct {
+		name   string
+		p      access.Principal
+		write  string
+		delete string
+	}{
+		{"provider with upload and delete", access.Principal{Kind: access.KindProvider, Rights: []access.Right{up, dd}}, "ok", "ok"},
+		{"provider with upload", access.Principal{Kind: access.KindProvider, Rights: []access.Right{up}}, "ok", "forbidden"},
+		{"provider with delete", access.Principal{Kind: access.KindProvider, Rights: []access.Right{dd}}, "forbidden", "forbidden"},
+		{"employer user with upload", access.Principal{Kind: access.KindEmployer, Rights: []access.Right{up}}, "ok", "forbidden"},
+		{"coach with upload", access.Principal{Kind: access.KindCoach, Rights: []access.Right{up}}, "ok", "forbidden"},
+		{"provider with every other right", access.Principal{Kind: access.KindProvider, Rights: []access.Right{access.EmployeeDossierView,
+			access.EmployeesAll, access.MedicalView, access.UsersManage}}, "forbidden", "forbidden"},
+		{"the zero principal", access.Principal{}, "forbidden", "forbidden"},
+	} {
+		want := []string{tt.write, tt.delete}
+		got := []string{outcome(access.CanWriteCaseData(tt.p)), outcome(access.CanDeleteCaseData(tt.p))}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: write, delete (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
 // The links screen is for access.manage only; links add nothing for a user with employees.all.
 func TestLinkRules(t *testing.T) {
 	t.Parallel()

@@ -183,7 +183,7 @@ type NewAbsence struct {
 // bad input (a recovery date before the first sick day, a percentage outside 0–100); ENOTFOUND
 // when the employee does not exist.
 func CreateAbsence(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, n NewAbsence) (Absence, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData); err != nil {
 		return Absence{}, err
 	}
 	by := ed.Principal
@@ -235,7 +235,7 @@ func insertPercentage(ctx context.Context, tx pgx.Tx, by access.Principal, a Abs
 // first sick day moves, the first percentage moves with it; EINVALID when a later percentage
 // change would then start on or before it. ENOTFOUND, EFORBIDDEN as CreateAbsence; EINVALID.
 func UpdateAbsence(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, a Absence, parseErrs map[string]string) (Absence, error) {
-	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData)
 	if err != nil {
 		return Absence{}, err
 	}
@@ -286,7 +286,7 @@ func UpdateAbsence(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID 
 // after the recovery date; ENOTFOUND when the absence is not the employee's; ENOTFOUND,
 // EFORBIDDEN as CreateAbsence.
 func SetAbsencePercentage(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, absenceID uuid.UUID, from *time.Time, pct int, parseErrs map[string]string) (AbsencePercentage, error) {
-	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData)
 	if err != nil {
 		return AbsencePercentage{}, err
 	}

@@ -140,7 +140,7 @@ func FindAppointments(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]A
 // access.CaseDataWrite (ENOTFOUND, EFORBIDDEN as mayChangeEmployee). EINVALID with per-field
 // keys; ENOTFOUND when the employee does not exist.
 func CreateAppointment(ctx context.Context, tx pgx.Tx, ed access.Editor, a Appointment) (Appointment, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, a.EmployeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, a.EmployeeID, access.CanWriteCaseData); err != nil {
 		return Appointment{}, err
 	}
 	fields := a.validate()
@@ -174,7 +174,7 @@ func CreateAppointment(ctx context.Context, tx pgx.Tx, ed access.Editor, a Appoi
 // EFORBIDDEN as CreateAppointment; ENOTFOUND when it is not that employee's; EINVALID with
 // per-field keys.
 func UpdateAppointment(ctx context.Context, tx pgx.Tx, ed access.Editor, a Appointment) (Appointment, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, a.EmployeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, a.EmployeeID, access.CanWriteCaseData); err != nil {
 		return Appointment{}, err
 	}
 	old, err := FindAppointmentByID(ctx, tx, a.EmployeeID, a.ID)
@@ -278,7 +278,7 @@ func (c *Consultation) validate(by access.Principal) map[string]string {
 // future, held_by missing, outcome too long or medical without the right); ENOTFOUND when the
 // employee does not exist.
 func CreateConsultation(ctx context.Context, tx pgx.Tx, ed access.Editor, c Consultation) (Consultation, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, c.EmployeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, c.EmployeeID, access.CanWriteCaseData); err != nil {
 		return Consultation{}, err
 	}
 	by := ed.Principal
@@ -310,7 +310,7 @@ func CreateConsultation(ctx context.Context, tx pgx.Tx, ed access.Editor, c Cons
 // (EFORBIDDEN), nor make one medical with an outcome (EINVALID, as CreateConsultation).
 // ENOTFOUND, EFORBIDDEN as CreateConsultation; ENOTFOUND when it is not that employee's.
 func UpdateConsultation(ctx context.Context, tx pgx.Tx, ed access.Editor, c Consultation) (Consultation, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, c.EmployeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, c.EmployeeID, access.CanWriteCaseData); err != nil {
 		return Consultation{}, err
 	}
 	by := ed.Principal

@@ -74,7 +74,7 @@ func FindDecisionByID(ctx context.Context, tx pgx.Tx, employeeID, id uuid.UUID) 
 // EFORBIDDEN as mayChangeEmployee). EINVALID on an unknown type or a missing date (parseErrs:
 // errors the form found already), ENOTFOUND when the employee does not exist.
 func CreateDecision(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, d Decision, parseErrs map[string]string) (Decision, error) {
-	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -101,7 +101,7 @@ func CreateDecision(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID
 // ENOTFOUND, EFORBIDDEN as CreateDecision; ENOTFOUND when the decision is not the employee's;
 // EINVALID.
 func UpdateDecision(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, d Decision, parseErrs map[string]string) (Decision, error) {
-	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData)
 	if err != nil {
 		return Decision{}, err
 	}

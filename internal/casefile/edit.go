@@ -20,11 +20,8 @@ import (
 // not refused (access.Editor.Allow); its Principal is the zero Principal, so it still reads and
 // writes no medical parts (access.CanReadMedical). The zero Editor is nobody and is refused.
 
-// writeCaseData is the right to add to and change an employee's case data.
-func writeCaseData(p access.Principal) error { return access.Require(p, access.CaseDataWrite) }
-
 // mayChangeEmployee checks that ed may make a change of the employee's dossier whose right rule
-// decides (writeCaseData, access.CanDeleteCaseData, access.ManageOrganisation,
+// decides (access.CanWriteCaseData, access.CanDeleteCaseData, access.ManageOrganisation,
 // access.CanDeleteContract): he can see the employee (access.CanSeeEmployee: ENOTFOUND outside
 // his access, EFORBIDDEN without employee_dossier.view) and rule lets him (EFORBIDDEN). It
 // returns the employee's employer; ENOTFOUND when the employee does not exist.

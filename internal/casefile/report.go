@@ -87,7 +87,7 @@ func FindReportByID(ctx context.Context, tx pgx.Tx, viewer access.Principal, emp
 // the form found already), EFORBIDDEN for a hidden or medical report from someone without
 // medical.view, ENOTFOUND when the employee does not exist.
 func CreateReport(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
-	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData)
 	if err != nil {
 		return Report{}, err
 	}
@@ -121,7 +121,7 @@ func CreateReport(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID u
 // may not read the report, EFORBIDDEN when he would make it hidden or medical without
 // medical.view, EINVALID on bad fields.
 func UpdateReport(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID uuid.UUID, r Report, parseErrs map[string]string) (Report, error) {
-	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData)
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData)
 	if err != nil {
 		return Report{}, err
 	}

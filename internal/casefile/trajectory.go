@@ -159,7 +159,7 @@ type TrajectoryStart struct {
 // unknown protocol, a start date more than MaxStartAhead ahead or a parent of another employee;
 // ENOTFOUND when the employee does not exist.
 func OpenTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, s TrajectoryStart) (Trajectory, []Task, error) {
-	employerID, err := mayChangeEmployee(ctx, tx, ed, s.EmployeeID, writeCaseData)
+	employerID, err := mayChangeEmployee(ctx, tx, ed, s.EmployeeID, access.CanWriteCaseData)
 	if err != nil {
 		return Trajectory{}, nil, err
 	}
@@ -220,7 +220,7 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, s Trajecto
 // ENOTFOUND when it is not the employee's; ECONFLICT (trajectory.error.closed) when already
 // closed.
 func CloseTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Trajectory, []uuid.UUID, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData); err != nil {
 		return Trajectory{}, nil, err
 	}
 	tag, err := tx.Exec(ctx, `UPDATE trajectories SET status = 'closed', closed_at = greatest(now(), opened_at), closed_by = $2,
@@ -261,7 +261,7 @@ func CloseTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeI
 // employee's; ECONFLICT when the task is done already (task.error.done) or its trajectory is
 // closed (task.error.trajectory_closed).
 func CompleteTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Task, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData); err != nil {
 		return Task{}, err
 	}
 	task, err := FindTaskByID(ctx, tx, employeeID, id)
@@ -297,7 +297,7 @@ func CompleteTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, 
 // ECONFLICT when the task is done (task.error.done) or its trajectory closed
 // (task.error.trajectory_closed).
 func SetTaskDueDate(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID, due *time.Time) (Task, error) {
-	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, writeCaseData); err != nil {
+	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData); err != nil {
 		return Task{}, err
 	}
 	task, err := FindTaskByID(ctx, tx, employeeID, id)

@@ -12,6 +12,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -58,7 +59,7 @@ func (s *Server) showAbsences(w http.ResponseWriter, r *http.Request) error {
 // refused form with what was posted.
 func (s *Server) renderAbsences(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string, changeFor uuid.UUID, changeErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.AbsencesPage{Medical: access.CanReadMedical(c.Principal), CanEdit: c.Principal.Has(access.CaseDataWrite), ChangeFor: changeFor,
+	p := employee.AbsencesPage{Medical: access.CanReadMedical(c.Principal), CanEdit: access.CanWriteCaseData(c.Principal) == nil, ChangeFor: changeFor,
 		CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Absences, err = casefile.FindAbsences(r.Context(), tx, c.Principal, e.ID)
@@ -119,7 +120,7 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 	}
 	var a casefile.Absence
 	e, err := s.inDossier(r, "absences", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+		if err := access.CanWriteCaseData(c.Principal); err != nil {
 			return err
 		}
 		a, err = casefile.FindAbsenceByID(r.Context(), tx, c.Principal, e.ID, aid)
@@ -128,8 +129,8 @@ func (s *Server) renderAbsenceEdit(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	initial := map[string]string{"first_sick_day": dateValue(&a.FirstSickDay), "recovery_date": dateValue(a.RecoveryDate),
-		"expected_return": dateValue(a.ExpectedReturn), "cause": a.Cause, "notes": a.Notes}
+	initial := map[string]string{"first_sick_day": component.DateValue(&a.FirstSickDay), "recovery_date": component.DateValue(a.RecoveryDate),
+		"expected_return": component.DateValue(a.ExpectedReturn), "cause": a.Cause, "notes": a.Notes}
 	p := employee.AbsenceEditPage{Employee: e, Absence: a, Medical: access.CanReadMedical(c.Principal),
 		Page: s.page(r, "absence.edit_title", i18n.Date(&a.FirstSickDay)),
 		Form: employee.EntryForm{Action: "/employees/" + e.ID.String() + "/absences/" + a.ID.String(),

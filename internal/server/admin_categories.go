@@ -7,8 +7,6 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/document"
-	"github.com/dossierkast/dossierkast/internal/i18n"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
@@ -22,15 +20,7 @@ func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
 // renderCategories shows the category administration; draft is the new category being made and
 // errs the errors of a refused change.
 func (s *Server) renderCategories(w http.ResponseWriter, r *http.Request, status int, draft document.Category, errs map[string]string) error {
-	p := admin.CategoriesPage{
-		Page:       s.page(r, "category.title"),
-		NewName:    component.Field{Name: "name", Label: "category.name", Value: draft.Name, Error: errs["name"], Required: true},
-		NewMedical: draft.Medical,
-		Errors:     errs,
-	}
-	for _, d := range document.Dossiers {
-		p.Dossiers = append(p.Dossiers, option(string(d), i18n.T(r.Context(), "category.dossier."+string(d)), d == draft.Dossier))
-	}
+	p := admin.CategoriesPage{Page: s.page(r, "category.title"), New: draft, Errors: errs}
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
 		if p.Categories, err = document.FindCategories(r.Context(), tx); err != nil {
 			return err

@@ -10,9 +10,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/document"
-	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
@@ -23,15 +21,12 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 	return s.renderRoles(w, r, http.StatusOK, "", access.KindProvider, nil)
 }
 
+// renderRoles shows the role editor; newName and kind are what the new-role form shows and errs
+// the errors of a refused change.
 func (s *Server) renderRoles(w http.ResponseWriter, r *http.Request, status int, newName string, kind access.Kind, errs map[string]string) error {
-	p := admin.RolesPage{
-		Page:    s.page(r, "role.title"),
-		NewName: component.Field{Name: "name", Label: "role.name", Value: newName, Error: errs["name"], Required: true},
-		Errors:  errs,
-	}
-	p.Holdable = map[access.Kind][]access.Right{}
+	p := admin.RolesPage{Page: s.page(r, "role.title"), NewName: newName, NewKind: kind, Errors: errs,
+		Holdable: map[access.Kind][]access.Right{}}
 	for _, k := range access.Kinds {
-		p.Kinds = append(p.Kinds, option(string(k), i18n.T(r.Context(), "kind."+string(k)), k == kind))
 		p.Holdable[k] = access.Holdable(k)
 	}
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {

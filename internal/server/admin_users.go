@@ -3,15 +3,12 @@ package server
 import (
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/auth"
-	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
@@ -65,46 +62,23 @@ func (s *Server) editUser(w http.ResponseWriter, r *http.Request) error {
 	return s.renderUserForm(w, r, http.StatusOK, &u, in, nil)
 }
 
+// renderUserForm shows the form of u (nil: a new user) with the values in and errs, the errors
+// of a refused save.
 func (s *Server) renderUserForm(w http.ResponseWriter, r *http.Request, status int, u *org.User, in org.UserInput, errs map[string]string) error {
-	p := admin.UserFormPage{
-		User:     u,
-		Action:   "/admin/users",
-		Name:     component.Field{Name: "name", Label: "user.name", Value: in.Name, Error: errs["name"], Required: true},
-		Email:    component.Field{Name: "email", Label: "user.email", Type: "email", Value: in.Email, Error: errs["email"], Required: true},
-		Password: component.Field{Name: "password", Label: "user.password", Type: "password", Error: errs["password"], Required: true, Hint: "user.password_hint"},
-		Errors:   errs,
-	}
+	p := admin.UserFormPage{User: u, Action: "/admin/users", Input: in, Errors: errs}
 	p.Page = s.page(r, "user.new")
 	if u != nil {
 		p.Action = "/admin/users/" + u.ID.String()
 		p.Page = s.page(r, "user.edit", u.Name)
 	}
-	for _, k := range access.Kinds {
-		p.Kinds = append(p.Kinds, option(string(k), i18n.T(r.Context(), "kind."+string(k)), k == in.Kind))
-	}
-	for _, l := range org.Languages {
-		p.Languages = append(p.Languages, option(l, i18n.T(r.Context(), "language."+l), l == in.Language))
-	}
-	err := s.inTenant(r, func(tx pgx.Tx) error {
-		roles, err := org.FindRoles(r.Context(), tx)
-		if err != nil {
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		if p.Roles, err = org.FindRoles(r.Context(), tx); err != nil {
 			return err
 		}
-		for _, ro := range roles {
-			label := ro.Name + " (" + i18n.T(r.Context(), "kind."+string(ro.Kind)) + ")"
-			p.Roles = append(p.Roles, option(ro.ID.String(), label, ro.ID == in.RoleID))
-		}
-		providers, err := org.FindProviders(r.Context(), tx)
-		if err != nil {
+		if p.Providers, err = org.FindProviders(r.Context(), tx); err != nil {
 			return err
 		}
-		for _, pr := range providers {
-			p.Providers = append(p.Providers, option(pr.ID.String(), pr.Name, in.ProviderID != nil && *in.ProviderID == pr.ID))
-		}
-		employers, err := org.FindAllEmployers(r.Context(), tx)
-		for _, e := range employers {
-			p.Employers = append(p.Employers, option(e.ID.String(), e.Name, slices.Contains(in.EmployerIDs, e.ID)))
-		}
+		p.Employers, err = org.FindAllEmployers(r.Context(), tx)
 		return err
 	})
 	if err != nil {

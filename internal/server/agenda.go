@@ -47,7 +47,7 @@ func (s *Server) showAgenda(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderAgenda(w http.ResponseWriter, r *http.Request, status int, forms agendaForms) error {
 	c := mustCurrent(r)
 	medical := access.CanReadMedical(c.Principal)
-	p := employee.AgendaPage{CanWrite: c.Principal.Has(access.CaseDataWrite), CanMedical: medical,
+	p := employee.AgendaPage{CanWrite: access.CanWriteCaseData(c.Principal) == nil, CanMedical: medical,
 		CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "agenda", func(tx pgx.Tx, e org.Employee) (err error) {
 		if p.Appointments, err = casefile.FindAppointments(r.Context(), tx, e.ID); err != nil {
@@ -161,7 +161,7 @@ func (s *Server) renderAppointmentForm(w http.ResponseWriter, r *http.Request, s
 	p := employee.AppointmentFormPage{Action: "/appointments/" + id.String()}
 	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindAppointmentEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) error {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+		if err := access.CanWriteCaseData(c.Principal); err != nil {
 			return err
 		}
 		stored, err := casefile.FindAppointmentByID(r.Context(), tx, e.ID, id)
@@ -239,7 +239,7 @@ func (s *Server) renderConsultationForm(w http.ResponseWriter, r *http.Request, 
 	var stored casefile.Consultation
 	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindConsultationEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "agenda", load, func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(p, access.CaseDataWrite); err != nil {
+		if err := access.CanWriteCaseData(p); err != nil {
 			return err
 		}
 		if stored, err = casefile.FindConsultationByID(r.Context(), tx, p, e.ID, id); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -19,7 +20,7 @@ func (s *Server) showDecisions(w http.ResponseWriter, r *http.Request) error {
 // posted.
 func (s *Server) renderDecisions(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.DecisionsPage{CanEdit: c.Principal.Has(access.CaseDataWrite), CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
+	p := employee.DecisionsPage{CanEdit: access.CanWriteCaseData(c.Principal) == nil, CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Decisions, err = casefile.FindDecisions(r.Context(), tx, e.ID)
 		return err
@@ -68,7 +69,7 @@ func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, stat
 	}
 	var d casefile.Decision
 	e, err := s.inDossier(r, "decisions", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+		if err := access.CanWriteCaseData(c.Principal); err != nil {
 			return err
 		}
 		d, err = casefile.FindDecisionByID(r.Context(), tx, e.ID, did)
@@ -77,7 +78,7 @@ func (s *Server) renderDecisionEdit(w http.ResponseWriter, r *http.Request, stat
 	if err != nil {
 		return err
 	}
-	initial := map[string]string{"kind": d.Kind, "decision_date": dateValue(&d.Date), "outcome": d.Outcome, "issuer": d.Issuer}
+	initial := map[string]string{"kind": d.Kind, "decision_date": component.DateValue(&d.Date), "outcome": d.Outcome, "issuer": d.Issuer}
 	p := employee.DecisionEditPage{Employee: e, Decision: d, Page: s.page(r, "decision.edit_title")}
 	p.Form = employee.EntryForm{Action: "/employees/" + e.ID.String() + "/decisions/" + d.ID.String(),
 		Values: entryValues(r, errs != nil, initial), Errors: errs}

@@ -60,15 +60,14 @@ func (s *Server) auditCaseRefusal(r *http.Request, err error, employeeID uuid.UU
 }
 
 // inCaseChange runs a change to an employee's case data: it checks that the user can see the
-// employee (ENOTFOUND) and holds access.CaseDataWrite (EFORBIDDEN), so a refusal is audited and
-// answered before the form is looked at, loads the employee and runs fn in the same
-// transaction. load returns the employee concerned (ENOTFOUND when the entity is absent). fn
+// employee (ENOTFOUND) and may write case data (access.CanWriteCaseData: EFORBIDDEN), so a
+// refusal is audited and answered before the form is looked at, loads the employee and runs fn
+// in the same transaction. load returns the employee concerned (ENOTFOUND when the entity is absent). fn
 // calls the capability, which checks again and writes the change's case.* event; no view is
 // recorded.
 func (s *Server) inCaseChange(r *http.Request, what string, load func(tx pgx.Tx) (uuid.UUID, error),
 	fn func(tx pgx.Tx, e org.Employee) error) (org.Employee, error) {
-	write := func(p access.Principal) error { return access.Require(p, access.CaseDataWrite) }
-	return s.inCaseAction(r, what, write, load, fn)
+	return s.inCaseAction(r, what, access.CanWriteCaseData, load, fn)
 }
 
 // inCaseAction is inCaseChange with the right the action needs decided by may (EFORBIDDEN when

@@ -11,7 +11,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
@@ -147,57 +146,30 @@ func (s *Server) editEmployee(w http.ResponseWriter, r *http.Request) error {
 	return s.renderEmployeeForm(w, r, http.StatusOK, e, nil)
 }
 
+// renderEmployeeForm shows the form of e (ID Nil: a new employee) with errs, the errors of a
+// refused save.
 func (s *Server) renderEmployeeForm(w http.ResponseWriter, r *http.Request, status int, e org.Employee, errs map[string]string) error {
 	creating := e.ID == uuid.Nil
-	p := employee.FormPage{Errors: errs, Action: "/employees"}
+	p := employee.FormPage{Action: "/employees", Employee: e, Errors: errs}
 	title := "employee.new"
 	if !creating {
 		p.Action, title = "/employees/"+e.ID.String(), "employee.edit"
 	}
 	p.Page = s.page(r, title)
-	field := func(name, label, value string, required bool, typ string) component.Field {
-		return component.Field{Name: name, Label: label, Value: value, Error: errs[name], Required: required, Type: typ}
-	}
-	p.Fields = []component.Field{
-		field("personnel_number", "employee.personnel_number", e.PersonnelNumber, true, ""),
-		field("initials", "employee.initials", e.Initials, false, ""),
-		field("first_name", "employee.first_name", e.FirstName, false, ""),
-		field("name_prefix", "employee.name_prefix", e.NamePrefix, false, ""),
-		field("last_name", "employee.last_name", e.LastName, true, ""),
-		field("birth_date", "employee.birth_date", dateValue(e.BirthDate), false, "date"),
-		field("bsn", "employee.bsn", e.BSN, false, ""),
-		field("email", "employee.email", e.Email, false, "email"),
-		field("phone", "employee.phone", e.Phone, false, "tel"),
-		field("street", "employee.street", e.Street, false, ""),
-		field("house_number", "employee.house_number", e.HouseNumber, false, ""),
-		field("postal_code", "employee.postal_code", e.PostalCode, false, ""),
-		field("city", "employee.city", e.City, false, ""),
-	}
-	p.Employment = []component.Field{
-		field("employment_start", "employee.employment_start", dateValue(e.EmploymentStart), false, "date"),
-		field("employment_end", "employee.employment_end", dateValue(e.EmploymentEnd), false, "date"),
-	}
 	err := s.inTenant(r, func(tx pgx.Tx) error {
 		employers, err := org.FindAllEmployers(r.Context(), tx)
 		if err != nil {
 			return err
 		}
-		if creating {
-			p.Employers = []component.Option{}
-		}
 		for _, em := range employers {
-			if creating {
-				p.Employers = append(p.Employers, option(em.ID.String(), em.Name, em.ID == e.EmployerID))
-			} else if em.ID != e.EmployerID {
+			if !creating && em.ID != e.EmployerID {
 				continue
 			}
 			depts, err := org.FindDepartments(r.Context(), tx, em.ID)
 			if err != nil {
 				return err
 			}
-			for _, d := range depts {
-				p.Departments = append(p.Departments, option(d.ID.String(), em.Name+" / "+d.Name, e.DepartmentID != nil && *e.DepartmentID == d.ID))
-			}
+			p.Employers = append(p.Employers, employee.EmployerDepartments{Employer: em, Departments: depts})
 		}
 		return nil
 	})

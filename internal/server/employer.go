@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -10,7 +9,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/employer"
 )
 
@@ -33,8 +31,9 @@ func (s *Server) showEmployer(w http.ResponseWriter, r *http.Request) error {
 
 // employerForms carries a refused form back to the employer page.
 type employerForms struct {
-	NewDept component.Field   // a rejected new department
-	Upload  map[string]string // the errors of a refused upload
+	DeptName  string            // the name of a refused new department
+	DeptError string            // its error
+	Upload    map[string]string // the errors of a refused upload
 }
 
 // renderEmployer shows an employer's page, with the employer dossier's documents for users with
@@ -46,9 +45,11 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	p := employer.ShowPage{
-		CanManage:      access.CanManageEmployer(c.Principal, id) == nil,
-		CanEmployees:   access.CanListEmployees(c.Principal) == nil,
-		CanReadDossier: access.CanReadEmployerDossier(c.Principal, id) == nil,
+		CanManage:          access.CanManageEmployer(c.Principal, id) == nil,
+		CanEmployees:       access.CanListEmployees(c.Principal) == nil,
+		CanReadDossier:     access.CanReadEmployerDossier(c.Principal, id) == nil,
+		NewDepartment:      forms.DeptName,
+		NewDepartmentError: forms.DeptError,
 	}
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		if err := access.CanSeeEmployer(c.Principal, id); err != nil {
@@ -71,9 +72,6 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	p.Page = s.page(r, "employer.title", p.Employer.Name)
-	newDept := forms.NewDept
-	newDept.Name, newDept.Label, newDept.Required = "name", "department.name", true
-	p.NewDept = newDept
 	return s.render(w, r, status, employer.Show(p))
 }
 
@@ -81,7 +79,7 @@ func (s *Server) newEmployer(w http.ResponseWriter, r *http.Request) error {
 	if err := access.ManageOrganisation(mustCurrent(r).Principal); err != nil {
 		return err
 	}
-	return s.renderEmployerForm(w, r, http.StatusOK, "/employers", "employer.new", org.Employer{}, nil)
+	return s.renderEmployerForm(w, r, http.StatusOK, org.Employer{}, nil)
 }
 
 func (s *Server) editEmployer(w http.ResponseWriter, r *http.Request) error {
@@ -99,25 +97,20 @@ func (s *Server) editEmployer(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	return s.renderEmployerForm(w, r, http.StatusOK, "/employers/"+id.String(), "employer.edit", e, nil)
+	return s.renderEmployerForm(w, r, http.StatusOK, e, nil)
 }
 
-func (s *Server) renderEmployerForm(w http.ResponseWriter, r *http.Request, status int, action, title string, e org.Employer, errs map[string]string) error {
-	p := employer.FormPage{
-		Page:   s.page(r, title),
-		Action: action,
-		Name:   component.Field{Name: "name", Label: "employer.name", Value: e.Name, Error: errs["name"], Required: true},
-		Number: component.Field{Name: "employer_number", Label: "employer.number", Value: e.EmployerNumber, Error: errs["employer_number"], Required: true},
-		Errors: errs,
+// renderEmployerForm shows the form of e (ID Nil: a new employer) with errs, the errors of a
+// refused save.
+func (s *Server) renderEmployerForm(w http.ResponseWriter, r *http.Request, status int, e org.Employer, errs map[string]string) error {
+	p := employer.FormPage{Action: "/employers", Employer: e, Errors: errs}
+	title := "employer.new"
+	if e.ID != uuid.Nil {
+		p.Action, title = "/employers/"+e.ID.String(), "employer.edit"
 	}
-	for _, prod := range org.Products {
-		p.Products = append(p.Products, option(prod, prod, slices.Contains(e.Products, prod)))
-	}
-	err := s.inTenant(r, func(tx pgx.Tx) error {
-		groups, err := org.FindEmployerGroups(r.Context(), tx)
-		for _, g := range groups {
-			p.Groups = append(p.Groups, option(g.ID.String(), g.Name, e.GroupID != nil && *e.GroupID == g.ID))
-		}
+	p.Page = s.page(r, title)
+	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		p.Groups, err = org.FindEmployerGroups(r.Context(), tx)
 		return err
 	})
 	if err != nil {
@@ -176,11 +169,7 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 		})
 	}
 	if errs, status, ok := formErrors(err); ok {
-		action, title := "/employers", "employer.new"
-		if id != uuid.Nil {
-			action, title = "/employers/"+id.String(), "employer.edit"
-		}
-		return s.renderEmployerForm(w, r, status, action, title, e, errs)
+		return s.renderEmployerForm(w, r, status, e, errs)
 	} else if err != nil {
 		return err
 	}
@@ -209,7 +198,7 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 		if msg == "" {
 			msg = errs[""]
 		}
-		return s.renderEmployer(w, r, status, employerForms{NewDept: component.Field{Value: d.Name, Error: msg}})
+		return s.renderEmployer(w, r, status, employerForms{DeptName: d.Name, DeptError: msg})
 	} else if err != nil {
 		return err
 	}
@@ -236,13 +225,7 @@ func (s *Server) editDepartment(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) renderDepartmentForm(w http.ResponseWriter, r *http.Request, status int, d org.Department, errs map[string]string) error {
 	return s.render(w, r, status, employer.DepartmentForm(employer.DepartmentPage{
-		Page:   s.page(r, "department.edit"),
-		Action: "/departments/" + d.ID.String(),
-		Name:   component.Field{Name: "name", Label: "department.name", Value: d.Name, Error: errs["name"], Required: true},
-		Code:   component.Field{Name: "code", Label: "department.code", Value: d.Code, Error: errs["code"]},
-		Errors: errs,
-		Back:   "/employers/" + d.EmployerID.String(),
-	}))
+		Page: s.page(r, "department.edit"), Action: "/departments/" + d.ID.String(), Department: d, Errors: errs}))
 }
 
 func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error {

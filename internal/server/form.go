@@ -92,13 +92,6 @@ func offsetOf(r *http.Request) int {
 	return max(offset, 0)
 }
 
-func dateValue(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format("2006-01-02")
-}
-
 func option(value, label string, selected bool) component.Option {
 	return component.Option{Value: value, Label: label, Selected: selected}
 }

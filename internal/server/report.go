@@ -19,7 +19,7 @@ func (s *Server) showReports(w http.ResponseWriter, r *http.Request) error {
 // The store leaves out hidden and medical reports for viewers without medical.view.
 func (s *Server) renderReports(w http.ResponseWriter, r *http.Request, status int, newErrs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.ReportsPage{CanEdit: c.Principal.Has(access.CaseDataWrite), CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
+	p := employee.ReportsPage{CanEdit: access.CanWriteCaseData(c.Principal) == nil, CanDelete: access.CanDeleteCaseData(c.Principal) == nil}
 	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Reports, err = casefile.FindReports(r.Context(), tx, c.Principal, e.ID)
 		return err
@@ -68,7 +68,7 @@ func (s *Server) renderReportEdit(w http.ResponseWriter, r *http.Request, status
 	}
 	var rep casefile.Report
 	e, err := s.inDossier(r, "reports", func(tx pgx.Tx, e org.Employee) (err error) {
-		if err := access.Require(c.Principal, access.CaseDataWrite); err != nil {
+		if err := access.CanWriteCaseData(c.Principal); err != nil {
 			return err
 		}
 		rep, err = casefile.FindReportByID(r.Context(), tx, c.Principal, e.ID, rid)

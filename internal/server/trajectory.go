@@ -23,7 +23,7 @@ func (s *Server) listTrajectories(w http.ResponseWriter, r *http.Request) error 
 // opening.
 func (s *Server) renderTrajectories(w http.ResponseWriter, r *http.Request, status int, startDate string, errs map[string]string) error {
 	c := mustCurrent(r)
-	p := employee.TrajectoriesPage{CanWrite: c.Principal.Has(access.CaseDataWrite), StartDate: startDate, Errors: errs}
+	p := employee.TrajectoriesPage{CanWrite: access.CanWriteCaseData(c.Principal) == nil, StartDate: startDate, Errors: errs}
 	chosen := ""
 	if r.Method == http.MethodPost {
 		chosen = r.PostForm.Get("protocol_id")
@@ -96,7 +96,7 @@ func (s *Server) showTrajectory(w http.ResponseWriter, r *http.Request) error {
 // renderTrajectory shows trajectory id; taskErrors are the messages of a refused due date per task.
 func (s *Server) renderTrajectory(w http.ResponseWriter, r *http.Request, status int, id uuid.UUID, taskErrors map[uuid.UUID]string) error {
 	c := mustCurrent(r)
-	p := trajectory.ShowPage{CanWrite: c.Principal.Has(access.CaseDataWrite), Now: time.Now(), TaskErrors: taskErrors}
+	p := trajectory.ShowPage{CanWrite: access.CanWriteCaseData(c.Principal) == nil, Now: time.Now(), TaskErrors: taskErrors}
 	load := func(tx pgx.Tx) (uuid.UUID, error) { return casefile.FindTrajectoryEmployee(r.Context(), tx, id) }
 	e, err := s.inCaseDossier(r, "trajectory", load, func(tx pgx.Tx, e org.Employee) (err error) {
 		if p.Trajectory, err = casefile.FindTrajectoryByID(r.Context(), tx, e.ID, id); err != nil {
