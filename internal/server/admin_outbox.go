@@ -8,7 +8,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/mail"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
@@ -22,8 +21,7 @@ func (s *Server) renderOutbox(w http.ResponseWriter, r *http.Request, status int
 	if err := access.Require(mustCurrent(r).Principal, access.UsersManage); err != nil {
 		return err
 	}
-	p := admin.OutboxPage{Page: s.page(r, "outbox.title"), UsesSMTP: s.usesSMTP,
-		To: component.Field{Name: "to", Label: "outbox.to", Type: "email", Value: to, Error: toErr, Required: true}}
+	p := admin.OutboxPage{Page: s.page(r, "outbox.title"), UsesSMTP: s.usesSMTP, To: to, ToError: toErr}
 	p.Pager.Offset, p.Pager.Limit, p.Pager.Path = offsetOf(r), outboxPageSize, "/admin/outbox"
 	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
 		p.Messages, p.Pager.Total, err = mail.FindOutbox(r.Context(), tx, p.Pager.Offset, p.Pager.Limit)

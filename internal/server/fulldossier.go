@@ -13,7 +13,6 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/component"
 	"github.com/dossierkast/dossierkast/web/page/fulldossier"
 )
 
@@ -256,9 +255,8 @@ func (s *Server) renderDeleteFullDossier(w http.ResponseWriter, r *http.Request,
 	return s.render(w, r, status, fulldossier.ConfirmDelete(fulldossier.DeletePage{
 		Page:     s.page(r, "fulldossier.delete.title"),
 		Employer: e,
-		ConfirmName: component.Field{Name: "confirm_name", Label: "fulldossier.delete.confirm_name", Value: typed,
-			Error: errs["confirm_name"], Required: true},
-		Errors: errs,
+		Typed:    typed,
+		Errors:   errs,
 	}))
 }
 
