@@ -48,7 +48,7 @@ func (f *fixture) request(t testing.TB, userID uuid.UUID) bundle.GenerateBundleA
 	p, _ := f.principal(t, userID)
 	var b bundle.Bundle
 	f.inTenant(t, func(tx pgx.Tx) (err error) {
-		b, err = bundle.RequestBundle(f.ctx, tx, f.rc, actor(userID), p, f.employer.ID)
+		b, err = bundle.RequestBundle(f.ctx, tx, f.rc, access.Editor{Principal: p, Actor: actor(userID)}, f.employer.ID)
 		return err
 	})
 	return bundle.GenerateBundleArgs{TenantID: f.tenant, BundleID: b.ID}

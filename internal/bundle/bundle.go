@@ -198,31 +198,24 @@ func requesterKind(p access.Principal) (access.Kind, error) {
 	return p.Kind, nil
 }
 
-// enabledEmployer returns the employer, or EINVALID (bundle.error.product) when full dossiers
-// are not enabled for it. ENOTFOUND for an unknown employer.
-func enabledEmployer(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) (org.Employer, error) {
-	e, err := org.FindEmployerByID(ctx, tx, employerID)
-	if err != nil {
-		return org.Employer{}, err
-	}
-	if !Enabled(e) {
-		return org.Employer{}, apperr.New(apperr.EINVALID, "bundle.error.product")
-	}
-	return e, nil
-}
-
-// RequestBundle asks for a new full dossier of the employer by p: it inserts the bundle row
-// (pending), writes the audit event and enqueues GenerateBundleArgs with InsertTx in tx, so the
-// job exists only if tx commits. Access (the employer in p's reach, full_dossier.generate) is the
-// caller's check. EINVALID (bundle.error.product) when the employer lacks the product;
-// ECONFLICT (bundle.error.running) when p already has a pending or running bundle for it;
-// EFORBIDDEN for a coach; ENOTFOUND for an unknown employer.
-func RequestBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor audit.Actor, p access.Principal, employerID uuid.UUID) (Bundle, error) {
+// RequestBundle asks for a new full dossier of the employer by ed: it checks that he may
+// (access.CanGenerateFullDossier: ENOTFOUND outside his reach, EFORBIDDEN without
+// employer_dossier.view or full_dossier.generate, or when the employer lacks the product;
+// ENOTFOUND for an unknown employer), inserts the bundle row (pending), writes the audit event
+// and enqueues GenerateBundleArgs with InsertTx in tx, so the job exists only if tx commits.
+// ECONFLICT (bundle.error.running) when he already has a pending or running bundle for it;
+// EFORBIDDEN for a coach. A bundle holds what its requester may see: the system asks for none.
+func RequestBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], ed access.Editor, employerID uuid.UUID) (Bundle, error) {
+	p := ed.Principal
 	kind, err := requesterKind(p)
 	if err != nil {
 		return Bundle{}, err
 	}
-	if _, err := enabledEmployer(ctx, tx, employerID); err != nil {
+	e, err := org.FindEmployerByID(ctx, tx, employerID)
+	if err != nil {
+		return Bundle{}, err
+	}
+	if err := access.CanGenerateFullDossier(p, employerID, Enabled(e)); err != nil {
 		return Bundle{}, err
 	}
 	id := uuid.Must(uuid.NewV7())
@@ -237,13 +230,13 @@ func RequestBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], act
 	if tag.RowsAffected() == 0 {
 		return Bundle{}, apperr.New(apperr.ECONFLICT, "bundle.error.running")
 	}
-	if err := enqueueGeneration(ctx, tx, rc, actor, audit.BundleRequested, p.TenantID, id, employerID); err != nil {
+	if err := enqueueGeneration(ctx, tx, rc, ed.Actor, audit.BundleRequested, p.TenantID, id, employerID); err != nil {
 		return Bundle{}, err
 	}
 	return FindBundleByID(ctx, tx, id)
 }
 
-// RetryBundle starts a failed bundle again for p: the same row goes back to pending with a
+// RetryBundle starts a failed bundle again for ed: the same row goes back to pending with a
 // fresh 48 hours and a new job (InsertTx in tx), and the retry is audited. The requester stays
 // who he was, and the job works with his access. Whether p may retry it is decided by
 // access.CanRetryFullDossier on the row as locked here, so no caller can let anyone else set a
@@ -251,7 +244,8 @@ func RequestBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], act
 // employer, EFORBIDDEN when p may not generate or is not its requester (or the employer lost the
 // product); then ECONFLICT (bundle.error.not_failed) unless it failed, or (bundle.error.running)
 // when p has another bundle on its way for the employer.
-func RetryBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor audit.Actor, p access.Principal, bundleID uuid.UUID) (Bundle, error) {
+func RetryBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], ed access.Editor, bundleID uuid.UUID) (Bundle, error) {
+	p := ed.Principal
 	var facts access.BundleFacts
 	var status Status
 	err := tx.QueryRow(ctx, "SELECT employer_id, requester_kind, requested_by, status FROM bundles WHERE id = $1 FOR UPDATE", bundleID).
@@ -287,7 +281,7 @@ func RetryBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor
 	if err != nil {
 		return Bundle{}, fmt.Errorf("retry bundle %s: %w", bundleID, err)
 	}
-	if err := enqueueGeneration(ctx, tx, rc, actor, audit.BundleRetried, p.TenantID, bundleID, facts.EmployerID); err != nil {
+	if err := enqueueGeneration(ctx, tx, rc, ed.Actor, audit.BundleRetried, p.TenantID, bundleID, facts.EmployerID); err != nil {
 		return Bundle{}, err
 	}
 	return FindBundleByID(ctx, tx, bundleID)

@@ -104,7 +104,7 @@ func TestRequestBundle(t *testing.T) {
 
 	var b bundle.Bundle
 	f.inTenant(t, func(tx pgx.Tx) (err error) {
-		if b, err = bundle.RequestBundle(f.ctx, tx, f.rc, actor(provider), p, f.employer.ID); err != nil {
+		if b, err = bundle.RequestBundle(f.ctx, tx, f.rc, access.Editor{Principal: p, Actor: actor(provider)}, f.employer.ID); err != nil {
 			return err
 		}
 		job := rivertest.RequireInsertedTx[*riverpgxv5.Driver](f.ctx, t, tx, &bundle.GenerateBundleArgs{}, nil)
@@ -123,7 +123,7 @@ func TestRequestBundle(t *testing.T) {
 
 	t.Run("SecondWhilePending", func(t *testing.T) {
 		err := f.try(func(tx pgx.Tx) error {
-			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, actor(provider), p, f.employer.ID)
+			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, access.Editor{Principal: p, Actor: actor(provider)}, f.employer.ID)
 			return err
 		})
 		wantCode(t, err, apperr.ECONFLICT)
@@ -132,7 +132,7 @@ func TestRequestBundle(t *testing.T) {
 		other := f.user(t, access.KindProvider, f.role(t, access.KindProvider, f.readAll(), fullRights...))
 		po, _ := f.principal(t, other)
 		if err := f.try(func(tx pgx.Tx) error {
-			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, actor(other), po, f.employer.ID)
+			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, access.Editor{Principal: po, Actor: actor(other)}, f.employer.ID)
 			return err
 		}); err != nil {
 			t.Error(err)
@@ -144,13 +144,15 @@ func TestRequestBundle(t *testing.T) {
 			plain, err = org.CreateEmployer(f.ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Zonder product", EmployerNumber: "200"})
 			return err
 		})
+		pp, _ := f.principal(t, provider) // his reach now holds the new employer
 		err := f.try(func(tx pgx.Tx) error {
-			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, actor(provider), p, plain.ID)
+			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, access.Editor{Principal: pp, Actor: actor(provider)}, plain.ID)
 			return err
 		})
-		wantCode(t, err, apperr.EINVALID)
-		if e, _ := apperr.As(err); e == nil || e.Message != "bundle.error.product" {
-			t.Errorf("error %v, want bundle.error.product", err)
+		// The access rule refuses it, as the full-dossier page does.
+		wantCode(t, err, apperr.EFORBIDDEN)
+		if e, _ := apperr.As(err); e == nil || e.Message != "fulldossier.error.product" {
+			t.Errorf("error %v, want fulldossier.error.product", err)
 		}
 	})
 	t.Run("Coach", func(t *testing.T) {
@@ -170,7 +172,7 @@ func TestRequestBundle(t *testing.T) {
 		})
 		pc, _ := f.principal(t, coach)
 		err := f.try(func(tx pgx.Tx) error {
-			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, actor(coach), pc, f.employer.ID)
+			_, err := bundle.RequestBundle(f.ctx, tx, f.rc, access.Editor{Principal: pc, Actor: actor(coach)}, f.employer.ID)
 			return err
 		})
 		wantCode(t, err, apperr.EFORBIDDEN)
@@ -198,7 +200,7 @@ func TestRequestBundle(t *testing.T) {
 	})
 	t.Run("Retry", func(t *testing.T) {
 		err := f.try(func(tx pgx.Tx) error {
-			_, err := bundle.RetryBundle(f.ctx, tx, f.rc, actor(provider), p, b.ID)
+			_, err := bundle.RetryBundle(f.ctx, tx, f.rc, access.Editor{Principal: p, Actor: actor(provider)}, b.ID)
 			return err
 		})
 		wantCode(t, err, apperr.ECONFLICT)
@@ -216,7 +218,7 @@ func TestRequestBundle(t *testing.T) {
 		}{"Colleague": {colleague, apperr.EFORBIDDEN}, "OtherKind": {employerUser, apperr.ENOTFOUND}} {
 			pc, _ := f.principal(t, tc.user)
 			err := f.try(func(tx pgx.Tx) error {
-				_, err := bundle.RetryBundle(f.ctx, tx, f.rc, actor(tc.user), pc, b.ID)
+				_, err := bundle.RetryBundle(f.ctx, tx, f.rc, access.Editor{Principal: pc, Actor: actor(tc.user)}, b.ID)
 				return err
 			})
 			if got := apperr.CodeOf(err); got != tc.want {
@@ -224,7 +226,7 @@ func TestRequestBundle(t *testing.T) {
 			}
 		}
 		f.inTenant(t, func(tx pgx.Tx) error {
-			got, err := bundle.RetryBundle(f.ctx, tx, f.rc, actor(provider), p, b.ID)
+			got, err := bundle.RetryBundle(f.ctx, tx, f.rc, access.Editor{Principal: p, Actor: actor(provider)}, b.ID)
 			if err != nil {
 				return err
 			}
@@ -251,7 +253,7 @@ func TestRequestDeletion(t *testing.T) {
 	request := func(confirm string) (bundle.Deletion, error) {
 		var d bundle.Deletion
 		err := f.try(func(tx pgx.Tx) (err error) {
-			d, err = bundle.RequestDeletion(f.ctx, tx, f.rc, actor(provider), p, f.employer.ID, confirm)
+			d, err = bundle.RequestDeletion(f.ctx, tx, f.rc, access.Editor{Principal: p, Actor: actor(provider)}, f.employer.ID, confirm)
 			return err
 		})
 		return d, err

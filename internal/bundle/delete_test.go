@@ -68,7 +68,7 @@ func (d deleteFixture) request(t *testing.T) bundle.DeleteDossierArgs {
 	p, _ := d.principal(t, d.provider)
 	var del bundle.Deletion
 	d.inTenant(t, func(tx pgx.Tx) (err error) {
-		del, err = bundle.RequestDeletion(d.ctx, tx, d.rc, actor(d.provider), p, d.employer.ID, d.employer.Name)
+		del, err = bundle.RequestDeletion(d.ctx, tx, d.rc, access.Editor{Principal: p, Actor: actor(d.provider)}, d.employer.ID, d.employer.Name)
 		return err
 	})
 	return bundle.DeleteDossierArgs{TenantID: d.tenant, DeletionID: del.ID}

@@ -14,6 +14,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // Deletion is one request to delete an employer's full dossier: every document and blob of the
@@ -30,17 +31,21 @@ type Deletion struct {
 	FinishedAt                  *time.Time
 }
 
-// RequestDeletion asks for the deletion of the employer's full dossier by p. It checks that
-// confirmName, trimmed, equals the employer's name exactly (EINVALID with the field error
-// "confirm_name" otherwise), inserts the deletion row, writes the audit event and enqueues
-// DeleteDossierArgs with InsertTx in tx. Access (a provider user with full_dossier.delete, the
-// employer in reach) is the caller's check. EINVALID (bundle.error.product) when the employer
-// lacks the product; ECONFLICT (bundle.error.deleting) when a deletion of it is already on its
-// way; ENOTFOUND for an unknown employer.
-func RequestDeletion(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor audit.Actor, p access.Principal,
+// RequestDeletion asks for the deletion of the employer's full dossier by ed. It checks that he
+// may (access.CanDeleteFullDossier: ENOTFOUND outside his reach or for an unknown employer,
+// EFORBIDDEN unless he is a provider user with full_dossier.delete, or when the employer lacks
+// the product) and that confirmName, trimmed, equals the employer's name exactly (EINVALID with
+// the field error "confirm_name" otherwise), inserts the deletion row, writes the audit event
+// and enqueues DeleteDossierArgs with InsertTx in tx. ECONFLICT (bundle.error.deleting) when a
+// deletion of it is already on its way.
+func RequestDeletion(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], ed access.Editor,
 	employerID uuid.UUID, confirmName string) (Deletion, error) {
-	e, err := enabledEmployer(ctx, tx, employerID)
+	p := ed.Principal
+	e, err := org.FindEmployerByID(ctx, tx, employerID)
 	if err != nil {
+		return Deletion{}, err
+	}
+	if err := access.CanDeleteFullDossier(p, employerID, Enabled(e)); err != nil {
 		return Deletion{}, err
 	}
 	if strings.TrimSpace(confirmName) != e.Name {
@@ -57,7 +62,7 @@ func RequestDeletion(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], a
 	if tag.RowsAffected() == 0 {
 		return Deletion{}, apperr.New(apperr.ECONFLICT, "bundle.error.deleting")
 	}
-	err = audit.Write(ctx, tx, actor, audit.Event{Action: audit.DossierDeletionRequested, SubjectType: "dossier_deletion",
+	err = audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.DossierDeletionRequested, SubjectType: "dossier_deletion",
 		SubjectID: &id, EmployerID: &employerID, Details: map[string]any{"employer": e.Name}})
 	if err != nil {
 		return Deletion{}, err

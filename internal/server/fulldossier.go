@@ -144,10 +144,7 @@ func (s *Server) generateFullDossier(w http.ResponseWriter, r *http.Request) err
 		if e, err = fullDossierEmployer(r.Context(), tx, c.Principal, id); err != nil {
 			return err
 		}
-		if err := access.CanGenerateFullDossier(c.Principal, id, bundle.Enabled(e)); err != nil {
-			return err
-		}
-		_, err = bundle.RequestBundle(r.Context(), tx, s.river, actor(r), c.Principal, id)
+		_, err = bundle.RequestBundle(r.Context(), tx, s.river, editor(r), id)
 		return err
 	})
 	if err != nil {
@@ -220,7 +217,7 @@ func (s *Server) retryFullDossier(w http.ResponseWriter, r *http.Request) error 
 		if e, _, err = retryBundle(r.Context(), tx, c.Principal, id, bundleID); err != nil {
 			return err
 		}
-		_, err = bundle.RetryBundle(r.Context(), tx, s.river, actor(r), c.Principal, bundleID)
+		_, err = bundle.RetryBundle(r.Context(), tx, s.river, editor(r), bundleID)
 		return err
 	})
 	if err != nil {
@@ -278,10 +275,7 @@ func (s *Server) deleteFullDossier(w http.ResponseWriter, r *http.Request) error
 		if e, err = fullDossierEmployer(r.Context(), tx, c.Principal, id); err != nil {
 			return err
 		}
-		if err := access.CanDeleteFullDossier(c.Principal, id, bundle.Enabled(e)); err != nil {
-			return err
-		}
-		_, err = bundle.RequestDeletion(r.Context(), tx, s.river, actor(r), c.Principal, id, typed)
+		_, err = bundle.RequestDeletion(r.Context(), tx, s.river, editor(r), id, typed)
 		return err
 	})
 	if ae, ok := apperr.As(err); ok && ae.Code == apperr.EINVALID {

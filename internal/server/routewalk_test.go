@@ -263,7 +263,7 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 		if err != nil {
 			return err
 		}
-		bu, err := bundle.RequestBundle(ctx, tx, b.river, audit.Actor{UserID: &admin.ID}, p, employer)
+		bu, err := bundle.RequestBundle(ctx, tx, b.river, access.Editor{Principal: p, Actor: audit.Actor{UserID: &admin.ID}}, employer)
 		if err != nil {
 			return fmt.Errorf("request bundle: %w", err)
 		}
