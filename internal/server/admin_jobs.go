@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,9 +16,9 @@ import (
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/i18n"
+	"github.com/dossierkast/dossierkast/internal/jobs"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
@@ -29,18 +28,6 @@ const jobPageSize = 50
 var jobStates = []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStateRetryable,
 	rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded, rivertype.JobStatePending,
-}
-
-// jobTenant returns the tenant a job works for, uuid.Nil for platform jobs. Every tenant job's
-// args carry tenant_id.
-func jobTenant(j *rivertype.JobRow) (uuid.UUID, error) {
-	var args struct {
-		TenantID uuid.UUID `json:"tenant_id"`
-	}
-	if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
-		return uuid.Nil, fmt.Errorf("job %d: read tenant from args: %w", j.ID, err)
-	}
-	return args.TenantID, nil
 }
 
 // listJobs shows the tenant's jobs and the platform's own (such as session cleanup), newest
@@ -77,7 +64,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, j := range res.Jobs {
-		tenant, err := jobTenant(j)
+		tenant, err := jobs.TenantOf(j)
 		if err != nil {
 			return err
 		}
@@ -182,57 +169,20 @@ func (s *Server) jobConcerns(r *http.Request, jobs []*rivertype.JobRow) (map[int
 }
 
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
-	return s.actOnJob(w, r, audit.JobRetried, s.river.JobRetry)
+	return s.actOnJob(w, r, s.jobs.Retry)
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
-	return s.actOnJob(w, r, audit.JobCancelled, s.river.JobCancel)
+	return s.actOnJob(w, r, s.jobs.Cancel)
 }
 
-// actOnJob retries or cancels one of the tenant's jobs. Another tenant's job does not exist for
-// this user; a platform job is visible but not his to change.
-func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, action string, act func(ctx context.Context, id int64) (*rivertype.JobRow, error)) error {
-	c := mustCurrent(r)
-	if err := access.CanListJobs(c.Principal); err != nil {
-		return err
-	}
+// actOnJob retries or cancels one of the tenant's jobs (jobs.Admin decides and records it).
+func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, act func(context.Context, access.Editor, int64) error) error {
 	id, err := strconv.ParseInt(chiParam(r, "id"), 10, 64)
 	if err != nil {
 		return apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
-	job, err := s.river.JobGet(r.Context(), id)
-	if errors.Is(err, river.ErrNotFound) {
-		return apperr.New(apperr.ENOTFOUND, "error.not_found")
-	}
-	if err != nil {
-		return fmt.Errorf("get job %d: %w", id, err)
-	}
-	tenant, err := jobTenant(job)
-	if err != nil {
-		return err
-	}
-	if err := access.CanManageJob(c.Principal, tenant); err != nil {
-		return err
-	}
-	// A completed job has nothing left to do. (A cancelled generation or deletion whose row has
-	// ended may still be retried here, as before: the job then finds its row ended and stops.)
-	if action == audit.JobRetried && job.State == rivertype.JobStateCompleted {
-		return apperr.New(apperr.ECONFLICT, "job.error.not_retryable")
-	}
-	done, err := act(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if action == audit.JobCancelled {
-		if err := bundle.JobEnded(r.Context(), s.pool, s.docs.Blobs(), done); err != nil {
-			return err
-		}
-	}
-	err = s.inTenant(r, func(tx pgx.Tx) error {
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "job",
-			Details: map[string]any{"job_id": id, "kind": job.Kind}})
-	})
-	if err != nil {
+	if err := act(r.Context(), editor(r), id); err != nil {
 		return err
 	}
 	s.flash(r, "flash.saved")

@@ -29,6 +29,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/i18n"
+	"github.com/dossierkast/dossierkast/internal/jobs"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/layout"
@@ -46,6 +47,7 @@ type Server struct {
 	log        *slog.Logger
 	metrics    *Metrics
 	docs       *document.Service
+	jobs       jobs.Admin
 	secure     bool
 	proxies    []netip.Prefix
 }
@@ -89,6 +91,7 @@ func New(o Options) *Server {
 		log:        o.Logger,
 		metrics:    o.Metrics,
 		docs:       document.NewService(o.Blobs, o.MaxUploadSize, o.Logger),
+		jobs:       jobs.Admin{River: o.River, Pool: o.Pool, Blobs: o.Blobs},
 		secure:     o.Secure,
 		proxies:    o.TrustedProxies,
 	}
