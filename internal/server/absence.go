@@ -99,7 +99,7 @@ func (s *Server) createAbsence(w http.ResponseWriter, r *http.Request) error {
 		_, err := casefile.CreateAbsence(r.Context(), tx, editor(r), e.ID, casefile.NewAbsence{Absence: a, Percentage: pct, Fields: f.errors})
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderAbsences(w, r, status, errs, uuid.Nil, nil)
 	} else if err != nil {
 		return err
@@ -154,7 +154,7 @@ func (s *Server) updateAbsence(w http.ResponseWriter, r *http.Request) error {
 		_, err := casefile.UpdateAbsence(r.Context(), tx, editor(r), e.ID, a, f.errors)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderAbsenceEdit(w, r, status, errs)
 	} else if err != nil {
 		return err
@@ -179,7 +179,7 @@ func (s *Server) setAbsencePercentage(w http.ResponseWriter, r *http.Request) er
 		_, err := casefile.SetAbsencePercentage(r.Context(), tx, editor(r), e.ID, aid, from, pct, f.errors)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderAbsences(w, r, status, nil, aid, errs)
 	} else if err != nil {
 		return err

@@ -47,7 +47,7 @@ func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) error {
 		c, err = document.CreateCategory(r.Context(), tx, editor(r), c)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderCategories(w, r, status, draft, errs)
 	} else if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) error {
 		_, err := document.UpdateCategory(r.Context(), tx, editor(r), id, u)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, summaryOnly(errs))
 	} else if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) error {
 	err = s.inTenant(r, func(tx pgx.Tx) error {
 		return document.DeleteCategory(r.Context(), tx, editor(r), id)
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderCategories(w, r, status, document.Category{Dossier: document.DossierEmployee}, errs)
 	} else if err != nil {
 		return err

@@ -46,7 +46,7 @@ func (s *Server) sendTestMail(w http.ResponseWriter, r *http.Request) error {
 	msg := mail.Message{To: []string{to}, Subject: i18n.T(r.Context(), "outbox.test_subject"),
 		Body: i18n.T(r.Context(), "outbox.test_body", c.User.Name, c.Tenant.Name)}
 	if err := s.mail.Send(r.Context(), c.Tenant.ID, msg); err != nil {
-		if errs, status, ok := formErrors(err); ok {
+		if errs, status, ok := formErrors(r, err); ok {
 			msg := errs["to"]
 			if msg == "" {
 				msg = "error.email"

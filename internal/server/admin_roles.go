@@ -71,7 +71,7 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 		created, err = org.CreateRole(r.Context(), tx, editor(r), role)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderRoles(w, r, status, role.Name, role.Kind, errs)
 	} else if err != nil {
 		return err
@@ -96,7 +96,7 @@ func (s *Server) updateRole(w http.ResponseWriter, r *http.Request) error {
 		_, err := org.UpdateRole(r.Context(), tx, editor(r), role)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderRoles(w, r, status, "", access.KindProvider, errs)
 	} else if err != nil {
 		return err

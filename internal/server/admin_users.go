@@ -127,7 +127,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		})
 	}
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderUserForm(w, r, status, nil, in, errs)
 	} else if err != nil {
 		return err
@@ -159,7 +159,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		_, err = org.UpdateUser(r.Context(), tx, editor(r), id, in)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderUserForm(w, r, status, &before, in, errs)
 	} else if err != nil {
 		return err

@@ -96,7 +96,7 @@ func (s *Server) createAppointment(w http.ResponseWriter, r *http.Request) error
 		_, err := casefile.CreateAppointment(r.Context(), tx, editor(r), a)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderAgenda(w, r, status, agendaForms{consultationReset: true,
 			appointment: employee.AppointmentValues{Appointment: a, StartsAt: f.str("starts_at"), Errors: errs}})
 	} else if err != nil {
@@ -135,7 +135,7 @@ func (s *Server) createConsultation(w http.ResponseWriter, r *http.Request) erro
 		_, err := casefile.CreateConsultation(r.Context(), tx, editor(r), c)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderAgenda(w, r, status, agendaForms{
 			consultation: employee.ConsultationValues{Consultation: c, HeldAt: f.str("held_at"), Errors: errs}})
 	} else if err != nil {
@@ -212,7 +212,7 @@ func (s *Server) updateAppointment(w http.ResponseWriter, r *http.Request) error
 		a = updated
 		return nil
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderAppointmentForm(w, r, status, &a, f.str("starts_at"), errs)
 	} else if err != nil {
 		return err
@@ -289,7 +289,7 @@ func (s *Server) updateConsultation(w http.ResponseWriter, r *http.Request) erro
 		c = updated
 		return nil
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderConsultationForm(w, r, status, &c, f.str("held_at"), errs)
 	} else if err != nil {
 		return err

@@ -131,7 +131,7 @@ func (s *Server) saveAgreement(w http.ResponseWriter, r *http.Request, editing b
 			return err
 		})
 	}
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderAgreements(w, r, status, a, errs)
 	} else if err != nil {
 		return err

@@ -48,7 +48,7 @@ func (s *Server) createDecision(w http.ResponseWriter, r *http.Request) error {
 		_, err := casefile.CreateDecision(r.Context(), tx, editor(r), e.ID, d, f.errors)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderDecisions(w, r, status, errs)
 	} else if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (s *Server) updateDecision(w http.ResponseWriter, r *http.Request) error {
 		_, err := casefile.UpdateDecision(r.Context(), tx, editor(r), e.ID, d, f.errors)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderDecisionEdit(w, r, status, errs)
 	} else if err != nil {
 		return err

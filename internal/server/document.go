@@ -232,7 +232,7 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 		_, err = document.CheckNewDocument(ctx, tx, &n)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderUploadErrors(w, r, status, dossier, id, errs)
 	} else if err != nil {
 		return refused(err)

@@ -254,7 +254,7 @@ func (s *Server) saveEmployee(w http.ResponseWriter, r *http.Request, id uuid.UU
 		}
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderEmployeeForm(w, r, status, e, errs)
 	} else if err != nil {
 		return err

@@ -168,7 +168,7 @@ func (s *Server) saveEmployer(w http.ResponseWriter, r *http.Request, id uuid.UU
 			return err
 		})
 	}
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderEmployerForm(w, r, status, e, errs)
 	} else if err != nil {
 		return err
@@ -193,7 +193,7 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request) error 
 		_, err := org.CreateDepartment(r.Context(), tx, editor(r), d)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		msg := errs["name"]
 		if msg == "" {
 			msg = errs[""]
@@ -246,7 +246,7 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request) error 
 		_, err := org.UpdateDepartment(r.Context(), tx, editor(r), d)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderDepartmentForm(w, r, status, d, errs)
 	} else if err != nil {
 		return err

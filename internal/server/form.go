@@ -74,16 +74,19 @@ func (f *form) err() error {
 
 // formErrors returns what a refused form shows again: the message key per field ("" for the
 // form as a whole) and the status, 422 for input that breaks a rule and 409 for a clash with
-// existing data. ok is false for any other error, which the caller returns to the error page.
-func formErrors(err error) (errs map[string]string, status int, ok bool) {
+// existing data; the refusal is logged at info level with its cause, as renderError logs the
+// others. ok is false for any other error, which the caller returns to the error page.
+func formErrors(r *http.Request, err error) (errs map[string]string, status int, ok bool) {
 	e, ok := apperr.As(err)
 	if !ok || (e.Code != apperr.EINVALID && e.Code != apperr.ECONFLICT) {
 		return nil, 0, false
 	}
+	status = statusOf[e.Code]
+	logger(r).Info("form refused", "status", status, "err", err, "fields", e.Fields)
 	if e.Fields == nil {
-		return map[string]string{"": e.Message}, statusOf[e.Code], true
+		return map[string]string{"": e.Message}, status, true
 	}
-	return e.Fields, statusOf[e.Code], true
+	return e.Fields, status, true
 }
 
 // offsetOf reads a list's offset from the query string.

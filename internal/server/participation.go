@@ -134,7 +134,7 @@ func (s *Server) saveParticipation(w http.ResponseWriter, r *http.Request, editi
 		s.auditRefusal(r, audit.Event{Action: audit.EmployeeRefused, SubjectType: "employee", SubjectID: &employeeID,
 			EmployeeID: &employeeID, Details: map[string]any{"reason": string(code), "tab": "policies", "operation": "save"}})
 	}
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderParticipations(w, r, status, x, false, errs)
 	} else if err != nil {
 		return err

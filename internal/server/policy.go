@@ -116,7 +116,7 @@ func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request, editing bool
 			return err
 		})
 	}
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderPolicies(w, r, status, x, errs)
 	} else if err != nil {
 		return err

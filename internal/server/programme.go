@@ -123,7 +123,7 @@ func (s *Server) saveProgramme(w http.ResponseWriter, r *http.Request, editing b
 			return err
 		})
 	}
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderProgrammes(w, r, status, d, errs, "", nil)
 	} else if err != nil {
 		return err
@@ -144,7 +144,7 @@ func (s *Server) createProvider(w http.ResponseWriter, r *http.Request) error {
 		_, err := casefile.CreateProvider(r.Context(), tx, editor(r), name)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderProgrammes(w, r, status, programmeDraft{}, nil, name, errs)
 	} else if err != nil {
 		return err

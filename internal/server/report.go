@@ -47,7 +47,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) error {
 		_, err := casefile.CreateReport(r.Context(), tx, editor(r), e.ID, rep, f.errors)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderReports(w, r, status, errs)
 	} else if err != nil {
 		return err
@@ -105,7 +105,7 @@ func (s *Server) updateReport(w http.ResponseWriter, r *http.Request) error {
 		_, err := casefile.UpdateReport(r.Context(), tx, editor(r), e.ID, rep, f.errors)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderReportEdit(w, r, status, errs)
 	} else if err != nil {
 		return err

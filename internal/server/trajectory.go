@@ -75,7 +75,7 @@ func (s *Server) openTrajectory(w http.ResponseWriter, r *http.Request) error {
 		t, _, err = casefile.OpenTrajectory(r.Context(), tx, editor(r), start)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderTrajectories(w, r, status, f.str("start_date"), errs)
 	} else if err != nil {
 		return err
@@ -186,7 +186,7 @@ func (s *Server) setTaskDueDate(w http.ResponseWriter, r *http.Request) error {
 		_, err = casefile.SetTaskDueDate(r.Context(), tx, editor(r), employeeID, id, due)
 		return err
 	})
-	if errs, status, ok := formErrors(err); ok {
+	if errs, status, ok := formErrors(r, err); ok {
 		msg := errs["due_date"]
 		if msg == "" {
 			msg = errs[""]
