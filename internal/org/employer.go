@@ -30,9 +30,11 @@ type Employer struct {
 	GroupID        *uuid.UUID
 	GroupName      string
 	Products       []string
-	EmployeeCount  int
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// EmployeeCount is how many of its employees the viewer sees, by the rule of the employee
+	// list: FindEmployers and EmployeeCounts fill it; 0 where no viewer is given.
+	EmployeeCount int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // HasProduct reports whether product p is enabled for the employer.
@@ -63,14 +65,42 @@ func (e *Employer) validate() error {
 }
 
 const employerColumns = `r.id, r.name, r.employer_number, r.group_id, coalesce(g.name, ''), r.products,
-	(SELECT count(*) FROM employees x WHERE x.employer_id = r.id), r.created_at, r.updated_at`
+	0, r.created_at, r.updated_at`
 
 const employerFrom = ` FROM employers r LEFT JOIN employer_groups g ON g.id = r.group_id `
 
-// FindEmployers lists the employers in p's reach, by name.
+// FindEmployers lists the employers in p's reach, by name, each with how many of its employees
+// p sees (the same rule as the employee list, so a count never reveals an employee he was cut
+// off from).
 func FindEmployers(ctx context.Context, tx pgx.Tx, p access.Principal) ([]Employer, error) {
-	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+employerColumns+employerFrom+" WHERE r.id = ANY ($1) ORDER BY lower(r.name), r.id",
-		p.Facts.Reach)
+	visible, args := access.VisibleEmployees(p, []any{p.Facts.Reach})
+	columns := strings.Replace(employerColumns, "0,", "coalesce(v.n, 0),", 1)
+	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+columns+employerFrom+
+		"LEFT JOIN (SELECT e.employer_id, count(*) AS n FROM "+visible+" e GROUP BY e.employer_id) v ON v.employer_id = r.id "+
+		"WHERE r.id = ANY ($1) ORDER BY lower(r.name), r.id", args...)
+}
+
+// EmployeeCounts returns how many employees of the employer p sees, in all and per department
+// (uuid.Nil for those in none), by the rule of the employee list.
+func EmployeeCounts(ctx context.Context, tx pgx.Tx, p access.Principal, employerID uuid.UUID) (int, map[uuid.UUID]int, error) {
+	visible, args := access.VisibleEmployees(p, []any{employerID})
+	rows, err := tx.Query(ctx, "SELECT coalesce(e.department_id, '00000000-0000-0000-0000-000000000000'), count(*) FROM "+
+		visible+" e WHERE e.employer_id = $1 GROUP BY 1", args...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("count employees of %s: %w", employerID, err)
+	}
+	total, byDepartment := 0, map[uuid.UUID]int{}
+	var department uuid.UUID
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&department, &n}, func() error {
+		byDepartment[department] = n
+		total += n
+		return nil
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("count employees of %s: %w", employerID, err)
+	}
+	return total, byDepartment, nil
 }
 
 // FindAllEmployers lists every employer of the tenant, for administrators' choices.
@@ -190,7 +220,7 @@ type Department struct {
 	EmployerID    uuid.UUID
 	Name          string
 	Code          string
-	EmployeeCount int
+	EmployeeCount int // the department's employees the viewer sees (EmployeeCounts); 0 where no viewer is given
 }
 
 func (d *Department) validate() error {
@@ -202,7 +232,7 @@ func (d *Department) validate() error {
 	return nil
 }
 
-const departmentColumns = `d.id, d.employer_id, d.name, d.code, (SELECT count(*) FROM employees x WHERE x.department_id = d.id)`
+const departmentColumns = `d.id, d.employer_id, d.name, d.code, 0`
 
 // FindDepartments lists an employer's departments by name.
 func FindDepartments(ctx context.Context, tx pgx.Tx, employerID uuid.UUID) ([]Department, error) {

@@ -61,6 +61,13 @@ func (s *Server) renderEmployer(w http.ResponseWriter, r *http.Request, status i
 		if p.Departments, err = org.FindDepartments(r.Context(), tx, id); err != nil {
 			return err
 		}
+		var counts map[uuid.UUID]int
+		if p.Employer.EmployeeCount, counts, err = org.EmployeeCounts(r.Context(), tx, c.Principal, id); err != nil {
+			return err
+		}
+		for i, d := range p.Departments {
+			p.Departments[i].EmployeeCount = counts[d.ID]
+		}
 		if !p.CanReadDossier {
 			return nil
 		}
