@@ -44,10 +44,10 @@ func FindMatrix(ctx context.Context, tx pgx.Tx) (Matrix, error) {
 	return m, nil
 }
 
-// SetMatrix sets what a role may do in a category; LevelNone removes the entry. EINVALID for an
+// setMatrix sets what a role may do in a category; LevelNone removes the entry. EINVALID for an
 // unknown level or a system category (those are read by user kind, not by the matrix);
 // ENOTFOUND for an unknown role or category.
-func SetMatrix(ctx context.Context, tx pgx.Tx, roleID, categoryID uuid.UUID, level Level) error {
+func setMatrix(ctx context.Context, tx pgx.Tx, roleID, categoryID uuid.UUID, level Level) error {
 	if !level.Valid() {
 		return apperr.New(apperr.EINVALID, "error.choose")
 	}
@@ -93,7 +93,7 @@ type MatrixChange struct {
 // Categories not in levels keep theirs. It returns the cells that changed, and records them,
 // before and after, in one matrix.updated event; a row that changes nothing records none.
 // EFORBIDDEN unless ed holds roles.manage; ENOTFOUND for an unknown role; further errors as
-// SetMatrix.
+// setMatrix.
 func SetRoleLevels(ctx context.Context, tx pgx.Tx, ed Editor, roleID uuid.UUID, levels map[uuid.UUID]Level) ([]MatrixChange, error) {
 	if err := ed.Allow(Require(ed.Principal, RolesManage)); err != nil {
 		return nil, err
@@ -115,7 +115,7 @@ func SetRoleLevels(ctx context.Context, tx pgx.Tx, ed Editor, roleID uuid.UUID, 
 		if before == level {
 			continue
 		}
-		if err := SetMatrix(ctx, tx, roleID, categoryID, level); err != nil {
+		if err := setMatrix(ctx, tx, roleID, categoryID, level); err != nil {
 			return nil, err
 		}
 		changes = append(changes, MatrixChange{CategoryID: categoryID, Before: before, After: level})

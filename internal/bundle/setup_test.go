@@ -104,7 +104,7 @@ func (f *fixture) role(t testing.TB, kind access.Kind, levels map[uuid.UUID]acce
 		}
 		id = r.ID
 		for c, l := range levels {
-			if err := access.SetMatrix(f.ctx, tx, r.ID, c, l); err != nil {
+			if _, err := access.SetRoleLevels(f.ctx, tx, access.System(audit.Actor{}), r.ID, map[uuid.UUID]access.Level{c: l}); err != nil {
 				return err
 			}
 		}

@@ -78,7 +78,7 @@ func ensureAccess(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employers 
 			}
 		}
 		for role, level := range spec.levels {
-			if err := access.SetMatrix(ctx, tx, roleIDs[role], cat.ID, level); err != nil {
+			if _, err := access.SetRoleLevels(ctx, tx, access.System(audit.Actor{}), roleIDs[role], map[uuid.UUID]access.Level{cat.ID: level}); err != nil {
 				return fmt.Errorf("matrix %s × %s: %w", role, spec.name, err)
 			}
 		}

@@ -554,7 +554,8 @@ func TestMatrix(t *testing.T) {
 	})
 	set := func(categoryID uuid.UUID, l access.Level) error {
 		return database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {
-			return access.SetMatrix(ctx, tx, role.ID, categoryID, l)
+			_, err := access.SetRoleLevels(ctx, tx, access.System(audit.Actor{}), role.ID, map[uuid.UUID]access.Level{categoryID: l})
+			return err
 		})
 	}
 	matrix := func() access.Matrix {
@@ -580,13 +581,13 @@ func TestMatrix(t *testing.T) {
 	} {
 		err := set(step.category, step.level)
 		if step.code == "" && err != nil {
-			t.Fatalf("SetMatrix(%q) = %v", step.level, err)
+			t.Fatalf("SetRoleLevels(%q) = %v", step.level, err)
 		}
 		if step.code != "" {
 			wantCode(t, err, step.code)
 		}
 		if got := matrix().Level(role.ID, cat.ID); got != step.want {
-			t.Errorf("after SetMatrix(%q): level %q, want %q", step.level, got, step.want)
+			t.Errorf("after SetRoleLevels(%q): level %q, want %q", step.level, got, step.want)
 		}
 	}
 	var rows int

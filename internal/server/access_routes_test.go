@@ -203,7 +203,7 @@ func TestAccessRoutes(t *testing.T) {
 			return err
 		}
 		for _, c := range []uuid.UUID{brief.ID, medisch.ID} {
-			if err := access.SetMatrix(ctx, tx, admin.ID, c, access.LevelWrite); err != nil {
+			if _, err := access.SetRoleLevels(ctx, tx, access.System(audit.Actor{}), admin.ID, map[uuid.UUID]access.Level{c: access.LevelWrite}); err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,7 @@ func TestAccessRoutes(t *testing.T) {
 			}
 			if row.path&noMatrix == 0 {
 				for c, level := range map[uuid.UUID]access.Level{brief.ID: access.LevelRead, medisch.ID: access.LevelRead, uploadTo.ID: access.LevelWrite} {
-					if err := access.SetMatrix(ctx, tx, role.ID, c, level); err != nil {
+					if _, err := access.SetRoleLevels(ctx, tx, access.System(audit.Actor{}), role.ID, map[uuid.UUID]access.Level{c: level}); err != nil {
 						return fmt.Errorf("%s: %w", row.name, err)
 					}
 				}

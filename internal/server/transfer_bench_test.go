@@ -291,7 +291,7 @@ func transferSetup(b *testing.B, blobDir, plainDir string) *transferApp {
 			return err
 		}
 		app.category = c.ID
-		if err := access.SetMatrix(ctx, tx, role.ID, c.ID, access.LevelWrite); err != nil {
+		if _, err := access.SetRoleLevels(ctx, tx, access.System(audit.Actor{}), role.ID, map[uuid.UUID]access.Level{c.ID: access.LevelWrite}); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, "SELECT id FROM employees ORDER BY id LIMIT 1").Scan(&app.employee)
