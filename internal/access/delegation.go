@@ -59,10 +59,15 @@ func FindDelegations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]De
 }
 
 // GrantDelegation gives a user access to an employee's dossier from now on, until it is ended,
-// and audits the grant in tx. The user must hold delegations.receive (EINVALID otherwise) and
-// must not be blacklisted for the employee (EINVALID: the blacklist always wins, so such a grant
-// would be a dead letter); an employee or user of another tenant is ENOTFOUND.
-func GrantDelegation(ctx context.Context, tx pgx.Tx, actor audit.Actor, userID, employeeID uuid.UUID, reason string) (Delegation, error) {
+// by ed, who records it in tx. ed must hold delegations.grant (EFORBIDDEN). The user must hold
+// delegations.receive (EINVALID otherwise) and must not be blacklisted for the employee
+// (EINVALID: the blacklist always wins, so such a grant would be a dead letter); an employee or
+// user of another tenant is ENOTFOUND.
+func GrantDelegation(ctx context.Context, tx pgx.Tx, ed Editor, userID, employeeID uuid.UUID, reason string) (Delegation, error) {
+	if err := ed.Allow(Require(ed.Principal, DelegationsGrant)); err != nil {
+		return Delegation{}, err
+	}
+	actor := ed.Actor
 	var rights []string
 	var blacklisted bool
 	err := tx.QueryRow(ctx, `SELECT ro.rights, EXISTS (SELECT 1 FROM user_blacklist b WHERE b.user_id = u.id AND b.employee_id = $2)

@@ -15,26 +15,27 @@ import (
 
 // Actions logged. Keys are stable; their labels live in the message catalogue.
 const (
-	LoginSucceeded  = "login.succeeded"
-	LoginFailed     = "login.failed"
-	LoginThrottled  = "login.throttled"
-	Logout          = "logout"
-	EmployeeViewed  = "employee.viewed"
-	EmployeeRefused = "employee.refused"
-	EmployeeCreated = "employee.created"
-	EmployeeUpdated = "employee.updated"
-	EmployerCreated = "employer.created"
-	EmployerUpdated = "employer.updated"
-	DepartmentSaved = "department.saved"
-	UserCreated     = "user.created"
-	UserUpdated     = "user.updated"
-	UserBlocked     = "user.blocked"
-	UserUnblocked   = "user.unblocked"
-	RoleCreated     = "role.created"
-	RoleUpdated     = "role.updated"
-	AuditExported   = "audit.exported"
-	JobRetried      = "job.retried"
-	JobCancelled    = "job.cancelled"
+	LoginSucceeded       = "login.succeeded"
+	LoginFailed          = "login.failed"
+	LoginThrottled       = "login.throttled"
+	Logout               = "logout"
+	EmployeeViewed       = "employee.viewed"
+	EmployeeRefused      = "employee.refused"
+	EmployeeCreated      = "employee.created"
+	EmployeeUpdated      = "employee.updated"
+	EmployerCreated      = "employer.created"
+	EmployerUpdated      = "employer.updated"
+	EmployerGroupCreated = "employer_group.created"
+	DepartmentSaved      = "department.saved"
+	UserCreated          = "user.created"
+	UserUpdated          = "user.updated"
+	UserBlocked          = "user.blocked"
+	UserUnblocked        = "user.unblocked"
+	RoleCreated          = "role.created"
+	RoleUpdated          = "role.updated"
+	AuditExported        = "audit.exported"
+	JobRetried           = "job.retried"
+	JobCancelled         = "job.cancelled"
 
 	// Changes of a user's links and blacklist (subject: that user).
 	AccessDepartmentLinked   = "access.department_linked"
@@ -82,7 +83,7 @@ const (
 
 // Actions lists the action keys for the filter.
 var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, EmployeeViewed, EmployeeRefused, EmployeeCreated, EmployeeUpdated,
-	EmployerCreated, EmployerUpdated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
+	EmployerCreated, EmployerUpdated, EmployerGroupCreated, DepartmentSaved, UserCreated, UserUpdated, UserBlocked, UserUnblocked,
 	RoleCreated, RoleUpdated, AuditExported, JobRetried, JobCancelled,
 	AccessDepartmentLinked, AccessDepartmentUnlinked, AccessEmployeeLinked, AccessEmployeeUnlinked,
 	AccessBlacklisted, AccessUnblacklisted, DelegationGranted, CaseCreated, CaseUpdated, CaseDeleted,

@@ -13,6 +13,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -158,7 +159,7 @@ func TestRequestBundle(t *testing.T) {
 	t.Run("Coach", func(t *testing.T) {
 		var provID uuid.UUID
 		f.inTenant(t, func(tx pgx.Tx) error {
-			pr, err := org.CreateProvider(f.ctx, tx, "Coaching B.V.")
+			pr, err := casefile.CreateProvider(f.ctx, tx, access.System(audit.Actor{}), "Coaching B.V.")
 			provID = pr.ID
 			return err
 		})

@@ -43,7 +43,7 @@ func ctrSetup(t *testing.T) *ctrBundle {
 		if b.other, err = org.CreateEmployer(ctx, tx, access.System(audit.Actor{}), org.Employer{Name: "Zorg B.V.", EmployerNumber: "W-2"}); err != nil {
 			return err
 		}
-		if b.group, err = org.CreateEmployerGroup(ctx, tx, "Holding"); err != nil {
+		if b.group, err = org.CreateEmployerGroup(ctx, tx, access.System(audit.Actor{}), "Holding"); err != nil {
 			return err
 		}
 		b.employee, err = org.CreateEmployee(ctx, tx, access.System(audit.Actor{}), org.Employee{EmployerID: b.employer.ID, PersonnelNumber: "1", LastName: "Jansen"})

@@ -223,7 +223,11 @@ func CreateProvider(ctx context.Context, tx pgx.Tx, ed access.Editor, name strin
 	if err := mayManageInterventions(ed); err != nil {
 		return org.Provider{}, err
 	}
-	p, err := org.CreateProvider(ctx, tx, name)
+	p := org.Provider{ID: uuid.Must(uuid.NewV7()), Name: strings.TrimSpace(name)}
+	if p.Name == "" {
+		return org.Provider{}, apperr.Invalid(map[string]string{"name": "error.required"})
+	}
+	_, err := tx.Exec(ctx, "INSERT INTO intervention_providers (tenant_id, id, name) VALUES (app_tenant(), $1, $2)", p.ID, p.Name)
 	if err != nil {
 		return org.Provider{}, contractConflict(err, "name", "programme.error.provider_duplicate")
 	}

@@ -70,10 +70,10 @@ func (p *Protocol) validate() error {
 	return nil
 }
 
-// CreateProtocol stores a protocol with its task templates, numbered in the order given.
+// createProtocol stores a protocol with its task templates, numbered in the order given.
 // EINVALID on a missing name, an unknown kind or a template without type or title; ECONFLICT
 // (through database.InTenant) when the name is taken.
-func CreateProtocol(ctx context.Context, tx pgx.Tx, p Protocol) (Protocol, error) {
+func createProtocol(ctx context.Context, tx pgx.Tx, p Protocol) (Protocol, error) {
 	if err := p.validate(); err != nil {
 		return Protocol{}, err
 	}
@@ -183,7 +183,7 @@ func EnsureDefaultProtocols(ctx context.Context, tx pgx.Tx) error {
 		if exists {
 			continue
 		}
-		if _, err := CreateProtocol(ctx, tx, p); err != nil {
+		if _, err := createProtocol(ctx, tx, p); err != nil {
 			return fmt.Errorf("ensure default protocols: %w", err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -264,7 +265,7 @@ func ensureOrganisation(ctx context.Context, tx pgx.Tx, out io.Writer) ([]planne
 	if gi >= 0 {
 		group = groups[gi]
 	} else {
-		if group, err = org.CreateEmployerGroup(ctx, tx, groupName); err != nil {
+		if group, err = org.CreateEmployerGroup(ctx, tx, access.System(audit.Actor{}), groupName); err != nil {
 			return nil, err
 		}
 		count(1, "employer group")
@@ -327,7 +328,7 @@ func ensureOrganisation(ctx context.Context, tx pgx.Tx, out io.Writer) ([]planne
 			providerIDs = append(providerIDs, providers[i].ID)
 			continue
 		}
-		p, err := org.CreateProvider(ctx, tx, name)
+		p, err := casefile.CreateProvider(ctx, tx, access.System(audit.Actor{}), name)
 		if err != nil {
 			return nil, err
 		}

@@ -127,7 +127,7 @@ func ensureAccess(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employers 
 			return err
 		}
 		if !active {
-			if _, err := access.GrantDelegation(ctx, tx, ed.Actor, coach, e, "Begeleiding bij re-integratie (demo)"); err != nil {
+			if _, err := access.GrantDelegation(ctx, tx, ed, coach, e, "Begeleiding bij re-integratie (demo)"); err != nil {
 				return fmt.Errorf("delegation: %w", err)
 			}
 		}

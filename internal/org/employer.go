@@ -202,8 +202,13 @@ func FindEmployerGroups(ctx context.Context, tx pgx.Tx) ([]EmployerGroup, error)
 	return database.FindAll[EmployerGroup](ctx, tx, "employer groups", "SELECT id, name FROM employer_groups ORDER BY lower(name)")
 }
 
-// CreateEmployerGroup stores a new group. EINVALID on an empty name, ECONFLICT on a taken one.
-func CreateEmployerGroup(ctx context.Context, tx pgx.Tx, name string) (EmployerGroup, error) {
+// CreateEmployerGroup stores a new group made by ed, who records it (employer_group.created).
+// EFORBIDDEN unless he may manage the organisation (access.ManageOrganisation); EINVALID on an
+// empty name, ECONFLICT on a taken one.
+func CreateEmployerGroup(ctx context.Context, tx pgx.Tx, ed access.Editor, name string) (EmployerGroup, error) {
+	if err := ed.Allow(access.ManageOrganisation(ed.Principal)); err != nil {
+		return EmployerGroup{}, err
+	}
 	g := EmployerGroup{ID: uuid.Must(uuid.NewV7()), Name: strings.TrimSpace(name)}
 	if g.Name == "" {
 		return EmployerGroup{}, apperr.Invalid(map[string]string{"name": "error.required"})
@@ -211,7 +216,8 @@ func CreateEmployerGroup(ctx context.Context, tx pgx.Tx, name string) (EmployerG
 	if _, err := tx.Exec(ctx, "INSERT INTO employer_groups (tenant_id, id, name) VALUES (app_tenant(), $1, $2)", g.ID, g.Name); err != nil {
 		return EmployerGroup{}, fmt.Errorf("create employer group: %w", err)
 	}
-	return g, nil
+	return g, audit.Write(ctx, tx, ed.Actor, audit.Event{Action: audit.EmployerGroupCreated, SubjectType: "employer_group",
+		SubjectID: &g.ID, Details: map[string]any{"name": g.Name}})
 }
 
 // Department is a part of an employer (afdeling).
@@ -313,16 +319,4 @@ type Provider struct {
 // FindProviders lists the tenant's intervention providers by name.
 func FindProviders(ctx context.Context, tx pgx.Tx) ([]Provider, error) {
 	return database.FindAll[Provider](ctx, tx, "providers", "SELECT id, name FROM intervention_providers ORDER BY lower(name)")
-}
-
-// CreateProvider stores a new intervention provider. EINVALID, ECONFLICT.
-func CreateProvider(ctx context.Context, tx pgx.Tx, name string) (Provider, error) {
-	p := Provider{ID: uuid.Must(uuid.NewV7()), Name: strings.TrimSpace(name)}
-	if p.Name == "" {
-		return Provider{}, apperr.Invalid(map[string]string{"name": "error.required"})
-	}
-	if _, err := tx.Exec(ctx, "INSERT INTO intervention_providers (tenant_id, id, name) VALUES (app_tenant(), $1, $2)", p.ID, p.Name); err != nil {
-		return Provider{}, fmt.Errorf("create provider: %w", err)
-	}
-	return p, nil
 }

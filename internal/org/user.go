@@ -264,18 +264,17 @@ func SetUserStatus(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUI
 	return writeUser(ctx, tx, ed, action, id, nil)
 }
 
-// SetUserLanguage sets the interface language a user chose. EINVALID on an unknown language.
-func SetUserLanguage(ctx context.Context, tx pgx.Tx, id uuid.UUID, lang string) error {
+// SetUserLanguage sets the interface language ed chose for himself: a user changes his own
+// preference only, and it is no change the audit log keeps. EFORBIDDEN for an editor who is no
+// user (the system, nobody); EINVALID on an unknown language.
+func SetUserLanguage(ctx context.Context, tx pgx.Tx, ed access.Editor, lang string) error {
+	if ed.Principal.UserID == uuid.Nil {
+		return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
 	if lang != "nl" && lang != "en" {
 		return apperr.Invalid(map[string]string{"language": "error.choose"})
 	}
-	_, err := tx.Exec(ctx, "UPDATE users SET language = $2 WHERE id = $1", id, lang)
-	return err
-}
-
-// SetUserPassword replaces a user's password hash.
-func SetUserPassword(ctx context.Context, tx pgx.Tx, id uuid.UUID, hash string) error {
-	_, err := tx.Exec(ctx, "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", id, hash)
+	_, err := tx.Exec(ctx, "UPDATE users SET language = $2 WHERE id = $1", ed.Principal.UserID, lang)
 	return err
 }
 

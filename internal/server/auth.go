@@ -74,7 +74,7 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
 	}
 	lang := r.PostForm.Get("language")
 	err := s.inTenant(r, func(tx pgx.Tx) error {
-		return org.SetUserLanguage(r.Context(), tx, mustCurrent(r).User.ID, lang)
+		return org.SetUserLanguage(r.Context(), tx, editor(r), lang)
 	})
 	if err != nil {
 		return err

@@ -332,7 +332,7 @@ func TestTrajectoryInvalidInput(t *testing.T) {
 	if n := b.count(t, "SELECT count(*) FROM trajectories"); n != 0 {
 		t.Errorf("trajectories stored after invalid input: %d", n)
 	}
-	if n := b.count(t, "SELECT count(*) FROM audit_events WHERE action LIKE 'case.%'"); n != 0 {
+	if n := b.count(t, "SELECT count(*) FROM audit_events WHERE action LIKE 'case.%' AND ip <> ''"); n != 0 { // the demo's providers are the system's
 		t.Errorf("case events after invalid input: %d", n)
 	}
 }
