@@ -7,8 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
-	"github.com/dossierkast/dossierkast/internal/apperr"
-	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/employee"
@@ -84,7 +82,6 @@ func (s *Server) updateParticipation(w http.ResponseWriter, r *http.Request) err
 
 // saveParticipation creates or (editing) updates a policy participation of the employee {id}.
 func (s *Server) saveParticipation(w http.ResponseWriter, r *http.Request, editing bool) error {
-	c := mustCurrent(r)
 	employeeID, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -113,13 +110,9 @@ func (s *Server) saveParticipation(w http.ResponseWriter, r *http.Request, editi
 	x.Reason = f.str("reason")
 	x.Period = periodFromForm(f)
 	formErr := f.err()
-	err = s.inTenant(r, func(tx pgx.Tx) error {
-		if err := access.CanSeeEmployee(r.Context(), tx, c.Principal, employeeID); err != nil {
-			return err
-		}
-		if err := access.ManageOrganisation(c.Principal); err != nil {
-			return err
-		}
+	// Contracts are the provider's administration: the rule is ManageOrganisation, after the
+	// visibility check every change of the dossier gets.
+	_, err = s.inCaseAction(r, "policies", access.ManageOrganisation, pathEmployee(r), func(tx pgx.Tx, _ org.Employee) error {
 		if formErr != nil {
 			return formErr
 		}
@@ -130,10 +123,6 @@ func (s *Server) saveParticipation(w http.ResponseWriter, r *http.Request, editi
 		_, err := casefile.CreateParticipation(r.Context(), tx, editor(r), x)
 		return err
 	})
-	if code := apperr.CodeOf(err); code == apperr.ENOTFOUND || code == apperr.EFORBIDDEN {
-		s.auditRefusal(r, audit.Event{Action: audit.EmployeeRefused, SubjectType: "employee", SubjectID: &employeeID,
-			EmployeeID: &employeeID, Details: map[string]any{"reason": string(code), "tab": "policies", "operation": "save"}})
-	}
 	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderParticipations(w, r, status, x, false, errs)
 	} else if err != nil {
