@@ -29,7 +29,8 @@ const propertyRuns = 20
 // For random links, blacklists and delegations (and employees moved between departments or
 // deleted after they were counted), every user's employee list is exactly the set of employees
 // whose detail check passes, its total is its length, and both follow DESIGN.md §4 as written
-// out in Go (randomWorld.sees).
+// out in Go (randomWorld.sees); every count the employer pages show him is the length of the
+// list behind it (checkCounts).
 func TestVisibilityProperty(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
@@ -103,12 +104,13 @@ type randomUser struct {
 
 // randomWorld is one tenant's organisation and users, made from a seeded generator.
 type randomWorld struct {
-	employers   int
-	departments []int // the employer of each department
-	employees   []randomEmployee
-	users       []*randomUser
-	employerIDs []uuid.UUID
-	query       string // a last name to search for
+	employers     int
+	departments   []int // the employer of each department
+	employees     []randomEmployee
+	users         []*randomUser
+	employerIDs   []uuid.UUID
+	departmentIDs []uuid.UUID
+	query         string // a last name to search for
 }
 
 func newRandomWorld(rng *rand.Rand) *randomWorld {
@@ -202,14 +204,13 @@ func newRandomWorld(rng *rand.Rand) *randomWorld {
 // store writes the world into tenant, the many rows in batches.
 func (w *randomWorld) store(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) {
 	t.Helper()
-	var departments []uuid.UUID
 	build(t, pool, tenant, func(f *fixture) {
 		for e := range w.employers {
 			w.employerIDs = append(w.employerIDs, f.employer(fmt.Sprintf("Werkgever %d", e)))
 		}
-		departments = make([]uuid.UUID, len(w.departments))
+		w.departmentIDs = make([]uuid.UUID, len(w.departments))
 		for d, e := range w.departments {
-			departments[d] = f.department(w.employerIDs[e], fmt.Sprintf("Afdeling %d", d))
+			w.departmentIDs[d] = f.department(w.employerIDs[e], fmt.Sprintf("Afdeling %d", d))
 		}
 		b := &pgx.Batch{}
 		for i := range w.employees {
@@ -217,7 +218,7 @@ func (w *randomWorld) store(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) 
 			e.id = uuid.Must(uuid.NewV7())
 			var department *uuid.UUID
 			if e.department >= 0 {
-				department = &departments[e.department]
+				department = &w.departmentIDs[e.department]
 			}
 			b.Queue(`INSERT INTO employees (tenant_id, id, employer_id, department_id, personnel_number, first_name, last_name)
 				VALUES (app_tenant(), $1, $2, $3, $4, $5, $6)`,
@@ -241,7 +242,7 @@ func (w *randomWorld) store(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) 
 			}
 			for d := range u.departments {
 				b.Queue("INSERT INTO user_department_links (tenant_id, user_id, department_id) VALUES (app_tenant(), $1, $2)",
-					u.id, departments[d])
+					u.id, w.departmentIDs[d])
 			}
 			for i := range u.links {
 				b.Queue("INSERT INTO user_employee_links (tenant_id, user_id, employee_id) VALUES (app_tenant(), $1, $2)",
@@ -270,7 +271,7 @@ func (w *randomWorld) store(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) 
 				moved = append(moved, e.id.String())
 				to = append(to, "")
 				if e.moveTo >= 0 {
-					to[len(to)-1] = departments[e.moveTo].String()
+					to[len(to)-1] = w.departmentIDs[e.moveTo].String()
 				}
 			}
 			if e.deleted {
@@ -357,6 +358,7 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 			listed[e] = indices(listAll(ctx, t, tx, org.EmployeeFilter{Viewer: p, EmployerID: &id}, 100))
 		}
 		found = indices(listAll(ctx, t, tx, org.EmployeeFilter{Viewer: p, Query: w.query}, 100))
+		checkCounts(ctx, t, tx, w, p)
 		return nil
 	})
 	if err != nil {
@@ -389,5 +391,36 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 	}
 	if diff := cmp.Diff(byName, found); diff != "" {
 		t.Errorf("%s: search %q (-rule +list):\n%s", who, w.query, diff)
+	}
+}
+
+// checkCounts holds every count the employer pages show p (org.FindEmployers per employer,
+// org.EmployeeCounts per employer and department) to the length of the list behind it.
+func checkCounts(ctx context.Context, t *testing.T, tx pgx.Tx, w *randomWorld, p access.Principal) {
+	t.Helper()
+	employers, err := org.FindEmployers(ctx, tx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range employers {
+		if n := len(listAll(ctx, t, tx, org.EmployeeFilter{Viewer: p, EmployerID: &e.ID}, 100)); e.EmployeeCount != n {
+			t.Errorf("FindEmployers counts %d employees of %s, the list shows %d", e.EmployeeCount, e.Name, n)
+		}
+		total, byDepartment, err := org.EmployeeCounts(ctx, tx, p, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != e.EmployeeCount {
+			t.Errorf("EmployeeCounts counts %d employees of %s, FindEmployers %d", total, e.Name, e.EmployeeCount)
+		}
+		for d, employer := range w.departments {
+			if w.employerIDs[employer] != e.ID {
+				continue
+			}
+			id := w.departmentIDs[d]
+			if n := len(listAll(ctx, t, tx, org.EmployeeFilter{Viewer: p, DepartmentID: &id}, 100)); byDepartment[id] != n {
+				t.Errorf("EmployeeCounts counts %d employees in department %d, the list shows %d", byDepartment[id], d, n)
+			}
+		}
 	}
 }
