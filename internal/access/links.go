@@ -59,7 +59,7 @@ type DepartmentEntry struct {
 	Code          string
 	EmployerID    uuid.UUID
 	EmployerName  string
-	EmployeeCount int        // employees in the department; 0 for a candidate
+	EmployeeCount int        // employees in the department the editor sees; 0 for a candidate
 	LinkedAt      *time.Time // nil for a candidate
 }
 
@@ -541,7 +541,7 @@ const employeeSearchExpr = "lower(e.first_name || ' ' || e.name_prefix || ' ' ||
 const departmentSearchExpr = "lower(d.name || ' ' || d.code || ' ' || r.name)"
 
 // FindLinkedDepartments returns a page of the departments the user is linked to, by employer
-// and name, with their employee counts, and how many match in all. EFORBIDDEN without
+// and name, with how many of their employees the editor sees, and how many match in all. EFORBIDDEN without
 // access.manage.
 func FindLinkedDepartments(ctx context.Context, tx pgx.Tx, f LinkFilter) ([]DepartmentEntry, int, error) {
 	if err := CanManageLinks(f.Editor); err != nil {
@@ -556,10 +556,13 @@ func FindLinkedDepartments(ctx context.Context, tx pgx.Tx, f LinkFilter) ([]Depa
 	if err := tx.QueryRow(ctx, "SELECT count(*)"+from, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count linked departments: %w", err)
 	}
+	// A department's size is what the editor himself sees of it, by the employee list's rule, so
+	// the count reveals nobody he was cut off from.
+	visible, args := VisibleEmployees(f.Editor, args)
 	limit, offset := f.page()
 	args = append(args, limit, offset)
 	list, err := database.FindAll[DepartmentEntry](ctx, tx, "linked departments", `SELECT d.id, d.name, d.code, r.id, r.name,
-		(SELECT count(*) FROM employees x WHERE x.department_id = d.id), l.created_at`+from+
+		(SELECT count(*) FROM `+visible+` x WHERE x.department_id = d.id), l.created_at`+from+
 		fmt.Sprintf(" ORDER BY lower(r.name), r.id, lower(d.name), d.id LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, 0, err

@@ -215,6 +215,22 @@ func TestAccessDepartmentLink(t *testing.T) {
 	if doc.Find(fmt.Sprintf(`#f-department_id option[value="%s"]`, dept)).Length() != 0 {
 		t.Error("the linked department is still offered for linking")
 	}
+	t.Run("SizeIsWhatTheEditorSees", func(t *testing.T) {
+		// An employee the administrator himself is cut off from is not counted for him either.
+		b.inTenant(t, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), `INSERT INTO user_blacklist (tenant_id, user_id, employee_id, employer_id, department_id)
+				SELECT app_tenant(), $1, id, employer_id, department_id FROM employees WHERE id = $2`, admin.ID, members[0].ID)
+			return err
+		})
+		_, doc := b.get(t, c, accessPath(mgr.ID))
+		if row := textOf(doc, "#department-links tbody tr"); !strings.Contains(row, nl("user.access.employee_count", fmt.Sprint(len(members)-1))) {
+			t.Errorf("department row %q, want the %d employees the administrator sees", row, len(members)-1)
+		}
+		b.inTenant(t, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), "DELETE FROM user_blacklist WHERE user_id = $1", admin.ID)
+			return err
+		})
+	})
 
 	t.Run("SentTwice", func(t *testing.T) {
 		before := auditTotal(t, b)
