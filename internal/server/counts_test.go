@@ -14,8 +14,8 @@ import (
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
-// TestCountsFollowTheAccessRule: every employee count on the employer pages equals the number
-// of employees the list behind it shows the same user, for every demo user: a count never
+// TestCountsFollowTheAccessRule: every employee count on the start page and the employer pages
+// equals the number of employees the list behind it shows the same user, for every demo user: a count never
 // reveals an employee outside his access (hr@'s blacklisted one, the departments the manager
 // is not linked to).
 func TestCountsFollowTheAccessRule(t *testing.T) {
@@ -43,6 +43,12 @@ func TestCountsFollowTheAccessRule(t *testing.T) {
 				return n
 			}
 			c := b.login(t, email)
+			_, home := b.get(t, c, "/")
+			if tile := home.Find(`ul.tiles a[href="/employees"] strong`); tile.Length() == 1 {
+				if got, want := number(t, tile.Text()), listTotal(org.EmployeeFilter{}); got != want {
+					t.Errorf("the start page counts %d employees, the list shows %d", got, want)
+				}
+			}
 			resp, doc := b.get(t, c, "/employers")
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET /employers = %d", resp.StatusCode)
