@@ -39,6 +39,22 @@ type Admin struct {
 	Blobs document.BlobStore
 }
 
+// Offered reports whether the job screen offers to retry job j, because it means something: it
+// is waiting for a later attempt (run it now), or River will not run it again and running it
+// would redo its work. Not for a job that is running, about to run or completed, nor for a
+// cancelled or failed generation or deletion: that ended its bundle or deletion, and its
+// requester starts it anew on the full-dossier page. (Retry itself refuses only a completed
+// job.)
+func Offered(j *rivertype.JobRow) bool {
+	switch j.State {
+	case rivertype.JobStateRunning, rivertype.JobStateAvailable, rivertype.JobStateCompleted:
+		return false
+	case rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		return !bundle.RetriedByRequester(j.Kind)
+	}
+	return true
+}
+
 // Retry runs one of ed's tenant's jobs again and records it (job.retried). ENOTFOUND when the
 // job is absent or another tenant's, EFORBIDDEN unless ed may manage it (access.CanManageJob:
 // users.manage, not a platform job), ECONFLICT (job.error.not_retryable) for a completed job,

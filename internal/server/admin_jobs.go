@@ -68,6 +68,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		manage := access.CanManageJob(c.Principal, tenant) == nil
 		row := admin.Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
 			CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt, System: tenant == uuid.Nil, Concerns: concerns[j.ID]}
 		if j.FinalizedAt != nil {
@@ -76,10 +77,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		if n := len(j.Errors); n > 0 {
 			row.LastError = j.Errors[n-1].Error
 		}
-		if !row.System {
-			row.CanRetry = retryable(j)
-			row.CanCancel = j.FinalizedAt == nil
-		}
+		row.CanRetry = manage && jobs.Offered(j)
+		row.CanCancel = manage && j.FinalizedAt == nil
 		p.Jobs = append(p.Jobs, row)
 	}
 	if len(res.Jobs) == jobPageSize && res.LastCursor != nil {
@@ -94,21 +93,6 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		p.NextURL = "/admin/jobs?" + next.Encode()
 	}
 	return s.render(w, r, http.StatusOK, admin.Jobs(p))
-}
-
-// retryable reports whether retrying job j means something: it is waiting for a later attempt
-// (run it now), or River will not run it again and running it would redo its work. Not for a
-// job that is running, about to run or completed, nor for a cancelled or failed generation or
-// deletion: that ended its bundle or deletion, and its requester starts it anew on the
-// full-dossier page.
-func retryable(j *rivertype.JobRow) bool {
-	switch j.State {
-	case rivertype.JobStateRunning, rivertype.JobStateAvailable, rivertype.JobStateCompleted:
-		return false
-	case rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
-		return !bundle.RetriedByRequester(j.Kind)
-	}
-	return true
 }
 
 // jobConcerns says, per job of the tenant, which employer and employee it works on: the ids in

@@ -53,8 +53,8 @@ func (s *Server) renderAgreements(w http.ResponseWriter, r *http.Request, status
 	if err := access.CanReadEmployerDossier(c.Principal, employerID); err != nil {
 		return err
 	}
-	canManage := access.ManageOrganisation(c.Principal) == nil
-	p := employer.AgreementsPage{CanDelete: access.CanDeleteContract(c.Principal) == nil}
+	canManage := access.CanWriteEmployerContracts(c.Principal, employerID) == nil
+	p := employer.AgreementsPage{CanDelete: access.CanDeleteEmployerContracts(c.Principal, employerID) == nil}
 	var groups []org.EmployerGroup
 	var policies []casefile.Policy
 	err = s.inTenant(r, func(tx pgx.Tx) (err error) {

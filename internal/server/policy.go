@@ -52,7 +52,7 @@ func (s *Server) renderPolicies(w http.ResponseWriter, r *http.Request, status i
 	if err := access.CanReadEmployerDossier(c.Principal, employerID); err != nil {
 		return err
 	}
-	p := employer.PoliciesPage{CanDelete: access.CanDeleteContract(c.Principal) == nil}
+	p := employer.PoliciesPage{CanDelete: access.CanDeleteEmployerContracts(c.Principal, employerID) == nil}
 	err = s.inTenant(r, func(tx pgx.Tx) (err error) {
 		if p.Employer, err = org.FindEmployerByID(r.Context(), tx, employerID); err != nil {
 			return err
@@ -64,7 +64,7 @@ func (s *Server) renderPolicies(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	p.Page = s.page(r, "policy.page_title", p.Employer.Name)
-	if access.ManageOrganisation(c.Principal) == nil {
+	if access.CanWriteEmployerContracts(c.Principal, employerID) == nil {
 		base := "/employers/" + employerID.String() + "/policies"
 		action := base
 		if draft.ID != uuid.Nil {
