@@ -64,8 +64,10 @@ func (e *Employer) validate() error {
 	return nil
 }
 
-const employerColumns = `r.id, r.name, r.employer_number, r.group_id, coalesce(g.name, ''), r.products,
-	0, r.created_at, r.updated_at`
+// employerColumns are an employer's columns, with count as its EmployeeCount.
+func employerColumns(count string) string {
+	return "r.id, r.name, r.employer_number, r.group_id, coalesce(g.name, ''), r.products, " + count + ", r.created_at, r.updated_at"
+}
 
 const employerFrom = ` FROM employers r LEFT JOIN employer_groups g ON g.id = r.group_id `
 
@@ -74,8 +76,7 @@ const employerFrom = ` FROM employers r LEFT JOIN employer_groups g ON g.id = r.
 // off from).
 func FindEmployers(ctx context.Context, tx pgx.Tx, p access.Principal) ([]Employer, error) {
 	visible, args := access.VisibleEmployees(p, []any{p.Facts.Reach})
-	columns := strings.Replace(employerColumns, "0,", "coalesce(v.n, 0),", 1)
-	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+columns+employerFrom+
+	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+employerColumns("coalesce(v.n, 0)")+employerFrom+
 		"LEFT JOIN (SELECT e.employer_id, count(*) AS n FROM "+visible+" e GROUP BY e.employer_id) v ON v.employer_id = r.id "+
 		"WHERE r.id = ANY ($1) ORDER BY lower(r.name), r.id", args...)
 }
@@ -105,12 +106,12 @@ func EmployeeCounts(ctx context.Context, tx pgx.Tx, p access.Principal, employer
 
 // FindAllEmployers lists every employer of the tenant, for administrators' choices.
 func FindAllEmployers(ctx context.Context, tx pgx.Tx) ([]Employer, error) {
-	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+employerColumns+employerFrom+" ORDER BY lower(r.name), r.id")
+	return database.FindAll[Employer](ctx, tx, "employers", "SELECT "+employerColumns("0")+employerFrom+" ORDER BY lower(r.name), r.id")
 }
 
 // FindEmployerByID returns one employer, or ENOTFOUND. It does not check access.
 func FindEmployerByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Employer, error) {
-	return database.FindOne[Employer](ctx, tx, "employer", "SELECT "+employerColumns+employerFrom+" WHERE r.id = $1", id)
+	return database.FindOne[Employer](ctx, tx, "employer", "SELECT "+employerColumns("0")+employerFrom+" WHERE r.id = $1", id)
 }
 
 // checkGroup makes sure the employer's group, if any, exists.

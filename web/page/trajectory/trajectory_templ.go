@@ -531,9 +531,9 @@ func Show(p ShowPage) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var34 string
-						templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(dateValue(t.DueDate))
+						templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(component.DateValue(t.DueDate))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/trajectory/trajectory.templ`, Line: 81, Col: 104}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/page/trajectory/trajectory.templ`, Line: 81, Col: 114}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 						if templ_7745c5c3_Err != nil {
@@ -746,13 +746,6 @@ func Show(p ShowPage) templ.Component {
 		}
 		return nil
 	})
-}
-
-func dateValue(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format("2006-01-02")
 }
 
 var _ = templruntime.GeneratedTemplate
