@@ -51,7 +51,10 @@ func Migrate(ctx context.Context, ownerURL string, logger *slog.Logger) (int64, 
 
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSlog(logger))
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSlog(logger),
+		// Work on several issues lands in parallel, each with its own block of migration numbers;
+		// a database that has a later block already still takes an earlier one.
+		goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
