@@ -225,6 +225,16 @@ func listAll(ctx context.Context, t testing.TB, tx pgx.Tx, f org.EmployeeFilter,
 			break
 		}
 	}
+	// A page past the last one holds nobody but still says how many there are in all.
+	f.Offset = len(ids) + limit
+	past, total, err := org.FindEmployees(ctx, tx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(past) > 0 {
+		t.Errorf("FindEmployees at offset %d = %d employees, want none", f.Offset, len(past))
+	}
+	totals = append(totals, total)
 	for _, total := range totals {
 		if total != len(ids) {
 			t.Errorf("FindEmployees total = %d, but the pages hold %d employees", total, len(ids))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -177,29 +178,18 @@ const walkRows = 2000
 // limit and offset written into the statement, which PostgreSQL may then plan once for the
 // connection; it only ever runs for such pages. Any other page is planned anew each time.
 func findEmployees(f EmployeeFilter, send func(*pgx.Batch) error) (EmployeePage, error) {
+	if strings.TrimSpace(f.Query) != "" && !access.SearchTooShort(f.Query) {
+		return searchEmployees(f, send)
+	}
 	var where []string
 	var args []any
-	switch {
-	case strings.TrimSpace(f.Query) == "":
-	case access.SearchTooShort(f.Query):
+	if strings.TrimSpace(f.Query) != "" {
 		// Words this short match too many employees for the trigram index to help.
 		args = append(args, access.SearchPatterns(f.Query))
 		where = append(where, fmt.Sprintf(
 			"lower(e.first_name || ' ' || e.name_prefix || ' ' || e.last_name || ' ' || e.personnel_number || ' ' || e.bsn) LIKE ALL ($%d)", len(args)))
-	default:
-		// employee_search (SQL function) can use the trigram index, which row-level security
-		// keeps a plain LIKE from using.
-		args = append(args, access.SearchPatterns(f.Query))
-		where = append(where, fmt.Sprintf("e.id IN (SELECT s.id FROM employee_search($%d) s)", len(args)))
 	}
-	if f.EmployerID != nil {
-		args = append(args, *f.EmployerID)
-		where = append(where, fmt.Sprintf("e.employer_id = $%d", len(args)))
-	}
-	if f.DepartmentID != nil {
-		args = append(args, *f.DepartmentID)
-		where = append(where, fmt.Sprintf("e.department_id = $%d", len(args)))
-	}
+	where, args = employerFilters(f, "e", where, args)
 	from, args := access.VisibleEmployees(f.Viewer, args)
 	visible := " FROM " + from + " e"
 	if len(where) > 0 {
@@ -253,15 +243,75 @@ func findEmployees(f EmployeeFilter, send func(*pgx.Batch) error) (EmployeePage,
 	return page, nil
 }
 
+// employerFilters appends f's employer and department conditions on the table alias to where,
+// and their values to args.
+func employerFilters(f EmployeeFilter, alias string, where []string, args []any) ([]string, []any) {
+	if f.EmployerID != nil {
+		args = append(args, *f.EmployerID)
+		where = append(where, fmt.Sprintf("%s.employer_id = $%d", alias, len(args)))
+	}
+	if f.DepartmentID != nil {
+		args = append(args, *f.DepartmentID)
+		where = append(where, fmt.Sprintf("%s.department_id = $%d", alias, len(args)))
+	}
+	return where, args
+}
+
+// searchEmployees is findEmployees for a query the trigram index can serve (issue 14.7). The
+// matches come from visible_employee_search (access.VisibleEmployeeSearch), which tests the
+// viewer's facts on the rows the index check reads, and one statement asks for the page and,
+// as a window count over the same matches, the total: one pass over the matches per request,
+// where a count and a page through employee_search and visible_employees made four. A page
+// past the last match has no row to carry the total, so only then is it counted apart.
+func searchEmployees(f EmployeeFilter, send func(*pgx.Batch) error) (EmployeePage, error) {
+	matches, args := access.VisibleEmployeeSearch(f.Viewer, access.SearchPatterns(f.Query), nil)
+	matches = " FROM " + matches + " s"
+	where, args := employerFilters(f, "s", nil, args)
+	if len(where) > 0 {
+		matches += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit, offset := f.Limit, max(f.Offset, 0)
+	if limit <= 0 {
+		limit = 50
+	}
+	pageArgs := append(slices.Clip(args), limit, offset)
+	var page EmployeePage
+	b := &pgx.Batch{}
+	b.Queue(fmt.Sprintf("SELECT %s, s.total FROM (SELECT s.id, count(*) OVER () AS total%s"+
+		" ORDER BY s.last_name, s.first_name, s.id LIMIT $%d OFFSET $%d) s JOIN employees e ON e.id = s.id%s%s",
+		employeeColumns, matches, len(pageArgs)-1, len(pageArgs), employeeJoins, employeeOrder), pageArgs...).Query(func(rows pgx.Rows) error {
+		page.Employees = make([]Employee, 0, limit)
+		for rows.Next() {
+			page.Employees = append(page.Employees, Employee{})
+			if err := scanEmployee(rows, &page.Employees[len(page.Employees)-1], &page.Total); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if err := send(b); err != nil {
+		return EmployeePage{}, fmt.Errorf("search: %w", err)
+	}
+	if len(page.Employees) > 0 || offset == 0 {
+		return page, nil
+	}
+	b = &pgx.Batch{}
+	b.Queue("SELECT count(*)"+matches, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&page.Total) })
+	if err := send(b); err != nil {
+		return EmployeePage{}, fmt.Errorf("count: %w", err)
+	}
+	return page, nil
+}
+
 // scanEmployee reads a row of employeeColumns into e field by field, its ids as 16 bytes: a
 // list page scans fifty rows on every request, and pgx reads a uuid.UUID through its text form
 // (sql.Scanner) and a struct by reflection.
-func scanEmployee(row pgx.Row, e *Employee) error {
+func scanEmployee(row pgx.Row, e *Employee, more ...any) error {
 	var department pgtype.UUID
-	err := row.Scan((*[16]byte)(&e.ID), (*[16]byte)(&e.EmployerID), &e.EmployerName, &department, &e.DepartmentName,
+	err := row.Scan(append([]any{(*[16]byte)(&e.ID), (*[16]byte)(&e.EmployerID), &e.EmployerName, &department, &e.DepartmentName,
 		&e.PersonnelNumber, &e.Initials, &e.FirstName, &e.NamePrefix, &e.LastName, &e.BirthDate, &e.BSN, &e.Email,
 		&e.Phone, &e.Street, &e.HouseNumber, &e.PostalCode, &e.City, &e.EmploymentStart, &e.EmploymentEnd,
-		&e.CreatedAt, &e.UpdatedAt)
+		&e.CreatedAt, &e.UpdatedAt}, more...)...)
 	if department.Valid {
 		id := uuid.UUID(department.Bytes)
 		e.DepartmentID = &id
