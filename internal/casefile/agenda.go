@@ -33,12 +33,13 @@ var AppointmentKinds = []string{AppointmentCompanyDoctor, AppointmentCaseManager
 // Appointment statuses; labels live in the message catalogue as "appointment.status.<status>".
 const (
 	AppointmentPlanned   = "planned"   // gepland
+	AppointmentHeld      = "held"      // gehouden: a consultation fulfilled it
 	AppointmentLapsed    = "lapsed"    // verlopen: the time passed without a consultation
 	AppointmentCancelled = "cancelled" // geannuleerd
 )
 
 // AppointmentStatuses lists the statuses in display order.
-var AppointmentStatuses = []string{AppointmentPlanned, AppointmentLapsed, AppointmentCancelled}
+var AppointmentStatuses = []string{AppointmentPlanned, AppointmentHeld, AppointmentLapsed, AppointmentCancelled}
 
 // MaxTextLength bounds the free-text fields of the agenda.
 const MaxTextLength = 10_000

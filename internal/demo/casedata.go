@@ -21,9 +21,11 @@ const CaseEmployees = 300
 
 // ensureCaseData fills the demo's case data once: protocols, programmes, a policy and a service
 // agreement per employer, policy participation, and for a third of the first CaseEmployees
-// employees an absence with percentage changes, reports (one medical), a trajectory, a first
-// consultation with the appointment it fulfilled, a coming appointment and, for long absences,
-// a decision. It does nothing when absences exist.
+// employees (casefile.DemoAbsence, when their employment covers it) an absence with percentage
+// changes, reports (one medical), a first consultation with the appointment it fulfilled
+// (held) and, while the absence runs, a trajectory with the tasks due by now done (some late
+// ones left open), a coming appointment and, for long absences, a decision. It does nothing
+// when absences exist.
 func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employers []plannedEmployer, out io.Writer) error {
 	var has bool
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM absences)").Scan(&has); err != nil || has {
@@ -86,14 +88,18 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 		}
 	}
 
-	rows, err := tx.Query(ctx, "SELECT id, employer_id FROM employees ORDER BY personnel_number LIMIT $1", CaseEmployees)
+	rows, err := tx.Query(ctx, `SELECT id, employer_id, employment_start, employment_end FROM employees
+		ORDER BY personnel_number, id LIMIT $1`, CaseEmployees)
 	if err != nil {
 		return err
 	}
-	type emp struct{ id, employer uuid.UUID }
+	type emp struct {
+		id, employer uuid.UUID
+		start, end   *time.Time
+	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (emp, error) {
 		var e emp
-		err := r.Scan(&e.id, &e.employer)
+		err := r.Scan(&e.id, &e.employer, &e.start, &e.end)
 		return e, err
 	})
 	if err != nil {
@@ -114,21 +120,23 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 		if i%3 != 0 {
 			continue
 		}
-		absences++
-		first := today.AddDate(0, 0, -(20 + (i*37)%500))
-		a := casefile.Absence{FirstSickDay: first, Cause: casefile.AbsenceCauses[i%len(casefile.AbsenceCauses)],
-			Notes: "Ziekmelding telefonisch ontvangen door de leidinggevende."}
-		if i%2 == 0 {
-			back := first.AddDate(0, 0, 14+i%40)
-			if back.Before(today) {
-				a.RecoveryDate = &back
-			}
+		first, back := casefile.DemoAbsence(i, today)
+		// Only an absence his employment covers, from the first day to the recovery or today.
+		last := today
+		if back != nil {
+			last = *back
 		}
+		if e.start != nil && e.start.After(first) || e.end != nil && e.end.Before(last) {
+			continue
+		}
+		absences++
+		a := casefile.Absence{FirstSickDay: first, RecoveryDate: back, Cause: casefile.AbsenceCauses[i%len(casefile.AbsenceCauses)],
+			Notes: "Ziekmelding telefonisch ontvangen door de leidinggevende."}
 		abs, err := casefile.CreateAbsence(ctx, tx, doctor, e.id, casefile.NewAbsence{Absence: a, Percentage: 100})
 		if err != nil {
 			return fmt.Errorf("absence: %w", err)
 		}
-		if a.RecoveryDate == nil || a.RecoveryDate.Sub(first) > 10*24*time.Hour {
+		if back == nil || back.Sub(first) > 10*24*time.Hour {
 			from := first.AddDate(0, 0, 10)
 			if from.Before(today) {
 				if _, err := casefile.SetAbsencePercentage(ctx, tx, doctor, e.id, abs.ID, &from, 50, nil); err != nil {
@@ -144,10 +152,6 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 				return fmt.Errorf("report: %w", err)
 			}
 		}
-		if _, _, err := casefile.OpenTrajectory(ctx, tx, doctor, casefile.TrajectoryStart{EmployeeID: e.id,
-			ProtocolID: absenceProtocol, StartDate: first}); err != nil {
-			return fmt.Errorf("trajectory: %w", err)
-		}
 		held := first.AddDate(0, 0, 7).Add(10 * time.Hour)
 		cons, err := casefile.CreateConsultation(ctx, tx, doctor, casefile.Consultation{EmployeeID: e.id, HeldAt: held,
 			HeldBy: "Bedrijfsarts M. de Wit", Outcome: casefile.FirstConsultationOutcome, Medical: true})
@@ -155,12 +159,28 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 			return fmt.Errorf("consultation: %w", err)
 		}
 		if _, err := casefile.CreateAppointment(ctx, tx, doctor, casefile.Appointment{EmployeeID: e.id, StartsAt: held,
-			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", ConsultationID: &cons.ID}); err != nil {
+			WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor", Status: casefile.AppointmentHeld, ConsultationID: &cons.ID}); err != nil {
 			return fmt.Errorf("fulfilled appointment: %w", err)
+		}
+		if back != nil {
+			// A recovered absence needs no guidance any more: no trajectory, no coming appointment.
+			continue
+		}
+		_, tasks, err := casefile.OpenTrajectory(ctx, tx, doctor, casefile.TrajectoryStart{EmployeeID: e.id,
+			ProtocolID: absenceProtocol, StartDate: first})
+		if err != nil {
+			return fmt.Errorf("trajectory: %w", err)
+		}
+		for _, t := range tasks {
+			if t.DueDate != nil && casefile.DemoTaskDone(i, *t.DueDate, today) {
+				if _, err := casefile.CompleteTask(ctx, tx, doctor, e.id, t.ID); err != nil {
+					return fmt.Errorf("task: %w", err)
+				}
+			}
 		}
 		if _, err := casefile.CreateAppointment(ctx, tx, doctor, casefile.Appointment{EmployeeID: e.id,
 			StartsAt: today.AddDate(0, 0, 3+i%20).Add(10 * time.Hour), WithWhom: "Bedrijfsarts M. de Wit", Kind: "company_doctor",
-			Status: "planned"}); err != nil {
+			Status: casefile.AppointmentPlanned}); err != nil {
 			return fmt.Errorf("appointment: %w", err)
 		}
 		if today.Sub(first) > 300*24*time.Hour {

@@ -145,18 +145,31 @@ func firstEmployees(ctx context.Context, tx pgx.Tx, employerID uuid.UUID, n int)
 }
 
 // ensureDocuments gives each employer two documents and each of the first DocumentEmployees
-// employees a few, as small generated PDFs, skipping dossiers that already hold documents.
+// employees a few, as small generated PDFs, skipping dossiers that already hold documents. An
+// employee's documents tell his absence (casefile.DemoAbsence), each dated within it: the sick
+// report on the first day, the company doctor's report on the day of the consultation, the
+// plan of action six weeks in and the recovery report on the day of recovery, as far as the
+// absence has come; an employee without one gets an invitation to a preventive consultation,
+// dated within his employment. Each is added by the user whose work it is (the company doctor,
+// the case manager, the administrator for the employers'), so it names who added it.
 func ensureDocuments(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, blobs document.BlobStore, out io.Writer) (int, error) {
 	svc := document.NewService(blobs, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	type plan struct {
-		dossier    document.Dossier
-		employerID uuid.UUID
-		employeeID *uuid.UUID
-		name       string
-	}
-	var plans []plan
+	var plans []documentPlan
 	cats := map[string]uuid.UUID{}
+	editors := map[string]access.Editor{}
 	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+		for _, email := range []string{adminEmail, doctorEmail, caseManagerEmail} {
+			users, _, err := org.FindUsers(ctx, tx, org.UserFilter{Query: email, Limit: 1})
+			if err != nil || len(users) == 0 {
+				return fmt.Errorf("demo user %s: %w", email, err)
+			}
+			_, p, err := org.LoadPrincipal(ctx, tx, tenantID, users[0].ID)
+			if err != nil {
+				return err
+			}
+			id := users[0].ID
+			editors[email] = access.Editor{Principal: p, Actor: audit.Actor{UserID: &id}}
+		}
 		all, err := document.FindCategories(ctx, tx)
 		for _, c := range all {
 			cats[string(c.Dossier)+"/"+c.Name] = c.ID
@@ -172,21 +185,26 @@ func ensureDocuments(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID
 		var id uuid.UUID
 		var name string
 		if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
-			plans = append(plans, plan{document.DossierEmployer, id, nil, name})
+			plans = append(plans, documentPlan{dossier: document.DossierEmployer, employerID: id, name: name})
 			return nil
 		}); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT e.id, e.employer_id, e.first_name || ' ' || e.name_prefix || ' ' || e.last_name
+		rows, err = tx.Query(ctx, `SELECT e.id, e.employer_id, e.first_name || ' ' || e.name_prefix || ' ' || e.last_name,
+				e.employment_start, e.employment_end, a.first_sick_day, a.recovery_date
 			FROM (SELECT * FROM employees ORDER BY personnel_number LIMIT $1) e
-			WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.employee_id = e.id)`, DocumentEmployees)
+			LEFT JOIN LATERAL (SELECT a.first_sick_day, a.recovery_date FROM absences a WHERE a.employee_id = e.id
+				ORDER BY a.first_sick_day DESC LIMIT 1) a ON true
+			WHERE NOT EXISTS (SELECT 1 FROM documents d WHERE d.employee_id = e.id)
+			ORDER BY e.personnel_number`, DocumentEmployees)
 		if err != nil {
 			return err
 		}
-		var employerID uuid.UUID
-		_, err = pgx.ForEachRow(rows, []any{&id, &employerID, &name}, func() error {
+		var p documentPlan
+		_, err = pgx.ForEachRow(rows, []any{&id, &p.employerID, &p.name, &p.start, &p.end, &p.sick, &p.recovered}, func() error {
 			e := id
-			plans = append(plans, plan{document.DossierEmployee, employerID, &e, name})
+			p.dossier, p.employeeID = document.DossierEmployee, &e
+			plans = append(plans, p)
 			return nil
 		})
 		return err
@@ -195,12 +213,14 @@ func ensureDocuments(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID
 		return 0, err
 	}
 	made := 0
+	today := time.Now().UTC().Truncate(24 * time.Hour)
 	for i, p := range plans {
-		for _, d := range demoDocuments(p.dossier, p.name, i) {
+		for _, d := range demoDocuments(p, i, today) {
 			date := d.date
+			ed := editors[d.by]
 			n := document.NewDocument{EmployerID: p.employerID, EmployeeID: p.employeeID, CategoryID: cats[string(p.dossier)+"/"+d.category],
-				FileName: d.file, DocumentDate: &date}
-			if _, err := svc.Upload(ctx, pool, access.System(audit.Actor{}), tenantID, n, bytes.NewReader(pdf(d.title, d.lines))); err != nil {
+				FileName: d.file, DocumentDate: &date, UploadedBy: ed.Actor.UserID}
+			if _, err := svc.Upload(ctx, pool, ed, tenantID, n, bytes.NewReader(pdf(d.title, d.lines))); err != nil {
 				return made, fmt.Errorf("document %s: %w", d.file, err)
 			}
 			made++
@@ -212,29 +232,75 @@ func ensureDocuments(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID
 	return made, nil
 }
 
+// The demo users who add the demo's documents.
+const (
+	adminEmail       = "beheerder@demo.dossierkast.nl"
+	doctorEmail      = "bedrijfsarts@demo.dossierkast.nl"
+	caseManagerEmail = "casemanager@demo.dossierkast.nl"
+)
+
+// documentPlan is a dossier to fill: an employer's, or an employee's with his employment and
+// latest absence (sick nil: none).
+type documentPlan struct {
+	dossier         document.Dossier
+	employerID      uuid.UUID
+	employeeID      *uuid.UUID
+	name            string
+	start, end      *time.Time
+	sick, recovered *time.Time
+}
+
 type demoDocument struct {
 	category, file, title string
 	lines                 []string
 	date                  time.Time
+	by                    string // e-mail of the demo user who adds it
 }
 
-// demoDocuments returns the documents of one dossier; i varies the dates.
-func demoDocuments(dossier document.Dossier, name string, i int) []demoDocument {
-	day := time.Date(2026, time.Month(1+i%9), 1+i%27, 0, 0, 0, 0, time.UTC)
-	if dossier == document.DossierEmployer {
+// demoDocuments returns the documents of one dossier as of today; i varies the dates of those
+// that do not follow from an absence.
+func demoDocuments(p documentPlan, i int, today time.Time) []demoDocument {
+	if p.dossier == document.DossierEmployer {
+		day := time.Date(2026, time.Month(1+i%9), 1+i%27, 0, 0, 0, 0, time.UTC)
 		return []demoDocument{
-			{"Contracten en afspraken", "Dienstverleningsovereenkomst " + name + ".pdf", "Dienstverleningsovereenkomst",
-				[]string{"Werkgever: " + name, "Looptijd: 1 januari 2026 tot en met 31 december 2027", "Dienstverlening: verzuimbegeleiding en re-integratie"}, day},
-			{"Correspondentie werkgever", "Verzuimprotocol " + name + ".pdf", "Verzuimprotocol",
-				[]string{"Werkgever: " + name, "Ziekmelden voor 9.00 uur bij de leidinggevende", "Bereikbaar blijven op het opgegeven adres"}, day},
+			{"Contracten en afspraken", "Dienstverleningsovereenkomst " + p.name + ".pdf", "Dienstverleningsovereenkomst",
+				[]string{"Werkgever: " + p.name, "Looptijd: 1 januari 2026 tot en met 31 december 2027", "Dienstverlening: verzuimbegeleiding en re-integratie"}, day, adminEmail},
+			{"Correspondentie werkgever", "Verzuimprotocol " + p.name + ".pdf", "Verzuimprotocol",
+				[]string{"Werkgever: " + p.name, "Ziekmelden voor 9.00 uur bij de leidinggevende", "Bereikbaar blijven op het opgegeven adres"}, day, adminEmail},
 		}
 	}
-	return []demoDocument{
-		{"Verzuim", "Ziekmelding.pdf", "Ziekmelding", []string{"Werknemer: " + name, "Eerste ziektedag: " + day.Format("2-1-2006"),
-			"Verwachte duur: onbekend"}, day},
-		{"Re-integratie", "Plan van aanpak.pdf", "Plan van aanpak", []string{"Werknemer: " + name,
-			"Doel: terugkeer in eigen werk", "Evaluatie na zes weken"}, day.AddDate(0, 0, 42)},
-		{"Medisch", "Spreekuurverslag bedrijfsarts.pdf", "Spreekuurverslag", []string{"Werknemer: " + name,
-			"Beperkingen: tijdelijk geen tilwerk", "Volgend spreekuur over vier weken"}, day.AddDate(0, 0, 14)},
+	if p.sick == nil {
+		// A day of his employment, at most a hundred days ago.
+		day := today.AddDate(0, 0, -(10 + i%90))
+		if p.end != nil && p.end.Before(day) {
+			day = *p.end
+		}
+		if p.start != nil && p.start.After(day) {
+			day = *p.start
+		}
+		return []demoDocument{
+			{"Correspondentie", "Uitnodiging preventief spreekuur.pdf", "Uitnodiging preventief spreekuur", []string{"Werknemer: " + p.name,
+				"U kunt zonder verzuim een gesprek met de bedrijfsarts aanvragen.", "Datum: " + day.Format("2-1-2006")}, day, caseManagerEmail},
+		}
 	}
+	first := *p.sick
+	last := today
+	if p.recovered != nil {
+		last = *p.recovered
+	}
+	docs := []demoDocument{
+		{"Verzuim", "Ziekmelding.pdf", "Ziekmelding", []string{"Werknemer: " + p.name, "Eerste ziektedag: " + first.Format("2-1-2006"),
+			"Verwachte duur: onbekend"}, first, doctorEmail},
+		{"Medisch", "Spreekuurverslag bedrijfsarts.pdf", "Spreekuurverslag", []string{"Werknemer: " + p.name,
+			"Beperkingen: tijdelijk geen tilwerk", "Volgend spreekuur over vier weken"}, first.AddDate(0, 0, 7), doctorEmail},
+	}
+	if plan := first.AddDate(0, 0, 42); !plan.After(last) {
+		docs = append(docs, demoDocument{"Re-integratie", "Plan van aanpak.pdf", "Plan van aanpak", []string{"Werknemer: " + p.name,
+			"Doel: terugkeer in eigen werk", "Evaluatie na zes weken"}, plan, doctorEmail})
+	}
+	if p.recovered != nil {
+		docs = append(docs, demoDocument{"Verzuim", "Hersteldmelding.pdf", "Hersteldmelding", []string{"Werknemer: " + p.name,
+			"Hersteld per: " + p.recovered.Format("2-1-2006"), "Werkhervatting in eigen werk"}, *p.recovered, doctorEmail})
+	}
+	return docs
 }
