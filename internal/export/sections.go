@@ -49,7 +49,8 @@ func fixed(sql string) func(j *job) (string, []any) {
 // dataSections are the data sheets in workbook order, after Overzicht and Verwerking.
 var dataSections = []section{
 	{
-		key: "personal", sheet: "Persoonsgegevens", tables: []string{"employees"},
+		// The employees row itself (keyed by id, not employee_id).
+		key: "personal", sheet: "Persoonsgegevens",
 		cols: []column{
 			{key: "employee_id", header: "Werknemer-id", width: 38},
 			{key: "personnel_number", header: "Personeelsnummer", width: 18},
