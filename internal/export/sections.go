@@ -279,15 +279,18 @@ var dataSections = []section{
 		},
 		// Every audit event about the employee, refusals included: who saw his dossier, when,
 		// in which role and for which organisation (NEN 7513).
-		query: fixed(`SELECT a.at, coalesce(u.name, ''), coalesce(r.name, ''), coalesce(u.kind, ''),
-			CASE u.kind WHEN 'coach' THEN coalesce(p.name, '')
-				WHEN 'employer' THEN coalesce((SELECT string_agg(m.name, ', ' ORDER BY m.name) FROM user_employers ue
-					JOIN employers m ON m.id = ue.employer_id WHERE ue.user_id = u.id), '')
-				WHEN 'provider' THEN (SELECT name FROM tenants WHERE id = app_tenant())
-				ELSE '' END,
-			a.action, a.subject_type
-			FROM audit_events a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN roles r ON r.id = u.role_id
-			LEFT JOIN intervention_providers p ON p.id = u.provider_id
+		// Each user's role and organisation is worked out once (who), not per event.
+		query: fixed(`WITH who AS MATERIALIZED (
+				SELECT u.id, u.name, coalesce(r.name, '') AS role, u.kind,
+					CASE u.kind WHEN 'coach' THEN coalesce(p.name, '')
+						WHEN 'employer' THEN coalesce((SELECT string_agg(m.name, ', ' ORDER BY m.name) FROM user_employers ue
+							JOIN employers m ON m.id = ue.employer_id WHERE ue.user_id = u.id), '')
+						ELSE (SELECT name FROM tenants WHERE id = app_tenant()) END AS organisation
+				FROM users u LEFT JOIN roles r ON r.id = u.role_id LEFT JOIN intervention_providers p ON p.id = u.provider_id
+				WHERE u.id IN (SELECT DISTINCT user_id FROM audit_events WHERE employee_id = $1))
+			SELECT a.at, coalesce(w.name, ''), coalesce(w.role, ''), coalesce(w.kind, ''), coalesce(w.organisation, ''),
+				a.action, a.subject_type
+			FROM audit_events a LEFT JOIN who w ON w.id = a.user_id
 			WHERE a.employee_id = $1 AND $2::boolean IS NOT NULL ORDER BY a.at, a.id`),
 	},
 }

@@ -48,14 +48,22 @@ func exportsPage(r *http.Request, tx pgx.Tx, p access.Principal, id uuid.UUID) (
 	if err != nil {
 		return page, err
 	}
+	// The decisions differ only by who made the export: asked once per creator, not per row.
+	type decided struct{ download, retry bool }
+	byCreator := map[uuid.UUID]decided{}
 	for _, x := range list {
 		row := exportpage.Row{Export: x}
 		if x.Deleted() {
 			page.Deleted = append(page.Deleted, row)
 			continue
 		}
-		row.CanDownload = x.Available(page.Now) && access.CanDownloadExport(ctx, tx, p, x.Facts()) == nil
-		row.CanRetry = x.Status == export.StatusFailed && access.CanRetryExport(ctx, tx, p, x.Facts()) == nil
+		d, ok := byCreator[x.RequestedBy]
+		if !ok {
+			d = decided{download: access.CanDownloadExport(ctx, tx, p, x.Facts()) == nil, retry: access.CanRetryExport(ctx, tx, p, x.Facts()) == nil}
+			byCreator[x.RequestedBy] = d
+		}
+		row.CanDownload = x.Available(page.Now) && d.download
+		row.CanRetry = x.Status == export.StatusFailed && d.retry
 		page.Generated = append(page.Generated, row)
 	}
 	return page, nil
