@@ -41,8 +41,15 @@ type exportFixture struct {
 
 func newExportFixture(t *testing.T) *exportFixture {
 	t.Helper()
+	f := newExportFixtureWithoutWorkers(t)
+	startBundleWorkers(t, f.b)
+	return f
+}
+
+// newExportFixtureWithoutWorkers is newExportFixture with no River workers running yet.
+func newExportFixtureWithoutWorkers(t *testing.T) *exportFixture {
+	t.Helper()
 	b := setup(t, 10)
-	startBundleWorkers(t, b)
 	f := &exportFixture{b: b, admin: b.login(t, adminEmail)}
 	b.inTenant(t, func(tx pgx.Tx) error {
 		return tx.QueryRow(context.Background(), "SELECT id, employer_id FROM employees ORDER BY id LIMIT 1").Scan(&f.employee, &f.employer)
