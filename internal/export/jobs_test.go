@@ -399,3 +399,28 @@ func TestExportKilledMidWrite(t *testing.T) {
 		t.Errorf("blob folder holds %v, want only %v", f.blobFiles(t), files)
 	}
 }
+
+// A job River will not run again (cancelled on /admin/jobs before it ran, or discarded with
+// its attempts spent) ends its export as Mislukt with the reason, once; a running or finished
+// export is left alone.
+func TestExportJobEnded(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	u := f.user(t, access.KindProvider, "Beëindigd", exportRights...)
+	x := f.request(t, u, "")
+	args := []byte(`{"tenant_id":"` + f.tenant.String() + `","export_id":"` + x.ID.String() + `"}`)
+	for _, state := range []rivertype.JobState{rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateCancelled} {
+		if err := f.worker.JobEnded(f.ctx, &rivertype.JobRow{ID: 1, State: state, EncodedArgs: args}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.find(t, x.ID); state == rivertype.JobStateCompleted && got.Status != export.StatusPending {
+			t.Errorf("a completed job changed its export: %s", got.Status)
+		}
+	}
+	if got := f.find(t, x.ID); got.Status != export.StatusFailed || got.Error != "export.error.cancelled" {
+		t.Errorf("export of a cancelled job: %s (%q)", got.Status, got.Error)
+	}
+	if n := f.count(t, "SELECT count(*) FROM audit_events WHERE action = $1 AND subject_id = $2", audit.ExportFailed, x.ID); n != 1 {
+		t.Errorf("%d failures audited, want 1", n)
+	}
+}
