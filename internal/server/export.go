@@ -18,7 +18,7 @@ import (
 
 // refuseExport records a refused export action (404 or 403) in its own transaction (the
 // refused one rolled back); other errors are not refusals and are not recorded. subject is the
-// employee (page, start) or the export (retry, download).
+// employee (start) or the export (retry, download).
 func (s *Server) refuseExport(r *http.Request, operation, subjectType string, subject uuid.UUID, err error) {
 	code := apperr.CodeOf(err)
 	if code != apperr.ENOTFOUND && code != apperr.EFORBIDDEN && code != apperr.EGONE {
@@ -72,7 +72,8 @@ func exportsPage(r *http.Request, tx pgx.Tx, p access.Principal, id uuid.UUID) (
 // showExports shows an employee's export page: the start button with its warning, the
 // generated exports with their status and downloads, and the deleted ones. Asked with
 // HX-Request it renders only the status part, which the page's script polls while an export
-// runs. Opening the page is audited (the page and its list of exports); its polls are not.
+// runs. Opening the page is audited (the view of the dossier part, the page and its list of
+// exports); its polls are not.
 func (s *Server) showExports(w http.ResponseWriter, r *http.Request) error {
 	c := mustCurrent(r)
 	id, err := pathID(r, "id")
@@ -85,17 +86,21 @@ func (s *Server) showExports(w http.ResponseWriter, r *http.Request) error {
 		if p, err = exportsPage(r, tx, c.Principal, id); err != nil || fragment {
 			return err
 		}
-		for _, action := range []string{audit.ExportPageViewed, audit.ExportListViewed} {
-			err := audit.Write(r.Context(), tx, actor(r), audit.Event{Action: action, SubjectType: "employee", SubjectID: &id,
-				EmployeeID: &id, EmployerID: &p.Employee.EmployerID, Details: map[string]any{"exports": len(p.Generated) + len(p.Deleted)}})
-			if err != nil {
+		// The view of the dossier part, as every dossier page records it, and the export page's
+		// own two events (seed 001: the page, and the list of exports).
+		events := []audit.Event{{Action: audit.EmployeeViewed, Details: map[string]any{"tab": "exports"}},
+			{Action: audit.ExportPageViewed}, {Action: audit.ExportListViewed, Details: map[string]any{"exports": len(p.Generated) + len(p.Deleted)}}}
+		for _, e := range events {
+			e.SubjectType, e.SubjectID, e.EmployeeID, e.EmployerID = "employee", &id, &id, &p.Employee.EmployerID
+			if err := audit.Write(r.Context(), tx, actor(r), e); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		s.refuseExport(r, "page", "employee", id, err)
+		// A refused view of a dossier part is recorded as every dossier page records it.
+		s.auditCaseRefusal(r, err, id, "exports")
 		return err
 	}
 	w.Header().Set("Vary", "HX-Request")
