@@ -50,12 +50,13 @@ func BenchmarkExportLargeDossier(b *testing.B) {
 	for range b.N {
 		x := f.request(b, u, "")
 		base := benchtest.ResetPeakRSS(b)
+		live := benchtest.WatchLiveHeap()
 		start, cpu := time.Now(), benchtest.CPUTime()
 		if err := f.work(f.worker, x, 1); err != nil {
 			b.Fatal(err)
 		}
 		took, cpuTook := time.Since(start), benchtest.CPUTime()-cpu
-		growth := benchtest.PeakRSS(b) - base
+		growth, heap := benchtest.PeakRSS(b)-base, live()/1e6
 		x = f.find(b, x.ID)
 		if x.Status != export.StatusDone {
 			b.Fatalf("export: %s (%s)", x.Status, x.Error)
@@ -80,11 +81,12 @@ func BenchmarkExportLargeDossier(b *testing.B) {
 		b.ReportMetric(took.Seconds(), "s/export")
 		b.ReportMetric(cpuTook.Seconds(), "cpu_s/export")
 		b.ReportMetric(growth, "peak_RSS_growth_MB")
+		b.ReportMetric(heap, "peak_live_heap_MB")
 		b.ReportMetric(float64(x.XLSXSize)/1e6, "xlsx_MB")
 		b.ReportMetric(float64(x.JSONSize)/1e6, "json_MB")
 		b.ReportMetric(baseline.Seconds(), "baseline_copy_s")
-		b.Logf("export of %d rows: %s (cpu %s), peak RSS growth %.1f MB (from %.1f MB), xlsx %.1f MB, json %.1f MB; "+
+		b.Logf("export of %d rows: %s (cpu %s), peak RSS growth %.1f MB (from %.1f MB; live heap at most %.1f MB), xlsx %.1f MB, json %.1f MB; "+
 			"baseline COPY of the same tables %s; load %s", x.RowsDone, took.Round(time.Millisecond), cpuTook.Round(time.Millisecond),
-			growth, base, float64(x.XLSXSize)/1e6, float64(x.JSONSize)/1e6, baseline.Round(time.Millisecond), benchtest.LoadAverage())
+			growth, base, heap, float64(x.XLSXSize)/1e6, float64(x.JSONSize)/1e6, baseline.Round(time.Millisecond), benchtest.LoadAverage())
 	}
 }
