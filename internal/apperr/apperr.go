@@ -19,6 +19,7 @@ const (
 	EBADINPUT  Code = "bad_input" // 400: a request that is malformed
 	EMETHOD    Code = "method"    // 405: the address exists, not for this method
 	ECONFLICT  Code = "conflict"  // 409: clashes with existing data
+	EGONE      Code = "gone"      // 410: existed, and was deleted for good (an expired export)
 	ETOOLARGE  Code = "too_large" // 413: request body past the limit
 	ETOOMANY   Code = "too_many"  // 429: slowed down
 	EINTERNAL  Code = "internal"  // 500: everything else

@@ -79,6 +79,20 @@ const (
 	// A refused full-dossier action (subject: the employer; details: operation — generate,
 	// retry or delete — reason and message).
 	FullDossierRefused = "full_dossier.refused"
+
+	// Employee dossier exports (subject: the export, employee: whose dossier). ExportGenerated
+	// is the copy of the dossier (NEN 7513), with the creator as the user; ExportExpired is the
+	// automatic deletion of its files after 24 hours; ExportRefused a refused page, start,
+	// retry or download (details: operation, reason and message).
+	ExportPageViewed = "export.page_viewed"
+	ExportListViewed = "export.list_viewed"
+	ExportRequested  = "export.requested"
+	ExportRetried    = "export.retried"
+	ExportGenerated  = "export.generated"
+	ExportFailed     = "export.failed"
+	ExportDownloaded = "export.downloaded"
+	ExportExpired    = "export.expired"
+	ExportRefused    = "export.refused"
 )
 
 // Actions lists the action keys for the filter.
@@ -90,7 +104,9 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	DocumentUploaded, DocumentDownloaded, DocumentDeleted, DocumentRefused,
 	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated,
 	BundleRequested, BundleRetried, BundleGenerated, BundleFailed, BundleCopied, BundleExpired,
-	DossierDeletionRequested, DossierDeleted, FullDossierRefused}
+	DossierDeletionRequested, DossierDeleted, FullDossierRefused,
+	ExportPageViewed, ExportListViewed, ExportRequested, ExportRetried, ExportGenerated, ExportFailed, ExportDownloaded,
+	ExportExpired, ExportRefused}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/bundle"
+	"github.com/dossierkast/dossierkast/internal/export"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 )
 
@@ -68,7 +69,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	for _, a := range audit.Actions {
 		used["action."+a] = true
 	}
-	for _, s := range []string{"400", "403", "404", "409", "413", "422", "429", "500"} {
+	for _, s := range []string{"400", "403", "404", "409", "410", "413", "422", "429", "500"} {
 		used["error.title."+s] = true
 	}
 	for _, s := range []string{"available", "scheduled", "running", "retryable", "completed", "cancelled", "discarded", "pending"} {
@@ -78,7 +79,8 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["language."+l] = true
 	}
 	used["user.status.active"], used["user.status.blocked"], used["jobkind.cleanup_sessions"] = true, true, true
-	for _, args := range []interface{ Kind() string }{bundle.GenerateBundleArgs{}, bundle.DeleteDossierArgs{}, bundle.ExpireBundlesArgs{}} {
+	for _, args := range []interface{ Kind() string }{bundle.GenerateBundleArgs{}, bundle.DeleteDossierArgs{}, bundle.ExpireBundlesArgs{},
+		export.GenerateExportArgs{}, export.ExpireExportsArgs{}} {
 		used["jobkind."+args.Kind()] = true
 	}
 	for key := range used {

@@ -17,8 +17,10 @@ import (
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/export"
 	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
 	"github.com/dossierkast/dossierkast/internal/jobs/orphans"
+	"github.com/dossierkast/dossierkast/internal/mail"
 )
 
 // Deps are what the workers work with.
@@ -27,6 +29,8 @@ type Deps struct {
 	Blobs    document.BlobStore
 	PartSize int64 // BUNDLE_PART_SIZE
 	Log      *slog.Logger
+	Mail     mail.Sender // tells the creator of an export it is ready or failed; none when nil
+	BaseURL  string      // the address mails link to
 }
 
 // Workers are the app's workers, one per job kind. They are fields so that a test can set a
@@ -38,6 +42,8 @@ type Workers struct {
 	ExpireBundles   *bundle.ExpireBundlesWorker
 	CheckHeartbeats *heartbeat.CheckWorker
 	CheckOrphans    *orphans.Worker
+	GenerateExport  *export.GenerateExportWorker
+	ExpireExports   *export.ExpireExportsWorker
 	// Heartbeat is the timing of the long jobs' heartbeats and of their check (heartbeat.Default).
 	// Config gives the long workers its Period and the check its StaleAfter and CheckEvery.
 	Heartbeat heartbeat.Settings
@@ -52,6 +58,8 @@ func NewWorkers(d Deps) *Workers {
 		ExpireBundles:   &bundle.ExpireBundlesWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		CheckHeartbeats: &heartbeat.CheckWorker{Pool: d.Pool, Log: d.Log},
 		CheckOrphans:    &orphans.Worker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		GenerateExport:  &export.GenerateExportWorker{Pool: d.Pool, Blobs: d.Blobs, Mail: d.Mail, BaseURL: d.BaseURL, Log: d.Log},
+		ExpireExports:   &export.ExpireExportsWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		Heartbeat:       heartbeat.Default,
 	}
 }
@@ -60,7 +68,7 @@ func NewWorkers(d Deps) *Workers {
 // attempt's context after its worker's timeout, or after its own default for workers that set
 // none.
 func (w *Workers) LongestTimeout() time.Duration {
-	return max(river.JobTimeoutDefault, w.GenerateBundle.Timeout(nil), w.DeleteDossier.Timeout(nil))
+	return max(river.JobTimeoutDefault, w.GenerateBundle.Timeout(nil), w.DeleteDossier.Timeout(nil), w.GenerateExport.Timeout(nil))
 }
 
 // rescueMargin is how long past the longest attempt timeout River waits before it takes a
@@ -87,8 +95,10 @@ const rescueMargin = 15 * time.Minute
 func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	w.GenerateBundle.Heartbeat = w.Heartbeat.Period
 	w.DeleteDossier.Heartbeat = w.Heartbeat.Period
+	w.GenerateExport.Heartbeat = w.Heartbeat.Period
 	w.CheckHeartbeats.StaleAfter = w.Heartbeat.StaleAfter
-	w.CheckHeartbeats.Targets = []heartbeat.Target{w.GenerateBundle.HeartbeatTarget(), w.DeleteDossier.HeartbeatTarget()}
+	w.CheckHeartbeats.Targets = []heartbeat.Target{w.GenerateBundle.HeartbeatTarget(), w.DeleteDossier.HeartbeatTarget(),
+		w.GenerateExport.HeartbeatTarget()}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w.CleanupSessions)
 	river.AddWorker(workers, w.GenerateBundle)
@@ -96,11 +106,13 @@ func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	river.AddWorker(workers, w.ExpireBundles)
 	river.AddWorker(workers, w.CheckHeartbeats)
 	river.AddWorker(workers, w.CheckOrphans)
+	river.AddWorker(workers, w.GenerateExport)
+	river.AddWorker(workers, w.ExpireExports)
 	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic(),
-			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic()}
+			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic(), export.ExpireExportsPeriodic()}
 	}
 	return rcfg
 }

@@ -202,6 +202,11 @@ var auditSteps = []auditStep{
 	{route: "POST /employers/{id}/full-dossier/bundles/{bid}/retry", as: adminEmail, path: func(f *auditFixture) string {
 		return f.er() + "/full-dossier/bundles/" + f.id("UPDATE bundles SET status = 'failed' WHERE employer_id = $1 AND $2::uuid IS NOT NULL RETURNING id") + "/retry"
 	}, want: []string{audit.BundleRetried}},
+	{route: "POST /employees/{id}/exports", as: adminEmail, path: sub((*auditFixture).emp, "/exports"), form: values("reason", "Verzoek audit"),
+		want: []string{audit.ExportRequested}},
+	{route: "POST /exports/{id}/retry", as: adminEmail, path: func(f *auditFixture) string {
+		return "/exports/" + f.id("UPDATE employee_exports SET status = 'failed' WHERE employee_id = $2 AND $1::uuid IS NOT NULL RETURNING id") + "/retry"
+	}, want: []string{audit.ExportRetried}},
 	// Deletions last: they remove what the steps above changed.
 	{route: "POST /documents/{id}/delete", as: adminEmail, path: pathOf("/documents/", "SELECT id FROM documents"+ofEmployee+" ORDER BY id LIMIT 1"),
 		path2: "/delete", want: []string{audit.DocumentDeleted}},

@@ -27,6 +27,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/jobs"
+	"github.com/dossierkast/dossierkast/internal/mail"
 )
 
 // startBundleWorkers runs the app's River workers (jobs.Config, as a worker process) against
@@ -40,7 +41,12 @@ func startBundleWorkers(t *testing.T, b *testBundle) {
 		t.Fatal(err)
 	}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := jobs.Config(config.ModeWorker, discard, jobs.NewWorkers(jobs.Deps{Pool: b.db.Pool, Blobs: blobs, PartSize: 1 << 30, Log: discard}))
+	sender, err := mail.NewSender("", "", b.db.Pool) // the outbox: the export job mails its creator
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := jobs.Config(config.ModeWorker, discard, jobs.NewWorkers(jobs.Deps{Pool: b.db.Pool, Blobs: blobs, PartSize: 1 << 30, Log: discard,
+		Mail: sender, BaseURL: b.srv.URL}))
 	cfg.FetchPollInterval = 100 * time.Millisecond
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), cfg)
 	if err != nil {

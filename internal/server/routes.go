@@ -131,6 +131,12 @@ func (s *Server) Routes() chi.Router {
 			r.Post("/employers/{id}/full-dossier/bundles/{bid}/retry", s.h(s.retryFullDossier))
 			r.Get("/employers/{id}/full-dossier/delete", s.h(s.confirmDeleteFullDossier))
 			r.Post("/employers/{id}/full-dossier/delete", s.h(s.deleteFullDossier))
+			// Employee dossier export (issue 16): no delete route, for anyone.
+			r.Get("/employees/{id}/exports", s.h(s.showExports))
+			r.Post("/employees/{id}/exports", s.h(s.startExport))
+			r.Get("/exports/{id}", s.h(s.downloadExport))
+			r.Get("/exports/{id}/json", s.h(s.downloadExportJSON))
+			r.Post("/exports/{id}/retry", s.h(s.retryExport))
 			r.Get("/employees/{id}/policies", s.h(s.showParticipations))
 			r.Post("/employees/{id}/policies", s.h(s.createParticipation))
 			r.Get("/employees/{id}/policies/{pid}/edit", s.h(s.editParticipation))

@@ -22,6 +22,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/demo"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/export"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -111,6 +112,11 @@ var routeRefusals = map[string]outsiderRefusal{
 	"GET /employers/{id}/policies/{pid}/delete":             {hidden: true, missing: reader},
 	"POST /employers/{id}/policies/{pid}/delete":            {hidden: true, missing: reader},
 	"GET /employers/{id}/full-dossier":                      {hidden: true, missing: blind},
+	"GET /employees/{id}/exports":                           {hidden: true, missing: reader},
+	"POST /employees/{id}/exports":                          {hidden: true, missing: reader},
+	"GET /exports/{id}":                                     {hidden: true, missing: reader},
+	"GET /exports/{id}/json":                                {hidden: true, missing: reader},
+	"POST /exports/{id}/retry":                              {hidden: true, missing: reader},
 	"GET /employers/{id}/full-dossier/generate":             {hidden: true, missing: reader},
 	"POST /employers/{id}/full-dossier/generate":            {hidden: true, missing: reader},
 	"GET /employers/{id}/full-dossier/bundles/{bid}/retry":  {hidden: true, missing: reader},
@@ -163,7 +169,7 @@ func routeParam(pattern, param string) string {
 	return map[string]string{"employers": "employer", "employees": "employee", "departments": "department",
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
 		"consultations": "consultation", "admin/programmes": "programme", "admin/users": "user",
-		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job"}[parent]
+		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job", "exports": "export"}[parent]
 }
 
 // TestRouteRefusals walks the router: every route with an {id} must have a row in
@@ -268,6 +274,11 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			return fmt.Errorf("request bundle: %w", err)
 		}
 		f.ids["bundle"] = bu.ID.String()
+		x, err := export.RequestExport(ctx, tx, b.river, access.Editor{Principal: p, Actor: audit.Actor{UserID: &admin.ID}}, employee, "")
+		if err != nil {
+			return fmt.Errorf("request export: %w", err)
+		}
+		f.ids["export"] = x.ID.String()
 		queries := map[string]string{
 			"employer":      `SELECT $1::uuid WHERE $2::uuid IS NOT NULL`,
 			"employee":      `SELECT $2::uuid WHERE $1::uuid IS NOT NULL`,

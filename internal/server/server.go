@@ -230,6 +230,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.EBADINPUT:  http.StatusBadRequest,
 	apperr.EMETHOD:    http.StatusMethodNotAllowed,
 	apperr.ECONFLICT:  http.StatusConflict,
+	apperr.EGONE:      http.StatusGone,
 	apperr.ETOOLARGE:  http.StatusRequestEntityTooLarge,
 	apperr.ETOOMANY:   http.StatusTooManyRequests,
 }

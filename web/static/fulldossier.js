@@ -1,13 +1,16 @@
 // The full-dossier screen refreshes its status while a bundle is generated or a dossier
-// deleted: it asks the same page for its status fragment (the HX-Request header) and swaps it
+// deleted, and an employee's export page while an export is made: it asks the same page for its status fragment (the HX-Request header) and swaps it
 // in, until nothing is under way. Without JavaScript the page works the same with a reload.
 (function () {
   "use strict";
 
   var interval = 2000;
 
+  // The status element: the one with data-poll (#fulldossier-status or #export-status).
+  var statusID = (document.querySelector("[data-poll]") || {}).id;
+
   function current() {
-    return document.getElementById("fulldossier-status");
+    return statusID ? document.getElementById(statusID) : null;
   }
 
   function showReloadHints(el, show) {
@@ -49,7 +52,7 @@
         return resp.text();
       })
       .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("fulldossier-status");
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(statusID);
         var el = current();
         if (!fresh || !el) {
           giveUp();
