@@ -59,7 +59,7 @@ func setupWorld(t *testing.T) *world {
 		q(&w.providerB, `INSERT INTO intervention_providers (tenant_id, name) VALUES (app_tenant(), 'Training B') RETURNING id`)
 		user := func(dst *uuid.UUID, name, kind, role string, provider *uuid.UUID) {
 			q(dst, `INSERT INTO users (tenant_id, email, name, kind, role_id, provider_id, password_hash)
-				SELECT app_tenant(), $1 || '-' || app_tenant() || '@example.test', $1, $2, id, $4, 'x' FROM roles WHERE name = $3 RETURNING id`,
+				SELECT app_tenant(), lower(replace($1, ' ', '.')) || '-' || app_tenant() || '@example.test', $1, $2, id, $4, 'x' FROM roles WHERE name = $3 RETURNING id`,
 				name, kind, role, provider)
 		}
 		user(&w.manager, "Casemanager", "provider", "Casemanager", nil)
