@@ -101,3 +101,13 @@ func ReceiverWhere(provider, employee string) string {
 	return ` u.status = 'active' AND 'delegations.receive' = ANY (ro.rights) AND u.kind = 'coach' AND u.provider_id = ` + provider +
 		` AND NOT EXISTS (SELECT 1 FROM user_blacklist b WHERE b.user_id = u.id AND b.employee_id = ` + employee + `) `
 }
+
+// CanListClients returns nil when p has a list of clients of his own ("Mijn cliënten"): the
+// users who reach employees only through delegations (SeesOnlyDelegated, the coaches).
+// EFORBIDDEN for everyone else, whose start page lists employers and employees instead.
+func CanListClients(p Principal) error {
+	if !SeesOnlyDelegated(p) {
+		return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+	}
+	return nil
+}

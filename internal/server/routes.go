@@ -137,6 +137,8 @@ func (s *Server) Routes() chi.Router {
 			r.Post("/employees/{id}/policies/{pid}", s.h(s.updateParticipation))
 			r.Get("/employees/{id}/policies/{pid}/delete", s.h(s.confirmCaseDelete(participationDeletion)))
 			r.Post("/employees/{id}/policies/{pid}/delete", s.h(s.deleteCase(participationDeletion)))
+			// intervention: coach portal, deployment and delegation tasks
+			r.Get("/my-clients", s.h(s.listClients))
 			r.Get("/admin/programmes", s.h(s.listProgrammes))
 			r.Post("/admin/programmes", s.h(s.createProgramme))
 			r.Get("/admin/programmes/{id}/edit", s.h(s.editProgramme))
