@@ -136,11 +136,11 @@ func TestCoachLosesClientOnClose(t *testing.T) {
 			}
 		}
 		_, doc := b.get(t, coach, "/my-clients")
-		got["/my-clients"] = doc.Find(`tr[data-employee="` + client.employee.String() + `"]`).Length() > 0
+		got["/my-clients"] = doc.Find(`tr[data-employee="`+client.employee.String()+`"]`).Length() > 0
 		_, doc = b.get(t, coach, "/employees")
-		got["/employees"] = doc.Find(`a[href="` + employeePath + `"]`).Length() > 0
+		got["/employees"] = doc.Find(`a[href="`+employeePath+`"]`).Length() > 0
 		_, doc = b.get(t, coach, "/employees?q="+client.lastName)
-		got["search"] = doc.Find(`a[href="` + employeePath + `"]`).Length() > 0
+		got["search"] = doc.Find(`a[href="`+employeePath+`"]`).Length() > 0
 		return got
 	}
 	for path, ok := range sees() {
