@@ -128,6 +128,15 @@ var auditSteps = []auditStep{
 		path2: "/complete", want: []string{audit.CaseUpdated}},
 	{route: "POST /tasks/{id}/due-date", as: adminEmail, path: pathOf("/tasks/", "SELECT id FROM tasks"+ofEmployee+" AND completed_at IS NULL ORDER BY id LIMIT 1"),
 		path2: "/due-date", form: values("due_date", "2026-12-31"), want: []string{audit.CaseUpdated}},
+	{route: "POST /tasks/{id}/deploy", as: adminEmail, path: deployStepPath, path2: "/deploy",
+		form: func(f *auditFixture) url.Values {
+			return url.Values{"programme_id": {f.id("SELECT id FROM programmes WHERE name = 'Inzetprogramma' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}}
+		}, want: []string{audit.CaseCreated, audit.CaseCreated, audit.CaseUpdated, audit.InterventionDeployed}},
+	{route: "POST /tasks/{id}/delegate", as: adminEmail,
+		path: pathOf("/tasks/", "SELECT id FROM tasks"+ofEmployee+" AND type = 'grant_delegation' AND status = 'open'"), path2: "/delegate",
+		form: func(f *auditFixture) url.Values {
+			return url.Values{"user_id": {f.id("SELECT id FROM users WHERE email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}}
+		}, want: []string{audit.CaseUpdated, audit.DelegationGranted}},
 	{route: "POST /trajectories/{id}/close", as: adminEmail, path: pathOf("/trajectories/", "SELECT trajectory_id FROM tasks"+ofEmployee+" ORDER BY id LIMIT 1"),
 		path2: "/close", want: []string{audit.CaseUpdated}},
 	{route: "POST /employees/{id}/appointments", as: adminEmail, path: sub((*auditFixture).emp, "/appointments"),

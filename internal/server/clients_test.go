@@ -237,3 +237,39 @@ func TestCoachRevocationIsImmediate(t *testing.T) {
 		t.Errorf("%d of %d requests started after the close committed were not refused with 404", leaked, after)
 	}
 }
+
+// deployStepPath prepares the audit walk's confirm task: the guidance protocol configured, a
+// programme of the demo coach's provider without default executor, and a deployment trajectory
+// of the fixture's employee. It returns the confirm task's path.
+func deployStepPath(f *auditFixture) string {
+	ctx := context.Background()
+	system := access.System(audit.Actor{})
+	var task uuid.UUID
+	f.b.inTenant(f.t, func(tx pgx.Tx) error {
+		if err := casefile.EnsureDefaultProtocols(ctx, tx); err != nil {
+			return err
+		}
+		var guidance, deployment uuid.UUID
+		if err := tx.QueryRow(ctx, "SELECT id FROM protocols WHERE kind = 'intervention_guidance' ORDER BY name LIMIT 1").Scan(&guidance); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, "SELECT id FROM protocols WHERE kind = 'intervention_deployment' ORDER BY name LIMIT 1").Scan(&deployment); err != nil {
+			return err
+		}
+		if err := intervention.SetGuidanceProtocol(ctx, tx, system, &guidance); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO programmes (tenant_id, provider_id, name)
+			SELECT app_tenant(), provider_id, 'Inzetprogramma' FROM users WHERE email = 'coach@demo.dossierkast.nl'`); err != nil {
+			return err
+		}
+		_, tasks, err := casefile.OpenTrajectory(ctx, tx, system, casefile.TrajectoryStart{EmployeeID: f.employee, ProtocolID: deployment})
+		for _, k := range tasks {
+			if k.Type == casefile.TaskDeployIntervention {
+				task = k.ID
+			}
+		}
+		return err
+	})
+	return "/tasks/" + task.String()
+}

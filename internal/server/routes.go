@@ -139,6 +139,9 @@ func (s *Server) Routes() chi.Router {
 			r.Post("/employees/{id}/policies/{pid}/delete", s.h(s.deleteCase(participationDeletion)))
 			// intervention: coach portal, deployment and delegation tasks
 			r.Get("/my-clients", s.h(s.listClients))
+			r.Get("/tasks/{id}", s.h(s.showTask))
+			r.Post("/tasks/{id}/deploy", s.h(s.deployTask))
+			r.Post("/tasks/{id}/delegate", s.h(s.delegateTask))
 			r.Get("/admin/programmes", s.h(s.listProgrammes))
 			r.Post("/admin/programmes", s.h(s.createProgramme))
 			r.Get("/admin/programmes/{id}/edit", s.h(s.editProgramme))
