@@ -175,6 +175,14 @@ var auditSteps = []auditStep{
 			return url.Values{"provider_id": {f.id("SELECT id FROM intervention_providers WHERE name = 'Audit Interventies' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")},
 				"name": {"Auditprogramma"}, "price": {"110,00"}, "executor_mode": {"provider"}}
 		}, want: []string{audit.CaseUpdated}},
+	{route: "POST /admin/interventions/settings", as: adminEmail, path: fixed("/admin/interventions/settings"), form: func(f *auditFixture) url.Values {
+		return url.Values{"guidance_protocol_id": {f.id("SELECT id FROM protocols WHERE kind = 'intervention_guidance' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL ORDER BY name LIMIT 1")}}
+	}, want: []string{audit.InterventionUpdated}},
+	{route: "POST /admin/providers/{id}/executor", as: adminEmail,
+		path:  pathOf("/admin/providers/", "SELECT provider_id FROM users WHERE email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL"),
+		path2: "/executor", form: func(f *auditFixture) url.Values {
+			return url.Values{"executor_user_id": {f.id("SELECT id FROM users WHERE email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}}
+		}, want: []string{audit.InterventionUpdated}},
 	{route: "POST /admin/users", as: adminEmail, path: fixed("/admin/users"), form: func(f *auditFixture) url.Values {
 		return url.Values{"name": {"Audit Gebruiker"}, "email": {"audit@demo.dossierkast.nl"}, "password": {"een-lang-wachtwoord"},
 			"kind": {"provider"}, "role_id": {f.id("SELECT id FROM roles WHERE name = 'Casemanager' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}, "language": {"nl"}}

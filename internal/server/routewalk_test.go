@@ -128,6 +128,7 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /employees/{id}/policies/{pid}/delete":            {hidden: true, missing: reader},
 	"GET /admin/programmes/{id}/edit":                       {missing: reader, why: tenantWide},
 	"POST /admin/programmes/{id}":                           {missing: reader, why: tenantWide},
+	"POST /admin/providers/{id}/executor":                   {missing: reader, why: tenantWide},
 	"GET /admin/users/{id}":                                 {missing: reader, why: tenantWide},
 	"POST /admin/users/{id}":                                {missing: reader, why: tenantWide},
 	"POST /admin/users/{id}/block":                          {missing: reader, why: tenantWide},
@@ -166,7 +167,8 @@ func routeParam(pattern, param string) string {
 	return map[string]string{"employers": "employer", "employees": "employee", "departments": "department",
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
 		"consultations": "consultation", "admin/programmes": "programme", "admin/users": "user",
-		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job"}[parent]
+		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job",
+		"admin/providers": "provider"}[parent]
 }
 
 // TestRouteRefusals walks the router: every route with an {id} must have a row in
@@ -288,6 +290,7 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			"document": `SELECT d.id FROM documents d JOIN document_categories c ON c.id = d.category_id
 				WHERE d.employer_id = $1 AND d.employee_id = $2 AND NOT c.medical LIMIT 1`,
 			"programme": `SELECT id FROM programmes WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
+			"provider":  `SELECT id FROM intervention_providers WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
 			"user":      `SELECT id FROM users WHERE email = 'casemanager@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
 			"role":      `SELECT id FROM roles WHERE name = 'Casemanager' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
 			"category":  `SELECT id FROM document_categories WHERE system IS NULL AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
