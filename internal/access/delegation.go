@@ -307,3 +307,28 @@ func MarkDelegationWarned(ctx context.Context, tx pgx.Tx, id uuid.UUID, now time
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// FindDelegationEmployee returns the employee whose dossier delegation id opens, so that a
+// request addressed by the delegation alone can check access to his dossier first; ENOTFOUND
+// when it does not exist.
+func FindDelegationEmployee(ctx context.Context, tx pgx.Tx, id uuid.UUID) (uuid.UUID, error) {
+	var employeeID uuid.UUID
+	err := tx.QueryRow(ctx, "SELECT employee_id FROM dossier_delegations WHERE id = $1", id).Scan(&employeeID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("find employee of delegation %s: %w", id, err)
+	}
+	return employeeID, nil
+}
+
+// CanSeeDelegations returns nil when p may see the delegations of a dossier he can see: who
+// manages access (CanManageLinks) or hands out delegations (delegations.grant). EFORBIDDEN
+// otherwise.
+func CanSeeDelegations(p Principal) error {
+	if CanManageLinks(p) == nil || p.Has(DelegationsGrant) {
+		return nil
+	}
+	return apperr.New(apperr.EFORBIDDEN, "error.forbidden")
+}

@@ -137,6 +137,12 @@ var auditSteps = []auditStep{
 		form: func(f *auditFixture) url.Values {
 			return url.Values{"user_id": {f.id("SELECT id FROM users WHERE email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}}
 		}, want: []string{audit.CaseUpdated, audit.DelegationGranted}},
+	{route: "POST /delegations/{id}/end-date", as: adminEmail,
+		path:  pathOf("/delegations/", "SELECT id FROM dossier_delegations WHERE $1::uuid IS NOT NULL AND employee_id = $2 AND end_reason IS NULL ORDER BY id DESC LIMIT 1"),
+		path2: "/end-date", form: values("ends_at", "2099-12-31"), want: []string{audit.DelegationUpdated}},
+	{route: "POST /delegations/{id}/end", as: adminEmail,
+		path:  pathOf("/delegations/", "SELECT id FROM dossier_delegations WHERE $1::uuid IS NOT NULL AND employee_id = $2 AND end_reason IS NULL ORDER BY id DESC LIMIT 1"),
+		path2: "/end", form: values("note", "Audit"), want: []string{audit.DelegationEnded}},
 	{route: "POST /trajectories/{id}/close", as: adminEmail, path: pathOf("/trajectories/", "SELECT trajectory_id FROM tasks"+ofEmployee+" ORDER BY id LIMIT 1"),
 		path2: "/close", want: []string{audit.CaseUpdated}},
 	{route: "POST /employees/{id}/appointments", as: adminEmail, path: sub((*auditFixture).emp, "/appointments"),

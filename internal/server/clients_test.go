@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,4 +274,36 @@ func deployStepPath(f *auditFixture) string {
 		return err
 	})
 	return "/tasks/" + task.String()
+}
+
+// A case manager ends the coach's access early from the employee page, with a note; the coach's
+// next request is refused.
+func TestEarlyEndFromEmployeePage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 20)
+	client := b.deployToCoach(t, 2)
+	coach := b.login(t, "coach@demo.dossierkast.nl")
+	cm := b.login(t, "casemanager@demo.dossierkast.nl")
+	employeePath := "/employees/" + client.employee.String()
+	if r, _ := b.get(t, coach, employeePath); r.StatusCode != http.StatusOK {
+		t.Fatalf("coach before: status %d", r.StatusCode)
+	}
+	_, doc := b.get(t, cm, employeePath)
+	action, ok := doc.Find("#delegations .end-form").Attr("action")
+	if !ok {
+		t.Fatal("no end form for the case manager")
+	}
+	if r := b.post(t, cm, action, url.Values{"note": {"Coach vervangen"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("end: status %d, want 303", r.StatusCode)
+	}
+	if r, _ := b.get(t, coach, employeePath); r.StatusCode != http.StatusNotFound {
+		t.Errorf("coach after the early end: status %d, want 404", r.StatusCode)
+	}
+	_, doc = b.get(t, cm, employeePath)
+	if text := doc.Find("#delegations").Text(); !strings.Contains(text, "ingetrokken") || !strings.Contains(text, "Coach vervangen") {
+		t.Errorf("delegations after the end = %q, want the reason and the note", text)
+	}
+	if r := b.post(t, cm, action, nil); r.StatusCode != http.StatusConflict {
+		t.Errorf("ending twice: status %d, want 409", r.StatusCode)
+	}
 }

@@ -142,6 +142,8 @@ func (s *Server) Routes() chi.Router {
 			r.Get("/tasks/{id}", s.h(s.showTask))
 			r.Post("/tasks/{id}/deploy", s.h(s.deployTask))
 			r.Post("/tasks/{id}/delegate", s.h(s.delegateTask))
+			r.Post("/delegations/{id}/end", s.h(s.endDelegation))
+			r.Post("/delegations/{id}/end-date", s.h(s.setDelegationEnd))
 			r.Get("/admin/interventions", s.h(s.showInterventions))
 			r.Post("/admin/interventions/settings", s.h(s.setGuidanceProtocol))
 			r.Post("/admin/providers/{id}/executor", s.h(s.setProviderExecutor))
