@@ -28,17 +28,20 @@ type Client struct {
 }
 
 // FindClients lists the employees delegated to p now, by name, with the programme, the guidance
-// trajectory, its open tasks and the end date. It reads the same visibility as every other list
-// (access.VisibleEmployees), so an ended delegation or a blacklist entry removes the employee
-// from it on the next request, exactly as from his pages.
+// trajectory, its open tasks and the end date. It applies the engine's delegation arm of
+// visibility (access.VisibleDelegated: delegated now by p's facts, not blacklisted) to p's own
+// delegations, so an ended delegation or a blacklist entry removes the employee from it on the
+// next request, exactly as from his pages. Testing visible_employees instead would test every
+// employee of the tenant against 500 delegated ids: 1.5 s at p50 for 20 clients in the
+// 100,000-employee benchmark (BenchmarkMyClientsHTTP).
 func FindClients(ctx context.Context, tx pgx.Tx, p access.Principal) ([]Client, error) {
-	from, args := access.VisibleEmployees(p, []any{p.UserID})
+	visible, args := access.VisibleDelegated(p, "e.id", []any{p.UserID})
 	return database.FindAll[Client](ctx, tx, "clients", `SELECT d.id, e.id, e.first_name, e.last_name, r.name, d.ended_at,
 			d.trajectory_id, coalesce(pr.name, ''), coalesce(g.name, ''),
 			(SELECT count(*) FROM tasks k WHERE k.trajectory_id = d.trajectory_id AND k.status = 'open')::int,
 			coalesce(n.title, ''), n.due_date
 		FROM dossier_delegations d
-		JOIN `+from+` e ON e.id = d.employee_id
+		JOIN employees e ON e.id = d.employee_id AND `+visible+`
 		JOIN employers r ON r.id = e.employer_id
 		LEFT JOIN trajectories t ON t.id = d.trajectory_id
 		LEFT JOIN protocols pr ON pr.id = t.protocol_id

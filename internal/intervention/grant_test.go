@@ -304,3 +304,48 @@ func TestSweepWorkerLogs(t *testing.T) {
 		t.Errorf("log = %s", got)
 	}
 }
+
+// The coach's clients: his running delegations, by the engine's delegation rule; a blacklist
+// entry or an end removes the employee at once.
+func TestFindClients(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := setupWorld(t)
+	w.exec(t, "UPDATE intervention_providers SET executor_user_id = $2 WHERE id = $1", w.providerA, w.coachA)
+	d1, err := w.confirm(t, w.deploymentTask(t, w.employee))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.confirm(t, w.deploymentTask(t, w.employee2)); err != nil {
+		t.Fatal(err)
+	}
+	clients := func() []uuid.UUID {
+		var ids []uuid.UUID
+		p := w.principal(t, w.coachA)
+		w.in(t, func(tx pgx.Tx) error {
+			list, err := intervention.FindClients(ctx, tx, p)
+			for _, c := range list {
+				ids = append(ids, c.EmployeeID)
+				if c.ProgrammeName != "Loopbaancoaching" || c.TrajectoryID == nil || c.OpenTasks != 3 || c.EndsAt == nil {
+					t.Errorf("client = %+v", c)
+				}
+			}
+			return err
+		})
+		return ids
+	}
+	if got := clients(); len(got) != 2 {
+		t.Fatalf("clients = %v, want both employees", got)
+	}
+	w.exec(t, "INSERT INTO user_blacklist (tenant_id, user_id, employee_id) VALUES (app_tenant(), $1, $2)", w.coachA, w.employee2)
+	if got := clients(); len(got) != 1 || got[0] != w.employee {
+		t.Errorf("clients after a blacklist entry = %v, want only the first employee", got)
+	}
+	w.in(t, func(tx pgx.Tx) error {
+		_, _, err := casefile.CloseTrajectory(ctx, tx, w.ed(t, w.manager), w.employee, d1.GuidanceTrajectoryID)
+		return err
+	})
+	if got := clients(); len(got) != 0 {
+		t.Errorf("clients after the close = %v, want none", got)
+	}
+}
