@@ -50,6 +50,15 @@ const (
 	CaseDeleted = "case.deleted"
 	// Dossier delegations (subject: the delegation).
 	DelegationGranted = "delegation.granted"
+	DelegationEnded   = "delegation.ended"
+	DelegationUpdated = "delegation.updated"
+	DelegationWarned  = "delegation.warned"
+	// Interventions: a confirmed deployment (subject: the deployment, employee: its employee),
+	// a change of the intervention settings or a provider's default executor (subject: the
+	// provider or the tenant's settings), and a refused change of a default executor.
+	InterventionDeployed = "intervention.deployed"
+	InterventionUpdated  = "intervention.updated"
+	InterventionRefused  = "intervention.refused"
 
 	// Documents (subject: the document) and the refusal of an upload, download or delete
 	// (details: operation and reason). Events of an employee dossier carry its employee.
@@ -106,7 +115,8 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	BundleRequested, BundleRetried, BundleGenerated, BundleFailed, BundleCopied, BundleExpired,
 	DossierDeletionRequested, DossierDeleted, FullDossierRefused,
 	ExportPageViewed, ExportListViewed, ExportRequested, ExportRetried, ExportGenerated, ExportFailed, ExportDownloaded,
-	ExportExpired, ExportRefused}
+	ExportExpired, ExportRefused,
+	DelegationEnded, DelegationUpdated, DelegationWarned, InterventionDeployed, InterventionUpdated, InterventionRefused}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

@@ -163,13 +163,19 @@ func checkProgramme(ctx context.Context, tx pgx.Tx, p Programme) error {
 // CreateProgramme stores a new programme and audits it (case.created, subject programme). ed
 // must hold interventions.manage (EFORBIDDEN). EINVALID on a missing provider or name, a
 // negative price, or an executor who is not an active coach of the provider able to receive
-// delegations; ECONFLICT when the provider already has a programme of that name.
+// delegations; ECONFLICT when the provider already has a programme of that name. Naming an
+// executor also takes access.CanSetExecutor for the provider (EFORBIDDEN).
 func CreateProgramme(ctx context.Context, tx pgx.Tx, ed access.Editor, p Programme) (Programme, error) {
 	if err := mayManageInterventions(ed); err != nil {
 		return Programme{}, err
 	}
 	if err := p.validate(); err != nil {
 		return Programme{}, err
+	}
+	if p.ExecutorUserID != nil {
+		if err := ed.Allow(access.CanSetExecutor(ed.Principal, p.ProviderID)); err != nil {
+			return Programme{}, err
+		}
 	}
 	if err := checkProgramme(ctx, tx, p); err != nil {
 		return Programme{}, err
@@ -188,7 +194,9 @@ func CreateProgramme(ctx context.Context, tx pgx.Tx, ed access.Editor, p Program
 }
 
 // UpdateProgramme replaces a programme's provider, name, price and executor setting and audits
-// the change (case.updated). ENOTFOUND; EFORBIDDEN, EINVALID, ECONFLICT as CreateProgramme.
+// the change (case.updated). ENOTFOUND; EFORBIDDEN, EINVALID, ECONFLICT as CreateProgramme; a
+// change of the executor setting takes access.CanSetExecutor for the old and the new provider
+// (EFORBIDDEN), so who cannot see the chosen user cannot replace him.
 func UpdateProgramme(ctx context.Context, tx pgx.Tx, ed access.Editor, p Programme) (Programme, error) {
 	if err := mayManageInterventions(ed); err != nil {
 		return Programme{}, err
@@ -199,6 +207,15 @@ func UpdateProgramme(ctx context.Context, tx pgx.Tx, ed access.Editor, p Program
 	}
 	if err := p.validate(); err != nil {
 		return Programme{}, err
+	}
+	if executorChanged(before, p) {
+		// Who may not see the executor of either provider may not change the setting.
+		if err := ed.Allow(access.CanSetExecutor(ed.Principal, before.ProviderID)); err != nil {
+			return Programme{}, err
+		}
+		if err := ed.Allow(access.CanSetExecutor(ed.Principal, p.ProviderID)); err != nil {
+			return Programme{}, err
+		}
 	}
 	if err := checkProgramme(ctx, tx, p); err != nil {
 		return Programme{}, err
@@ -214,6 +231,14 @@ func UpdateProgramme(ctx context.Context, tx pgx.Tx, ed access.Editor, p Program
 		return Programme{}, err
 	}
 	return FindProgrammeByID(ctx, tx, p.ID)
+}
+
+// executorChanged reports whether an update changes where a programme's default executor comes
+// from: its mode, its own user, or (with a setting of its own) its provider.
+func executorChanged(before, after Programme) bool {
+	same := func(a, b *uuid.UUID) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	return before.ExecutorMode != after.ExecutorMode || !same(before.ExecutorUserID, after.ExecutorUserID) ||
+		(before.ProviderID != after.ProviderID && (before.ExecutorMode == ExecutorOwn || after.ExecutorMode == ExecutorOwn))
 }
 
 // CreateProvider stores a new intervention provider (org.CreateProvider) and audits it

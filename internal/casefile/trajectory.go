@@ -214,8 +214,9 @@ func OpenTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, s Trajecto
 }
 
 // CloseTrajectory closes the employee's open trajectory id, closed by ed, and, in tx, ends its
-// delegations that are still active or planned (DESIGN.md §8), and audits the closing
-// (case.updated, with the delegations it ended: one event per change). It returns the closed
+// delegations that are still active or planned (DESIGN.md §8; access.EndTrajectoryDelegations,
+// one delegation.ended event each), and audits the closing (case.updated, with the delegations
+// it ended). It returns the closed
 // trajectory and the ids of the delegations it ended. ENOTFOUND, EFORBIDDEN as OpenTrajectory;
 // ENOTFOUND when it is not the employee's; ECONFLICT (trajectory.error.closed) when already
 // closed.
@@ -234,15 +235,11 @@ func CloseTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeI
 		}
 		return Trajectory{}, nil, apperr.New(apperr.ECONFLICT, "trajectory.error.closed")
 	}
-	// A delegation planned to start later ends before it began: its end is its start.
-	rows, err := tx.Query(ctx, `UPDATE dossier_delegations SET ended_at = greatest(now(), valid_from)
-		WHERE trajectory_id = $1 AND ended_at IS NULL RETURNING id`, id)
+	// Its delegations end in this transaction (reason trajectory_closed, each audited); one
+	// planned to start later ends before it began: its end is its start.
+	ended, err := access.EndTrajectoryDelegations(ctx, tx, ed.Actor, id)
 	if err != nil {
-		return Trajectory{}, nil, fmt.Errorf("end delegations: %w", err)
-	}
-	ended, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return Trajectory{}, nil, fmt.Errorf("end delegations: %w", err)
+		return Trajectory{}, nil, err
 	}
 	t, err := FindTrajectoryByID(ctx, tx, employeeID, id)
 	if err != nil {
@@ -261,12 +258,43 @@ func CloseTrajectory(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeI
 // employee's; ECONFLICT when the task is done already (task.error.done) or its trajectory is
 // closed (task.error.trajectory_closed).
 func CompleteTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID) (Task, error) {
+	return completeTask(ctx, tx, ed, employeeID, id, "", nil)
+}
+
+// Task types completed through a form of their own (the intervention workflow), never by
+// CompleteTask.
+const (
+	TaskDeployIntervention = "deploy_intervention" // Definitief inzetten interventie & starten begeleiding
+	TaskGrantDelegation    = "grant_delegation"    // Dossierdelegatie uitdelen
+)
+
+// FormTask reports whether tasks of type typ are completed through their own form.
+func FormTask(typ string) bool { return typ == TaskDeployIntervention || typ == TaskGrantDelegation }
+
+// CompleteFormTask completes the employee's open task id of type typ, as CompleteTask does,
+// storing payload (what its form decided) with it. The capability that owns the form calls it
+// in the transaction of what the form does. Errors as CompleteTask; ENOTFOUND when the task is
+// of another type.
+func CompleteFormTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID, typ string, payload map[string]any) (Task, error) {
+	return completeTask(ctx, tx, ed, employeeID, id, typ, payload)
+}
+
+func completeTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, id uuid.UUID, typ string, payload map[string]any) (Task, error) {
 	if _, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData); err != nil {
 		return Task{}, err
 	}
 	task, err := FindTaskByID(ctx, tx, employeeID, id)
 	if err != nil {
 		return Task{}, err
+	}
+	if typ == "" && FormTask(task.Type) {
+		return Task{}, apperr.New(apperr.ECONFLICT, "task.error.form")
+	}
+	if typ != "" && task.Type != typ {
+		return Task{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	if payload == nil {
+		payload = task.Payload
 	}
 	var status string
 	// Lock the trajectory so a concurrent close cannot slip between the check and the update.
@@ -276,8 +304,8 @@ func CompleteTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, 
 	if status != TrajectoryOpen {
 		return Task{}, apperr.New(apperr.ECONFLICT, "task.error.trajectory_closed")
 	}
-	tag, err := tx.Exec(ctx, `UPDATE tasks SET status = 'done', completed_at = now(), completed_by = $2, updated_at = now()
-		WHERE id = $1 AND status = 'open'`, id, userOf(ed.Principal))
+	tag, err := tx.Exec(ctx, `UPDATE tasks SET status = 'done', completed_at = now(), completed_by = $2, updated_at = now(),
+		payload = $3 WHERE id = $1 AND status = 'open'`, id, userOf(ed.Principal), payload)
 	if err != nil {
 		return Task{}, fmt.Errorf("complete task: %w", err)
 	}
@@ -327,4 +355,43 @@ func SetTaskDueDate(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID
 	}
 	return task, auditCase(ctx, tx, ed, audit.CaseUpdated, "task", task.ID, task.EmployeeID, task.EmployerID,
 		map[string]any{"due_date": auditDay(task.DueDate), "trajectory_id": task.TrajectoryID.String()})
+}
+
+// AddTask adds an open task of type typ with title and payload at the end of the employee's open
+// trajectory trajectoryID, by ed, and audits it (case.created). ENOTFOUND, EFORBIDDEN as
+// OpenTrajectory; ENOTFOUND when the trajectory is not the employee's; ECONFLICT
+// (task.error.trajectory_closed) when it is closed.
+func AddTask(ctx context.Context, tx pgx.Tx, ed access.Editor, employeeID, trajectoryID uuid.UUID, typ, title string,
+	payload map[string]any) (Task, error) {
+	employerID, err := mayChangeEmployee(ctx, tx, ed, employeeID, access.CanWriteCaseData)
+	if err != nil {
+		return Task{}, err
+	}
+	var status string
+	err = tx.QueryRow(ctx, "SELECT status FROM trajectories WHERE id = $1 AND employee_id = $2 FOR UPDATE", trajectoryID, employeeID).Scan(&status)
+	if database.IsNoRows(err) {
+		return Task{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	if err != nil {
+		return Task{}, fmt.Errorf("add task: %w", err)
+	}
+	if status != TrajectoryOpen {
+		return Task{}, apperr.New(apperr.ECONFLICT, "task.error.trajectory_closed")
+	}
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	id := uuid.Must(uuid.NewV7())
+	_, err = tx.Exec(ctx, `INSERT INTO tasks (tenant_id, id, trajectory_id, employee_id, employer_id, position, type, title, payload)
+		SELECT app_tenant(), $1, $2, $3, $4, coalesce(max(k.position), 0) + 1, $5, $6, $7 FROM tasks k WHERE k.trajectory_id = $2`,
+		id, trajectoryID, employeeID, employerID, typ, title, payload)
+	if err != nil {
+		return Task{}, fmt.Errorf("add task: %w", err)
+	}
+	task, err := FindTaskByID(ctx, tx, employeeID, id)
+	if err != nil {
+		return Task{}, err
+	}
+	return task, auditCase(ctx, tx, ed, audit.CaseCreated, "task", task.ID, employeeID, employerID,
+		map[string]any{"trajectory_id": trajectoryID.String(), "type": typ})
 }

@@ -182,6 +182,10 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error)
 	if err != nil {
 		return res, fmt.Errorf("demo: %w", err)
 	}
+	err = database.InTenant(ctx, pool, tenant.ID, func(tx pgx.Tx) error { return ensureInterventions(ctx, tx, employers, out) })
+	if err != nil {
+		return res, fmt.Errorf("demo: %w", err)
+	}
 	if opts.Blobs != nil {
 		if _, err := ensureDocuments(ctx, pool, tenant.ID, opts.Blobs, out); err != nil {
 			return res, fmt.Errorf("demo: %w", err)

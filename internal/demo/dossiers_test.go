@@ -49,8 +49,9 @@ func TestDemoShowsTheRules(t *testing.T) {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM absences), (SELECT count(*) FROM absences WHERE recovery_date IS NULL),
-			(SELECT count(*) FROM trajectories), (SELECT count(*) FROM tasks), (SELECT count(*) FROM policy_participants),
-			(SELECT count(*) FROM changes)`).
+			(SELECT count(*) FROM trajectories t JOIN protocols p ON p.id = t.protocol_id
+			WHERE p.kind NOT IN ('intervention_deployment', 'intervention_guidance')),
+			(SELECT count(*) FROM tasks), (SELECT count(*) FROM policy_participants), (SELECT count(*) FROM changes)`).
 			Scan(&cases.absences, &cases.running, &cases.trajectories, &cases.tasks, &cases.participants, &cases.changes); err != nil {
 			return err
 		}
@@ -145,7 +146,8 @@ func TestDemoCaseDataBeyondTheFirst(t *testing.T) {
 	var absences, running, trajectories, tasks, participants, medicalReports, tracked, consultations, fulfilled int
 	err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM absences), (SELECT count(*) FROM absences WHERE recovery_date IS NULL),
-			(SELECT count(*) FROM trajectories),
+			(SELECT count(*) FROM trajectories t JOIN protocols p ON p.id = t.protocol_id
+			WHERE p.kind NOT IN ('intervention_deployment', 'intervention_guidance')),
 			(SELECT count(*) FROM tasks), (SELECT count(*) FROM policy_participants),
 			(SELECT count(*) FROM reports WHERE medical), (SELECT count(*) FROM changes WHERE entity = 'absences'),
 			(SELECT count(*) FROM consultations WHERE medical),

@@ -18,6 +18,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/export"
+	"github.com/dossierkast/dossierkast/internal/intervention"
 	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
 	"github.com/dossierkast/dossierkast/internal/jobs/orphans"
 	"github.com/dossierkast/dossierkast/internal/mail"
@@ -29,21 +30,22 @@ type Deps struct {
 	Blobs    document.BlobStore
 	PartSize int64 // BUNDLE_PART_SIZE
 	Log      *slog.Logger
-	Mail     mail.Sender // tells the creator of an export it is ready or failed; none when nil
+	Mail     mail.Sender // export and delegation mails; with nil, exports send none and the delegation sweep uses the outbox
 	BaseURL  string      // the address mails link to
 }
 
 // Workers are the app's workers, one per job kind. They are fields so that a test can set a
 // worker's hooks or shorten its timeout before Config registers them.
 type Workers struct {
-	CleanupSessions *auth.CleanupSessionsWorker
-	GenerateBundle  *bundle.GenerateBundleWorker
-	DeleteDossier   *bundle.DeleteDossierWorker
-	ExpireBundles   *bundle.ExpireBundlesWorker
-	CheckHeartbeats *heartbeat.CheckWorker
-	CheckOrphans    *orphans.Worker
-	GenerateExport  *export.GenerateExportWorker
-	ExpireExports   *export.ExpireExportsWorker
+	CleanupSessions  *auth.CleanupSessionsWorker
+	GenerateBundle   *bundle.GenerateBundleWorker
+	DeleteDossier    *bundle.DeleteDossierWorker
+	ExpireBundles    *bundle.ExpireBundlesWorker
+	CheckHeartbeats  *heartbeat.CheckWorker
+	CheckOrphans     *orphans.Worker
+	GenerateExport   *export.GenerateExportWorker
+	ExpireExports    *export.ExpireExportsWorker
+	SweepDelegations *intervention.SweepDelegationsWorker
 	// Heartbeat is the timing of the long jobs' heartbeats and of their check (heartbeat.Default).
 	// Config gives the long workers its Period and the check its StaleAfter and CheckEvery.
 	Heartbeat heartbeat.Settings
@@ -52,15 +54,16 @@ type Workers struct {
 // NewWorkers returns the app's workers on d.
 func NewWorkers(d Deps) *Workers {
 	return &Workers{
-		CleanupSessions: &auth.CleanupSessionsWorker{Pool: d.Pool},
-		GenerateBundle:  &bundle.GenerateBundleWorker{Pool: d.Pool, Blobs: d.Blobs, PartSize: d.PartSize, Log: d.Log},
-		DeleteDossier:   &bundle.DeleteDossierWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
-		ExpireBundles:   &bundle.ExpireBundlesWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
-		CheckHeartbeats: &heartbeat.CheckWorker{Pool: d.Pool, Log: d.Log},
-		CheckOrphans:    &orphans.Worker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
-		GenerateExport:  &export.GenerateExportWorker{Pool: d.Pool, Blobs: d.Blobs, Mail: d.Mail, BaseURL: d.BaseURL, Log: d.Log},
-		ExpireExports:   &export.ExpireExportsWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
-		Heartbeat:       heartbeat.Default,
+		CleanupSessions:  &auth.CleanupSessionsWorker{Pool: d.Pool},
+		GenerateBundle:   &bundle.GenerateBundleWorker{Pool: d.Pool, Blobs: d.Blobs, PartSize: d.PartSize, Log: d.Log},
+		DeleteDossier:    &bundle.DeleteDossierWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		ExpireBundles:    &bundle.ExpireBundlesWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		CheckHeartbeats:  &heartbeat.CheckWorker{Pool: d.Pool, Log: d.Log},
+		CheckOrphans:     &orphans.Worker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		GenerateExport:   &export.GenerateExportWorker{Pool: d.Pool, Blobs: d.Blobs, Mail: d.Mail, BaseURL: d.BaseURL, Log: d.Log},
+		ExpireExports:    &export.ExpireExportsWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
+		SweepDelegations: &intervention.SweepDelegationsWorker{Pool: d.Pool, Mail: d.Mail, Log: d.Log},
+		Heartbeat:        heartbeat.Default,
 	}
 }
 
@@ -108,11 +111,13 @@ func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	river.AddWorker(workers, w.CheckOrphans)
 	river.AddWorker(workers, w.GenerateExport)
 	river.AddWorker(workers, w.ExpireExports)
+	river.AddWorker(workers, w.SweepDelegations)
 	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic(),
-			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic(), export.ExpireExportsPeriodic()}
+			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic(), export.ExpireExportsPeriodic(),
+			intervention.SweepDelegationsPeriodic()}
 	}
 	return rcfg
 }

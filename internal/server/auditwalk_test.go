@@ -128,6 +128,21 @@ var auditSteps = []auditStep{
 		path2: "/complete", want: []string{audit.CaseUpdated}},
 	{route: "POST /tasks/{id}/due-date", as: adminEmail, path: pathOf("/tasks/", "SELECT id FROM tasks"+ofEmployee+" AND completed_at IS NULL ORDER BY id LIMIT 1"),
 		path2: "/due-date", form: values("due_date", "2026-12-31"), want: []string{audit.CaseUpdated}},
+	{route: "POST /tasks/{id}/deploy", as: adminEmail, path: deployStepPath, path2: "/deploy",
+		form: func(f *auditFixture) url.Values {
+			return url.Values{"programme_id": {f.id("SELECT id FROM programmes WHERE name = 'Inzetprogramma' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}}
+		}, want: []string{audit.CaseCreated, audit.CaseCreated, audit.CaseUpdated, audit.InterventionDeployed}},
+	{route: "POST /tasks/{id}/delegate", as: adminEmail,
+		path: pathOf("/tasks/", "SELECT id FROM tasks"+ofEmployee+" AND type = 'grant_delegation' AND status = 'open'"), path2: "/delegate",
+		form: func(f *auditFixture) url.Values {
+			return url.Values{"user_id": {f.id("SELECT id FROM users WHERE email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}}
+		}, want: []string{audit.CaseUpdated, audit.DelegationGranted}},
+	{route: "POST /delegations/{id}/end-date", as: adminEmail,
+		path:  pathOf("/delegations/", "SELECT id FROM dossier_delegations WHERE $1::uuid IS NOT NULL AND employee_id = $2 AND end_reason IS NULL ORDER BY id DESC LIMIT 1"),
+		path2: "/end-date", form: values("ends_at", "2099-12-31"), want: []string{audit.DelegationUpdated}},
+	{route: "POST /delegations/{id}/end", as: adminEmail,
+		path:  pathOf("/delegations/", "SELECT id FROM dossier_delegations WHERE $1::uuid IS NOT NULL AND employee_id = $2 AND end_reason IS NULL ORDER BY id DESC LIMIT 1"),
+		path2: "/end", form: values("note", "Audit"), want: []string{audit.DelegationEnded}},
 	{route: "POST /trajectories/{id}/close", as: adminEmail, path: pathOf("/trajectories/", "SELECT trajectory_id FROM tasks"+ofEmployee+" ORDER BY id LIMIT 1"),
 		path2: "/close", want: []string{audit.CaseUpdated}},
 	{route: "POST /employees/{id}/appointments", as: adminEmail, path: sub((*auditFixture).emp, "/appointments"),
@@ -166,6 +181,14 @@ var auditSteps = []auditStep{
 			return url.Values{"provider_id": {f.id("SELECT id FROM intervention_providers WHERE name = 'Audit Interventies' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")},
 				"name": {"Auditprogramma"}, "price": {"110,00"}, "executor_mode": {"provider"}}
 		}, want: []string{audit.CaseUpdated}},
+	{route: "POST /admin/interventions/settings", as: adminEmail, path: fixed("/admin/interventions/settings"), form: func(f *auditFixture) url.Values {
+		return url.Values{"guidance_protocol_id": {f.id("SELECT id FROM protocols WHERE kind = 'intervention_guidance' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL ORDER BY name LIMIT 1")}}
+	}, want: []string{audit.InterventionUpdated}},
+	{route: "POST /admin/providers/{id}/executor", as: adminEmail,
+		path:  pathOf("/admin/providers/", "SELECT provider_id FROM users WHERE email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL"),
+		path2: "/executor", form: func(f *auditFixture) url.Values {
+			return url.Values{"executor_user_id": {f.id("SELECT id FROM users WHERE email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}}
+		}, want: []string{audit.InterventionUpdated}},
 	{route: "POST /admin/users", as: adminEmail, path: fixed("/admin/users"), form: func(f *auditFixture) url.Values {
 		return url.Values{"name": {"Audit Gebruiker"}, "email": {"audit@demo.dossierkast.nl"}, "password": {"een-lang-wachtwoord"},
 			"kind": {"provider"}, "role_id": {f.id("SELECT id FROM roles WHERE name = 'Casemanager' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")}, "language": {"nl"}}

@@ -450,10 +450,10 @@ func (s *Server) deleteDocument(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, documentPath(d)+"#documents")
 }
 
-// delegationsFor returns the delegations of an employee's dossier when p manages access, and
-// whether to show them.
+// delegationsFor returns the delegations of an employee's dossier when p manages access or hands
+// out delegations, and whether to show them.
 func delegationsFor(ctx context.Context, tx pgx.Tx, p access.Principal, e org.Employee) ([]access.Delegation, bool, error) {
-	if access.CanManageLinks(p) != nil {
+	if access.CanSeeDelegations(p) != nil {
 		return nil, false, nil
 	}
 	list, err := access.FindDelegations(ctx, tx, e.ID)

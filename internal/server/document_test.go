@@ -924,8 +924,8 @@ func TestMatrixEditor(t *testing.T) {
 	}
 }
 
-// TestDelegationsOnEmployeePage: those who manage access see who had the dossier delegated, and
-// when; others do not.
+// TestDelegationsOnEmployeePage: those who manage access or hand out delegations see who had
+// the dossier delegated, and when; others do not.
 func TestDelegationsOnEmployeePage(t *testing.T) {
 	t.Parallel()
 	f := docSetup(t)
@@ -958,8 +958,14 @@ func TestDelegationsOnEmployeePage(t *testing.T) {
 		t.Errorf("past delegation row = %q", last)
 	}
 
+	// The case manager hands out delegations (delegations.grant): he sees them, with the forms
+	// that end the running one; the company doctor holds neither right.
 	_, page = f.get(t, f.login(t, casemanager), "/employees/"+f.employee.ID.String())
+	if page.Find("#delegations tbody tr").Length() != 2 || page.Find("#delegations .end-form").Length() != 1 {
+		t.Error("a user with delegations.grant does not see the delegations with one end form")
+	}
+	_, page = f.get(t, f.login(t, bedrijfsarts), "/employees/"+f.employee.ID.String())
 	if page.Find("#delegations").Length() != 0 {
-		t.Error("a user without access.manage sees the delegations")
+		t.Error("a user without access.manage or delegations.grant sees the delegations")
 	}
 }

@@ -82,7 +82,8 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 // which dossier when), like that of every tab.
 func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
 	c := mustCurrent(r)
-	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil, Now: time.Now()}
+	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil, Now: time.Now(),
+		CanEndDelegations: access.Require(c.Principal, access.DelegationsGrant) == nil}
 	e, err := s.inDossier(r, "overview", func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Delegations, p.ShowDelegations, err = delegationsFor(r.Context(), tx, c.Principal, e)
 		return err

@@ -7,7 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
+	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
@@ -62,7 +65,18 @@ func (s *Server) renderProgrammes(w http.ResponseWriter, r *http.Request, status
 		if p.Programmes, err = casefile.FindProgrammes(r.Context(), tx); err != nil {
 			return err
 		}
-		p.Form.Executors, err = casefile.FindExecutors(r.Context(), tx)
+		viewer := mustCurrent(r).Principal
+		for i, g := range p.Programmes {
+			if g.ExecutorName != "" && !access.CanSeeExecutor(viewer, g.ProviderID) {
+				p.Programmes[i].ExecutorName = i18n.T(r.Context(), "intervention.executor_hidden")
+			}
+		}
+		executors, err := casefile.FindExecutors(r.Context(), tx)
+		for _, x := range executors {
+			if access.CanSeeExecutor(viewer, x.ProviderID) {
+				p.Form.Executors = append(p.Form.Executors, x)
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -122,6 +136,16 @@ func (s *Server) saveProgramme(w http.ResponseWriter, r *http.Request, editing b
 			_, err := casefile.CreateProgramme(r.Context(), tx, editor(r), d.Programme)
 			return err
 		})
+	}
+	if apperr.CodeOf(err) == apperr.EFORBIDDEN {
+		// A change of the default executor by someone who may not see or set it.
+		e := audit.Event{Action: audit.InterventionRefused, SubjectType: casefile.SubjectProgramme,
+			Details: map[string]any{"operation": "set_executor", "provider_id": d.ProviderID}}
+		if editing {
+			e.SubjectID = &d.ID
+		}
+		s.auditRefusal(r, e)
+		return err
 	}
 	if errs, status, ok := formErrors(r, err); ok {
 		return s.renderProgrammes(w, r, status, d, errs, "", nil)

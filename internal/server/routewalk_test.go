@@ -88,6 +88,9 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /trajectories/{id}/close":                         {hidden: true, missing: reader},
 	"POST /tasks/{id}/complete":                             {hidden: true, missing: reader},
 	"POST /tasks/{id}/due-date":                             {hidden: true, missing: reader},
+	"GET /tasks/{id}":                                       {hidden: true, missing: blind},
+	"POST /tasks/{id}/deploy":                               {hidden: true, missing: reader},
+	"POST /tasks/{id}/delegate":                             {hidden: true, missing: reader},
 	"GET /employees/{id}/agenda":                            {hidden: true, missing: blind},
 	"POST /employees/{id}/appointments":                     {hidden: true, missing: reader},
 	"GET /appointments/{id}/edit":                           {hidden: true, missing: reader},
@@ -131,6 +134,9 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /employees/{id}/policies/{pid}/delete":            {hidden: true, missing: reader},
 	"GET /admin/programmes/{id}/edit":                       {missing: reader, why: tenantWide},
 	"POST /admin/programmes/{id}":                           {missing: reader, why: tenantWide},
+	"POST /admin/providers/{id}/executor":                   {missing: reader, why: tenantWide},
+	"POST /delegations/{id}/end":                            {hidden: true, missing: reader},
+	"POST /delegations/{id}/end-date":                       {hidden: true, missing: reader},
 	"GET /admin/users/{id}":                                 {missing: reader, why: tenantWide},
 	"POST /admin/users/{id}":                                {missing: reader, why: tenantWide},
 	"POST /admin/users/{id}/block":                          {missing: reader, why: tenantWide},
@@ -169,7 +175,8 @@ func routeParam(pattern, param string) string {
 	return map[string]string{"employers": "employer", "employees": "employee", "departments": "department",
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
 		"consultations": "consultation", "admin/programmes": "programme", "admin/users": "user",
-		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job", "exports": "export"}[parent]
+		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job", "exports": "export",
+		"admin/providers": "provider", "delegations": "delegation"}[parent]
 }
 
 // TestRouteRefusals walks the router: every route with an {id} must have a row in
@@ -296,9 +303,13 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			"document": `SELECT d.id FROM documents d JOIN document_categories c ON c.id = d.category_id
 				WHERE d.employer_id = $1 AND d.employee_id = $2 AND NOT c.medical LIMIT 1`,
 			"programme": `SELECT id FROM programmes WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
-			"user":      `SELECT id FROM users WHERE email = 'casemanager@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
-			"role":      `SELECT id FROM roles WHERE name = 'Casemanager' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
-			"category":  `SELECT id FROM document_categories WHERE system IS NULL AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
+			"provider":  `SELECT id FROM intervention_providers WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
+			"delegation": `WITH d AS (INSERT INTO dossier_delegations (tenant_id, user_id, employee_id)
+				SELECT app_tenant(), u.id, $2 FROM users u WHERE u.email = 'coach@demo.dossierkast.nl' AND $1::uuid IS NOT NULL RETURNING id)
+				SELECT id FROM d`,
+			"user":     `SELECT id FROM users WHERE email = 'casemanager@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
+			"role":     `SELECT id FROM roles WHERE name = 'Casemanager' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
+			"category": `SELECT id FROM document_categories WHERE system IS NULL AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
 		}
 		for kind, q := range queries {
 			var id uuid.UUID

@@ -126,7 +126,7 @@ func Base(p Page) templ.Component {
 				}
 			}
 			if p.May.Programmes {
-				templ_7745c5c3_Err = navLink(p, "/admin/programmes", "nav.programmes").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = navLink(p, "/admin/interventions", "nav.programmes").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
