@@ -78,6 +78,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer blobs.Close()
+	// The key that seals stored credentials is created on first run, so make run needs no set-up.
+	if _, err := a.keyring(); err != nil {
+		return err
+	}
 
 	workers := jobs.NewWorkers(jobs.Deps{Pool: a.pool, Blobs: blobs, PartSize: cfg.BundlePartSize, Log: a.log})
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), jobs.Config(cfg.Mode, a.log, workers))
