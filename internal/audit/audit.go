@@ -79,6 +79,22 @@ const (
 	// A refused full-dossier action (subject: the employer; details: operation — generate,
 	// retry or delete — reason and message).
 	FullDossierRefused = "full_dossier.refused"
+
+	// Datastream accounts (subject: the account): changes with before and after, never a
+	// secret; a refused change (details: operation, reason); log-ins to the hosted SFTP server
+	// and what the account fetched or deleted there (details: path), and a file downloaded from
+	// the account's folder in the browser.
+	DatastreamAccountCreated  = "datastream_account.created"
+	DatastreamAccountUpdated  = "datastream_account.updated"
+	DatastreamAccountArchived = "datastream_account.archived"
+	DatastreamAccountTested   = "datastream_account.tested"
+	DatastreamHostKeyAccepted = "datastream_account.host_key_accepted"
+	DatastreamAccountRefused  = "datastream_account.refused"
+	SFTPLoginSucceeded        = "sftp.login_succeeded"
+	SFTPLoginFailed           = "sftp.login_failed"
+	SFTPDownloaded            = "sftp.downloaded"
+	SFTPDeleted               = "sftp.deleted"
+	DatastreamFileDownloaded  = "datastream_file.downloaded"
 )
 
 // Actions lists the action keys for the filter.
@@ -90,7 +106,10 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	DocumentUploaded, DocumentDownloaded, DocumentDeleted, DocumentRefused,
 	CategoryCreated, CategoryUpdated, CategoryDeleted, MatrixUpdated,
 	BundleRequested, BundleRetried, BundleGenerated, BundleFailed, BundleCopied, BundleExpired,
-	DossierDeletionRequested, DossierDeleted, FullDossierRefused}
+	DossierDeletionRequested, DossierDeleted, FullDossierRefused,
+	DatastreamAccountCreated, DatastreamAccountUpdated, DatastreamAccountArchived, DatastreamAccountTested,
+	DatastreamHostKeyAccepted, DatastreamAccountRefused, SFTPLoginSucceeded, SFTPLoginFailed, SFTPDownloaded, SFTPDeleted,
+	DatastreamFileDownloaded}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {
