@@ -20,6 +20,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/demo"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -137,6 +138,11 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /admin/categories/{id}/delete":                    {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/retry":                           {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/cancel":                          {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/accounts/{id}":                  {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}":                 {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/archive":         {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/test":            {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/host-key":        {missing: reader, why: tenantWide},
 }
 
 const tenantWide = "a tenant-wide resource: it belongs to no employer or employee that could be hidden"
@@ -163,7 +169,8 @@ func routeParam(pattern, param string) string {
 	return map[string]string{"employers": "employer", "employees": "employee", "departments": "department",
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
 		"consultations": "consultation", "admin/programmes": "programme", "admin/users": "user",
-		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job"}[parent]
+		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job",
+		"admin/datastreams": "datastream_account"}[parent]
 }
 
 // TestRouteRefusals walks the router: every route with an {id} must have a row in
@@ -268,6 +275,12 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			return fmt.Errorf("request bundle: %w", err)
 		}
 		f.ids["bundle"] = bu.ID.String()
+		acc, _, err := datastream.CreateAccount(ctx, tx, access.Editor{Principal: p, Actor: audit.Actor{UserID: &admin.ID}}, nil,
+			datastream.AccountInput{Name: "Route-account", Type: datastream.TypeHosted, Language: "nl", AllEmployers: true, AuthMethod: datastream.AuthPassword})
+		if err != nil {
+			return fmt.Errorf("datastream account: %w", err)
+		}
+		f.ids["datastream_account"] = acc.ID.String()
 		queries := map[string]string{
 			"employer":      `SELECT $1::uuid WHERE $2::uuid IS NOT NULL`,
 			"employee":      `SELECT $2::uuid WHERE $1::uuid IS NOT NULL`,
