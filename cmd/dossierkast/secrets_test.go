@@ -4,14 +4,18 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/internal/secret"
 )
@@ -73,5 +77,36 @@ func TestSecretsRotate(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("open with the new key only: %v", err)
+	}
+}
+
+var sftpLineRE = regexp.MustCompile(`hosted SFTP server on sftp://[^:]+:(\d+), host key (SHA256:\S+)`)
+
+// TestServeProcessesShareSFTPHostKey starts two serve processes on one database and one
+// SECRET_KEY_FILE: both hosted SFTP servers present the same host key, made once.
+func TestServeProcessesShareSFTPHostKey(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	var fingerprints []string
+	for _, name := range []string{"first", "second"} {
+		p := startServe(t, name, testEnv(t, db, map[string]string{"SECRET_KEY_FILE": keyFile}))
+		var m []string
+		waitFor(t, 10*time.Second, name+" prints its SFTP server", func() (bool, string) {
+			m = sftpLineRE.FindStringSubmatch(p.stdout.String())
+			return m != nil, p.stdout.String()
+		})
+		port, _ := strconv.Atoi(m[1])
+		line, err := datastream.FetchHostKey(context.Background(), "127.0.0.1", port, 10*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := datastream.Fingerprint(line); got != m[2] {
+			t.Errorf("%s presents %s, printed %s", name, got, m[2])
+		}
+		fingerprints = append(fingerprints, m[2])
+	}
+	if fingerprints[0] != fingerprints[1] {
+		t.Errorf("the two processes present %s and %s", fingerprints[0], fingerprints[1])
 	}
 }
