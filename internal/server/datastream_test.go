@@ -5,15 +5,19 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/auth"
+	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -119,5 +123,62 @@ func TestDatastreamAccountScreens(t *testing.T) {
 	reader := b.login(t, "casemanager@demo.dossierkast.nl")
 	if resp, _ := b.get(t, reader, "/admin/datastreams"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("accounts page without datastreams.manage: status %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestHostedFolderScreens opens a hosted account's folder in the browser's way: folders and
+// files are listed, a file downloads (audited), and a path with ".." stays inside the folder.
+func TestHostedFolderScreens(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 5)
+	ctx := context.Background()
+	admin := b.login(t, adminEmail)
+	resp := b.post(t, admin, "/admin/datastreams/accounts", url.Values{"name": {"Map"}, "type": {"hosted"}, "language": {"nl"},
+		"scope": {"all"}, "auth_method": {"password"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: status %d", resp.StatusCode)
+	}
+	page := resp.Header.Get("Location")
+	accountID, err := uuid.Parse(strings.TrimPrefix(page, "/admin/datastreams/accounts/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := document.OpenBlobStore(ctx, "file://"+filepath.ToSlash(b.blobDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	folder := datastream.NewFolder(b.db.Pool, blobs, b.tenant, accountID)
+	if _, err := folder.Upload(ctx, "bi/20270104T010000Z/werknemers.csv", strings.NewReader("id\n1\n")); err != nil {
+		t.Fatal(err)
+	}
+
+	_, doc := b.get(t, admin, page+"/files")
+	if got := doc.Find("#files a.folder").Text(); got != "bi/" {
+		t.Errorf("top of the folder lists %q, want bi/", got)
+	}
+	_, doc = b.get(t, admin, page+"/files?path="+url.QueryEscape("../../bi/20270104T010000Z"))
+	href, ok := doc.Find("#files a.file").Attr("href")
+	if !ok || doc.Find("#files a.file").Text() != "werknemers.csv" {
+		t.Fatalf("sub-folder via ../..: no werknemers.csv in\n%s", doc.Text())
+	}
+	before := b.auditCount(t, audit.DatastreamFileDownloaded)
+	dl, err := admin.Get(b.srv.URL + href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(dl.Body)
+	dl.Body.Close()
+	if dl.StatusCode != http.StatusOK || string(body) != "id\n1\n" || !strings.Contains(dl.Header.Get("Content-Disposition"), "werknemers.csv") {
+		t.Errorf("download: status %d, body %q, disposition %q", dl.StatusCode, body, dl.Header.Get("Content-Disposition"))
+	}
+	if got := b.auditCount(t, audit.DatastreamFileDownloaded); got != before+1 {
+		t.Errorf("downloads audited: %d, want %d", got, before+1)
+	}
+	if resp, _ := b.get(t, admin, page+"/files?path=bestaat-niet"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a missing folder: status %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := b.get(t, admin, page+"/files/download?path=bi"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("downloading a folder: status %d, want 404", resp.StatusCode)
 	}
 }

@@ -181,6 +181,8 @@ func (s *Server) Routes() chi.Router {
 			r.Post("/admin/datastreams/accounts/{id}/archive", s.h(s.archiveDatastreamAccount))
 			r.Post("/admin/datastreams/accounts/{id}/test", s.h(s.testDatastreamAccount))
 			r.Post("/admin/datastreams/accounts/{id}/host-key", s.h(s.acceptHostKey))
+			r.Get("/admin/datastreams/accounts/{id}/files", s.h(s.showDatastreamFiles))
+			r.Get("/admin/datastreams/accounts/{id}/files/download", s.h(s.downloadDatastreamFile))
 		})
 	})
 

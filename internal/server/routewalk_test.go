@@ -143,6 +143,8 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /admin/datastreams/accounts/{id}/archive":         {missing: reader, why: tenantWide},
 	"POST /admin/datastreams/accounts/{id}/test":            {missing: reader, why: tenantWide},
 	"POST /admin/datastreams/accounts/{id}/host-key":        {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/accounts/{id}/files":            {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/accounts/{id}/files/download":   {missing: reader, why: tenantWide},
 }
 
 const tenantWide = "a tenant-wide resource: it belongs to no employer or employee that could be hidden"

@@ -55,6 +55,7 @@ type Server struct {
 	// page shows it.
 	keys                         *secret.Keyring
 	sftpAddress, sftpFingerprint string
+	blobs                        document.BlobStore
 }
 
 // Options configures a Server.
@@ -111,6 +112,7 @@ func New(o Options) *Server {
 		keys:            o.Keys,
 		sftpAddress:     o.SFTPAddress,
 		sftpFingerprint: o.SFTPFingerprint,
+		blobs:           o.Blobs,
 	}
 }
 
