@@ -24,7 +24,7 @@ type accountBundle struct {
 	keys     *secret.Keyring
 }
 
-func setupAccounts(t *testing.T) accountBundle {
+func setupAccounts(t testing.TB) accountBundle {
 	t.Helper()
 	db := dbtest.New(t)
 	tn, err := org.CreateTenant(context.Background(), db.Pool, "Arbo Noord", false)
@@ -34,7 +34,7 @@ func setupAccounts(t *testing.T) accountBundle {
 	return accountBundle{db: db, tenantID: tn.ID, keys: secret.NewKeyring(secret.GenerateKey())}
 }
 
-func (b accountBundle) inTenant(t *testing.T, fn func(tx pgx.Tx) error) error {
+func (b accountBundle) inTenant(t testing.TB, fn func(tx pgx.Tx) error) error {
 	t.Helper()
 	return database.InTenant(context.Background(), b.db.Pool, b.tenantID, fn)
 }

@@ -50,20 +50,24 @@ type hostedBundle struct {
 func setupHosted(t *testing.T) *hostedBundle {
 	t.Helper()
 	requireSFTPClient(t)
-	b := &hostedBundle{accountBundle: setupAccounts(t)}
-	ctx := context.Background()
-	blobs, err := document.OpenBlobStore(ctx, "file://"+filepath.ToSlash(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { blobs.Close() })
-	b.blobs = blobs
+	b := &hostedBundle{accountBundle: setupAccounts(t), blobs: openBlobs(t)}
 	b.port, b.key = b.startServer(t)
 	return b
 }
 
+// openBlobs opens a folder blob store in a temporary folder.
+func openBlobs(t testing.TB) document.BlobStore {
+	t.Helper()
+	blobs, err := document.OpenBlobStore(context.Background(), "file://"+filepath.ToSlash(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	return blobs
+}
+
 // startServer starts another server process's worth of hosted server on the same database.
-func (b *hostedBundle) startServer(t *testing.T) (int, ssh.PublicKey) {
+func (b *hostedBundle) startServer(t testing.TB) (int, ssh.PublicKey) {
 	t.Helper()
 	signer, err := datastream.HostKey(context.Background(), b.db.Pool, b.keys)
 	if err != nil {
@@ -81,7 +85,7 @@ func (b *hostedBundle) startServer(t *testing.T) (int, ssh.PublicKey) {
 
 // account creates a hosted account (a pasted key when publicKey is set, else a generated
 // password) with files, and returns it and its password.
-func (b *hostedBundle) account(t *testing.T, name, publicKey string, files map[string]string) (datastream.Account, string) {
+func (b *hostedBundle) account(t testing.TB, name, publicKey string, files map[string]string) (datastream.Account, string) {
 	t.Helper()
 	ctx := context.Background()
 	in := datastream.AccountInput{Name: name, Type: datastream.TypeHosted, Language: "nl", AllEmployers: true, AuthMethod: datastream.AuthPassword}
