@@ -84,17 +84,20 @@ const (
 	// secret; a refused change (details: operation, reason); log-ins to the hosted SFTP server
 	// and what the account fetched or deleted there (details: path), and a file downloaded from
 	// the account's folder in the browser.
-	DatastreamAccountCreated  = "datastream_account.created"
-	DatastreamAccountUpdated  = "datastream_account.updated"
-	DatastreamAccountArchived = "datastream_account.archived"
-	DatastreamAccountTested   = "datastream_account.tested"
-	DatastreamHostKeyAccepted = "datastream_account.host_key_accepted"
-	DatastreamAccountRefused  = "datastream_account.refused"
-	SFTPLoginSucceeded        = "sftp.login_succeeded"
-	SFTPLoginFailed           = "sftp.login_failed"
-	SFTPDownloaded            = "sftp.downloaded"
-	SFTPDeleted               = "sftp.deleted"
-	DatastreamFileDownloaded  = "datastream_file.downloaded"
+	DatastreamAccountCreated   = "datastream_account.created"
+	DatastreamAccountUpdated   = "datastream_account.updated"
+	DatastreamAccountArchived  = "datastream_account.archived"
+	DatastreamAccountTested    = "datastream_account.tested"
+	DatastreamHostKeyAccepted  = "datastream_account.host_key_accepted"
+	DatastreamAccountRefused   = "datastream_account.refused"
+	DatastreamPasswordReset    = "datastream_account.password_reset"
+	DatastreamAccountBlocked   = "datastream_account.blocked"
+	DatastreamAccountUnblocked = "datastream_account.unblocked"
+	SFTPLoginSucceeded         = "sftp.login_succeeded"
+	SFTPLoginFailed            = "sftp.login_failed"
+	SFTPDownloaded             = "sftp.downloaded"
+	SFTPDeleted                = "sftp.deleted"
+	DatastreamFileDownloaded   = "datastream_file.downloaded"
 )
 
 // Actions lists the action keys for the filter.
@@ -108,7 +111,8 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	BundleRequested, BundleRetried, BundleGenerated, BundleFailed, BundleCopied, BundleExpired,
 	DossierDeletionRequested, DossierDeleted, FullDossierRefused,
 	DatastreamAccountCreated, DatastreamAccountUpdated, DatastreamAccountArchived, DatastreamAccountTested,
-	DatastreamHostKeyAccepted, DatastreamAccountRefused, SFTPLoginSucceeded, SFTPLoginFailed, SFTPDownloaded, SFTPDeleted,
+	DatastreamHostKeyAccepted, DatastreamAccountRefused, DatastreamPasswordReset, DatastreamAccountBlocked,
+	DatastreamAccountUnblocked, SFTPLoginSucceeded, SFTPLoginFailed, SFTPDownloaded, SFTPDeleted,
 	DatastreamFileDownloaded}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.

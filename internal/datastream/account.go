@@ -526,3 +526,55 @@ func AcceptHostKey(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUI
 	return writeAccount(ctx, tx, ed, audit.DatastreamHostKeyAccepted, id,
 		map[string]any{"before": Fingerprint(a.HostKey), "after": fingerprint})
 }
+
+// NewHostedPassword gives hosted account id a new generated password, returned to be shown
+// once; the old one stops working at once. Recorded without the secret
+// (datastream_account.password_reset). EFORBIDDEN, ENOTFOUND; EINVALID unless the account is an
+// active or blocked hosted account that logs in with a password.
+func NewHostedPassword(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUID) (Credentials, error) {
+	var creds Credentials
+	if err := ed.Allow(access.CanManageDatastreams(ed.Principal)); err != nil {
+		return creds, err
+	}
+	a, err := FindAccountByID(ctx, tx, id)
+	if err != nil {
+		return creds, err
+	}
+	if a.Type != TypeHosted || a.AuthMethod != AuthPassword || a.Archived() {
+		return creds, apperr.New(apperr.EINVALID, "datastream.error.no_password")
+	}
+	creds.Password = rand.Text()
+	hash, err := auth.HashPassword(creds.Password)
+	if err != nil {
+		return creds, err
+	}
+	if _, err := tx.Exec(ctx, "UPDATE datastream_accounts SET password_hash = $2, updated_at = now() WHERE id = $1", id, hash); err != nil {
+		return creds, fmt.Errorf("new hosted password: %w", err)
+	}
+	return creds, writeAccount(ctx, tx, ed, audit.DatastreamPasswordReset, id, nil)
+}
+
+// SetAccountStatus blocks (StatusBlocked) or unblocks (StatusActive) an account: a blocked
+// hosted account cannot log in, and its open sessions are refused from their next request.
+// Recorded (datastream_account.blocked, datastream_account.unblocked). EFORBIDDEN, ENOTFOUND;
+// EINVALID for another status or an archived account.
+func SetAccountStatus(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUID, status string) error {
+	if err := ed.Allow(access.CanManageDatastreams(ed.Principal)); err != nil {
+		return err
+	}
+	action, ok := map[string]string{StatusActive: audit.DatastreamAccountUnblocked, StatusBlocked: audit.DatastreamAccountBlocked}[status]
+	if !ok {
+		return apperr.New(apperr.EINVALID, "error.choose")
+	}
+	a, err := FindAccountByID(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if a.Archived() {
+		return apperr.New(apperr.EINVALID, "datastream.error.archived")
+	}
+	if _, err := tx.Exec(ctx, "UPDATE datastream_accounts SET status = $2, updated_at = now() WHERE id = $1", id, status); err != nil {
+		return fmt.Errorf("set account status: %w", err)
+	}
+	return writeAccount(ctx, tx, ed, action, id, map[string]any{"before": map[string]any{"status": a.Status}})
+}

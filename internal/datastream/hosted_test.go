@@ -319,3 +319,48 @@ func TestHostedTwoServers(t *testing.T) {
 		}
 	}
 }
+
+// TestHostedNewPasswordAndBlock: a new password replaces the old one at once; a blocked account
+// cannot log in until it is unblocked.
+func TestHostedNewPasswordAndBlock(t *testing.T) {
+	t.Parallel()
+	b := setupHosted(t)
+	ctx := context.Background()
+	ed := editorWith(b.tenantID, access.DatastreamsManage)
+	a, old := b.account(t, "Warehouse", "", map[string]string{"a.csv": "a\n"})
+	logIn := func(password string) error {
+		conf := &ssh.ClientConfig{User: a.SFTPUser, Auth: []ssh.AuthMethod{ssh.Password(password)},
+			HostKeyCallback: ssh.FixedHostKey(b.key), Timeout: 10 * time.Second}
+		c, err := ssh.Dial("tcp", "127.0.0.1:"+strconv.Itoa(b.port), conf)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	var creds datastream.Credentials
+	if err := b.inTenant(t, func(tx pgx.Tx) (err error) {
+		creds, err = datastream.NewHostedPassword(ctx, tx, ed, a.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := logIn(old); err == nil {
+		t.Error("the old password still logs in")
+	}
+	if err := logIn(creds.Password); err != nil {
+		t.Errorf("the new password: %v", err)
+	}
+	for _, tc := range []struct {
+		status string
+		ok     bool
+	}{{datastream.StatusBlocked, false}, {datastream.StatusActive, true}} {
+		if err := b.inTenant(t, func(tx pgx.Tx) error {
+			return datastream.SetAccountStatus(ctx, tx, ed, a.ID, tc.status)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := logIn(creds.Password); (err == nil) != tc.ok {
+			t.Errorf("status %s: log-in %v, want success %v", tc.status, err, tc.ok)
+		}
+	}
+}

@@ -207,6 +207,9 @@ var auditSteps = []auditStep{
 			WHERE name = 'Auditkoppeling' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL RETURNING id`) + "/host-key"
 	}, form: values("fingerprint", "SHA256:3JPSRrVjjk0XCjsd97DcEaQN7uYV91xH+KUt1cEtwP4"), want: []string{audit.DatastreamHostKeyAccepted}},
 	{route: "POST /admin/datastreams/accounts/{id}/archive", as: adminEmail, path: auditAccount("/archive"), want: []string{audit.DatastreamAccountArchived}},
+	{route: "POST /admin/datastreams/accounts/{id}/password", as: adminEmail, path: auditHosted("/password"), want: []string{audit.DatastreamPasswordReset}},
+	{route: "POST /admin/datastreams/accounts/{id}/block", as: adminEmail, path: auditHosted("/block"), want: []string{audit.DatastreamAccountBlocked}},
+	{route: "POST /admin/datastreams/accounts/{id}/unblock", as: adminEmail, path: auditHosted("/unblock"), want: []string{audit.DatastreamAccountUnblocked}},
 	{route: "POST /employers/{id}/full-dossier/generate", as: adminEmail, path: sub((*auditFixture).er, "/full-dossier/generate"),
 		want: []string{audit.BundleRequested}},
 	{route: "POST /admin/jobs/{id}/cancel", as: adminEmail, path: auditJob("/cancel"), want: []string{audit.JobCancelled}},
@@ -243,6 +246,14 @@ func sub(path func(*auditFixture) string, suffix string) func(*auditFixture) str
 // auditAccount is the path of the datastream account the steps made, followed by suffix.
 func auditAccount(suffix string) func(*auditFixture) string {
 	return pathOf("/admin/datastreams/accounts/", "SELECT id || '"+suffix+"' FROM datastream_accounts WHERE name = 'Auditkoppeling' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")
+}
+
+// auditHosted is the path of a hosted datastream account (made the first time it is asked for),
+// followed by suffix.
+func auditHosted(suffix string) func(*auditFixture) string {
+	return pathOf("/admin/datastreams/accounts/", `INSERT INTO datastream_accounts (tenant_id, name, type, sftp_user, auth_method, password_hash)
+		SELECT app_tenant(), 'Auditmap', 'hosted', 'dk-auditmap', 'password', 'geen' WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL
+		ON CONFLICT (sftp_user) DO UPDATE SET name = excluded.name RETURNING id || '`+suffix+`'`)
 }
 
 // auditHostKey is a host key the host-key step accepts (made with ssh-keygen -t ed25519).

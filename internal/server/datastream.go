@@ -284,3 +284,42 @@ func (s *Server) acceptHostKey(w http.ResponseWriter, r *http.Request) error {
 	s.flash(r, "datastream.hostkey.accepted")
 	return redirect(w, r, "/admin/datastreams/accounts/"+a.ID.String()+"#connection")
 }
+
+// newHostedPassword makes a new password for a hosted account and shows it once.
+func (s *Server) newHostedPassword(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.findDatastreamAccount(r, "new_password")
+	if err != nil {
+		return err
+	}
+	var creds datastream.Credentials
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		creds, err = datastream.NewHostedPassword(r.Context(), tx, editor(r), a.ID)
+		return err
+	}); err != nil {
+		return s.refuseDatastream(r, "new_password", &a.ID, err)
+	}
+	s.showOnce(r, a.ID, creds)
+	return redirect(w, r, "/admin/datastreams/accounts/"+a.ID.String())
+}
+
+func (s *Server) blockDatastreamAccount(w http.ResponseWriter, r *http.Request) error {
+	return s.setDatastreamStatus(w, r, datastream.StatusBlocked)
+}
+
+func (s *Server) unblockDatastreamAccount(w http.ResponseWriter, r *http.Request) error {
+	return s.setDatastreamStatus(w, r, datastream.StatusActive)
+}
+
+func (s *Server) setDatastreamStatus(w http.ResponseWriter, r *http.Request, status string) error {
+	a, err := s.findDatastreamAccount(r, "status")
+	if err != nil {
+		return err
+	}
+	if err := s.inTenant(r, func(tx pgx.Tx) error {
+		return datastream.SetAccountStatus(r.Context(), tx, editor(r), a.ID, status)
+	}); err != nil {
+		return s.refuseDatastream(r, "status", &a.ID, err)
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/datastreams/accounts/"+a.ID.String())
+}
