@@ -27,6 +27,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/demo"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/internal/secret"
 )
 
 const usage = `usage: dossierkast <command> [flags]
@@ -41,6 +42,9 @@ commands:
   user create --tenant ID --email E --kind provider|employer|coach --role NAME
               [--name NAME] [--employer ID]... [--provider ID]
                             create a user; the password is read from standard input
+  secrets rotate --new-key-file F
+                            re-encrypt every stored credential under the key in F (created
+                            when missing); then point SECRET_KEY_FILE at F
 
 Every command takes the configuration flags; run "dossierkast serve --help" to list them.
 `
@@ -60,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("no command given")
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "tenant" || cmd == "user") && len(rest) > 0 {
+	if (cmd == "tenant" || cmd == "user" || cmd == "secrets") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -82,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return tenantList(ctx, rest, getenv, stdout, stderr)
 	case "user create":
 		return userCreate(ctx, rest, getenv, stdin, stdout, stderr)
+	case "secrets rotate":
+		return secretsRotate(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -111,6 +117,15 @@ func (a *app) openBlobs(ctx context.Context) (document.BlobStore, error) {
 		return nil, fmt.Errorf("BLOB_URL %s: %w", a.cfg.BlobURL, err)
 	}
 	return blobs, nil
+}
+
+// keyring opens SECRET_KEY_FILE, creating it with a new key on first run.
+func (a *app) keyring() (*secret.Keyring, error) {
+	k, err := secret.LoadKeyFile(a.cfg.SecretKeyFile, true)
+	if err != nil {
+		return nil, fmt.Errorf("SECRET_KEY_FILE %s: %w", a.cfg.SecretKeyFile, err)
+	}
+	return secret.NewKeyring(k), nil
 }
 
 // setup reads the configuration (extra registers a command's own flags), finds the database,
@@ -313,5 +328,42 @@ func userCreate(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("user create: %w", describe(err))
 	}
 	fmt.Fprintln(stdout, u.ID)
+	return nil
+}
+
+// secretsRotate re-seals every stored credential under the key in --new-key-file (created when
+// missing). The old key, SECRET_KEY_FILE, opens them until then; afterwards only the new one
+// does, so every process must be pointed at the new file and the old one can be removed.
+func secretsRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var newFile string
+	a, err := setup(ctx, "secrets rotate", args, getenv, io.Discard, stderr, func(fs *flagSet) {
+		fs.StringVar(&newFile, "new-key-file", "", "file with the new key (32 random bytes; created when missing)")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if newFile == "" {
+		return errors.New("secrets rotate: --new-key-file is required")
+	}
+	oldKey, err := secret.LoadKeyFile(a.cfg.SecretKeyFile, false)
+	if err != nil {
+		return fmt.Errorf("SECRET_KEY_FILE %s: %w", a.cfg.SecretKeyFile, err)
+	}
+	newKey, err := secret.LoadKeyFile(newFile, true)
+	if err != nil {
+		return fmt.Errorf("--new-key-file %s: %w", newFile, err)
+	}
+	if newKey.ID() == oldKey.ID() {
+		return fmt.Errorf("secrets rotate: %s holds the same key as SECRET_KEY_FILE", newFile)
+	}
+	res, err := secret.Rotate(ctx, a.pool, secret.NewKeyring(oldKey), newKey)
+	if err != nil {
+		return fmt.Errorf("secrets rotate: %w", err)
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d secrets of %d tenants and %d platform secrets under key %s\n",
+		res.Secrets, res.Tenants, res.Platform, newKey.ID())
+	fmt.Fprintf(stdout, "now set SECRET_KEY_FILE=%s for every process and restart them; %s can then be removed\n",
+		newFile, a.cfg.SecretKeyFile)
 	return nil
 }

@@ -47,18 +47,23 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// keyFiles holds the SECRET_KEY_FILE of each test database: every process on one database
+// shares one key, as in production (the hosted SFTP server's host key is sealed with it).
+var keyFiles sync.Map
+
 // testEnv is the environment of a command on db: any free port, files under a temporary
 // folder, text logs. over replaces or adds variables.
 func testEnv(t *testing.T, db dbtest.DB, over map[string]string) func(string) string {
 	t.Helper()
 	dir := t.TempDir()
+	keyFile, _ := keyFiles.LoadOrStore(db.OwnerURL, filepath.Join(dir, "secret.key"))
 	env := map[string]string{
 		"DATABASE_URL":    db.OwnerURL,
 		"HTTP_ADDR":       "127.0.0.1:0",
 		"SFTP_ADDR":       "127.0.0.1:0",
 		"DATA_DIR":        dir,
 		"BLOB_URL":        "file://" + filepath.ToSlash(filepath.Join(dir, "blobs")),
-		"SECRET_KEY_FILE": filepath.Join(dir, "secret.key"),
+		"SECRET_KEY_FILE": keyFile.(string),
 		"LOG_FORMAT":      "text",
 	}
 	for k, v := range over {

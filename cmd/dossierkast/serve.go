@@ -9,16 +9,19 @@ import (
 	"net"
 	"net/http"
 	netmail "net/mail"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/jobs"
 	"github.com/dossierkast/dossierkast/internal/mail"
@@ -78,12 +81,42 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer blobs.Close()
+	// The key that seals stored credentials is created on first run, so make run needs no set-up.
+	keys, err := a.keyring()
+	if err != nil {
+		return err
+	}
 
 	workers := jobs.NewWorkers(jobs.Deps{Pool: a.pool, Blobs: blobs, PartSize: cfg.BundlePartSize, Log: a.log,
 		Mail: sender, BaseURL: cfg.BaseURL})
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), jobs.Config(cfg.Mode, a.log, workers))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)
+	}
+
+	// The hosted SFTP server is a front door like the web server: it runs with MODE=all and
+	// MODE=web, not in worker-only processes. Its files are rows and blobs, so any number of
+	// processes serve the same folders, with the same host key from the database.
+	var sftpLn net.Listener
+	var sftpSrv *datastream.Server
+	var sftpAddress, sftpFingerprint string
+	if cfg.Mode != config.ModeWorker {
+		hostKey, err := datastream.HostKey(ctx, web, keys)
+		if err != nil {
+			return err
+		}
+		if sftpLn, err = net.Listen("tcp", cfg.SFTPAddr); err != nil {
+			return fmt.Errorf("SFTP_ADDR %s: %w", cfg.SFTPAddr, err)
+		}
+		defer sftpLn.Close()
+		sftpSrv = datastream.NewServer(web, blobs, hostKey, a.log)
+		sftpFingerprint = ssh.FingerprintSHA256(hostKey.PublicKey())
+		_, port, _ := net.SplitHostPort(sftpLn.Addr().String())
+		host := "localhost"
+		if u, err := url.Parse(cfg.BaseURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		sftpAddress = "sftp://" + net.JoinHostPort(host, port)
 	}
 
 	var ln net.Listener
@@ -108,14 +141,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	var srv *http.Server
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
+	if sftpSrv != nil {
+		go func() { serveErr <- sftpSrv.Serve(sftpLn) }()
+		defer sftpSrv.Close()
+	}
 	if ln != nil {
 		s := server.New(server.Options{Pool: web, StreamPool: a.pool, River: rc, Mail: sender, UsesSMTP: cfg.SMTPURL != "",
 			Secure: cfg.Secure(), Logger: a.log, Metrics: server.NewMetrics(web), Blobs: blobs, MaxUploadSize: cfg.MaxUploadSize,
-			TrustedProxies: cfg.TrustedProxies})
+			TrustedProxies: cfg.TrustedProxies, Keys: keys, SFTPAddress: sftpAddress, SFTPFingerprint: sftpFingerprint})
 		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 		go func() { serveErr <- srv.Serve(ln) }()
 		fmt.Fprintf(stdout, "Dossierkast serves %s (mode %s)\n", cfg.BaseURL, cfg.Mode)
+		fmt.Fprintf(stdout, "hosted SFTP server on %s, host key %s\n", sftpAddress, sftpFingerprint)
 	} else {
 		fmt.Fprintln(stdout, "Dossierkast runs background workers only")
 	}

@@ -102,6 +102,24 @@ const (
 	ExportDownloaded = "export.downloaded"
 	ExportExpired    = "export.expired"
 	ExportRefused    = "export.refused"
+	// Datastream accounts (subject: the account): changes with before and after, never a
+	// secret; a refused change (details: operation, reason); log-ins to the hosted SFTP server
+	// and what the account fetched or deleted there (details: path), and a file downloaded from
+	// the account's folder in the browser.
+	DatastreamAccountCreated   = "datastream_account.created"
+	DatastreamAccountUpdated   = "datastream_account.updated"
+	DatastreamAccountArchived  = "datastream_account.archived"
+	DatastreamAccountTested    = "datastream_account.tested"
+	DatastreamHostKeyAccepted  = "datastream_account.host_key_accepted"
+	DatastreamAccountRefused   = "datastream_account.refused"
+	DatastreamPasswordReset    = "datastream_account.password_reset"
+	DatastreamAccountBlocked   = "datastream_account.blocked"
+	DatastreamAccountUnblocked = "datastream_account.unblocked"
+	SFTPLoginSucceeded         = "sftp.login_succeeded"
+	SFTPLoginFailed            = "sftp.login_failed"
+	SFTPDownloaded             = "sftp.downloaded"
+	SFTPDeleted                = "sftp.deleted"
+	DatastreamFileDownloaded   = "datastream_file.downloaded"
 )
 
 // Actions lists the action keys for the filter.
@@ -116,7 +134,11 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	DossierDeletionRequested, DossierDeleted, FullDossierRefused,
 	ExportPageViewed, ExportListViewed, ExportRequested, ExportRetried, ExportGenerated, ExportFailed, ExportDownloaded,
 	ExportExpired, ExportRefused,
-	DelegationEnded, DelegationUpdated, DelegationWarned, InterventionDeployed, InterventionUpdated, InterventionRefused}
+	DelegationEnded, DelegationUpdated, DelegationWarned, InterventionDeployed, InterventionUpdated, InterventionRefused,
+	DatastreamAccountCreated, DatastreamAccountUpdated, DatastreamAccountArchived, DatastreamAccountTested,
+	DatastreamHostKeyAccepted, DatastreamAccountRefused, DatastreamPasswordReset, DatastreamAccountBlocked,
+	DatastreamAccountUnblocked, SFTPLoginSucceeded, SFTPLoginFailed, SFTPDownloaded, SFTPDeleted,
+	DatastreamFileDownloaded}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

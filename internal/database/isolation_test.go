@@ -23,7 +23,7 @@ import (
 )
 
 // platformTables hold no tenant data and so carry no tenant_id. Every other table must.
-var platformTables = []string{"tenants", "sessions", "login_failures", "login_devices", "goose_db_version"}
+var platformTables = []string{"tenants", "sessions", "login_failures", "login_devices", "goose_db_version", "platform_secrets"}
 
 // platformPrefixes name families of platform tables: River's job queue.
 var platformPrefixes = []string{"river_"}

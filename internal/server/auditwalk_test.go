@@ -218,6 +218,21 @@ var auditSteps = []auditStep{
 	}, want: []string{audit.MatrixUpdated}},
 	{route: "POST /admin/categories/{id}/delete", as: adminEmail, path: auditCategory("/delete"), want: []string{audit.CategoryDeleted}},
 	{route: "POST /admin/outbox/test", as: adminEmail, path: fixed("/admin/outbox/test"), form: values("to", "test@example.nl")},
+	{route: "POST /admin/datastreams/accounts", as: adminEmail, path: fixed("/admin/datastreams/accounts"),
+		form: values("name", "Auditkoppeling", "type", "external", "language", "nl", "scope", "all", "auth_method", "password",
+			"host", "127.0.0.1", "port", "9", "remote_user", "audit", "password", "geheim-audit"), want: []string{audit.DatastreamAccountCreated}},
+	{route: "POST /admin/datastreams/accounts/{id}", as: adminEmail, path: auditAccount(""),
+		form: values("name", "Auditkoppeling", "language", "en", "scope", "all", "auth_method", "password",
+			"host", "127.0.0.1", "port", "9", "remote_user", "audit"), want: []string{audit.DatastreamAccountUpdated}},
+	{route: "POST /admin/datastreams/accounts/{id}/test", as: adminEmail, path: auditAccount("/test"), want: []string{audit.DatastreamAccountTested}},
+	{route: "POST /admin/datastreams/accounts/{id}/host-key", as: adminEmail, path: func(f *auditFixture) string {
+		return "/admin/datastreams/accounts/" + f.id(`UPDATE datastream_accounts SET offered_key = '`+auditHostKey+`'
+			WHERE name = 'Auditkoppeling' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL RETURNING id`) + "/host-key"
+	}, form: values("fingerprint", "SHA256:3JPSRrVjjk0XCjsd97DcEaQN7uYV91xH+KUt1cEtwP4"), want: []string{audit.DatastreamHostKeyAccepted}},
+	{route: "POST /admin/datastreams/accounts/{id}/archive", as: adminEmail, path: auditAccount("/archive"), want: []string{audit.DatastreamAccountArchived}},
+	{route: "POST /admin/datastreams/accounts/{id}/password", as: adminEmail, path: auditHosted("/password"), want: []string{audit.DatastreamPasswordReset}},
+	{route: "POST /admin/datastreams/accounts/{id}/block", as: adminEmail, path: auditHosted("/block"), want: []string{audit.DatastreamAccountBlocked}},
+	{route: "POST /admin/datastreams/accounts/{id}/unblock", as: adminEmail, path: auditHosted("/unblock"), want: []string{audit.DatastreamAccountUnblocked}},
 	{route: "POST /employers/{id}/full-dossier/generate", as: adminEmail, path: sub((*auditFixture).er, "/full-dossier/generate"),
 		want: []string{audit.BundleRequested}},
 	{route: "POST /admin/jobs/{id}/cancel", as: adminEmail, path: auditJob("/cancel"), want: []string{audit.JobCancelled}},
@@ -255,6 +270,22 @@ var auditSteps = []auditStep{
 func sub(path func(*auditFixture) string, suffix string) func(*auditFixture) string {
 	return func(f *auditFixture) string { return path(f) + suffix }
 }
+
+// auditAccount is the path of the datastream account the steps made, followed by suffix.
+func auditAccount(suffix string) func(*auditFixture) string {
+	return pathOf("/admin/datastreams/accounts/", "SELECT id || '"+suffix+"' FROM datastream_accounts WHERE name = 'Auditkoppeling' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")
+}
+
+// auditHosted is the path of a hosted datastream account (made the first time it is asked for),
+// followed by suffix.
+func auditHosted(suffix string) func(*auditFixture) string {
+	return pathOf("/admin/datastreams/accounts/", `INSERT INTO datastream_accounts (tenant_id, name, type, sftp_user, auth_method, password_hash)
+		SELECT app_tenant(), 'Auditmap', 'hosted', 'dk-auditmap', 'password', 'geen' WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL
+		ON CONFLICT (sftp_user) DO UPDATE SET name = excluded.name RETURNING id || '`+suffix+`'`)
+}
+
+// auditHostKey is a host key the host-key step accepts (made with ssh-keygen -t ed25519).
+const auditHostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK/ZKOyumh4AM6RAdL5v0+vlqTJSlOEc/CuA1FtevgeW"
 
 // pathOf is prefix followed by the id query selects.
 func pathOf(prefix, query string) func(*auditFixture) string {

@@ -188,6 +188,20 @@ func (s *Server) Routes() chi.Router {
 
 			r.Get("/admin/outbox", s.h(s.listOutbox))
 			r.Post("/admin/outbox/test", s.h(s.sendTestMail))
+
+			r.Get("/admin/datastreams", s.h(s.listDatastreamAccounts))
+			r.Get("/admin/datastreams/accounts/new", s.h(s.newDatastreamAccount))
+			r.Post("/admin/datastreams/accounts", s.h(s.createDatastreamAccount))
+			r.Get("/admin/datastreams/accounts/{id}", s.h(s.showDatastreamAccount))
+			r.Post("/admin/datastreams/accounts/{id}", s.h(s.updateDatastreamAccount))
+			r.Post("/admin/datastreams/accounts/{id}/archive", s.h(s.archiveDatastreamAccount))
+			r.Post("/admin/datastreams/accounts/{id}/block", s.h(s.blockDatastreamAccount))
+			r.Post("/admin/datastreams/accounts/{id}/unblock", s.h(s.unblockDatastreamAccount))
+			r.Post("/admin/datastreams/accounts/{id}/password", s.h(s.newHostedPassword))
+			r.Post("/admin/datastreams/accounts/{id}/test", s.h(s.testDatastreamAccount))
+			r.Post("/admin/datastreams/accounts/{id}/host-key", s.h(s.acceptHostKey))
+			r.Get("/admin/datastreams/accounts/{id}/files", s.h(s.showDatastreamFiles))
+			r.Get("/admin/datastreams/accounts/{id}/files/download", s.h(s.downloadDatastreamFile))
 		})
 	})
 

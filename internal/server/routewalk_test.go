@@ -20,6 +20,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/demo"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/export"
@@ -149,6 +150,16 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /admin/categories/{id}/delete":                    {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/retry":                           {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/cancel":                          {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/accounts/{id}":                  {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}":                 {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/archive":         {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/block":           {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/unblock":         {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/password":        {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/test":            {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/host-key":        {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/accounts/{id}/files":            {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/accounts/{id}/files/download":   {missing: reader, why: tenantWide},
 }
 
 const tenantWide = "a tenant-wide resource: it belongs to no employer or employee that could be hidden"
@@ -176,7 +187,7 @@ func routeParam(pattern, param string) string {
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
 		"consultations": "consultation", "admin/programmes": "programme", "admin/users": "user",
 		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job", "exports": "export",
-		"admin/providers": "provider", "delegations": "delegation"}[parent]
+		"admin/providers": "provider", "delegations": "delegation", "admin/datastreams": "datastream_account"}[parent]
 }
 
 // TestRouteRefusals walks the router: every route with an {id} must have a row in
@@ -286,6 +297,12 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			return fmt.Errorf("request export: %w", err)
 		}
 		f.ids["export"] = x.ID.String()
+		acc, _, err := datastream.CreateAccount(ctx, tx, access.Editor{Principal: p, Actor: audit.Actor{UserID: &admin.ID}}, nil,
+			datastream.AccountInput{Name: "Route-account", Type: datastream.TypeHosted, Language: "nl", AllEmployers: true, AuthMethod: datastream.AuthPassword})
+		if err != nil {
+			return fmt.Errorf("datastream account: %w", err)
+		}
+		f.ids["datastream_account"] = acc.ID.String()
 		queries := map[string]string{
 			"employer":      `SELECT $1::uuid WHERE $2::uuid IS NOT NULL`,
 			"employee":      `SELECT $2::uuid WHERE $1::uuid IS NOT NULL`,

@@ -32,6 +32,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/jobs"
 	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/internal/secret"
 	"github.com/dossierkast/dossierkast/web/layout"
 	"github.com/dossierkast/dossierkast/web/page/errorpage"
 )
@@ -50,6 +51,11 @@ type Server struct {
 	jobs       jobs.Admin
 	secure     bool
 	proxies    []netip.Prefix
+	// Datastreams: the key that seals account secrets, and the hosted SFTP server as an account
+	// page shows it.
+	keys                         *secret.Keyring
+	sftpAddress, sftpFingerprint string
+	blobs                        document.BlobStore
 }
 
 // Options configures a Server.
@@ -74,12 +80,20 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client; from any
 	// other peer the header is ignored.
 	TrustedProxies []netip.Prefix
+	// Keys seals the secrets of datastream accounts (nil: a key of this process only, for tests
+	// that store none they read back after a restart). SFTPAddress and SFTPFingerprint describe
+	// the hosted SFTP server on the account pages.
+	Keys                         *secret.Keyring
+	SFTPAddress, SFTPFingerprint string
 }
 
 // New returns a Server.
 func New(o Options) *Server {
 	if o.StreamPool == nil {
 		o.StreamPool = o.Pool
+	}
+	if o.Keys == nil {
+		o.Keys = secret.NewKeyring(secret.GenerateKey())
 	}
 	return &Server{
 		pool:       o.Pool,
@@ -94,6 +108,11 @@ func New(o Options) *Server {
 		jobs:       jobs.Admin{River: o.River, Pool: o.Pool, Blobs: o.Blobs},
 		secure:     o.Secure,
 		proxies:    o.TrustedProxies,
+
+		keys:            o.Keys,
+		sftpAddress:     o.SFTPAddress,
+		sftpFingerprint: o.SFTPFingerprint,
+		blobs:           o.Blobs,
 	}
 }
 
@@ -184,6 +203,7 @@ func mayOf(p access.Principal) layout.May {
 		Audit:        ok(access.Require(p, access.AuditView)),
 		Jobs:         ok(access.CanListJobs(p)),
 		Outbox:       ok(access.Require(p, access.UsersManage)),
+		Datastreams:  ok(access.CanManageDatastreams(p)),
 	}
 }
 

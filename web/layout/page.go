@@ -29,4 +29,5 @@ type May struct {
 	Audit        bool // the audit log
 	Jobs         bool // background jobs
 	Outbox       bool // the mail outbox
+	Datastreams  bool // datastream accounts
 }
