@@ -324,4 +324,3 @@ func tableOf(t testing.TB, file string) string {
 	}
 	return table
 }
-
