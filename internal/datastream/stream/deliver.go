@@ -84,10 +84,9 @@ type Result struct {
 	Manifest Manifest
 	// Position is where the next incremental delivery starts: store it only after success.
 	Position Position
-	// Running is how many transactions were running on the server at the snapshot; Oldest the
-	// oldest of them, if any, as far as pg_stat_activity shows it.
-	Running int
-	Oldest  *OpenTransaction
+	// Oldest is the oldest transaction running on the server (any database) at the snapshot, as
+	// far as pg_stat_activity shows it; nil when none was.
+	Oldest *OpenTransaction
 }
 
 // ErrRowVanished means a changed row was missing from the snapshot that recorded its change:
@@ -200,9 +199,7 @@ func (d *delivery) clean(ctx context.Context) error {
 func (d *delivery) snapshot(ctx context.Context, tx pgx.Tx) error {
 	var snap string
 	var at time.Time
-	var running int
-	err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, now(),
-		cardinality(ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot())))`).Scan(&snap, &at, &running)
+	err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, now()`).Scan(&snap, &at)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -220,8 +217,7 @@ func (d *delivery) snapshot(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	d.res.Position = Position{Snapshot: snap, At: at.UTC()}
-	d.res.Running = running
-	if running > 0 {
+	{
 		var o OpenTransaction
 		var seconds float64
 		err := tx.QueryRow(ctx, `SELECT xid, extract(epoch FROM age)::float8, application_name, database
@@ -276,10 +272,12 @@ func (d *delivery) query(p plannedFile) (string, []any) {
 		return q, args
 	}
 	// The window's changes of this entity, the last per row; then the row as the snapshot has it.
-	window := `c.at >= ` + arg(d.req.Since) + `::timestamptz`
+	var window string
 	if d.req.Mode == ModeIncremental {
 		window = `c.xid >= ` + arg(strconv.FormatUint(d.fromXmin, 10)) + `::text::xid8
 			AND NOT pg_visible_in_snapshot(c.xid, ` + arg(d.req.From.Snapshot) + `::text::pg_snapshot)`
+	} else {
+		window = `c.at >= ` + arg(d.req.Since) + `::timestamptz`
 	}
 	q := `WITH w AS (
 			SELECT DISTINCT ON (c.row_id) c.row_id, c.op, c.at, c.employer_id
