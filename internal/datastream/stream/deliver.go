@@ -34,9 +34,6 @@ type Rows struct {
 	Delete int64 `json:"delete"`
 }
 
-// Total is the number of rows.
-func (r Rows) Total() int64 { return r.Insert + r.Update + r.Delete }
-
 // ManifestFile describes one delivered file.
 type ManifestFile struct {
 	Name   string `json:"name"`
@@ -199,7 +196,9 @@ func (d *delivery) clean(ctx context.Context) error {
 func (d *delivery) snapshot(ctx context.Context, tx pgx.Tx) error {
 	var snap string
 	var at time.Time
-	err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, now()`).Scan(&snap, &at)
+	// The window's changes are sorted per row: with PostgreSQL's default work_mem (4 MB) a
+	// million of them go to disk in batches; this transaction may use more for that sort.
+	err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, now(), set_config('work_mem', '128MB', true)`).Scan(&snap, &at, nil)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}

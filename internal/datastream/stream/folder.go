@@ -59,6 +59,9 @@ func (f *Folder) MkdirAll(_ context.Context, dir string) error {
 // Upload writes r to name.part, syncs it and renames it to name.
 func (f *Folder) Upload(ctx context.Context, name string, r io.Reader) (int64, error) {
 	p, err := local(name)
+	if err == nil && p == "." {
+		err = fmt.Errorf("upload: no file name")
+	}
 	if err != nil {
 		return 0, err
 	}
