@@ -271,19 +271,7 @@ func (d *delivery) query(p plannedFile) (string, []any) {
 		return q, args
 	}
 	// The window's changes of this entity, the last per row; then the row as the snapshot has it.
-	var window string
-	if d.req.Mode == ModeIncremental {
-		window = `c.xid >= ` + arg(strconv.FormatUint(d.fromXmin, 10)) + `::text::xid8
-			AND NOT pg_visible_in_snapshot(c.xid, ` + arg(d.req.From.Snapshot) + `::text::pg_snapshot)`
-	} else {
-		window = `c.at >= ` + arg(d.req.Since) + `::timestamptz`
-	}
-	q := `WITH w AS (
-			SELECT DISTINCT ON (c.row_id) c.row_id, c.op, c.at, c.employer_id
-			FROM changes c
-			WHERE c.entity = ` + arg(p.file.table) + ` AND ` + window + `
-			ORDER BY c.row_id, c.seq DESC
-		)
+	q := `WITH w AS (` + d.window(p.file.table, arg) + `)
 		SELECT w.row_id::text, w.op, to_char(w.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` + cols.String() + `,
 			(t.id IS NULL)::text
 		FROM w LEFT JOIN ` + p.file.table + ` t ON t.id = w.row_id`
@@ -291,6 +279,22 @@ func (d *delivery) query(p plannedFile) (string, []any) {
 		q += ` WHERE coalesce(t.employer_id, w.employer_id) = ANY(` + arg(d.cfg.Employers) + `::uuid[])`
 	}
 	return q, args
+}
+
+// window is the SQL of the changes of table in the delivery's window, the last one per row
+// (row_id, op, at, employer_id); arg adds a parameter and returns its placeholder.
+func (d *delivery) window(table string, arg func(any) string) string {
+	var window string
+	if d.req.Mode == ModeIncremental {
+		window = `c.xid >= ` + arg(strconv.FormatUint(d.fromXmin, 10)) + `::text::xid8
+			AND NOT pg_visible_in_snapshot(c.xid, ` + arg(d.req.From.Snapshot) + `::text::pg_snapshot)`
+	} else {
+		window = `c.at >= ` + arg(d.req.Since) + `::timestamptz`
+	}
+	return `SELECT DISTINCT ON (c.row_id) c.row_id, c.op, c.at, c.employer_id
+		FROM changes c
+		WHERE c.entity = ` + arg(table) + ` AND ` + window + `
+		ORDER BY c.row_id, c.seq DESC`
 }
 
 // writeFile streams one file's rows from tx into tr as CSV and returns its manifest entry.
