@@ -34,7 +34,7 @@ const (
 	TypeID        = "id"        // a UUID, or a pseudonym (64 hexadecimal digits) in a pseudonymised file
 	TypeText      = "text"      // UTF-8 text as entered
 	TypeDate      = "date"      // YYYY-MM-DD
-	TypeTimestamp = "timestamp" // UTC, ISO 8601: 2027-01-04T13:05:00.000000Z
+	TypeTimestamp = "timestamp" // UTC, ISO 8601: 2027-01-04T13:05:00.25Z (fraction only when not zero)
 	TypeInteger   = "integer"   // decimal digits, optionally with a leading minus
 	TypeBoolean   = "boolean"   // true or false
 )
@@ -107,12 +107,19 @@ const (
 	MutationTimeColumn = "mutation_time"
 )
 
-// The SQL expressions that write a value as text the way the documentation says.
+// The SQL expressions that write a value as text the way the documentation says. Deliveries
+// run with DateStyle ISO; text casts are about twice as fast as to_char (which matters for a
+// million rows).
 func exprID(col string) string   { return "t." + col + "::text" }
 func exprText(col string) string { return "t." + col }
-func exprDate(col string) string { return "to_char(t." + col + ", 'YYYY-MM-DD')" }
+func exprDate(col string) string { return "t." + col + "::text" }
 func exprTimestamp(col string) string {
-	return "to_char(t." + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+	return timestampText("t." + col)
+}
+
+// timestampText writes a timestamptz in UTC as ISO 8601: 2027-01-04T13:05:00.5Z.
+func timestampText(v string) string {
+	return "replace((" + v + " AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z'"
 }
 func exprPlain(col string) string { return "t." + col + "::text" }
 

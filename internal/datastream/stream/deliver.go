@@ -198,7 +198,9 @@ func (d *delivery) snapshot(ctx context.Context, tx pgx.Tx) error {
 	var at time.Time
 	// The window's changes are sorted per row: with PostgreSQL's default work_mem (4 MB) a
 	// million of them go to disk in batches; this transaction may use more for that sort.
-	err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, now(), set_config('work_mem', '128MB', true)`).Scan(&snap, &at, nil)
+	// Dates and timestamps are written by text casts, in the ISO style whatever the server's.
+	err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, now(), set_config('work_mem', '128MB', true),
+		set_config('datestyle', 'ISO, YMD', true)`).Scan(&snap, &at, nil, nil)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -272,7 +274,7 @@ func (d *delivery) query(p plannedFile) (string, []any) {
 	}
 	// The window's changes of this entity, the last per row; then the row as the snapshot has it.
 	q := `WITH w AS (` + d.window(p.file.table, arg) + `)
-		SELECT w.row_id::text, w.op, to_char(w.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` + cols.String() + `,
+		SELECT w.row_id::text, w.op, ` + timestampText("w.at") + cols.String() + `,
 			(t.id IS NULL)::text
 		FROM w LEFT JOIN ` + p.file.table + ` t ON t.id = w.row_id`
 	if d.cfg.Employers != nil {

@@ -218,7 +218,7 @@ func TestFullDelivery(t *testing.T) {
 			dept = e.DepartmentID.String()
 		}
 		want := map[string]string{
-			"werknemer_id": e.ID.String(), "mutation": "insert", "mutation_time": e.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000000Z"),
+			"werknemer_id": e.ID.String(), "mutation": "insert", "mutation_time": e.UpdatedAt.UTC().Format("2006-01-02T15:04:05.999999Z"),
 			"werkgever_id": e.EmployerID.String(), "afdeling_id": dept, "personeelsnummer": e.PersonnelNumber,
 			"voorletters": e.Initials, "voornaam": e.FirstName, "tussenvoegsel": e.NamePrefix, "achternaam": e.LastName,
 			"geboortedatum": date(e.BirthDate), "geboortejaar": fmt.Sprint(e.BirthDate.Year()), "bsn": e.BSN,

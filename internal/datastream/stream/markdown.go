@@ -35,7 +35,8 @@ configuration, the version of the pseudonym key.
   ` + "`mutation_time`" + ` (UTC, ISO 8601), then the chosen columns in the order of the tables below.
 - Values are written as they are stored (no escaping for spreadsheets: these files are for
   programs). An empty field is an empty value or no value. Dates are ` + "`YYYY-MM-DD`" + `,
-  timestamps UTC ` + "`YYYY-MM-DDTHH:MM:SS.ffffffZ`" + `, booleans ` + "`true`" + `/` + "`false`" + `.
+  timestamps UTC ` + "`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`" + ` (the fraction of a second
+  only when not zero, without trailing zeros), booleans ` + "`true`" + `/` + "`false`" + `.
 - A ` + "`delete`" + ` row carries only the record key, the mutation and its time.
 
 ## Which rows a delivery holds
