@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/config"
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/datastream/stream"
 	"github.com/dossierkast/dossierkast/internal/demo"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
@@ -45,6 +47,8 @@ commands:
   secrets rotate --new-key-file F
                             re-encrypt every stored credential under the key in F (created
                             when missing); then point SECRET_KEY_FILE at F
+  datastreams catalogue [--markdown]
+                            print the datastream catalogue (Markdown: docs/datastreams.md)
 
 Every command takes the configuration flags; run "dossierkast serve --help" to list them.
 `
@@ -64,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errors.New("no command given")
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "tenant" || cmd == "user" || cmd == "secrets") && len(rest) > 0 {
+	if (cmd == "tenant" || cmd == "user" || cmd == "secrets" || cmd == "datastreams") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -88,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCreate(ctx, rest, getenv, stdin, stdout, stderr)
 	case "secrets rotate":
 		return secretsRotate(ctx, rest, getenv, stdout, stderr)
+	case "datastreams catalogue":
+		return datastreamsCatalogue(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -366,4 +372,40 @@ func secretsRotate(ctx context.Context, args []string, getenv func(string) strin
 	fmt.Fprintf(stdout, "now set SECRET_KEY_FILE=%s for every process and restart them; %s can then be removed\n",
 		newFile, a.cfg.SecretKeyFile)
 	return nil
+}
+
+// datastreamsCatalogue prints the stream catalogue: with --markdown the documentation committed
+// as docs/datastreams.md, otherwise one tab-separated line per column. It needs no database.
+func datastreamsCatalogue(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("datastreams catalogue", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	markdown := fs.Bool("markdown", false, "write the documentation in Markdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("datastreams catalogue: unexpected argument %q", fs.Arg(0))
+	}
+	if *markdown {
+		return stream.WriteMarkdown(stdout)
+	}
+	w := bufio.NewWriter(stdout)
+	fmt.Fprintln(w, "stream\tfile\tcolumn\tv1\ttype\tflags")
+	for _, s := range stream.Catalogue {
+		for _, f := range s.Files {
+			for _, c := range f.Columns {
+				var flags []string
+				for _, fl := range []struct {
+					on   bool
+					name string
+				}{{c.Mandatory, "mandatory"}, {c.Identifying, "identifying"}, {c.Medical, "medical"}, {c.Pseudonym, "pseudonym"}} {
+					if fl.on {
+						flags = append(flags, fl.name)
+					}
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, f.Name, c.Name, c.V1, c.Type, strings.Join(flags, ","))
+			}
+		}
+	}
+	return w.Flush()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/datastream/stream"
 	"github.com/dossierkast/dossierkast/internal/demo"
 )
 
@@ -614,5 +615,31 @@ func TestAppDatabaseURL(t *testing.T) {
 	var employees int
 	if err := owner.QueryRow(context.Background(), "SELECT count(*) FROM employees").Scan(&employees); err != nil || employees != 20 {
 		t.Errorf("employees = %d (%v), want 20", employees, err)
+	}
+}
+
+// TestDatastreamsCatalogueCommand: the command writes the committed documentation and needs no
+// database.
+func TestDatastreamsCatalogueCommand(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr, want bytes.Buffer
+	err := run(context.Background(), []string{"datastreams", "catalogue", "--markdown"}, func(string) string { return "" },
+		strings.NewReader(""), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("datastreams catalogue --markdown: %v; stderr %s", err, stderr.String())
+	}
+	if err := stream.WriteMarkdown(&want); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != want.String() {
+		t.Errorf("datastreams catalogue --markdown printed %d bytes, not the catalogue's documentation (%d bytes)", stdout.Len(), want.Len())
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"datastreams", "catalogue"}, func(string) string { return "" },
+		strings.NewReader(""), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "werknemers\twerknemers\tbsn\tBSN\ttext\tidentifying\n") {
+		t.Errorf("datastreams catalogue: no line for werknemers.bsn in\n%s", stdout.String())
 	}
 }

@@ -1,0 +1,192 @@
+package stream
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/benchtest"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/demo"
+)
+
+// BenchmarkWerknemers1M delivers the demo tenant with one employee in full, tops it up to
+// 1,000,001 employees (1,000,000 recorded inserts) and measures, in the same run:
+//   - copy: `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the werknemers delivery's own query
+//     into a local file — the baseline;
+//   - full / full_pseudonymised: a full delivery of the werknemers stream (all columns; then
+//     pseudonymised) to a local folder, its rate as a ratio of the baseline's and the growth of
+//     the process's peak resident set during it;
+//   - window_read: the read of the 1,000,000 changes since the first delivery, the last per
+//     row, into the process (what an increment reads of the change tracking);
+//   - incremental: the incremental delivery since the first one, which carries them.
+//
+// Run it with
+//
+//	go test -run '^$' -bench Werknemers1M -benchtime 1x ./internal/datastream/stream/
+func BenchmarkWerknemers1M(b *testing.B) {
+	const total = 1_000_000
+	ctx := context.Background()
+	db := dbtest.New(b)
+	dir := b.TempDir()
+	folder, err := OpenFolder(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer folder.Close()
+	cfg := Config{Folder: "bench", Version: V2, Streams: []string{"werknemers"}}
+	plan, err := cfg.plan()
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := demo.Load(ctx, db.Pool, demo.Options{Employees: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	started := time.Date(2027, 1, 4, 1, 0, 0, 0, time.UTC)
+	first, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeFull, Started: started})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := demo.Load(ctx, db.Pool, demo.Options{Employees: total + 1}); err != nil {
+		b.Fatal(err)
+	}
+	if err := database.Analyze(ctx, db.OwnerURL); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %d employees in %v", total, time.Since(start).Round(time.Second))
+
+	for range b.N {
+		// The baseline: PostgreSQL's own CSV of the same query, into a file.
+		query, _ := (&delivery{cfg: cfg, req: Request{Mode: ModeFull}}).query(plan[0])
+		file, err := os.Create(filepath.Join(dir, "copy.csv"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := bufio.NewWriterSize(file, 256<<10)
+		copyStart := time.Now()
+		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+			tag, err := tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+query+") TO STDOUT (FORMAT csv)")
+			if err == nil && tag.RowsAffected() != total+1 {
+				b.Fatalf("COPY wrote %d rows, want %d", tag.RowsAffected(), total+1)
+			}
+			return err
+		})
+		if err == nil {
+			err = w.Flush()
+		}
+		if err == nil {
+			err = file.Close()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		copyTime := time.Since(copyStart)
+		copyRate := total / copyTime.Seconds()
+		b.ReportMetric(copyRate, "copy_rows/s")
+
+		for _, run := range []struct {
+			name   string
+			pseudo bool
+		}{{"full", false}, {"full_pseudonymised", true}} {
+			c := cfg
+			if run.pseudo {
+				c.Pseudonymised, c.Key, c.KeyVersion = true, []byte(strings.Repeat("k", 32)), 1
+			}
+			base := benchtest.ResetPeakRSS(b)
+			t0, cpu := time.Now(), benchtest.CPUTime()
+			started = started.Add(time.Hour)
+			r, err := Deliver(ctx, db.Pool, res.TenantID, folder, c, Request{Mode: ModeFull, Started: started})
+			if err != nil {
+				b.Fatal(err)
+			}
+			elapsed, used := time.Since(t0), benchtest.CPUTime()-cpu
+			if n := r.Manifest.Files[0].Rows.Insert; n != total+1 {
+				b.Fatalf("%s delivered %d rows, want %d", run.name, n, total+1)
+			}
+			rate := total / elapsed.Seconds()
+			growth := benchtest.PeakRSS(b) - base
+			b.ReportMetric(rate, run.name+"_rows/s")
+			b.ReportMetric(rate/copyRate, run.name+"_vs_copy")
+			b.ReportMetric(growth, run.name+"_RSS_growth_MB")
+			b.Logf("%s: %v (CPU %v, %.0f MB) vs COPY %v: %.2f× COPY's rate; peak RSS growth %.1f MB; load %s", run.name,
+				elapsed.Round(time.Millisecond), used.Round(time.Millisecond), float64(r.Manifest.Files[0].Bytes)/1e6,
+				copyTime.Round(time.Millisecond), rate/copyRate, growth, benchtest.LoadAverage())
+		}
+
+		// The change read alone: the window since the first delivery, in its own snapshot.
+		d := &delivery{cfg: cfg, req: Request{Mode: ModeIncremental, From: first.Position}}
+		if d.fromXmin, err = first.Position.xmin(); err != nil {
+			b.Fatal(err)
+		}
+		var args []any
+		window := d.window("employees", func(v any) string {
+			args = append(args, v)
+			return "$" + strconv.Itoa(len(args))
+		})
+		t0 := time.Now()
+		read := 0
+		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT set_config('work_mem', '128MB', true)"); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, "SELECT row_id::text, op, at FROM ("+window+") w", args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				_ = rows.RawValues()
+				read++
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if read != total {
+			b.Fatalf("window read %d changes, want %d", read, total)
+		}
+		b.ReportMetric(total/time.Since(t0).Seconds(), "window_read_rows/s")
+		b.Logf("window read: %d changes in %v, %.0f rows/s", total, time.Since(t0).Round(time.Millisecond), total/time.Since(t0).Seconds())
+
+		base := benchtest.ResetPeakRSS(b)
+		t0 = time.Now()
+		r, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeIncremental, From: first.Position, Started: started.Add(time.Hour)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		elapsed := time.Since(t0)
+		if n := r.Manifest.Files[0].Rows.Insert; n != total {
+			b.Fatalf("incremental delivered %d inserts, want %d", n, total)
+		}
+		b.ReportMetric(total/elapsed.Seconds(), "incremental_rows/s")
+		b.Logf("incremental: %d mutations in %v, %.0f rows/s; peak RSS growth %.1f MB; load %s", total,
+			elapsed.Round(time.Millisecond), total/elapsed.Seconds(), benchtest.PeakRSS(b)-base, benchtest.LoadAverage())
+		// The plan of the increment's read, as the delivery ran it (same snapshot positions).
+		q, args := d.query(plan[0])
+		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT set_config('work_mem', '128MB', true)"); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q, args...)
+			if err != nil {
+				return err
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			b.Logf("plan of the incremental read:\n%s", strings.Join(lines, "\n"))
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
