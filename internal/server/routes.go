@@ -165,6 +165,7 @@ func (s *Server) Routes() chi.Router {
 
 			r.Get("/admin/audit", s.h(s.listAudit))
 			r.Get("/admin/audit.csv", s.h(s.downloadAudit))
+			r.Get("/admin/audit/{id}", s.h(s.showAuditEvent))
 
 			r.Get("/admin/jobs", s.h(s.listJobs))
 			r.Post("/admin/jobs/{id}/retry", s.h(s.retryJob))
