@@ -94,7 +94,7 @@ func Jobs(p JobsPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = component.Select("state", "job.state", "", p.States, true).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = component.FilterSelect("state", "job.state", "job.all_states", p.States).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
