@@ -783,7 +783,17 @@ func TestCategoryAdministration(t *testing.T) {
 	}
 	wantRedirect(t, f.post(t, c, "/admin/categories/"+made.ID.String(), url.Values{"name": {"Re-integratie"}}),
 		"/admin/categories#category-"+made.ID.String())
-	wantRedirect(t, f.post(t, c, "/admin/categories/"+made.ID.String()+"/delete", nil), "/admin/categories")
+	// Deleting is confirmed first: the list links to a page whose form posts the deletion.
+	deletePath := "/admin/categories/" + made.ID.String() + "/delete"
+	if _, list := f.get(t, c, "/admin/categories"); list.Find(`form[action="`+deletePath+`"]`).Length() != 0 ||
+		list.Find(`a[href="`+deletePath+`"]`).Length() != 1 {
+		t.Errorf("the list deletes %s in one click, or does not link to its confirmation", made.Name)
+	}
+	if resp, page := f.get(t, c, deletePath); resp.StatusCode != http.StatusOK ||
+		page.Find(`form[action="`+deletePath+`"] #confirm-delete`).Length() != 1 || !strings.Contains(textOf(page, "#delete-details"), "Re-integratie") {
+		t.Errorf("confirmation page: status %d, without the form or the category's name", resp.StatusCode)
+	}
+	wantRedirect(t, f.post(t, c, deletePath, nil), "/admin/categories")
 
 	for action, want := range map[string]int{audit.CategoryCreated: 1, audit.CategoryUpdated: 1, audit.CategoryDeleted: 1} {
 		var got int // of requests: the demo's categories were made by the system, from no address

@@ -161,6 +161,7 @@ func (s *Server) Routes() chi.Router {
 			r.Get("/admin/categories", s.h(s.listCategories))
 			r.Post("/admin/categories", s.h(s.createCategory))
 			r.Post("/admin/categories/{id}", s.h(s.updateCategory))
+			r.Get("/admin/categories/{id}/delete", s.h(s.confirmDeleteCategory))
 			r.Post("/admin/categories/{id}/delete", s.h(s.deleteCategory))
 
 			r.Get("/admin/audit", s.h(s.listAudit))

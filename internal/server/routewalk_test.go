@@ -135,6 +135,7 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /admin/roles/{id}/matrix":                         {missing: reader, why: tenantWide},
 	"POST /admin/categories/{id}":                           {missing: reader, why: tenantWide},
 	"POST /admin/categories/{id}/delete":                    {missing: reader, why: tenantWide},
+	"GET /admin/categories/{id}/delete":                     {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/retry":                           {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/cancel":                          {missing: reader, why: tenantWide},
 	"GET /admin/audit/{id}":                                 {missing: reader, why: tenantWide},
