@@ -972,4 +972,18 @@ func TestDelegationsOnEmployeePage(t *testing.T) {
 	if page.Find("#delegations").Length() != 0 {
 		t.Error("a user without access.manage sees the delegations")
 	}
+
+	// Once the coach is on the employee's blacklist, the running delegation gives no access,
+	// and the page says so and why instead of "Actief".
+	f.inTenant(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `INSERT INTO user_blacklist (tenant_id, user_id, employee_id, employer_id, reason)
+			VALUES (app_tenant(), $1, $2, $3, 'Familielid')`, coach.ID, f.employee.ID, f.employee.EmployerID)
+		return err
+	})
+	_, page = f.get(t, f.login(t, beheerder), "/employees/"+f.employee.ID.String())
+	first = page.Find("#delegations tbody tr").First().Text()
+	if strings.Contains(first, nl("delegation.active")) || !strings.Contains(first, nl("delegation.no_access")) ||
+		!strings.Contains(first, nl("delegation.blacklisted_reason", "Familielid")) {
+		t.Errorf("delegation row of a blacklisted coach = %q, want it to give no access, and why", first)
+	}
 }
