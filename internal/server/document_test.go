@@ -987,3 +987,23 @@ func TestDelegationsOnEmployeePage(t *testing.T) {
 		t.Errorf("delegation row of a blacklisted coach = %q, want it to give no access, and why", first)
 	}
 }
+
+// Uploading a file whose name the category already holds keeps both, and the notice says so.
+func TestUploadSameFileName(t *testing.T) {
+	t.Parallel()
+	f := docSetup(t)
+	c := f.login(t, casemanager)
+	dossier := "/employees/" + f.employee.ID.String()
+	for i, want := range []string{"document.flash.uploaded", "document.flash.uploaded_same_name"} {
+		resp, _ := f.upload(t, c, dossier+"/documents", []uploadField{{"category_id", f.verzuim.ID.String()}},
+			"Verslag.pdf", pdfBytes(2048+i))
+		wantRedirect(t, resp, dossier+"/documents#documents")
+		_, page := f.get(t, c, dossier+"/documents")
+		if got := textOf(page, ".flash"); got != nl(want) {
+			t.Errorf("upload %d: notice %q, want %q", i+1, got, nl(want))
+		}
+	}
+	if docs := f.documents(t); len(docs) != 2 {
+		t.Errorf("%d documents, want both kept", len(docs))
+	}
+}
