@@ -150,6 +150,27 @@ func TestBrowserScreensFit(t *testing.T) {
 		}),
 	)
 
+	var overflow string
+	br.step("access page: the department select stays in its column",
+		chromedp.Navigate(b.srv.URL+"/admin/users/"+s.manager.ID.String()+"/access"),
+		chromedp.WaitVisible(chromedp.ID("departments")),
+		into(&overflow, chromedp.Evaluate[string](`(() => {
+			const col = document.getElementById("departments").getBoundingClientRect();
+			const out = [];
+			for (const el of document.querySelectorAll("#departments select")) {
+				const r = el.getBoundingClientRect();
+				if (r.right > col.right + 0.5) out.push(Math.round(r.right) + " > " + Math.round(col.right));
+			}
+			return out.join("; ");
+		})()`)),
+		check(func() error {
+			if overflow != "" {
+				return fmt.Errorf("select past its column: %s", overflow)
+			}
+			return nil
+		}),
+	)
+
 	br.step("English", afterLoad(chromedp.Click(chromedp.CSS(`form[action="/language"] button[value="en"]`))),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/language"] button[value="nl"]`)),
 		into(&bad, chromedp.Evaluate[[]string](menuOnOneLine)),
