@@ -72,6 +72,7 @@ func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]par
 			}
 		}
 		g.done++
+		g.bytesDone += e.Size
 		if w.AfterDocumentFunc != nil {
 			w.AfterDocumentFunc(g.done)
 		}
