@@ -46,8 +46,8 @@ type Bundle struct {
 	RequestedByName             string
 	RequesterKind               access.Kind // provider or employer: which system category holds the parts
 	Status                      Status
-	Interrupted                 bool // its job was interrupted (its process died) at least once and restarted
-	DocsDone, DocsTotal         int  // progress while running; DocsTotal is known once the job has planned
+	Interrupted                 bool  // its job was interrupted (its process died) at least once and restarted
+	DocsDone, DocsTotal         int   // progress while running; DocsTotal is known once the job has planned
 	BytesDone                   int64 // the documents' bytes written so far, of BytesTotal
 	BytesTotal                  int64
 	LeftOut                     int    // documents of the dossier the requester may not read: a count, never names
