@@ -177,6 +177,18 @@ func TestBrowserScreensFit(t *testing.T) {
 		noneOutside("not on the menu's line (English)", &bad),
 	)
 	rolesFit("in English at 1366 px")
+	var wrapped []string
+	br.step("dossier in English: numbers do not wrap",
+		chromedp.Navigate(b.srv.URL+"/employees/"+s.employee.ID.String()),
+		chromedp.WaitVisible(chromedp.ID("employee-name")),
+		into(&wrapped, chromedp.Evaluate[[]string](`(() => {
+			const dds = [...document.querySelectorAll("dl.details dd.nowrap")];
+			if (dds.length === 0) return ["no numbers on the page"];
+			return dds.filter(d => { const r = document.createRange(); r.selectNodeContents(d); return r.getClientRects().length > 1; })
+				.map(d => d.textContent.trim());
+		})()`)),
+		noneOutside("numbers broken over lines", &wrapped),
+	)
 	br.step("window 1920 × 1080", chromedp.EmulateViewport(1920, 1080))
 	rolesFit("at 1920 px")
 }
