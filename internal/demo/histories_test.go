@@ -20,17 +20,27 @@ var historyRules = []struct{ rule, violations string }{
 		WHERE e.employment_start > a.first_sick_day OR e.employment_end < coalesce(a.recovery_date, current_date)`},
 	{"an absence has started and recovered by today", `SELECT count(*) FROM absences
 		WHERE first_sick_day > current_date OR recovery_date > current_date`},
-	{"a running trajectory belongs to a running absence from its first day", `SELECT count(*) FROM trajectories t
+	{"a running absence trajectory belongs to a running absence from its first day", `SELECT count(*) FROM trajectories t
+		JOIN protocols p ON p.id = t.protocol_id AND p.kind NOT IN ('intervention_deployment', 'intervention_guidance')
 		WHERE t.status = 'open' AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = t.employee_id
 			AND a.recovery_date IS NULL AND a.first_sick_day = t.start_date)`},
+	{"a running intervention trajectory starts within a running absence", `SELECT count(*) FROM trajectories t
+		JOIN protocols p ON p.id = t.protocol_id AND p.kind IN ('intervention_deployment', 'intervention_guidance')
+		WHERE t.status = 'open' AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = t.employee_id
+			AND a.recovery_date IS NULL AND a.first_sick_day <= t.start_date)`},
 	{"a recovered absence has no running trajectory", `SELECT count(*) FROM absences a
 		WHERE a.recovery_date IS NOT NULL AND EXISTS (SELECT 1 FROM trajectories t
 			WHERE t.employee_id = a.employee_id AND t.status = 'open' AND t.start_date = a.first_sick_day)`},
 	{"a closed trajectory has no open task", `SELECT count(*) FROM tasks k JOIN trajectories t ON t.id = k.trajectory_id
 		WHERE t.status = 'closed' AND k.status = 'open'`},
-	{"a task is done only once due, after its trajectory started, and not in the future", `SELECT count(*) FROM tasks k
+	{"a generated task is done only once due, after its trajectory started, and not in the future", `SELECT count(*) FROM tasks k
 		JOIN trajectories t ON t.id = k.trajectory_id
+		JOIN protocols p ON p.id = t.protocol_id AND p.kind NOT IN ('intervention_deployment', 'intervention_guidance')
 		WHERE k.status = 'done' AND (k.due_date > current_date OR k.completed_at > now() OR k.completed_at::date < t.start_date)`},
+	{"a confirmed deployment task is done after its trajectory started, and not in the future", `SELECT count(*) FROM tasks k
+		JOIN trajectories t ON t.id = k.trajectory_id
+		JOIN protocols p ON p.id = t.protocol_id AND p.kind IN ('intervention_deployment', 'intervention_guidance')
+		WHERE k.status = 'done' AND (k.completed_at > now() OR k.completed_at::date < t.start_date)`},
 	{"a consultation is held within an absence", `SELECT count(*) FROM consultations c
 		WHERE c.held_at > now() OR NOT EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = c.employee_id
 			AND c.held_at::date BETWEEN a.first_sick_day AND coalesce(a.recovery_date, current_date))`},

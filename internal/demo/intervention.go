@@ -85,13 +85,15 @@ func ensureInterventions(ctx context.Context, tx pgx.Tx, employers []plannedEmpl
 	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM trajectories WHERE protocol_id = $1)", deployment).Scan(&started); err != nil || started {
 		return err
 	}
-	// Two employees of the first employer with no delegation and no blacklist entry.
+	// Two employees of the first employer who are sick now, with no delegation and no blacklist
+	// entry: an intervention is deployed during an absence.
 	if len(employers) == 0 {
 		return nil
 	}
 	rows, err := tx.Query(ctx, `SELECT e.id FROM employees e WHERE e.employer_id = $1
 		AND NOT EXISTS (SELECT 1 FROM dossier_delegations d WHERE d.employee_id = e.id)
 		AND NOT EXISTS (SELECT 1 FROM user_blacklist b WHERE b.employee_id = e.id)
+		AND EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = e.id AND a.recovery_date IS NULL)
 		ORDER BY e.personnel_number LIMIT 2`, employers[0].id)
 	if err != nil {
 		return err

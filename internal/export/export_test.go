@@ -73,6 +73,11 @@ func dossier(t *testing.T, f *fixture, users []uuid.UUID) {
 			SELECT app_tenant(), 'coach-' || gen_random_uuid() || '@example.test', 'Carla Coach', 'coach', r.id,
 				'00000000-0000-7000-8000-0000000000e1', 'x' FROM r RETURNING id`).Scan(&coach)
 	})
+	f.exec(t, `INSERT INTO programmes (tenant_id, id, provider_id, name, executor_mode)
+		VALUES (app_tenant(), '00000000-0000-7000-8000-0000000000e2', '00000000-0000-7000-8000-0000000000e1', 'Werkfit', 'own')`)
+	f.exec(t, `INSERT INTO intervention_deployments (tenant_id, employee_id, trajectory_id, task_id, programme_id, guidance_trajectory_id, outcome)
+		SELECT app_tenant(), $1, trajectory_id, id, '00000000-0000-7000-8000-0000000000e2', trajectory_id, 'no_executor'
+		FROM tasks WHERE trajectory_id = '00000000-0000-7000-8000-0000000000b1' AND position = 1`, e)
 	f.exec(t, `INSERT INTO dossier_delegations (tenant_id, user_id, employee_id, valid_from, ended_at, reason)
 		VALUES (app_tenant(), $1, $2, now() - interval '30 days', now() - interval '2 days', 'Traject afgesloten')`, coach, e)
 	for _, u := range users {
@@ -182,7 +187,7 @@ func (f *fixture) texts(t *testing.T, sql string, args ...any) []string {
 }
 
 var wantSheets = []string{"Overzicht", "Verwerking", "Persoonsgegevens", "Verzuim", "Verzuimpercentages", "Trajecten", "Taken",
-	"Rapportages", "Afspraken", "Spreekuren", "Beschikkingen", "Polisdeelname", "Documenten", "Delegaties", "Inzage"}
+	"Rapportages", "Afspraken", "Spreekuren", "Beschikkingen", "Polisdeelname", "Documenten", "Interventies", "Delegaties", "Inzage"}
 
 // An export holds every section of the dossier, the same in the workbook and in the JSON twin,
 // as the database has it: all reports (hidden and with an expertise), medical items only for a
@@ -237,6 +242,8 @@ func TestExportContent(t *testing.T) {
 				{"Beschikkingen", "Uitkomst", "SELECT outcome FROM decisions WHERE employee_id = $1"},
 				{"Polisdeelname", "Reden", "SELECT reason FROM policy_participants WHERE employee_id = $1"},
 				{"Documenten", "Naam", "SELECT d.file_name FROM documents d JOIN document_categories c ON c.id = d.category_id WHERE d.employee_id = $1 AND (NOT c.medical OR $2) ORDER BY d.uploaded_at, d.id"},
+				{"Interventies", "Programma", "SELECT g.name FROM intervention_deployments d JOIN programmes g ON g.id = d.programme_id WHERE d.employee_id = $1"},
+				{"Interventies", "Uitkomst", "SELECT 'Geen standaard uitvoerder' FROM intervention_deployments WHERE employee_id = $1"},
 				{"Delegaties", "Reden van beëindiging", "SELECT reason FROM dossier_delegations WHERE employee_id = $1"},
 				{"Inzage", "Gebruiker", "SELECT coalesce(u.name, '') FROM audit_events a LEFT JOIN users u ON u.id = a.user_id WHERE a.employee_id = $1 AND a.at < (SELECT at FROM audit_events WHERE action = 'export.generated' AND subject_id = '" + x.ID.String() + "') ORDER BY a.at, a.id"},
 			} {

@@ -253,6 +253,24 @@ var dataSections = []section{
 		},
 	},
 	{
+		key: "deployments", sheet: "Interventies", tables: []string{"intervention_deployments"},
+		cols: []column{
+			{key: "deployed_at", header: "Ingezet op", kind: kTime, width: 17},
+			{key: "deployed_by", header: "Ingezet door", width: 24},
+			{key: "programme", header: "Programma", width: 28},
+			{key: "provider", header: "Interventieprovider", width: 28},
+			{key: "executor", header: "Uitvoerder", width: 24},
+			{key: "outcome", header: "Uitkomst", kind: kLabel, label: "deployment.outcome.", width: 36},
+			{key: "guidance_trajectory_id", header: "Begeleidingstraject-id", width: 38},
+		},
+		query: fixed(`SELECT d.deployed_at, coalesce(b.name, ''), g.name, coalesce(p.name, ''), coalesce(x.name, ''), d.outcome,
+				d.guidance_trajectory_id::text
+			FROM intervention_deployments d JOIN programmes g ON g.id = d.programme_id
+				LEFT JOIN intervention_providers p ON p.id = g.provider_id
+				LEFT JOIN users b ON b.id = d.deployed_by LEFT JOIN users x ON x.id = d.executor_user_id
+			WHERE d.employee_id = $1 AND $2::boolean IS NOT NULL ORDER BY d.deployed_at, d.id`),
+	},
+	{
 		key: "delegations", sheet: "Delegaties", tables: []string{"dossier_delegations"},
 		cols: []column{
 			{key: "user", header: "Gebruiker", width: 24},
