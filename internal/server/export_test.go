@@ -179,7 +179,7 @@ func TestExportPageAndDownloads(t *testing.T) {
 			if err != nil {
 				t.Fatalf("open workbook: %v", err)
 			}
-			if sheets := book.GetSheetList(); len(sheets) != 15 || sheets[0] != "Overzicht" {
+			if sheets := book.GetSheetList(); len(sheets) != 16 || sheets[0] != "Overzicht" {
 				t.Errorf("sheets %v", sheets)
 			}
 			book.Close()
