@@ -44,6 +44,8 @@ var (
 			map[string]access.Level{"Beheerder": w, "Casemanager": w, "Bedrijfsarts": w, "HR-medewerker": r, "Leidinggevende": r, "Coach": w}},
 		{"Correspondentie", document.DossierEmployee, false,
 			map[string]access.Level{"Beheerder": w, "Casemanager": w, "HR-medewerker": w, "Leidinggevende": w}},
+		{"Resultaten interventie", document.DossierEmployee, false,
+			map[string]access.Level{"Beheerder": w, "Casemanager": w, "Bedrijfsarts": r, "HR-medewerker": r, "Coach": w}},
 		{"Medisch", document.DossierEmployee, true,
 			map[string]access.Level{"Beheerder": w, "Bedrijfsarts": w}},
 	}
