@@ -270,6 +270,10 @@ const subjectName = `coalesce(CASE a.subject_type
 		WHEN 'delegation' THEN (SELECT s.name FROM dossier_delegations d JOIN users s ON s.id = d.user_id WHERE d.id = a.subject_id)
 		WHEN 'bundle' THEN (SELECT s.name FROM bundles b JOIN employers s ON s.id = b.employer_id WHERE b.id = a.subject_id)
 		WHEN 'dossier_deletion' THEN a.details->>'employer'
+		WHEN 'employee_export' THEN (SELECT concat_ws(' ', nullif(s.first_name, ''), nullif(s.name_prefix, ''), s.last_name)
+			FROM employee_exports x JOIN employees s ON s.id = x.employee_id WHERE x.id = a.subject_id)
+		WHEN 'deployment' THEN (SELECT s.name FROM intervention_deployments d JOIN programmes s ON s.id = d.programme_id WHERE d.id = a.subject_id)
+		WHEN 'datastream_account' THEN (SELECT s.name FROM datastream_accounts s WHERE s.id = a.subject_id)
 	END, nullif(a.details->>'name', ''), nullif(a.details->>'file_name', ''), nullif(a.details->>'role', ''),
 		nullif(a.details#>>'{after,name}', ''), '')`
 
