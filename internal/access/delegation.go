@@ -29,20 +29,31 @@ type Delegation struct {
 	CreatedBy    *uuid.UUID
 	EndReason    *EndReason // set once the end is recorded
 	EndNote      string
+	// Blacklisted: the user is on "Geen toegang tot" for the employee (now), with that reason.
+	// The blacklist beats every path, so the delegation gives no access while he is.
+	Blacklisted     bool
+	BlacklistReason string
 }
 
-// Active reports whether the delegation gives access at time t.
+// Active reports whether the delegation runs at time t: started and not ended.
 func (d Delegation) Active(t time.Time) bool {
 	return !d.ValidFrom.After(t) && (d.EndedAt == nil || d.EndedAt.After(t))
 }
 
+// GivesAccess reports whether the delegation lets its user into the dossier at time t: it is
+// active and the user is not on the employee's blacklist, which always wins.
+func (d Delegation) GivesAccess(t time.Time) bool { return d.Active(t) && !d.Blacklisted }
+
 // FindDelegations returns the current and past delegations of an employee's dossier, newest
-// first, with the name of the user they were granted to. The caller has checked that the
+// first, with the name of the user they were granted to and whether he is on the employee's
+// blacklist. The caller has checked that the
 // requester may see them.
 func FindDelegations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]Delegation, error) {
 	rows, err := tx.Query(ctx, `SELECT d.id, d.user_id, coalesce(u.name, ''), d.employee_id, d.valid_from, d.ended_at,
-			d.trajectory_id, d.reason, d.created_at, d.created_by, d.end_reason, d.end_note
+			d.trajectory_id, d.reason, d.created_at, d.created_by, d.end_reason, d.end_note,
+			b.user_id IS NOT NULL, coalesce(b.reason, '')
 		FROM dossier_delegations d LEFT JOIN users u ON u.id = d.user_id
+			LEFT JOIN user_blacklist b ON b.user_id = d.user_id AND b.employee_id = d.employee_id
 		WHERE d.employee_id = $1
 		ORDER BY d.valid_from DESC, d.id DESC`, employeeID)
 	if err != nil {
@@ -51,7 +62,7 @@ func FindDelegations(ctx context.Context, tx pgx.Tx, employeeID uuid.UUID) ([]De
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Delegation, error) {
 		var d Delegation
 		err := row.Scan(&d.ID, &d.UserID, &d.UserName, &d.EmployeeID, &d.ValidFrom, &d.EndedAt, &d.TrajectoryID,
-			&d.Reason, &d.CreatedAt, &d.CreatedBy, &d.EndReason, &d.EndNote)
+			&d.Reason, &d.CreatedAt, &d.CreatedBy, &d.EndReason, &d.EndNote, &d.Blacklisted, &d.BlacklistReason)
 		return d, err
 	})
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/apperr"
 )
 
 // Actions logged. Keys are stable; their labels live in the message catalogue.
@@ -163,6 +165,7 @@ type Event struct {
 	Action       string
 	SubjectType  string
 	SubjectID    *uuid.UUID
+	SubjectName  string // read back only: the subject's name now, or as its details recorded it
 	EmployeeID   *uuid.UUID
 	EmployeeName string
 	EmployerID   *uuid.UUID
@@ -243,16 +246,39 @@ func truncate(s string, n int) string {
 type Filter struct {
 	UserID     *uuid.UUID
 	EmployeeID *uuid.UUID
-	Action     string
-	From       *time.Time // inclusive
-	Until      *time.Time // exclusive
-	Offset     int
-	Limit      int // 0: no limit (for the CSV download)
+	// EmployeeSearch selects the events of the employees whose name, personnel number or BSN
+	// match every LIKE pattern (lower case, as access.SearchPatterns makes them).
+	EmployeeSearch []string
+	Action         string
+	From           *time.Time // inclusive
+	Until          *time.Time // exclusive
+	Offset         int
+	Limit          int // 0: no limit (for the CSV download)
 }
 
 const eventColumns = `a.id, a.at, a.user_id, coalesce(u.name, ''), a.action, a.subject_type, a.subject_id,
-	a.employee_id, coalesce(nullif(concat_ws(' ', e.first_name, nullif(e.name_prefix, ''), e.last_name), ''), ''),
+	` + subjectName + `, a.employee_id, coalesce(nullif(concat_ws(' ', e.first_name, nullif(e.name_prefix, ''), e.last_name), ''), ''),
 	a.employer_id, a.ip, a.user_agent, a.details`
+
+// subjectName is the name of an event's subject: as it is called now, or, when it is gone (a
+// deleted document or category), as the event's details recorded it.
+const subjectName = `coalesce(CASE a.subject_type
+		WHEN 'user' THEN (SELECT s.name FROM users s WHERE s.id = a.subject_id)
+		WHEN 'role' THEN (SELECT s.name FROM roles s WHERE s.id = a.subject_id)
+		WHEN 'category' THEN (SELECT s.name FROM document_categories s WHERE s.id = a.subject_id)
+		WHEN 'document' THEN (SELECT s.file_name FROM documents s WHERE s.id = a.subject_id)
+		WHEN 'employer' THEN (SELECT s.name FROM employers s WHERE s.id = a.subject_id)
+		WHEN 'employer_group' THEN (SELECT s.name FROM employer_groups s WHERE s.id = a.subject_id)
+		WHEN 'department' THEN (SELECT s.name FROM departments s WHERE s.id = a.subject_id)
+		WHEN 'intervention_provider' THEN (SELECT s.name FROM intervention_providers s WHERE s.id = a.subject_id)
+		WHEN 'programme' THEN (SELECT s.name FROM programmes s WHERE s.id = a.subject_id)
+		WHEN 'employee' THEN (SELECT concat_ws(' ', nullif(s.first_name, ''), nullif(s.name_prefix, ''), s.last_name)
+			FROM employees s WHERE s.id = a.subject_id)
+		WHEN 'delegation' THEN (SELECT s.name FROM dossier_delegations d JOIN users s ON s.id = d.user_id WHERE d.id = a.subject_id)
+		WHEN 'bundle' THEN (SELECT s.name FROM bundles b JOIN employers s ON s.id = b.employer_id WHERE b.id = a.subject_id)
+		WHEN 'dossier_deletion' THEN a.details->>'employer'
+	END, nullif(a.details->>'name', ''), nullif(a.details->>'file_name', ''), nullif(a.details->>'role', ''),
+		nullif(a.details#>>'{after,name}', ''), '')`
 
 func (f Filter) where() (string, []any) {
 	var where []string
@@ -266,6 +292,9 @@ func (f Filter) where() (string, []any) {
 	}
 	if f.EmployeeID != nil {
 		add("a.employee_id = $%d", *f.EmployeeID)
+	}
+	if len(f.EmployeeSearch) > 0 {
+		add("a.employee_id IN (SELECT s.id FROM employee_search($%d) s)", f.EmployeeSearch)
 	}
 	if f.Action != "" {
 		add("a.action = $%d", f.Action)
@@ -300,12 +329,19 @@ func FindEvents(ctx context.Context, tx pgx.Tx, f Filter) ([]Event, int, error) 
 // EachEvent streams the events matching f, newest first, to fn.
 func EachEvent(ctx context.Context, tx pgx.Tx, f Filter, fn func(Event) error) error {
 	where, args := f.where()
-	q := "SELECT " + eventColumns + ` FROM audit_events a LEFT JOIN users u ON u.id = a.user_id
-		LEFT JOIN employees e ON e.id = a.employee_id` + where + " ORDER BY a.at DESC, a.id DESC"
 	if f.Limit > 0 {
 		args = append(args, f.Limit, max(f.Offset, 0))
-		q += fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+		where += fmt.Sprintf(" ORDER BY a.at DESC, a.id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	} else {
+		where += " ORDER BY a.at DESC, a.id DESC"
 	}
+	return eachEvent(ctx, tx, where, args, fn)
+}
+
+// eachEvent streams the events selected by rest (WHERE, ORDER BY, LIMIT, with args) to fn.
+func eachEvent(ctx context.Context, tx pgx.Tx, rest string, args []any, fn func(Event) error) error {
+	q := "SELECT " + eventColumns + ` FROM audit_events a LEFT JOIN users u ON u.id = a.user_id
+		LEFT JOIN employees e ON e.id = a.employee_id` + rest
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("find audit events: %w", err)
@@ -314,7 +350,7 @@ func EachEvent(ctx context.Context, tx pgx.Tx, f Filter, fn func(Event) error) e
 	for rows.Next() {
 		var e Event
 		if err := rows.Scan(&e.ID, &e.At, &e.UserID, &e.UserName, &e.Action, &e.SubjectType, &e.SubjectID,
-			&e.EmployeeID, &e.EmployeeName, &e.EmployerID, &e.IP, &e.UserAgent, &e.Details); err != nil {
+			&e.SubjectName, &e.EmployeeID, &e.EmployeeName, &e.EmployerID, &e.IP, &e.UserAgent, &e.Details); err != nil {
 			return fmt.Errorf("find audit events: %w", err)
 		}
 		if err := fn(e); err != nil {
@@ -322,4 +358,21 @@ func EachEvent(ctx context.Context, tx pgx.Tx, f Filter, fn func(Event) error) e
 		}
 	}
 	return rows.Err()
+}
+
+// FindEventByID returns one event of the current tenant. ENOTFOUND when there is none with
+// that id (another tenant's events are not visible under row-level security).
+func FindEventByID(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Event, error) {
+	var found *Event
+	err := eachEvent(ctx, tx, " WHERE a.id = $1", []any{id}, func(e Event) error {
+		found = &e
+		return nil
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	if found == nil {
+		return Event{}, apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	return *found, nil
 }

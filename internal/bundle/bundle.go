@@ -46,8 +46,9 @@ type Bundle struct {
 	RequestedByName             string
 	RequesterKind               access.Kind // provider or employer: which system category holds the parts
 	Status                      Status
-	Interrupted                 bool // its job was interrupted (its process died) at least once and restarted
-	DocsDone, DocsTotal         int  // progress while running; DocsTotal is known once the job has planned
+	Interrupted                 bool  // its job was interrupted (its process died) at least once and restarted
+	DocsDone, DocsTotal         int   // progress while running; DocsTotal is known once the job has planned
+	BytesDone                   int64 // the documents' bytes written so far, of BytesTotal
 	BytesTotal                  int64
 	LeftOut                     int    // documents of the dossier the requester may not read: a count, never names
 	Error                       string // why it failed: a message catalogue key (bundle.error.…), safe to show
@@ -65,6 +66,7 @@ type Preview struct {
 	Documents int   // documents he may read, of the employer and the employees he can see
 	Bytes     int64 // their total size
 	LeftOut   int   // documents of the employer and its employees he may not read
+	LeftBytes int64 // their total size
 }
 
 // Enabled reports whether full dossiers are available for employer e: it has the product
@@ -87,24 +89,27 @@ func PreviewBundle(ctx context.Context, tx pgx.Tx, p access.Principal, cats acce
 	from, where, args := visibleDossierDocuments(p, cats, employerID)
 	var pv Preview
 	var all int
-	err := tx.QueryRow(ctx, `SELECT v.n, v.bytes, (SELECT count(*) FROM documents WHERE employer_id = $1 AND bundle_id IS NULL)
-		FROM (SELECT count(*) AS n, coalesce(sum(d.size), 0) AS bytes FROM `+from+where+`) v`, args...).Scan(&pv.Documents, &pv.Bytes, &all)
+	var allBytes int64
+	err := tx.QueryRow(ctx, `SELECT v.n, v.bytes, a.n, a.bytes
+		FROM (SELECT count(*) AS n, coalesce(sum(d.size), 0) AS bytes FROM `+from+where+`) v,
+			(SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM documents WHERE employer_id = $1 AND bundle_id IS NULL) a`,
+		args...).Scan(&pv.Documents, &pv.Bytes, &all, &allBytes)
 	if err != nil {
 		return Preview{}, fmt.Errorf("preview bundle: %w", err)
 	}
-	pv.LeftOut = all - pv.Documents
+	pv.LeftOut, pv.LeftBytes = all-pv.Documents, allBytes-pv.Bytes
 	return pv, nil
 }
 
 const bundleColumns = `b.id, b.employer_id, b.requested_by, coalesce(u.name, ''), b.requester_kind, b.status,
-	b.interrupted_at IS NOT NULL, b.docs_done, b.docs_total, b.bytes_total, b.left_out, b.error, b.created_at, b.finished_at, b.expires_at`
+	b.interrupted_at IS NOT NULL, b.docs_done, b.docs_total, b.bytes_done, b.bytes_total, b.left_out, b.error, b.created_at, b.finished_at, b.expires_at`
 
 const bundleFrom = ` FROM bundles b LEFT JOIN users u ON u.id = b.requested_by`
 
 func scanBundle(row pgx.Row) (Bundle, error) {
 	var b Bundle
 	err := row.Scan(&b.ID, &b.EmployerID, &b.RequestedBy, &b.RequestedByName, &b.RequesterKind, &b.Status,
-		&b.Interrupted, &b.DocsDone, &b.DocsTotal, &b.BytesTotal, &b.LeftOut, &b.Error, &b.CreatedAt, &b.FinishedAt, &b.ExpiresAt)
+		&b.Interrupted, &b.DocsDone, &b.DocsTotal, &b.BytesDone, &b.BytesTotal, &b.LeftOut, &b.Error, &b.CreatedAt, &b.FinishedAt, &b.ExpiresAt)
 	return b, err
 }
 
@@ -276,7 +281,7 @@ func RetryBundle(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], ed ac
 		return Bundle{}, apperr.New(apperr.ECONFLICT, "bundle.error.running")
 	}
 	_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'pending', error = '', interrupted_at = NULL, docs_done = 0, docs_total = 0,
-		bytes_total = 0, left_out = 0, parts = 0, created_at = now(), finished_at = NULL, expires_at = now() + $2 * interval '1 second'
+		bytes_done = 0, bytes_total = 0, left_out = 0, parts = 0, created_at = now(), finished_at = NULL, expires_at = now() + $2 * interval '1 second'
 		WHERE id = $1`, bundleID, lifetimeSeconds)
 	if err != nil {
 		return Bundle{}, fmt.Errorf("retry bundle %s: %w", bundleID, err)

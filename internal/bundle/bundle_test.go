@@ -79,9 +79,12 @@ func TestPreviewBundle(t *testing.T) {
 		want bundle.Preview
 	}{
 		{"Everything", full, bundle.Preview{Documents: 5, Bytes: d.bytes("contract.pdf", "brief-a.pdf", "medisch-a.pdf", "brief-b.pdf", "medisch-b.pdf")}},
-		{"Blacklist", blacklisted, bundle.Preview{Documents: 3, Bytes: d.bytes("contract.pdf", "brief-a.pdf", "medisch-a.pdf"), LeftOut: 2}},
-		{"Matrix", matrix, bundle.Preview{Documents: 2, Bytes: d.bytes("brief-a.pdf", "brief-b.pdf"), LeftOut: 3}},
-		{"NoMedicalView", noMedical, bundle.Preview{Documents: 3, Bytes: d.bytes("contract.pdf", "brief-a.pdf", "brief-b.pdf"), LeftOut: 2}},
+		{"Blacklist", blacklisted, bundle.Preview{Documents: 3, Bytes: d.bytes("contract.pdf", "brief-a.pdf", "medisch-a.pdf"), LeftOut: 2,
+			LeftBytes: d.bytes("brief-b.pdf", "medisch-b.pdf")}},
+		{"Matrix", matrix, bundle.Preview{Documents: 2, Bytes: d.bytes("brief-a.pdf", "brief-b.pdf"), LeftOut: 3,
+			LeftBytes: d.bytes("contract.pdf", "medisch-a.pdf", "medisch-b.pdf")}},
+		{"NoMedicalView", noMedical, bundle.Preview{Documents: 3, Bytes: d.bytes("contract.pdf", "brief-a.pdf", "brief-b.pdf"), LeftOut: 2,
+			LeftBytes: d.bytes("medisch-a.pdf", "medisch-b.pdf")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, cats := f.principal(t, c.user)

@@ -181,6 +181,7 @@ type genJob struct {
 	entries    *planFile
 	lastUpdate time.Time
 	done       int
+	bytesDone  int64 // the documents' bytes written
 }
 
 func (w *GenerateBundleWorker) generate(ctx context.Context, a GenerateBundleArgs) error {
@@ -197,7 +198,7 @@ func (w *GenerateBundleWorker) generate(ctx context.Context, a GenerateBundleArg
 			return errDone
 		}
 		g.bundle = b
-		_, err = tx.Exec(ctx, "UPDATE bundles SET status = 'running', docs_done = 0 WHERE id = $1", a.BundleID)
+		_, err = tx.Exec(ctx, "UPDATE bundles SET status = 'running', docs_done = 0, bytes_done = 0 WHERE id = $1", a.BundleID)
 		return err
 	})
 	if errors.Is(err, errDone) {
@@ -262,7 +263,7 @@ func (w *GenerateBundleWorker) plan(ctx context.Context, g *genJob) error {
 	return err
 }
 
-// progress writes docs_done to the row at most every progressInterval (always when force), and
+// progress writes docs_done and bytes_done to the row at most every progressInterval (always when force), and
 // reports errGone when the row is no longer running.
 func (w *GenerateBundleWorker) progress(ctx context.Context, g *genJob, force bool) error {
 	if !force && time.Since(g.lastUpdate) < progressInterval {
@@ -270,7 +271,8 @@ func (w *GenerateBundleWorker) progress(ctx context.Context, g *genJob, force bo
 	}
 	g.lastUpdate = time.Now()
 	return database.InTenant(ctx, w.Pool, g.args.TenantID, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE bundles SET docs_done = $2 WHERE id = $1 AND status = 'running'", g.args.BundleID, g.done)
+		tag, err := tx.Exec(ctx, "UPDATE bundles SET docs_done = $2, bytes_done = $3 WHERE id = $1 AND status = 'running'",
+			g.args.BundleID, g.done, g.bytesDone)
 		if err == nil && tag.RowsAffected() == 0 {
 			return errGone
 		}

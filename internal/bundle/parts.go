@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sync"
 
 	"github.com/google/uuid"
@@ -21,13 +22,16 @@ import (
 
 // partBlob is a written part, not yet published.
 type partBlob struct {
-	id   uuid.UUID
-	blob document.Blob
+	number int
+	id     uuid.UUID
+	blob   document.Blob
 }
 
-// writeParts writes every part of the plan, reading the plan back in order:
-// part 1 starts with the workbook, and a part is finished when the first entry of the next one
-// comes. Each part's storage key is recorded in bundle_uploads before its first byte.
+// writeParts writes every part of the plan, reading the plan back in order, and returns them
+// by number: part 1 starts with the workbook; an oversized entry (entry.Alone) is written into
+// a part of its own, opened and finished beside the part being filled; that part is finished
+// when the first entry of the next one comes. Each part's storage key is recorded in
+// bundle_uploads before its first byte.
 func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]partBlob, error) {
 	parts := make([]partBlob, 0, g.pl.Parts)
 	cur, err := w.openPart(ctx, g, 1)
@@ -35,22 +39,40 @@ func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]par
 		return nil, err
 	}
 	err = g.entries.each(ctx, func(e *entry) error {
-		for e.Part > cur.number {
+		switch {
+		case e.Alone:
+			own, err := w.openPart(ctx, g, e.Part)
+			if err != nil {
+				return err
+			}
+			if err := w.copyDocument(ctx, own, e); err != nil {
+				own.abort()
+				return err
+			}
+			b, err := own.finish()
+			if err != nil {
+				return err
+			}
+			parts = append(parts, partBlob{number: own.number, id: own.id, blob: b})
+		case e.Part != cur.number:
 			b, err := cur.finish()
 			if err != nil {
 				return err
 			}
-			parts = append(parts, partBlob{id: cur.id, blob: b})
-			next, err := w.openPart(ctx, g, cur.number+1)
+			parts = append(parts, partBlob{number: cur.number, id: cur.id, blob: b})
+			next, err := w.openPart(ctx, g, e.Part)
 			if err != nil {
 				return err // cur stays the finished part, which abort leaves alone
 			}
 			cur = next
-		}
-		if err := w.copyDocument(ctx, cur, e); err != nil {
-			return err
+			fallthrough
+		default:
+			if err := w.copyDocument(ctx, cur, e); err != nil {
+				return err
+			}
 		}
 		g.done++
+		g.bytesDone += e.Size
 		if w.AfterDocumentFunc != nil {
 			w.AfterDocumentFunc(g.done)
 		}
@@ -67,11 +89,22 @@ func (w *GenerateBundleWorker) writeParts(ctx context.Context, g *genJob) ([]par
 	if err != nil {
 		return nil, err
 	}
-	parts = append(parts, partBlob{id: cur.id, blob: b})
-	if len(parts) != g.pl.Parts {
-		return nil, fmt.Errorf("bundle %s: wrote %d parts, the plan has %d", g.args.BundleID, len(parts), g.pl.Parts)
+	parts = append(parts, partBlob{number: cur.number, id: cur.id, blob: b})
+	slices.SortFunc(parts, func(a, b partBlob) int { return a.number - b.number })
+	for i, p := range parts {
+		if p.number != i+1 || len(parts) != g.pl.Parts {
+			return nil, fmt.Errorf("bundle %s: wrote parts %v, the plan has %d", g.args.BundleID, partNumbers(parts), g.pl.Parts)
+		}
 	}
 	return parts, w.progress(ctx, g, true)
+}
+
+func partNumbers(parts []partBlob) []int {
+	n := make([]int, len(parts))
+	for i, p := range parts {
+		n[i] = p.number
+	}
+	return n
 }
 
 // copyDocument copies e's blob into a new entry of the part. A missing blob, or one whose size

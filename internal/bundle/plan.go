@@ -43,8 +43,9 @@ type entry struct {
 	PersonnelNumber string
 	EmployeeName    string
 
-	Path string // inside the archive, "/"-separated
-	Part int    // from 1
+	Path  string // inside the archive, "/"-separated
+	Part  int    // from 1
+	Alone bool   // larger than a part: the only entry of its part
 }
 
 // Method is how the entry is put in the archive: zip.Store or zip.Deflate.
@@ -177,9 +178,12 @@ func planEntries(ctx context.Context, tx pgx.Tx, pf *planFile, partSize int64) (
 }
 
 // planner gives entries, one at a time in the bundle's order, their sequence number, path and
-// part. A part holds entries in order until the next one would take it past partSize; an entry
-// larger than partSize by itself gets a part of its own. Part 1 starts with the workbook,
-// counted at an upper bound of its size.
+// part. A part holds entries in order until the next one would take it past partSize. An entry
+// larger than partSize by itself gets a part of its own, numbered next, and the part being
+// filled stays open: the entries after it go on in that part, so an oversized document neither
+// leaves a part half empty nor adds one. Parts are numbered in the order they open, and each
+// holds its entries in the bundle's order. Part 1 starts with the workbook, counted at an upper
+// bound of its size.
 //
 // It keeps only what later entries can collide with: the names in the root and in the
 // employees' folder (a hash per employee), and those of the dossier and the category folder
@@ -188,8 +192,8 @@ func planEntries(ctx context.Context, tx pgx.Tx, pf *planFile, partSize int64) (
 type planner struct {
 	plan     plan
 	partSize int64
-	used     int64 // bytes of the current part, at their upper bound
-	alone    bool  // the current part holds an oversized entry: nothing joins it
+	used     int64 // bytes of the part being filled, at their upper bound
+	filling  int   // the number of the part being filled
 
 	root, employees, dossier, folder *namer
 	owner                            uuid.UUID // the dossier in hand: an employee, or uuid.Nil for the employer
@@ -204,7 +208,7 @@ type planner struct {
 func newPlanner(partSize, workbook int64) *planner {
 	// CategoryIDs empty, not nil: the bundle's row stores an empty list for a bundle without
 	// documents.
-	pn := &planner{plan: plan{Parts: 1, CategoryIDs: []uuid.UUID{}}, partSize: partSize, used: archiveOverhead + workbook,
+	pn := &planner{plan: plan{Parts: 1, CategoryIDs: []uuid.UUID{}}, partSize: partSize, used: archiveOverhead + workbook, filling: 1,
 		root: newNamer(), employees: newNamer(), dossier: newNamer(), folder: newNamer(), categories: map[uuid.UUID]bool{}}
 	pn.root.reserve(WorkbookName)
 	return pn
@@ -250,14 +254,17 @@ func (pn *planner) add(e *entry) {
 	e.Path = pn.folder.unique(pn.categoryDir, sanitizeComponent(e.FileName, maxFileRunes, "document"))
 
 	cost := entryBound(e)
-	oversized := cost+archiveOverhead > pn.partSize
-	if pn.used > archiveOverhead && (pn.alone || oversized || pn.used+cost > pn.partSize) {
+	if cost+archiveOverhead > pn.partSize {
 		pl.Parts++
-		pn.used = archiveOverhead
+		e.Part, e.Alone = pl.Parts, true
+		return
 	}
-	e.Part = pl.Parts
+	if pn.used > archiveOverhead && pn.used+cost > pn.partSize {
+		pl.Parts++
+		pn.filling, pn.used = pl.Parts, archiveOverhead
+	}
+	e.Part = pn.filling
 	pn.used += cost
-	pn.alone = oversized
 }
 
 // archiveOverhead bounds what a part holds besides its entries: the end of the central directory

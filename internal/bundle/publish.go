@@ -51,7 +51,7 @@ func (w *GenerateBundleWorker) publish(ctx context.Context, g *genJob, parts []p
 			SELECT app_tenant(), $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING`, g.args.BundleID, employees); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, parts = $2, finished_at = now(),
+		_, err = tx.Exec(ctx, `UPDATE bundles SET status = 'done', docs_done = docs_total, bytes_done = bytes_total, parts = $2, finished_at = now(),
 			category_ids = $3 WHERE id = $1`, g.args.BundleID, len(parts), g.pl.CategoryIDs)
 		if err != nil {
 			return err

@@ -226,3 +226,15 @@ func DeleteDocument(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Document, err
 func StorageKey(tenantID, id uuid.UUID) string {
 	return "documents/" + tenantID.String() + "/" + id.String()
 }
+
+// SameNameCount is how many other documents of d's dossier and category have d's file name:
+// an upload keeps both, and says so, so nobody thinks the old file was replaced.
+func SameNameCount(ctx context.Context, tx pgx.Tx, d Document) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM documents WHERE employer_id = $1 AND employee_id IS NOT DISTINCT FROM $2
+		AND category_id = $3 AND file_name = $4 AND id <> $5`, d.EmployerID, d.EmployeeID, d.CategoryID, d.FileName, d.ID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("documents named %q: %w", d.FileName, err)
+	}
+	return n, nil
+}

@@ -65,8 +65,60 @@ func T(ctx context.Context, key string, args ...any) string {
 	return Translate(Lang(ctx), key, args...)
 }
 
-// Translate is T for an explicit language.
+// Translate is T for an explicit language. A message with plural forms is in the catalogue as
+// key.one and key.other; when key itself is not, the first argument, an int, chooses the form.
 func Translate(lang, key string, args ...any) string {
+	if _, ok := catalogues[Languages[0]][key]; !ok && isPlural(key) {
+		if n, ok := firstInt(args); ok {
+			return Plural(lang, key, n, args...)
+		}
+	}
+	return format(lang, key, args)
+}
+
+// Plural is the message key in lang in the plural form for the count n (key.one for 1,
+// key.other otherwise: the rule of both Dutch and English), formatted with args, which need
+// not hold n itself (a count may be passed formatted, as Number makes it).
+func Plural(lang, key string, n int, args ...any) string {
+	return format(lang, key+"."+pluralForm(n), args)
+}
+
+// TN is Plural in ctx's language.
+func TN(ctx context.Context, key string, n int, args ...any) string {
+	return Plural(Lang(ctx), key, n, args...)
+}
+
+// PluralForms are the forms a message with plural forms has in every catalogue.
+var PluralForms = []string{"one", "other"}
+
+func pluralForm(n int) string {
+	if n == 1 || n == -1 {
+		return "one"
+	}
+	return "other"
+}
+
+// isPlural reports whether key is a message with plural forms: its form "one" marks it (keys
+// such as "absence.cause.other" are choices of their own, not plural forms).
+func isPlural(key string) bool {
+	_, ok := catalogues[Languages[0]][key+".one"]
+	return ok
+}
+
+func firstInt(args []any) (int, bool) {
+	if len(args) == 0 {
+		return 0, false
+	}
+	switch n := args[0].(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	}
+	return 0, false
+}
+
+func format(lang, key string, args []any) string {
 	msg, ok := catalogues[lang][key]
 	if !ok {
 		msg, ok = catalogues[Languages[0]][key]
@@ -80,10 +132,10 @@ func Translate(lang, key string, args ...any) string {
 	return msg
 }
 
-// Has reports whether key is in the Dutch catalogue.
+// Has reports whether key is in the Dutch catalogue, as a message or as one with plural forms.
 func Has(key string) bool {
 	_, ok := catalogues[Languages[0]][key]
-	return ok
+	return ok || isPlural(key)
 }
 
 // Keys returns the keys of a language's catalogue.

@@ -120,3 +120,36 @@ func TestFormats(t *testing.T) {
 		t.Error("ParseDate accepted 31 February")
 	}
 }
+
+// A message with plural forms has every form in every language, and the count chooses it.
+func TestPluralForms(t *testing.T) {
+	t.Parallel()
+	for _, lang := range i18n.Languages {
+		keys := i18n.Keys(lang)
+		for _, k := range keys {
+			// The form "one" marks a message with plural forms.
+			base, ok := strings.CutSuffix(k, "."+i18n.PluralForms[0])
+			if !ok {
+				continue
+			}
+			for _, form := range i18n.PluralForms {
+				if !slices.Contains(keys, base+"."+form) {
+					t.Errorf("%s: %s has no form %q", lang, base, form)
+				}
+			}
+		}
+	}
+	nl, en := context.Background(), i18n.WithLang(context.Background(), "en")
+	for _, tc := range []struct{ got, want string }{
+		{i18n.T(nl, "login.error.throttled", 1), "Er is te vaak een verkeerd wachtwoord ingevuld. Wacht 1 seconde en probeer het dan opnieuw."},
+		{i18n.T(nl, "login.error.throttled", 2), "Er is te vaak een verkeerd wachtwoord ingevuld. Wacht 2 seconden en probeer het dan opnieuw."},
+		{i18n.T(en, "login.error.throttled", 1), "Too many wrong attempts. Wait 1 second, then try again."},
+		{i18n.T(en, "login.error.throttled", 0), "Too many wrong attempts. Wait 0 seconds, then try again."},
+		{i18n.TN(en, "fulldossier.bundle.contents", 1, "1", "2 kB"), "Holds 1 document, 2 kB in all."},
+		{i18n.TN(nl, "fulldossier.bundle.contents", 1000, "1.000", "2 MB"), "Bevat 1.000 documenten, samen 2 MB."},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -29,7 +29,8 @@ func DefaultRoles() []Role {
 		return Role{Name: name, Kind: kind, Rights: rights}
 	}
 	return []Role{
-		r("Beheerder", access.KindProvider, access.Catalogue...),
+		// A copy: validate sorts a role's rights in place, and must not sort the catalogue.
+		r("Beheerder", access.KindProvider, slices.Clone(access.Catalogue)...),
 		r("Casemanager", access.KindProvider, access.EmployerDossierView, access.EmployeeDossierView,
 			access.DocumentsUpload, access.EmployeesAll, access.EmployeeExportCreate, access.FullDossierGenerate,
 			access.DelegationsGrant),

@@ -781,6 +781,9 @@ func TestAccessColumnsSearchAndPage(t *testing.T) {
 	if n := doc.Find("#blacklist-entries tbody tr").Length(); n != 0 {
 		t.Errorf("blacklist searched for zzz shows %d rows", n)
 	}
+	if got, want := textOf(doc, "#blacklist .empty"), nl("user.access.no_match", "zzz"); got != want {
+		t.Errorf("blacklist searched for zzz says %q, want %q (the list has entries)", got, want)
+	}
 	if doc.Find(`#employees form[role="search"] input[name="bq"][value="zzz"]`).Length() != 1 {
 		t.Error("the linked employees' search does not keep the blacklist's search")
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,12 +33,16 @@ func auditFilter(r *http.Request) (audit.Filter, url.Values, map[string]string) 
 			keep.Set("user", v)
 		}
 	}
-	if v := q.Get("employee"); v != "" {
+	// The employee: by name or personnel number (the id of a link from elsewhere works too).
+	if v := strings.TrimSpace(q.Get("employee")); v != "" {
 		if id, err := uuid.Parse(v); err == nil {
 			f.EmployeeID = &id
 			keep.Set("employee", v)
-		} else {
+		} else if access.SearchTooShort(v) {
 			errs["employee"] = "audit.error.employee"
+		} else {
+			f.EmployeeSearch = access.SearchPatterns(v)
+			keep.Set("employee", v)
 		}
 	}
 	if v := q.Get("action"); v != "" {
@@ -69,7 +75,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	f.Offset, f.Limit = offsetOf(r), auditPageSize
 	q := r.URL.Query()
 	p := admin.AuditPage{Page: s.page(r, "audit.title"), Employee: q.Get("employee"), From: q.Get("from"),
-		Until: q.Get("until"), Errors: errs, CSVLink: "/admin/audit.csv?" + keep.Encode()}
+		Until: q.Get("until"), Errors: errs, CSVLink: "/admin/audit.csv?" + keep.Encode(), Query: auditQuery(keep, f.Offset)}
 	for _, a := range audit.Actions {
 		p.Actions = append(p.Actions, option(a, i18n.T(r.Context(), "action."+a), a == f.Action))
 	}
@@ -93,6 +99,41 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusUnprocessableEntity
 	}
 	return s.render(w, r, status, admin.Audit(p))
+}
+
+// auditQuery is the list's filter and page, for the way back from an event.
+func auditQuery(keep url.Values, offset int) string {
+	q := url.Values{}
+	for k, v := range keep {
+		q[k] = v
+	}
+	if offset > 0 {
+		q.Set("offset", strconv.Itoa(offset))
+	}
+	return q.Encode()
+}
+
+// showAuditEvent shows one event in full: its subject and details in words, and the details as
+// stored. ENOTFOUND for an unknown id or one of another tenant.
+func (s *Server) showAuditEvent(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.AuditView); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	// The way back: the list as it was filtered; only the filter's own fields go into the link.
+	_, keep, _ := auditFilter(r)
+	p := admin.AuditEventPage{Page: s.page(r, "audit.event_title"), Back: "/admin/audit?" + auditQuery(keep, offsetOf(r))}
+	err = s.inTenant(r, func(tx pgx.Tx) (err error) {
+		p.Event, err = audit.FindEventByID(r.Context(), tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, admin.AuditEvent(p))
 }
 
 // downloadAudit streams the filtered audit log as CSV, and records that it was exported.

@@ -6,8 +6,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/web/page/admin"
+	"github.com/dossierkast/dossierkast/web/page/confirm"
 )
 
 func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
@@ -79,6 +82,41 @@ func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/admin/categories#category-"+id.String())
+}
+
+// confirmDeleteCategory asks to confirm deleting a category, like every other deletion: its
+// form posts to the same address. ENOTFOUND for an unknown or system category.
+func (s *Server) confirmDeleteCategory(w http.ResponseWriter, r *http.Request) error {
+	if err := access.Require(mustCurrent(r).Principal, access.RolesManage); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var c document.Category
+	var docs int
+	err = s.inTenant(r, func(tx pgx.Tx) error {
+		if c, err = document.FindCategoryByID(r.Context(), tx, id); err != nil {
+			return err
+		}
+		counts, err := document.CountByCategory(r.Context(), tx)
+		docs = counts[id]
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if c.IsSystem() {
+		return apperr.New(apperr.ENOTFOUND, "error.not_found")
+	}
+	p := confirm.DeletePage{Page: s.page(r, "category.delete_title"), Explain: "category.delete_explain",
+		Action: "/admin/categories/" + id.String() + "/delete", Back: "/admin/categories#category-" + id.String(),
+		Details: []confirm.Detail{{Label: "category.name", Value: c.Name},
+			{Label: "category.dossier", Value: i18n.T(r.Context(), "category.dossier."+string(c.Dossier))},
+			{Label: "category.documents", Value: i18n.Number(docs)}}}
+	p.TitleArgs = []any{c.Name}
+	return s.render(w, r, http.StatusOK, confirm.Delete(p))
 }
 
 func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) error {

@@ -55,6 +55,10 @@ func (s *Server) sendTestMail(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	s.flash(r, "outbox.sent")
+	if s.usesSMTP {
+		s.flash(r, "outbox.sent")
+	} else {
+		s.flash(r, "outbox.kept")
+	}
 	return redirect(w, r, "/admin/outbox")
 }

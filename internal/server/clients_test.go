@@ -241,7 +241,7 @@ func TestCoachRevocationIsImmediate(t *testing.T) {
 }
 
 // deployStepPath prepares the audit walk's confirm task: the guidance protocol configured, a
-// programme of the demo coach's provider without default executor, and a deployment trajectory
+// programme of the demo coach's provider with its own setting and no user, and a deployment trajectory
 // of the fixture's employee. It returns the confirm task's path.
 func deployStepPath(f *auditFixture) string {
 	ctx := context.Background()
@@ -261,8 +261,10 @@ func deployStepPath(f *auditFixture) string {
 		if err := intervention.SetGuidanceProtocol(ctx, tx, system, &guidance); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO programmes (tenant_id, provider_id, name)
-			SELECT app_tenant(), provider_id, 'Inzetprogramma' FROM users WHERE email = 'coach@demo.dossierkast.nl'`); err != nil {
+		// Its own setting without a user: whatever the demo made the provider's executor, the
+		// deployment needs the manual task, which the next step completes.
+		if _, err := tx.Exec(ctx, `INSERT INTO programmes (tenant_id, provider_id, name, executor_mode)
+			SELECT app_tenant(), provider_id, 'Inzetprogramma', 'own' FROM users WHERE email = 'coach@demo.dossierkast.nl'`); err != nil {
 			return err
 		}
 		_, tasks, err := casefile.OpenTrajectory(ctx, tx, system, casefile.TrajectoryStart{EmployeeID: f.employee, ProtocolID: deployment})

@@ -239,11 +239,22 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, dossier 
 	}
 
 	n.FileName = file.part.FileName
-	_, err = s.docs.Upload(ctx, s.pool, editor(r), c.Tenant.ID, n, file)
+	d, err := s.docs.Upload(ctx, s.pool, editor(r), c.Tenant.ID, n, file)
 	if err != nil {
 		return refused(err)
 	}
-	s.flash(r, "document.flash.uploaded")
+	var same int
+	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+		same, err = document.SameNameCount(ctx, tx, d)
+		return err
+	}); err != nil {
+		return err
+	}
+	if same > 0 {
+		s.flash(r, "document.flash.uploaded_same_name")
+	} else {
+		s.flash(r, "document.flash.uploaded")
+	}
 	return redirect(w, r, documentsPage(dossier, id)+"#documents")
 }
 

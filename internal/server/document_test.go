@@ -783,7 +783,17 @@ func TestCategoryAdministration(t *testing.T) {
 	}
 	wantRedirect(t, f.post(t, c, "/admin/categories/"+made.ID.String(), url.Values{"name": {"Re-integratie"}}),
 		"/admin/categories#category-"+made.ID.String())
-	wantRedirect(t, f.post(t, c, "/admin/categories/"+made.ID.String()+"/delete", nil), "/admin/categories")
+	// Deleting is confirmed first: the list links to a page whose form posts the deletion.
+	deletePath := "/admin/categories/" + made.ID.String() + "/delete"
+	if _, list := f.get(t, c, "/admin/categories"); list.Find(`form[action="`+deletePath+`"]`).Length() != 0 ||
+		list.Find(`a[href="`+deletePath+`"]`).Length() != 1 {
+		t.Errorf("the list deletes %s in one click, or does not link to its confirmation", made.Name)
+	}
+	if resp, page := f.get(t, c, deletePath); resp.StatusCode != http.StatusOK ||
+		page.Find(`form[action="`+deletePath+`"] #confirm-delete`).Length() != 1 || !strings.Contains(textOf(page, "#delete-details"), "Re-integratie") {
+		t.Errorf("confirmation page: status %d, without the form or the category's name", resp.StatusCode)
+	}
+	wantRedirect(t, f.post(t, c, deletePath, nil), "/admin/categories")
 
 	for action, want := range map[string]int{audit.CategoryCreated: 1, audit.CategoryUpdated: 1, audit.CategoryDeleted: 1} {
 		var got int // of requests: the demo's categories were made by the system, from no address
@@ -967,5 +977,39 @@ func TestDelegationsOnEmployeePage(t *testing.T) {
 	_, page = f.get(t, f.login(t, bedrijfsarts), "/employees/"+f.employee.ID.String())
 	if page.Find("#delegations").Length() != 0 {
 		t.Error("a user without access.manage or delegations.grant sees the delegations")
+	}
+
+	// Once the coach is on the employee's blacklist, the running delegation gives no access,
+	// and the page says so and why instead of "Actief".
+	f.inTenant(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `INSERT INTO user_blacklist (tenant_id, user_id, employee_id, employer_id, reason)
+			VALUES (app_tenant(), $1, $2, $3, 'Familielid')`, coach.ID, f.employee.ID, f.employee.EmployerID)
+		return err
+	})
+	_, page = f.get(t, f.login(t, beheerder), "/employees/"+f.employee.ID.String())
+	first = page.Find("#delegations tbody tr").First().Text()
+	if strings.Contains(first, nl("delegation.active")) || !strings.Contains(first, nl("delegation.no_access")) ||
+		!strings.Contains(first, nl("delegation.blacklisted_reason", "Familielid")) {
+		t.Errorf("delegation row of a blacklisted coach = %q, want it to give no access, and why", first)
+	}
+}
+
+// Uploading a file whose name the category already holds keeps both, and the notice says so.
+func TestUploadSameFileName(t *testing.T) {
+	t.Parallel()
+	f := docSetup(t)
+	c := f.login(t, casemanager)
+	dossier := "/employees/" + f.employee.ID.String()
+	for i, want := range []string{"document.flash.uploaded", "document.flash.uploaded_same_name"} {
+		resp, _ := f.upload(t, c, dossier+"/documents", []uploadField{{"category_id", f.verzuim.ID.String()}},
+			"Verslag.pdf", pdfBytes(2048+i))
+		wantRedirect(t, resp, dossier+"/documents#documents")
+		_, page := f.get(t, c, dossier+"/documents")
+		if got := textOf(page, ".flash"); got != nl(want) {
+			t.Errorf("upload %d: notice %q, want %q", i+1, got, nl(want))
+		}
+	}
+	if docs := f.documents(t); len(docs) != 2 {
+		t.Errorf("%d documents, want both kept", len(docs))
 	}
 }

@@ -238,7 +238,7 @@ func TestFormsUserMistakes(t *testing.T) {
 		{"UnknownDepartmentFilter", http.MethodGet, "/employees?department=" + uuid.Must(uuid.NewV7()).String(), nil, http.StatusNotFound, "error.title.404"},
 		{"UnknownPage", http.MethodGet, "/bestaat-niet", nil, http.StatusNotFound, "error.title.404"},
 		{"AuditBadDate", http.MethodGet, "/admin/audit?from=gisteren", nil, http.StatusUnprocessableEntity, "audit.title"},
-		{"AuditBadEmployee", http.MethodGet, "/admin/audit?employee=piet", nil, http.StatusUnprocessableEntity, "audit.title"},
+		{"AuditBadEmployee", http.MethodGet, "/admin/audit?employee=pi", nil, http.StatusUnprocessableEntity, "audit.title"},
 		{"AuditCSVBadDate", http.MethodGet, "/admin/audit.csv?until=morgen", nil, http.StatusUnprocessableEntity, "error.title.422"},
 		{"JobsBadCursor", http.MethodGet, "/admin/jobs?after=rommel", nil, http.StatusBadRequest, "error.title.400"},
 		{"BlockSelf", http.MethodPost, "/admin/users/" + self.ID.String() + "/block", nil, http.StatusUnprocessableEntity, "error.title.422"},

@@ -51,6 +51,37 @@ func (s *Server) refuseFullDossier(r *http.Request, operation string, employerID
 // fragmentRequested reports whether the screen's script asks for the status fragment only.
 func fragmentRequested(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
+// partsRefusal is why p may not download the parts of b now, as a message key, or "" when he
+// may: the rules the download itself asks (downloadDocument), asked of the bundle's first part,
+// since its parts share their category and contents. So the screen shows why beside the parts
+// instead of links that would answer 403, for instance after a blacklist entry.
+func partsRefusal(ctx context.Context, tx pgx.Tx, p access.Principal, cats access.Categories, b bundle.Bundle) (string, error) {
+	if len(b.Parts) == 0 {
+		return "", nil
+	}
+	first := b.Parts[0].ID
+	err := access.CanReadDocument(ctx, tx, p, cats, first)
+	if err == nil {
+		contents, part, cerr := bundle.BundleContents(ctx, tx, first)
+		if cerr != nil {
+			return "", cerr
+		}
+		if part {
+			err = access.CanDownloadBundlePart(ctx, tx, p, cats, contents.Employees, contents.Categories)
+		}
+	}
+	e, ok := apperr.As(err)
+	switch {
+	case err == nil:
+		return "", nil
+	case ok && e.Code == apperr.EFORBIDDEN:
+		return e.Message, nil
+	case ok && e.Code == apperr.ENOTFOUND:
+		return "fulldossier.error.download_guard", nil
+	}
+	return "", err
+}
+
 // showFullDossier shows an employer's full-dossier screen: the actions the user may take, his
 // kind's bundles with their progress and parts, and the deletions. Asked with HX-Request it
 // renders only the status part, which the screen's script polls while a job runs.
@@ -73,9 +104,17 @@ func (s *Server) showFullDossier(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		cats, err := access.LoadCategories(ctx, tx, c.Principal)
+		if err != nil {
+			return err
+		}
 		for _, b := range bundles {
 			retry := b.Status == bundle.StatusFailed && access.CanRetryFullDossier(c.Principal, id, p.Enabled, bundleFacts(b)) == nil
-			p.Bundles = append(p.Bundles, fulldossier.Row{Bundle: b, CanRetry: retry})
+			refused, err := partsRefusal(ctx, tx, c.Principal, cats, b)
+			if err != nil {
+				return err
+			}
+			p.Bundles = append(p.Bundles, fulldossier.Row{Bundle: b, CanRetry: retry, DownloadRefused: refused})
 		}
 		// Who may delete full dossiers sees the deletions, also after the product is switched off.
 		if p.ShowDeletions = access.CanDeleteFullDossier(c.Principal, id, true) == nil; p.ShowDeletions {

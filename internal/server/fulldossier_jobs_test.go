@@ -254,6 +254,16 @@ func TestFullDossierDownload(t *testing.T) {
 		if after := f.auditCount(t, audit.DocumentRefused); n != 2 || after-before != 2 {
 			t.Errorf("refusals audited with the guard's reason = %d (all refusals %d → %d), want 2", n, before, after)
 		}
+		// The screen no longer offers the parts as links that answer 403: it says why instead.
+		_, screen := f.get(t, hr, "/employers/"+f.withProduct.ID.String()+"/full-dossier")
+		article := screen.Find("#bundle-" + id.String())
+		if article.Find("a.download").Length() != 0 || article.Find(".parts tbody tr").Length() == 0 {
+			t.Errorf("bundle %s: %d download links beside %d parts, want none", id, article.Find("a.download").Length(),
+				article.Find(".parts tbody tr").Length())
+		}
+		if got, want := strings.TrimSpace(article.Find(".download-refused").Text()), nl("fulldossier.error.download_guard"); got != want {
+			t.Errorf("why beside the parts = %q, want %q", got, want)
+		}
 	})
 
 	// Last, as it removes every document: a provider deletes the full dossier.

@@ -308,6 +308,14 @@ func TestFullDossierGenerate(t *testing.T) {
 	if diff := cmp.Diff(wantPreview, gotPreview); diff != "" {
 		t.Errorf("preview (-want +got):\n%s", diff)
 	}
+	var all int64
+	f.inTenant(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT coalesce(sum(size), 0) FROM documents WHERE employer_id = $1 AND bundle_id IS NULL",
+			f.withProduct.ID).Scan(&all)
+	})
+	if got, want := textOf(page, "#preview-left-bytes"), document.FormatSize(all-bytes); got != want {
+		t.Errorf("size left out = %q, want %q", got, want)
+	}
 	if n := page.Find(`form[method="post"][action="` + fdPath(f.withProduct.ID, "/generate") + `"] button#confirm-generate`).Length(); n != 1 {
 		t.Errorf("confirmation forms = %d, want 1", n)
 	}

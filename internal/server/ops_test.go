@@ -113,6 +113,14 @@ func TestOutbox(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 5)
 	c := b.login(t, "beheerder@demo.dossierkast.nl")
+	b.inTenant(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), "DELETE FROM outbox_messages")
+		return err
+	})
+	_, empty := b.get(t, c, "/admin/outbox")
+	if got, want := textOf(empty, "main .empty"), nl("outbox.empty"); got != want || empty.Find(".pager").Length() != 0 {
+		t.Errorf("empty outbox says %q with %d pagers, want %q and none", got, empty.Find(".pager").Length(), want)
+	}
 	if resp := b.post(t, c, "/admin/outbox/test", url.Values{"to": {"geen-adres"}}); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("bad address: status %d, want 422", resp.StatusCode)
 	}
@@ -120,6 +128,9 @@ func TestOutbox(t *testing.T) {
 		t.Fatalf("send: status %d", resp.StatusCode)
 	}
 	_, doc := b.get(t, c, "/admin/outbox")
+	if got, want := textOf(doc, ".flash"), nl("outbox.kept"); got != want {
+		t.Errorf("notice without SMTP = %q, want %q", got, want)
+	}
 	mails := doc.Find("article.mail")
 	if mails.Length() != 1 || !strings.Contains(mails.Text(), "hr-team@example.nl") || !strings.Contains(mails.Text(), "Testbericht") {
 		t.Errorf("outbox shows %d messages: %q", mails.Length(), mails.Text())

@@ -177,10 +177,12 @@ func (s *Server) Routes() chi.Router {
 			r.Get("/admin/categories", s.h(s.listCategories))
 			r.Post("/admin/categories", s.h(s.createCategory))
 			r.Post("/admin/categories/{id}", s.h(s.updateCategory))
+			r.Get("/admin/categories/{id}/delete", s.h(s.confirmDeleteCategory))
 			r.Post("/admin/categories/{id}/delete", s.h(s.deleteCategory))
 
 			r.Get("/admin/audit", s.h(s.listAudit))
 			r.Get("/admin/audit.csv", s.h(s.downloadAudit))
+			r.Get("/admin/audit/{id}", s.h(s.showAuditEvent))
 
 			r.Get("/admin/jobs", s.h(s.listJobs))
 			r.Post("/admin/jobs/{id}/retry", s.h(s.retryJob))

@@ -148,6 +148,7 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /admin/roles/{id}/matrix":                         {missing: reader, why: tenantWide},
 	"POST /admin/categories/{id}":                           {missing: reader, why: tenantWide},
 	"POST /admin/categories/{id}/delete":                    {missing: reader, why: tenantWide},
+	"GET /admin/categories/{id}/delete":                     {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/retry":                           {missing: reader, why: tenantWide},
 	"POST /admin/jobs/{id}/cancel":                          {missing: reader, why: tenantWide},
 	"GET /admin/datastreams/accounts/{id}":                  {missing: reader, why: tenantWide},
@@ -160,6 +161,7 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /admin/datastreams/accounts/{id}/host-key":        {missing: reader, why: tenantWide},
 	"GET /admin/datastreams/accounts/{id}/files":            {missing: reader, why: tenantWide},
 	"GET /admin/datastreams/accounts/{id}/files/download":   {missing: reader, why: tenantWide},
+	"GET /admin/audit/{id}":                                 {missing: reader, why: tenantWide},
 }
 
 const tenantWide = "a tenant-wide resource: it belongs to no employer or employee that could be hidden"
@@ -187,7 +189,8 @@ func routeParam(pattern, param string) string {
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
 		"consultations": "consultation", "admin/programmes": "programme", "admin/users": "user",
 		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job", "exports": "export",
-		"admin/providers": "provider", "delegations": "delegation", "admin/datastreams": "datastream_account"}[parent]
+		"admin/providers": "provider", "delegations": "delegation", "admin/datastreams": "datastream_account",
+		"admin/audit": "audit"}[parent]
 }
 
 // TestRouteRefusals walks the router: every route with an {id} must have a row in
@@ -327,6 +330,7 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			"user":     `SELECT id FROM users WHERE email = 'casemanager@demo.dossierkast.nl' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
 			"role":     `SELECT id FROM roles WHERE name = 'Casemanager' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL`,
 			"category": `SELECT id FROM document_categories WHERE system IS NULL AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
+			"audit":    `SELECT id FROM audit_events WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL LIMIT 1`,
 		}
 		for kind, q := range queries {
 			var id uuid.UUID

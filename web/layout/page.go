@@ -2,7 +2,11 @@
 // kind, language switch, flash messages.
 package layout
 
-import "github.com/dossierkast/dossierkast/internal/org"
+import (
+	"strings"
+
+	"github.com/dossierkast/dossierkast/internal/org"
+)
 
 // Page is what the shell needs; every page's data embeds it.
 type Page struct {
@@ -30,4 +34,45 @@ type May struct {
 	Jobs         bool // background jobs
 	Outbox       bool // the mail outbox
 	Datastreams  bool // datastream accounts
+}
+
+// NavItem is one entry of a menu: where it leads and the message key of its label.
+type NavItem struct {
+	Href string
+	Key  string
+}
+
+// Admin lists the administration screens m offers, in the order of the "Beheer" menu. A new
+// screen is one line here, with the May field that guards it.
+func (m May) Admin() []NavItem {
+	var items []NavItem
+	add := func(ok bool, href, key string) {
+		if ok {
+			items = append(items, NavItem{Href: href, Key: key})
+		}
+	}
+	add(m.Users, "/admin/users", "nav.users")
+	add(m.Roles, "/admin/roles", "nav.roles")
+	add(m.Roles, "/admin/categories", "nav.categories")
+	add(m.Programmes, "/admin/interventions", "nav.programmes")
+	add(m.Datastreams, "/admin/datastreams", "nav.datastreams")
+	add(m.Audit, "/admin/audit", "nav.audit")
+	add(m.Jobs, "/admin/jobs", "nav.jobs")
+	add(m.Outbox, "/admin/outbox", "nav.outbox")
+	return items
+}
+
+// current reports whether href is the menu item of the page at path.
+func current(path, href string) bool {
+	return path == href || (href != "/" && strings.HasPrefix(path, href))
+}
+
+// adminCurrent reports whether the page at path is one of items.
+func adminCurrent(path string, items []NavItem) bool {
+	for _, it := range items {
+		if current(path, it.Href) {
+			return true
+		}
+	}
+	return false
 }

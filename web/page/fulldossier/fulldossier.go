@@ -17,6 +17,10 @@ func Percent(b bundle.Bundle) int {
 	if b.Status == bundle.StatusDone {
 		return 100
 	}
+	// By bytes, which is what takes the time; by documents when they are all empty.
+	if b.BytesTotal > 0 {
+		return int(min(100, b.BytesDone*100/b.BytesTotal))
+	}
 	if b.DocsTotal <= 0 {
 		return 0
 	}

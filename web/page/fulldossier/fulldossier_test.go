@@ -50,6 +50,9 @@ func TestPercent(t *testing.T) {
 		{bundle.Bundle{Status: bundle.StatusRunning, DocsDone: 40, DocsTotal: 40}, 100},
 		{bundle.Bundle{Status: bundle.StatusDone, DocsDone: 0, DocsTotal: 0}, 100},
 		{bundle.Bundle{Status: bundle.StatusFailed, DocsDone: 3, DocsTotal: 4}, 75},
+		// By bytes once they are known: 76% of the documents, with most bytes still to come.
+		{bundle.Bundle{Status: bundle.StatusRunning, DocsDone: 76, DocsTotal: 100, BytesDone: 300 << 20, BytesTotal: 2 << 30}, 14},
+		{bundle.Bundle{Status: bundle.StatusRunning, DocsDone: 1, DocsTotal: 100, BytesDone: 1 << 30, BytesTotal: 2 << 30}, 50},
 	} {
 		if got := fulldossier.Percent(tc.b); got != tc.want {
 			t.Errorf("Percent(%s %d/%d) = %d, want %d", tc.b.Status, tc.b.DocsDone, tc.b.DocsTotal, got, tc.want)
