@@ -204,6 +204,13 @@ func (s *Server) Routes() chi.Router {
 			r.Post("/admin/datastreams/accounts/{id}/host-key", s.h(s.acceptHostKey))
 			r.Get("/admin/datastreams/accounts/{id}/files", s.h(s.showDatastreamFiles))
 			r.Get("/admin/datastreams/accounts/{id}/files/download", s.h(s.downloadDatastreamFile))
+			r.Get("/admin/datastreams/catalogue", s.h(s.showDatastreamCatalogue))
+			r.Get("/admin/datastreams/accounts/{id}/configs/new", s.h(s.newDatastreamConfig))
+			r.Post("/admin/datastreams/accounts/{id}/configs", s.h(s.createDatastreamConfig))
+			r.Get("/admin/datastreams/configs/{id}", s.h(s.showDatastreamConfig))
+			r.Post("/admin/datastreams/configs/{id}", s.h(s.updateDatastreamConfig))
+			r.Post("/admin/datastreams/configs/{id}/archive", s.h(s.archiveDatastreamConfig))
+			r.Post("/admin/datastreams/configs/{id}/run", s.h(s.runDatastreamConfig))
 		})
 	})
 
