@@ -51,6 +51,7 @@ type Workers struct {
 	ExpireExports    *export.ExpireExportsWorker
 	SweepDelegations *intervention.SweepDelegationsWorker
 	DeliverStream    *delivery.DeliverWorker
+	ScheduleStreams  *delivery.ScheduleWorker
 	// Heartbeat is the timing of the long jobs' heartbeats and of their check (heartbeat.Default).
 	// Config gives the long workers its Period and the check its StaleAfter and CheckEvery.
 	Heartbeat heartbeat.Settings
@@ -69,6 +70,7 @@ func NewWorkers(d Deps) *Workers {
 		ExpireExports:    &export.ExpireExportsWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		SweepDelegations: &intervention.SweepDelegationsWorker{Pool: d.Pool, Mail: d.Mail, Log: d.Log},
 		DeliverStream:    &delivery.DeliverWorker{Pool: d.Pool, Blobs: d.Blobs, Keys: d.Keys, Log: d.Log},
+		ScheduleStreams:  &delivery.ScheduleWorker{Pool: d.Pool, Log: d.Log},
 		Heartbeat:        heartbeat.Default,
 	}
 }
@@ -121,12 +123,13 @@ func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	river.AddWorker(workers, w.ExpireExports)
 	river.AddWorker(workers, w.SweepDelegations)
 	river.AddWorker(workers, w.DeliverStream)
+	river.AddWorker(workers, w.ScheduleStreams)
 	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic(),
 			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic(), export.ExpireExportsPeriodic(),
-			intervention.SweepDelegationsPeriodic()}
+			intervention.SweepDelegationsPeriodic(), delivery.SchedulePeriodic()}
 	}
 	return rcfg
 }
