@@ -69,7 +69,7 @@ func NewWorkers(d Deps) *Workers {
 		GenerateExport:   &export.GenerateExportWorker{Pool: d.Pool, Blobs: d.Blobs, Mail: d.Mail, BaseURL: d.BaseURL, Log: d.Log},
 		ExpireExports:    &export.ExpireExportsWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		SweepDelegations: &intervention.SweepDelegationsWorker{Pool: d.Pool, Mail: d.Mail, Log: d.Log},
-		DeliverStream:    &delivery.DeliverWorker{Pool: d.Pool, Blobs: d.Blobs, Keys: d.Keys, Log: d.Log},
+		DeliverStream:    &delivery.DeliverWorker{Pool: d.Pool, Blobs: d.Blobs, Keys: d.Keys, Mail: d.Mail, Log: d.Log},
 		ScheduleStreams:  &delivery.ScheduleWorker{Pool: d.Pool, Log: d.Log},
 		Heartbeat:        heartbeat.Default,
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/datastream/stream"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
+	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/secret"
 )
 
@@ -210,6 +211,8 @@ type DeliverWorker struct {
 	Blobs document.BlobStore
 	Keys  *secret.Keyring
 	Log   *slog.Logger
+	// Mail sends the log report after each run to the account's recipients; none when nil.
+	Mail mail.Sender
 	// Heartbeat is how often a running attempt renews heartbeat_at; heartbeat.Default.Period
 	// when 0.
 	Heartbeat time.Duration
@@ -274,7 +277,11 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return w.failed(ctx, job, err)
 	}
-	return w.succeeded(ctx, a, wk, res)
+	if err := w.succeeded(ctx, a, wk, res); err != nil {
+		return err
+	}
+	w.report(ctx, a.TenantID, a.RunID)
+	return nil
 }
 
 func fileCount(c stream.Config) int {
@@ -408,6 +415,8 @@ func (w *DeliverWorker) failed(ctx context.Context, job *river.Job[DeliverArgs],
 		return e
 	}); rerr != nil {
 		w.logger().ErrorContext(ctx, "datastream run not recorded", "run", job.Args.RunID, "error", rerr)
+	} else if final {
+		w.report(context.WithoutCancel(ctx), job.Args.TenantID, job.Args.RunID)
 	}
 	if permanent {
 		return river.JobCancel(err)

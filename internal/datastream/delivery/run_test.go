@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -30,6 +31,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/datastream/sshdtest"
 	"github.com/dossierkast/dossierkast/internal/datastream/stream"
 	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/mail"
 	"github.com/dossierkast/dossierkast/internal/secret"
 )
 
@@ -119,7 +121,7 @@ func TestDeliverToOpenSSH(t *testing.T) {
 	var cfg delivery.Config
 	inTenant(func(tx pgx.Tx) error {
 		a, _, err := datastream.CreateAccount(ctx, tx, ed, keys, datastream.AccountInput{Name: "Extern", Type: datastream.TypeExternal,
-			Language: "nl", AllEmployers: true, AuthMethod: datastream.AuthPassword, Host: srv.Host, Port: srv.Port,
+			Language: "nl", Recipients: "bi@arbo.nl", AllEmployers: true, AuthMethod: datastream.AuthPassword, Host: srv.Host, Port: srv.Port,
 			RemoteUser: srv.User, Password: srv.Password, BaseDir: srv.Root})
 		if err != nil {
 			return err
@@ -137,7 +139,23 @@ func TestDeliverToOpenSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &delivery.DeliverWorker{Pool: db.Pool, Keys: keys, Heartbeat: time.Second,
+	sender, err := mail.NewSender("", "", db.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastMail := func() mail.OutboxMessage {
+		t.Helper()
+		var msgs []mail.OutboxMessage
+		inTenant(func(tx pgx.Tx) (err error) {
+			msgs, _, err = mail.FindOutbox(ctx, tx, 0, 1)
+			return err
+		})
+		if len(msgs) == 0 {
+			t.Fatal("no log report in the outbox")
+		}
+		return msgs[0]
+	}
+	w := &delivery.DeliverWorker{Pool: db.Pool, Keys: keys, Mail: sender, Heartbeat: time.Second,
 		External: func(c *datastream.ExternalConfig) { c.DialTimeout, c.OpTimeout = 10*time.Second, 20*time.Second }}
 	run := func(mode stream.Mode, attempt int) (delivery.Run, error) {
 		t.Helper()
@@ -192,6 +210,12 @@ func TestDeliverToOpenSSH(t *testing.T) {
 		t.Errorf("header %q, want %q", files["werknemers.csv"][0], want)
 	}
 
+	report := lastMail()
+	if report.Subject != "Levering Warehouse geslaagd" || report.To[0] != "bi@arbo.nl" ||
+		!strings.Contains(report.Body, fmt.Sprintf("werknemers.csv: %d nieuw, 0 gewijzigd, 0 verwijderd", employees)) {
+		t.Errorf("log report of the full delivery: %q to %q:\n%s", report.Subject, report.To, report.Body)
+	}
+
 	var changed, lastName string
 	inTenant(func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `UPDATE employees SET last_name = 'Veranderd' WHERE id = (SELECT min(id::text)::uuid FROM employees)
@@ -218,7 +242,28 @@ func TestDeliverToOpenSSH(t *testing.T) {
 	if err == nil || failed.Status != delivery.RunFailed || !strings.Contains(failed.Error, "hostsleutel") {
 		t.Errorf("delivery to a changed host key: %v, run status %s, error %q", err, failed.Status, failed.Error)
 	}
+	if report := lastMail(); report.Subject != "Levering Warehouse mislukt" || !strings.Contains(report.Body, "hostsleutel") {
+		t.Errorf("log report of the failed delivery: %q:\n%s", report.Subject, report.Body)
+	}
 	if cfg.Position != before {
 		t.Errorf("a failed delivery moved the position from %q to %q", before, cfg.Position)
+	}
+}
+
+// TestLogReport: in the account's language, with the files' counts, and a warning when v1's
+// support ends within 90 days (not before).
+func TestLogReport(t *testing.T) {
+	t.Parallel()
+	c := delivery.Config{Name: "BI", Version: stream.V1}
+	r := delivery.Run{Status: delivery.RunSucceeded, Mode: "incremental", Dir: "bi/20270104T010000Z", WindowTo: "10:12:@2027",
+		Files: []stream.ManifestFile{{Name: "werknemers.csv", Rows: stream.Rows{Insert: 3, Update: 2, Delete: 1}}}}
+	en := delivery.LogReport("en", c, r, stream.V1SupportEnds.AddDate(0, 0, -30))
+	if en.Subject != "Delivery BI succeeded" || !strings.Contains(en.Body, "werknemers.csv: 3 new, 2 changed, 1 deleted") ||
+		!strings.Contains(en.Body, "version 1") {
+		t.Errorf("English report with v1 warning:\n%s\n%s", en.Subject, en.Body)
+	}
+	if nl := delivery.LogReport("nl", c, r, stream.V1SupportEnds.AddDate(0, 0, -120)); strings.Contains(nl.Body, "versie 1") ||
+		!strings.Contains(nl.Body, "3 nieuw, 2 gewijzigd, 1 verwijderd") {
+		t.Errorf("Dutch report 120 days before the end:\n%s", nl.Body)
 	}
 }
