@@ -52,6 +52,7 @@ type Workers struct {
 	SweepDelegations *intervention.SweepDelegationsWorker
 	DeliverStream    *delivery.DeliverWorker
 	ScheduleStreams  *delivery.ScheduleWorker
+	PruneChanges     *delivery.PruneWorker
 	// Heartbeat is the timing of the long jobs' heartbeats and of their check (heartbeat.Default).
 	// Config gives the long workers its Period and the check its StaleAfter and CheckEvery.
 	Heartbeat heartbeat.Settings
@@ -71,6 +72,7 @@ func NewWorkers(d Deps) *Workers {
 		SweepDelegations: &intervention.SweepDelegationsWorker{Pool: d.Pool, Mail: d.Mail, Log: d.Log},
 		DeliverStream:    &delivery.DeliverWorker{Pool: d.Pool, Blobs: d.Blobs, Keys: d.Keys, Mail: d.Mail, Log: d.Log},
 		ScheduleStreams:  &delivery.ScheduleWorker{Pool: d.Pool, Log: d.Log},
+		PruneChanges:     &delivery.PruneWorker{Pool: d.Pool, Log: d.Log},
 		Heartbeat:        heartbeat.Default,
 	}
 }
@@ -124,12 +126,14 @@ func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	river.AddWorker(workers, w.SweepDelegations)
 	river.AddWorker(workers, w.DeliverStream)
 	river.AddWorker(workers, w.ScheduleStreams)
+	river.AddWorker(workers, w.PruneChanges)
 	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic(),
 			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic(), export.ExpireExportsPeriodic(),
-			intervention.SweepDelegationsPeriodic(), delivery.SchedulePeriodic()}
+			intervention.SweepDelegationsPeriodic(), delivery.SchedulePeriodic(),
+			delivery.PrunePeriodic()}
 	}
 	return rcfg
 }

@@ -6,8 +6,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dossierkast/dossierkast/internal/datastream/delivery"
 )
 
 // TestDatastreamConfigScreens creates a configuration from the account page: mandatory columns
@@ -66,18 +69,22 @@ func TestDatastreamConfigScreens(t *testing.T) {
 	if resp = b.post(t, admin, config+"/run", url.Values{"mode": {"since"}, "since": {"gisteren"}}); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("run since a non-date: status %d, want 422", resp.StatusCode)
 	}
-	if resp = b.post(t, admin, config+"/run", url.Values{"mode": {"since"}, "since": {"2026-01-05"}}); resp.StatusCode != http.StatusSeeOther {
+	day := time.Now().In(delivery.Amsterdam).AddDate(0, 0, -3).Format(time.DateOnly)
+	if resp = b.post(t, admin, config+"/run", url.Values{"mode": {"since"}, "since": {time.Now().AddDate(0, 0, -40).Format(time.DateOnly)}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("run since a date before the change retention: status %d, want 422", resp.StatusCode)
+	}
+	if resp = b.post(t, admin, config+"/run", url.Values{"mode": {"since"}, "since": {day}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("run now: status %d", resp.StatusCode)
 	}
 	if resp = b.post(t, admin, config+"/run", url.Values{"mode": {"full"}}); resp.StatusCode != http.StatusConflict {
 		t.Errorf("second run while one is queued: status %d, want 409", resp.StatusCode)
 	}
-	var since string
+	var since time.Time
 	b.inTenant(t, func(tx pgx.Tx) error {
-		return tx.QueryRow(context.Background(), `SELECT since::text FROM datastream_runs WHERE mode = 'since'`).Scan(&since)
+		return tx.QueryRow(context.Background(), `SELECT since FROM datastream_runs WHERE mode = 'since'`).Scan(&since)
 	})
-	if since != "2026-01-04 23:00:00+00" {
-		t.Errorf("since %s, want 2026-01-05 00:00 Amsterdam time (23:00 UTC the day before)", since)
+	if got := since.In(delivery.Amsterdam); got.Format(time.DateOnly) != day || got.Hour() != 0 || got.Minute() != 0 {
+		t.Errorf("since %s, want %s 00:00 Amsterdam time", got, day)
 	}
 	_, doc = b.get(t, admin, config)
 	if doc.Find("#runs tr.run").Length() != 1 {

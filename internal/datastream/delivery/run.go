@@ -140,7 +140,7 @@ func enqueue(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor aud
 	case stream.ModeIncremental, stream.ModeFull:
 	case stream.ModeSince:
 		s := StartOfDay(req.Since)
-		if req.Since.IsZero() || !s.Before(time.Now()) {
+		if req.Since.IsZero() || !s.Before(time.Now()) || s.Before(time.Now().Add(-ChangeRetention)) {
 			return Run{}, apperr.Invalid(map[string]string{"since": "datastream.error.since"})
 		}
 		since = &s

@@ -11,7 +11,14 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/datastream/delivery"
+	"github.com/dossierkast/dossierkast/internal/datastream/stream"
+	"github.com/dossierkast/dossierkast/internal/demo"
+	"github.com/dossierkast/dossierkast/internal/secret"
 )
 
 func ams(t *testing.T, s string) time.Time {
@@ -157,5 +164,88 @@ func TestScheduleClock(t *testing.T) {
 	finish()
 	if got := check(ams(t, "2027-11-07 09:05")); got != 0 {
 		t.Errorf("second check after the catch-up: %d, want 0", got)
+	}
+}
+
+// TestPruneChanges keeps the change records an active configuration's position has not passed
+// and removes the others once past the retention; without the retention passed, nothing goes.
+func TestPruneChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.New(t)
+	res, err := demo.Load(ctx, db.Pool, demo.Options{Employees: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := secret.NewKeyring(secret.GenerateKey())
+	ed := editorWith(res.TenantID, access.DatastreamsManage)
+	folder, err := stream.OpenFolder(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { folder.Close() })
+	result, err := stream.Deliver(ctx, db.Pool, res.TenantID, folder, stream.Config{Folder: "bi", Version: stream.V2,
+		Streams: []string{"werknemers"}}, stream.Request{Mode: stream.ModeFull, Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		t.Helper()
+		if err := database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) FROM changes`).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+		a, _, err := datastream.CreateAccount(ctx, tx, ed, keys, datastream.AccountInput{Name: "W", Type: datastream.TypeHosted,
+			Language: "nl", AllEmployers: true, AuthMethod: datastream.AuthPassword})
+		if err != nil {
+			return err
+		}
+		c, err := delivery.CreateConfig(ctx, tx, ed, keys, a.ID, werknemersInput("BI"))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE datastream_configs SET position = $2 WHERE id = $1`, c.ID, result.Position.String())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE employees SET last_name = 'Later' WHERE id = (SELECT min(id::text)::uuid FROM employees)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := count()
+	if n, err := delivery.PruneChanges(ctx, db.Pool, time.Now()); err != nil || n != 0 || count() != before {
+		t.Fatalf("within the retention: pruned %d (%v), %d of %d left", n, err, count(), before)
+	}
+	// The position's xmin is cluster-wide: a transaction of another test running at the
+	// delivery holds it back, so the rows it has passed are counted, not assumed.
+	var passed int
+	if err := database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM changes
+			WHERE xid < pg_snapshot_xmin(split_part($1, '@', 1)::pg_snapshot)`, result.Position.String()).Scan(&passed)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := delivery.PruneChanges(ctx, db.Pool, time.Now().Add(delivery.ChangeRetention+time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := count(); n != int64(passed) || left != before-passed || left < 1 {
+		t.Errorf("after the retention: pruned %d of %d, %d left; the position had passed %d (the later change must stay)", n, before, left, passed)
+	}
+	var later int
+	if err := database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM changes WHERE op = 'update'`).Scan(&later)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if later != 1 {
+		t.Errorf("the change after the position: %d rows, want 1", later)
 	}
 }
