@@ -128,6 +128,7 @@ const (
 	DatastreamConfigUpdated      = "datastream_config.updated"
 	DatastreamConfigArchived     = "datastream_config.archived"
 	DatastreamConfigRunRequested = "datastream_config.run_requested"
+	DatastreamConfigKeyRotated   = "datastream_config.key_rotated"
 )
 
 // Actions lists the action keys for the filter.
@@ -147,7 +148,8 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	DatastreamHostKeyAccepted, DatastreamAccountRefused, DatastreamPasswordReset, DatastreamAccountBlocked,
 	DatastreamAccountUnblocked, SFTPLoginSucceeded, SFTPLoginFailed, SFTPDownloaded, SFTPDeleted,
 	DatastreamFileDownloaded,
-	DatastreamConfigCreated, DatastreamConfigUpdated, DatastreamConfigArchived, DatastreamConfigRunRequested}
+	DatastreamConfigCreated, DatastreamConfigUpdated, DatastreamConfigArchived, DatastreamConfigRunRequested,
+	DatastreamConfigKeyRotated}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

@@ -232,6 +232,8 @@ var auditSteps = []auditStep{
 			"frequency", "daily", "mode", "incremental"), want: []string{audit.DatastreamConfigUpdated}},
 	{route: "POST /admin/datastreams/configs/{id}/run", as: adminEmail, path: auditConfig("/run"), form: values("mode", "full"),
 		want: []string{audit.DatastreamConfigRunRequested}},
+	{route: "POST /admin/datastreams/configs/{id}/rotate-key", as: adminEmail, path: auditConfig("/rotate-key"),
+		want: []string{audit.DatastreamConfigKeyRotated}},
 	{route: "POST /admin/datastreams/configs/{id}/archive", as: adminEmail, path: auditConfig("/archive"), want: []string{audit.DatastreamConfigArchived}},
 	{route: "POST /admin/datastreams/accounts/{id}/test", as: adminEmail, path: auditAccount("/test"), want: []string{audit.DatastreamAccountTested}},
 	{route: "POST /admin/datastreams/accounts/{id}/host-key", as: adminEmail, path: func(f *auditFixture) string {

@@ -159,6 +159,21 @@ func (s *Server) archiveDatastreamConfig(w http.ResponseWriter, r *http.Request)
 	return redirect(w, r, "/admin/datastreams/configs/"+c.ID.String())
 }
 
+// rotateDatastreamKey gives the configuration a new pseudonym key; its next delivery is full.
+func (s *Server) rotateDatastreamKey(w http.ResponseWriter, r *http.Request) error {
+	_, c, err := s.findDatastreamConfig(r, "config.rotate_key")
+	if err != nil {
+		return err
+	}
+	if err := s.inTenant(r, func(tx pgx.Tx) error {
+		return delivery.RotateKey(r.Context(), tx, editor(r), s.keys, c.ID)
+	}); err != nil {
+		return s.refuseDatastream(r, "config.rotate_key", &c.ID, err)
+	}
+	s.flash(r, "flash.saved")
+	return redirect(w, r, "/admin/datastreams/configs/"+c.ID.String())
+}
+
 // runDatastreamConfig starts a delivery now: since the last successful one, in full, or since
 // a chosen day (from 00:00 Europe/Amsterdam).
 func (s *Server) runDatastreamConfig(w http.ResponseWriter, r *http.Request) error {

@@ -211,6 +211,7 @@ func (s *Server) Routes() chi.Router {
 			r.Post("/admin/datastreams/configs/{id}", s.h(s.updateDatastreamConfig))
 			r.Post("/admin/datastreams/configs/{id}/archive", s.h(s.archiveDatastreamConfig))
 			r.Post("/admin/datastreams/configs/{id}/run", s.h(s.runDatastreamConfig))
+			r.Post("/admin/datastreams/configs/{id}/rotate-key", s.h(s.rotateDatastreamKey))
 		})
 	})
 

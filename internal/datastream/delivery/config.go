@@ -56,16 +56,18 @@ type Config struct {
 	KeyVersion    int
 	Position      string
 	PositionAt    *time.Time
-	Status        string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// FullReason, when set, makes the next delivery full and says why (key rotated).
+	FullReason string
+	Status     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Archived reports whether the configuration is archived (read-only, no runs).
 func (c Config) Archived() bool { return c.Status == StatusArchived }
 
 const configColumns = `c.id, c.account_id, c.name, c.folder, c.version, c.pseudonymised, c.streams, c.columns,
-	c.scheduled, c.frequency, c.mode, c.key_secret_id, c.key_version, c.position, c.position_at, c.status,
+	c.scheduled, c.frequency, c.mode, c.key_secret_id, c.key_version, c.position, c.position_at, c.full_reason, c.status,
 	c.created_at, c.updated_at`
 
 // FindConfigs lists the configurations of account accountID by name, archived ones last.
@@ -301,4 +303,35 @@ func ArchiveConfig(ctx context.Context, tx pgx.Tx, ed access.Editor, id uuid.UUI
 	}
 	return writeAudit(ctx, tx, ed, audit.DatastreamConfigArchived, id,
 		map[string]any{"before": map[string]any{"status": before.Status, "scheduled": before.Scheduled}})
+}
+
+// RotateKey gives configuration id a new pseudonym key (version + 1) and deletes the old one:
+// pseudonyms change, so the next delivery is full and its manifest says why
+// (datastream_config.key_rotated, versions only). EFORBIDDEN, ENOTFOUND, EINVALID (archived).
+func RotateKey(ctx context.Context, tx pgx.Tx, ed access.Editor, keys *secret.Keyring, id uuid.UUID) error {
+	if err := ed.Allow(access.CanManageDatastreams(ed.Principal)); err != nil {
+		return err
+	}
+	before, err := FindConfigByID(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if before.Archived() {
+		return apperr.New(apperr.EINVALID, "datastream.error.config_archived")
+	}
+	keyID, err := newKey(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE datastream_configs SET key_secret_id = $2, key_version = key_version + 1,
+		full_reason = 'pseudonym key rotated', updated_at = now() WHERE id = $1`, id, keyID); err != nil {
+		return fmt.Errorf("rotate pseudonym key: %w", err)
+	}
+	if before.KeySecretID != nil {
+		if err := secret.Delete(ctx, tx, *before.KeySecretID); err != nil {
+			return err
+		}
+	}
+	return writeAudit(ctx, tx, ed, audit.DatastreamConfigKeyRotated, id,
+		map[string]any{"before": map[string]any{"key_version": before.KeyVersion}, "after": map[string]any{"key_version": before.KeyVersion + 1}})
 }

@@ -262,6 +262,9 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	defer closeTr()
 	req := stream.Request{Mode: stream.Mode(wk.run.Mode), Started: wk.run.CreatedAt}
+	if wk.config.FullReason != "" {
+		req.Mode, req.FullReason = stream.ModeFull, wk.config.FullReason
+	}
 	switch req.Mode {
 	case stream.ModeIncremental:
 		if wk.config.Position != "" {
@@ -393,8 +396,9 @@ func (w *DeliverWorker) succeeded(ctx context.Context, a DeliverArgs, wk work, r
 			res.Manifest.FullReason); err != nil {
 			return fmt.Errorf("record datastream run: %w", err)
 		}
-		_, err := tx.Exec(ctx, `UPDATE datastream_configs SET position = $2, position_at = now() WHERE id = $1`,
-			wk.config.ID, res.Position.String())
+		_, err := tx.Exec(ctx, `UPDATE datastream_configs SET position = $2, position_at = now(),
+			full_reason = CASE WHEN key_version = $3 THEN '' ELSE full_reason END WHERE id = $1`,
+			wk.config.ID, res.Position.String(), wk.config.KeyVersion)
 		return err
 	})
 }

@@ -233,6 +233,25 @@ func TestDeliverToOpenSSH(t *testing.T) {
 	if len(rows) != 1 || rows[0][0] != changed || rows[0][1] != "update" || rows[0][4] != lastName {
 		t.Errorf("incremental werknemers rows %q, want one update of %s", rows, changed)
 	}
+	// A rotated key makes the next delivery full, and the manifest and the run say why.
+	oldKey := *cfg.KeySecretID
+	inTenant(func(tx pgx.Tx) error { return delivery.RotateKey(ctx, tx, ed, keys, cfg.ID) })
+	inTenant(func(tx pgx.Tx) error {
+		if _, err := keys.Load(ctx, tx, oldKey); err == nil {
+			t.Error("the old pseudonym key can still be opened after rotation")
+		}
+		return nil
+	})
+	rotated, err := run(stream.ModeIncremental, 1)
+	if err != nil || rotated.Status != delivery.RunSucceeded {
+		t.Fatalf("delivery after key rotation: %v, run %+v", err, rotated)
+	}
+	m, _ = readDelivery(t, srv.Path(srv.Root+"/"+rotated.Dir))
+	if m.Mode != stream.ModeFull || m.FullReason != "pseudonym key rotated" || rotated.Mode != "full" ||
+		rotated.FullReason != m.FullReason || cfg.FullReason != "" || cfg.KeyVersion != 2 {
+		t.Errorf("after rotation: manifest %s %q, run %s %q, configuration still %q (key v%d)",
+			m.Mode, m.FullReason, rotated.Mode, rotated.FullReason, cfg.FullReason, cfg.KeyVersion)
+	}
 	noPart(t, srv.Path(srv.Root))
 
 	srv.NewHostKey(t)
