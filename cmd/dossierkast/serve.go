@@ -88,7 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	workers := jobs.NewWorkers(jobs.Deps{Pool: a.pool, Blobs: blobs, PartSize: cfg.BundlePartSize, Log: a.log,
-		Mail: sender, BaseURL: cfg.BaseURL})
+		Mail: sender, BaseURL: cfg.BaseURL, Keys: keys})
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(a.pool), jobs.Config(cfg.Mode, a.log, workers))
 	if err != nil {
 		return fmt.Errorf("river: %w", err)

@@ -122,6 +122,13 @@ const (
 	SFTPDownloaded             = "sftp.downloaded"
 	SFTPDeleted                = "sftp.deleted"
 	DatastreamFileDownloaded   = "datastream_file.downloaded"
+	// Datastream configurations (issue 19; subject: the configuration): before/after, never the
+	// pseudonym key; run_requested carries the run's mode.
+	DatastreamConfigCreated      = "datastream_config.created"
+	DatastreamConfigUpdated      = "datastream_config.updated"
+	DatastreamConfigArchived     = "datastream_config.archived"
+	DatastreamConfigRunRequested = "datastream_config.run_requested"
+	DatastreamConfigKeyRotated   = "datastream_config.key_rotated"
 )
 
 // Actions lists the action keys for the filter.
@@ -140,7 +147,9 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	DatastreamAccountCreated, DatastreamAccountUpdated, DatastreamAccountArchived, DatastreamAccountTested,
 	DatastreamHostKeyAccepted, DatastreamAccountRefused, DatastreamPasswordReset, DatastreamAccountBlocked,
 	DatastreamAccountUnblocked, SFTPLoginSucceeded, SFTPLoginFailed, SFTPDownloaded, SFTPDeleted,
-	DatastreamFileDownloaded}
+	DatastreamFileDownloaded,
+	DatastreamConfigCreated, DatastreamConfigUpdated, DatastreamConfigArchived, DatastreamConfigRunRequested,
+	DatastreamConfigKeyRotated}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

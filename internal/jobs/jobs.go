@@ -16,12 +16,14 @@ import (
 	"github.com/dossierkast/dossierkast/internal/auth"
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/config"
+	"github.com/dossierkast/dossierkast/internal/datastream/delivery"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/export"
 	"github.com/dossierkast/dossierkast/internal/intervention"
 	"github.com/dossierkast/dossierkast/internal/jobs/heartbeat"
 	"github.com/dossierkast/dossierkast/internal/jobs/orphans"
 	"github.com/dossierkast/dossierkast/internal/mail"
+	"github.com/dossierkast/dossierkast/internal/secret"
 )
 
 // Deps are what the workers work with.
@@ -32,6 +34,8 @@ type Deps struct {
 	Log      *slog.Logger
 	Mail     mail.Sender // export and delegation mails; with nil, exports send none and the delegation sweep uses the outbox
 	BaseURL  string      // the address mails link to
+	// Keys opens datastream secrets (pseudonym keys, external log-ins).
+	Keys *secret.Keyring
 }
 
 // Workers are the app's workers, one per job kind. They are fields so that a test can set a
@@ -46,6 +50,9 @@ type Workers struct {
 	GenerateExport   *export.GenerateExportWorker
 	ExpireExports    *export.ExpireExportsWorker
 	SweepDelegations *intervention.SweepDelegationsWorker
+	DeliverStream    *delivery.DeliverWorker
+	ScheduleStreams  *delivery.ScheduleWorker
+	PruneChanges     *delivery.PruneWorker
 	// Heartbeat is the timing of the long jobs' heartbeats and of their check (heartbeat.Default).
 	// Config gives the long workers its Period and the check its StaleAfter and CheckEvery.
 	Heartbeat heartbeat.Settings
@@ -63,6 +70,9 @@ func NewWorkers(d Deps) *Workers {
 		GenerateExport:   &export.GenerateExportWorker{Pool: d.Pool, Blobs: d.Blobs, Mail: d.Mail, BaseURL: d.BaseURL, Log: d.Log},
 		ExpireExports:    &export.ExpireExportsWorker{Pool: d.Pool, Blobs: d.Blobs, Log: d.Log},
 		SweepDelegations: &intervention.SweepDelegationsWorker{Pool: d.Pool, Mail: d.Mail, Log: d.Log},
+		DeliverStream:    &delivery.DeliverWorker{Pool: d.Pool, Blobs: d.Blobs, Keys: d.Keys, Mail: d.Mail, Log: d.Log},
+		ScheduleStreams:  &delivery.ScheduleWorker{Pool: d.Pool, Log: d.Log},
+		PruneChanges:     &delivery.PruneWorker{Pool: d.Pool, Log: d.Log},
 		Heartbeat:        heartbeat.Default,
 	}
 }
@@ -71,7 +81,8 @@ func NewWorkers(d Deps) *Workers {
 // attempt's context after its worker's timeout, or after its own default for workers that set
 // none.
 func (w *Workers) LongestTimeout() time.Duration {
-	return max(river.JobTimeoutDefault, w.GenerateBundle.Timeout(nil), w.DeleteDossier.Timeout(nil), w.GenerateExport.Timeout(nil))
+	return max(river.JobTimeoutDefault, w.GenerateBundle.Timeout(nil), w.DeleteDossier.Timeout(nil), w.GenerateExport.Timeout(nil),
+		w.DeliverStream.Timeout(nil))
 }
 
 // rescueMargin is how long past the longest attempt timeout River waits before it takes a
@@ -99,9 +110,10 @@ func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	w.GenerateBundle.Heartbeat = w.Heartbeat.Period
 	w.DeleteDossier.Heartbeat = w.Heartbeat.Period
 	w.GenerateExport.Heartbeat = w.Heartbeat.Period
+	w.DeliverStream.Heartbeat = w.Heartbeat.Period
 	w.CheckHeartbeats.StaleAfter = w.Heartbeat.StaleAfter
 	w.CheckHeartbeats.Targets = []heartbeat.Target{w.GenerateBundle.HeartbeatTarget(), w.DeleteDossier.HeartbeatTarget(),
-		w.GenerateExport.HeartbeatTarget()}
+		w.GenerateExport.HeartbeatTarget(), w.DeliverStream.HeartbeatTarget()}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w.CleanupSessions)
 	river.AddWorker(workers, w.GenerateBundle)
@@ -112,12 +124,16 @@ func Config(mode config.Mode, log *slog.Logger, w *Workers) *river.Config {
 	river.AddWorker(workers, w.GenerateExport)
 	river.AddWorker(workers, w.ExpireExports)
 	river.AddWorker(workers, w.SweepDelegations)
+	river.AddWorker(workers, w.DeliverStream)
+	river.AddWorker(workers, w.ScheduleStreams)
+	river.AddWorker(workers, w.PruneChanges)
 	rcfg := &river.Config{Logger: log, Workers: workers, RescueStuckJobsAfter: w.LongestTimeout() + rescueMargin}
 	if mode != config.ModeWeb {
 		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
 		rcfg.PeriodicJobs = []*river.PeriodicJob{auth.CleanupSessionsPeriodic(), bundle.ExpireBundlesPeriodic(),
 			heartbeat.CheckPeriodic(w.Heartbeat.CheckEvery), orphans.Periodic(), export.ExpireExportsPeriodic(),
-			intervention.SweepDelegationsPeriodic()}
+			intervention.SweepDelegationsPeriodic(), delivery.SchedulePeriodic(),
+			delivery.PrunePeriodic()}
 	}
 	return rcfg
 }

@@ -224,6 +224,17 @@ var auditSteps = []auditStep{
 	{route: "POST /admin/datastreams/accounts/{id}", as: adminEmail, path: auditAccount(""),
 		form: values("name", "Auditkoppeling", "language", "en", "scope", "all", "auth_method", "password",
 			"host", "127.0.0.1", "port", "9", "remote_user", "audit"), want: []string{audit.DatastreamAccountUpdated}},
+	{route: "POST /admin/datastreams/accounts/{id}/configs", as: adminEmail, path: auditAccount("/configs"),
+		form: values("name", "Auditconfig", "version", "v2", "streams", "werknemers", "frequency", "weekly", "mode", "incremental"),
+		want: []string{audit.DatastreamConfigCreated}},
+	{route: "POST /admin/datastreams/configs/{id}", as: adminEmail, path: auditConfig(""),
+		form: values("name", "Auditconfig", "version", "v2", "streams", "werknemers", "columns.werknemers", "achternaam",
+			"frequency", "daily", "mode", "incremental"), want: []string{audit.DatastreamConfigUpdated}},
+	{route: "POST /admin/datastreams/configs/{id}/run", as: adminEmail, path: auditConfig("/run"), form: values("mode", "full"),
+		want: []string{audit.DatastreamConfigRunRequested}},
+	{route: "POST /admin/datastreams/configs/{id}/rotate-key", as: adminEmail, path: auditConfig("/rotate-key"),
+		want: []string{audit.DatastreamConfigKeyRotated}},
+	{route: "POST /admin/datastreams/configs/{id}/archive", as: adminEmail, path: auditConfig("/archive"), want: []string{audit.DatastreamConfigArchived}},
 	{route: "POST /admin/datastreams/accounts/{id}/test", as: adminEmail, path: auditAccount("/test"), want: []string{audit.DatastreamAccountTested}},
 	{route: "POST /admin/datastreams/accounts/{id}/host-key", as: adminEmail, path: func(f *auditFixture) string {
 		return "/admin/datastreams/accounts/" + f.id(`UPDATE datastream_accounts SET offered_key = '`+auditHostKey+`'
@@ -274,6 +285,11 @@ func sub(path func(*auditFixture) string, suffix string) func(*auditFixture) str
 // auditAccount is the path of the datastream account the steps made, followed by suffix.
 func auditAccount(suffix string) func(*auditFixture) string {
 	return pathOf("/admin/datastreams/accounts/", "SELECT id || '"+suffix+"' FROM datastream_accounts WHERE name = 'Auditkoppeling' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")
+}
+
+// auditConfig is the path of the datastream configuration the steps made, followed by suffix.
+func auditConfig(suffix string) func(*auditFixture) string {
+	return pathOf("/admin/datastreams/configs/", "SELECT id || '"+suffix+"' FROM datastream_configs WHERE name = 'Auditconfig' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")
 }
 
 // auditHosted is the path of a hosted datastream account (made the first time it is asked for),

@@ -72,6 +72,10 @@ func (s *Server) renderDatastreamAccount(w http.ResponseWriter, r *http.Request,
 	p.Page = s.page(r, "datastream.account.new")
 	if a != nil {
 		p.Page = s.page(r, "datastream.account.title", a.Name)
+		var err error
+		if p.Configs, err = s.accountConfigs(r, a.ID); err != nil {
+			return err
+		}
 	}
 	if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
 		p.Employers, err = org.FindAllEmployers(r.Context(), tx)

@@ -21,10 +21,12 @@ import (
 	"github.com/dossierkast/dossierkast/internal/bundle"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/datastream"
+	"github.com/dossierkast/dossierkast/internal/datastream/delivery"
 	"github.com/dossierkast/dossierkast/internal/demo"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/export"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/internal/secret"
 )
 
 // outsiderRefusal is what the users of TestRouteRefusals get from one route with an {id}: an
@@ -162,6 +164,13 @@ var routeRefusals = map[string]outsiderRefusal{
 	"GET /admin/datastreams/accounts/{id}/files":            {missing: reader, why: tenantWide},
 	"GET /admin/datastreams/accounts/{id}/files/download":   {missing: reader, why: tenantWide},
 	"GET /admin/audit/{id}":                                 {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/accounts/{id}/configs/new":      {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/accounts/{id}/configs":         {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/configs/{id}":                   {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/configs/{id}":                  {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/configs/{id}/archive":          {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/configs/{id}/run":              {missing: reader, why: tenantWide},
+	"POST /admin/datastreams/configs/{id}/rotate-key":       {missing: reader, why: tenantWide},
 }
 
 const tenantWide = "a tenant-wide resource: it belongs to no employer or employee that could be hidden"
@@ -184,6 +193,9 @@ func routeParam(pattern, param string) string {
 		return "decision"
 	case "bid":
 		return "bundle"
+	}
+	if strings.HasPrefix(pattern, "/admin/datastreams/configs/") {
+		return "datastream_config"
 	}
 	return map[string]string{"employers": "employer", "employees": "employee", "departments": "department",
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
@@ -306,6 +318,13 @@ func newRouteFixture(t *testing.T, b *testBundle) *routeFixture {
 			return fmt.Errorf("datastream account: %w", err)
 		}
 		f.ids["datastream_account"] = acc.ID.String()
+		cfg, err := delivery.CreateConfig(ctx, tx, access.Editor{Principal: p, Actor: audit.Actor{UserID: &admin.ID}},
+			secret.NewKeyring(secret.GenerateKey()), acc.ID, delivery.Input{Name: "Route-config", Version: "v2",
+				Streams: []string{"werknemers"}, Frequency: delivery.Weekly, Mode: "incremental"})
+		if err != nil {
+			return fmt.Errorf("datastream configuration: %w", err)
+		}
+		f.ids["datastream_config"] = cfg.ID.String()
 		queries := map[string]string{
 			"employer":      `SELECT $1::uuid WHERE $2::uuid IS NOT NULL`,
 			"employee":      `SELECT $2::uuid WHERE $1::uuid IS NOT NULL`,
