@@ -283,6 +283,7 @@ const subjectName = `coalesce(CASE a.subject_type
 			FROM employee_exports x JOIN employees s ON s.id = x.employee_id WHERE x.id = a.subject_id)
 		WHEN 'deployment' THEN (SELECT s.name FROM intervention_deployments d JOIN programmes s ON s.id = d.programme_id WHERE d.id = a.subject_id)
 		WHEN 'datastream_account' THEN (SELECT s.name FROM datastream_accounts s WHERE s.id = a.subject_id)
+		WHEN 'datastream_config' THEN (SELECT s.name FROM datastream_configs s WHERE s.id = a.subject_id)
 	END, nullif(a.details->>'name', ''), nullif(a.details->>'file_name', ''), nullif(a.details->>'role', ''),
 		nullif(a.details#>>'{after,name}', ''), '')`
 
