@@ -71,43 +71,12 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 	b.Cleanup(transport.CloseIdleConnections)
 	clients := make([]*http.Client, httpClients)
 	for i := range clients {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, Transport: transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		form := url.Values{"email": {ds.Email}, "password": {accesstest.Password}}
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", srv.URL)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		resp, err := c.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther {
-			b.Fatalf("log in: status %d", resp.StatusCode)
-		}
-		clients[i] = c
+		clients[i] = benchLogin(b, srv, transport, ds.Email, accesstest.Password)
 	}
 
 	// list asks for the first page and returns its body. The clients share the machine with
 	// the server, so the timed loops only read the page; it is parsed once per client first.
-	get := func(c *http.Client, path string) ([]byte, error) {
-		resp, err := c.Get(srv.URL + path)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-		}
-		return body, err
-	}
+	get := func(c *http.Client, path string) ([]byte, error) { return benchGet(c, srv.URL+path) }
 	list := func(c *http.Client) ([]byte, error) { return get(c, "/employees") }
 	for _, c := range clients {
 		body, err := list(c)
@@ -229,4 +198,45 @@ func BenchmarkEmployeeListHTTP(b *testing.B) {
 		}
 		b.ReportMetric(0, "ns/op")
 	})
+}
+
+// benchLogin returns a client of transport (nil: the default) that has logged in to srv as
+// email, with a session of its own, and does not follow redirects.
+func benchLogin(b *testing.B, srv *httptest.Server, transport http.RoundTripper, email, password string) *http.Client {
+	b.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"email": {email}, "password": {password}}
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", srv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		b.Fatalf("log in: status %d", resp.StatusCode)
+	}
+	return c
+}
+
+// benchGet fetches u with c and returns the body; a status other than 200 is an error.
+func benchGet(c *http.Client, u string) ([]byte, error) {
+	resp, err := c.Get(u)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
+	}
+	return body, err
 }

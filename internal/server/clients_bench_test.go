@@ -6,9 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -159,40 +157,9 @@ func BenchmarkMyClientsHTTP(b *testing.B) {
 	b.Cleanup(transport.CloseIdleConnections)
 	clients := make([]*http.Client, httpClients)
 	for i := range clients {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, Transport: transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		form := url.Values{"email": {email}, "password": {accesstest.Password}}
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader(form.Encode()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", srv.URL)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		resp, err := c.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther {
-			b.Fatalf("log in: status %d", resp.StatusCode)
-		}
-		clients[i] = c
+		clients[i] = benchLogin(b, srv, transport, email, accesstest.Password)
 	}
-	get := func(c *http.Client, path string) ([]byte, error) {
-		resp, err := c.Get(srv.URL + path)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-		}
-		return body, err
-	}
+	get := func(c *http.Client, path string) ([]byte, error) { return benchGet(c, srv.URL+path) }
 	body, err := get(clients[0], "/my-clients")
 	if err != nil {
 		b.Fatal(err)
