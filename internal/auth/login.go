@@ -94,8 +94,8 @@ func Login(ctx context.Context, pool *pgxpool.Pool, a Attempt) (Identity, string
 		return Identity{}, "", fmt.Errorf("login: %w", err)
 	}
 	if !found || !ok || status != "active" {
-		if _, err := pool.Exec(ctx, "INSERT INTO login_failures (email, ip) VALUES ($1, $2)", email, ip); err != nil {
-			return Identity{}, "", fmt.Errorf("login: record failure: %w", err)
+		if err := RecordFailure(ctx, pool, email, ip); err != nil {
+			return Identity{}, "", err
 		}
 		reason := "password"
 		if ok {
@@ -106,8 +106,8 @@ func Login(ctx context.Context, pool *pgxpool.Pool, a Attempt) (Identity, string
 		}
 		return Identity{}, "", apperr.New(apperr.EINVALID, "login.error.failed")
 	}
-	if _, err := pool.Exec(ctx, "DELETE FROM login_failures WHERE email = $1 AND ip = $2", email, ip); err != nil {
-		return Identity{}, "", fmt.Errorf("login: %w", err)
+	if err := ClearFailures(ctx, pool, email, ip); err != nil {
+		return Identity{}, "", err
 	}
 	device, err := rememberDevice(ctx, pool, a.Device, email)
 	if err != nil {
@@ -152,6 +152,36 @@ func throttled(ctx context.Context, pool *pgxpool.Pool, email, ip, device string
 		return 0, "", err
 	}
 	return waitAfter(accounts-SprayAccounts, SprayDelay, ipLast), "spray", nil
+}
+
+// PairWait is how long another log-in of key (an e-mail address, or another service's user
+// name) from ip must still wait by the pair rule: after FreeAttempts failures within Window,
+// each further attempt waits twice as long as the one before, from one second, at most MaxDelay.
+func PairWait(ctx context.Context, pool *pgxpool.Pool, key, ip string) (time.Duration, error) {
+	var failures int
+	var last *time.Time
+	err := pool.QueryRow(ctx, `SELECT count(*), max(at) FROM login_failures WHERE email = $1 AND ip = $2 AND at > now() - $3::interval`,
+		key, ip, Window).Scan(&failures, &last)
+	if err != nil {
+		return 0, fmt.Errorf("login throttle: %w", err)
+	}
+	return waitAfter(failures-FreeAttempts, time.Second, last), nil
+}
+
+// RecordFailure records a failed log-in of key from ip for the throttle.
+func RecordFailure(ctx context.Context, pool *pgxpool.Pool, key, ip string) error {
+	if _, err := pool.Exec(ctx, "INSERT INTO login_failures (email, ip) VALUES ($1, $2)", key, ip); err != nil {
+		return fmt.Errorf("login: record failure: %w", err)
+	}
+	return nil
+}
+
+// ClearFailures forgets the failed log-ins of key from ip after a successful one.
+func ClearFailures(ctx context.Context, pool *pgxpool.Pool, key, ip string) error {
+	if _, err := pool.Exec(ctx, "DELETE FROM login_failures WHERE email = $1 AND ip = $2", key, ip); err != nil {
+		return fmt.Errorf("login: clear failures: %w", err)
+	}
+	return nil
 }
 
 // waitAfter is what is left of the delay after the last failure when over failures past the

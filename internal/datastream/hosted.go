@@ -147,7 +147,7 @@ func (s *Server) password(meta ssh.ConnMetadata, password []byte) (*ssh.Permissi
 		s.log.Error("sftp log-in", "err", err)
 		return nil, errRefused
 	}
-	wait, err := sftpThrottle(ctx, s.pool, key, actor.IP)
+	wait, err := auth.PairWait(ctx, s.pool, key, actor.IP)
 	if err != nil {
 		s.log.Error("sftp throttle", "err", err)
 		return nil, errRefused
@@ -169,7 +169,7 @@ func (s *Server) password(meta ssh.ConnMetadata, password []byte) (*ssh.Permissi
 		return nil, errRefused
 	}
 	if !ok || !found || l.PasswordHash == "" || l.Status != StatusActive {
-		if _, err := s.pool.Exec(ctx, "INSERT INTO login_failures (email, ip) VALUES ($1, $2)", key, actor.IP); err != nil {
+		if err := auth.RecordFailure(ctx, s.pool, key, actor.IP); err != nil {
 			s.log.Error("sftp throttle", "err", err)
 		}
 		if found {
@@ -181,7 +181,7 @@ func (s *Server) password(meta ssh.ConnMetadata, password []byte) (*ssh.Permissi
 		}
 		return nil, errRefused
 	}
-	if _, err := s.pool.Exec(ctx, "DELETE FROM login_failures WHERE email = $1 AND ip = $2", key, actor.IP); err != nil {
+	if err := auth.ClearFailures(ctx, s.pool, key, actor.IP); err != nil {
 		s.log.Error("sftp throttle", "err", err)
 	}
 	return permissionsOf(l, "password"), nil
@@ -209,21 +209,6 @@ func (s *Server) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permi
 		return nil, errRefused
 	}
 	return permissionsOf(l, "key"), nil
-}
-
-// sftpThrottle is how long a log-in of key from ip must still wait: as the web log-in's pair
-// rule, after auth.FreeAttempts failures within auth.Window each further attempt waits twice as
-// long as the one before, from one second, at most auth.MaxDelay.
-func sftpThrottle(ctx context.Context, pool *pgxpool.Pool, key, ip string) (time.Duration, error) {
-	var failures int
-	var last *time.Time
-	err := pool.QueryRow(ctx, `SELECT count(*), max(at) FROM login_failures WHERE email = $1 AND ip = $2 AND at > now() - $3::interval`,
-		key, ip, auth.Window).Scan(&failures, &last)
-	if err != nil || last == nil || failures < auth.FreeAttempts {
-		return 0, err
-	}
-	over := failures - auth.FreeAttempts
-	return time.Until(last.Add(min(time.Second<<min(over, 20), auth.MaxDelay))), nil
 }
 
 // Serve accepts connections on ln until Close.
