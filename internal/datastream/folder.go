@@ -133,10 +133,32 @@ func (f *Folder) MkdirAll(ctx context.Context, dir string) error {
 	return nil
 }
 
+// StoragePrefix is the folder of a tenant's hosted datastream files.
+func StoragePrefix(tenantID uuid.UUID) string { return "datastreams/" + tenantID.String() + "/" }
+
+// BlobRefs is what the orphan check needs of hosted files (in a tenant's transaction): the key
+// of every file, and of those the keys of files last written before cutoff, which must exist.
+func BlobRefs(ctx context.Context, tx pgx.Tx, cutoff time.Time) (known, required []string, err error) {
+	rows, err := tx.Query(ctx, "SELECT storage_key, modified_at < $1 FROM datastream_files WHERE NOT is_dir", cutoff)
+	if err != nil {
+		return nil, nil, err
+	}
+	var key string
+	var must bool
+	_, err = pgx.ForEachRow(rows, []any{&key, &must}, func() error {
+		known = append(known, key)
+		if must {
+			required = append(required, key)
+		}
+		return nil
+	})
+	return known, required, err
+}
+
 // blobKey is where the bytes of one upload go: a new key per upload, so replacing a file never
 // overwrites bytes a reader may be streaming.
 func (f *Folder) blobKey() string {
-	return "datastreams/" + f.tenantID.String() + "/" + f.accountID.String() + "/" + uuid.Must(uuid.NewV7()).String()
+	return StoragePrefix(f.tenantID) + f.accountID.String() + "/" + uuid.Must(uuid.NewV7()).String()
 }
 
 // Upload streams r to a new blob and then, in one transaction, makes name point at it,

@@ -68,7 +68,34 @@ func (f File) ContentType() string {
 // StorageKey is where the blob of an export's file is kept: fixed by the export's id, so an
 // attempt that starts again overwrites what an interrupted one left.
 func StorageKey(tenantID, exportID uuid.UUID, f File) string {
-	return "exports/" + tenantID.String() + "/" + exportID.String() + "." + string(f)
+	return StoragePrefix(tenantID) + exportID.String() + "." + string(f)
+}
+
+// StoragePrefix is the folder of a tenant's export blobs.
+func StoragePrefix(tenantID uuid.UUID) string { return "exports/" + tenantID.String() + "/" }
+
+// BlobRefs is what the orphan check needs of exports (in a tenant's transaction): the keys of
+// every export not yet deleted, whatever its state, and of those the keys that must exist:
+// both files of an export done before cutoff.
+func BlobRefs(ctx context.Context, tx pgx.Tx, cutoff time.Time) (known, required []string, err error) {
+	rows, err := tx.Query(ctx, `SELECT tenant_id, id, status = 'done' AND finished_at < $1 FROM employee_exports
+		WHERE deleted_at IS NULL`, cutoff)
+	if err != nil {
+		return nil, nil, err
+	}
+	var tenantID, id uuid.UUID
+	var must bool
+	_, err = pgx.ForEachRow(rows, []any{&tenantID, &id, &must}, func() error {
+		for _, f := range []File{FileXLSX, FileJSON} {
+			k := StorageKey(tenantID, id, f)
+			known = append(known, k)
+			if must {
+				required = append(required, k)
+			}
+		}
+		return nil
+	})
+	return known, required, err
 }
 
 // Export is one export of an employee's dossier.

@@ -38,7 +38,7 @@ func NewMetrics(pool *pgxpool.Pool) *Metrics {
 		&jobCollector{pool: pool, desc: prometheus.NewDesc("dossierkast_river_jobs",
 			"Background jobs by kind and state.", []string{"kind", "state"}, nil)},
 		&orphanCollector{pool: pool, desc: prometheus.NewDesc("dossierkast_orphans",
-			"What the latest orphan check found older than a day: blobs without a row and document rows without a blob "+
+			"What the latest orphan check found older than a day: blobs without a row and rows without a blob "+
 				"(left for a person to look at), and temporary files of unfinished uploads (removed).",
 			[]string{"kind"}, nil)})
 	return m

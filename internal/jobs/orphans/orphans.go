@@ -1,7 +1,7 @@
 // Package orphans is the periodic check that nothing is left behind in the blob store: it lists
 // every tenant's blobs, compares them with the rows that point to blobs (documents, bundle
-// uploads, blob deletions), logs and counts blobs without a row and rows without a blob older
-// than MinAge, and removes what writes that never finished left older than MinAge (a local
+// uploads, blob deletions, employee exports, hosted datastream files), logs and counts blobs
+// without a row and rows without a blob older than MinAge, and removes what writes that never finished left older than MinAge (a local
 // folder's temporary files: no write runs that long).
 package orphans
 
@@ -17,7 +17,9 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/dossierkast/dossierkast/internal/database"
+	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/export"
 )
 
 // Kind is the check's River job kind; /metrics reads the output of its latest run.
@@ -40,7 +42,7 @@ const interval = 6 * time.Hour
 // Result is what one check found, recorded as the job's output.
 type Result struct {
 	BlobsWithoutRow   int `json:"blobs_without_row"`  // blobs no row points to (kept: logged for a person to look at)
-	RowsWithoutBlob   int `json:"rows_without_blob"`  // document rows whose blob is missing
+	RowsWithoutBlob   int `json:"rows_without_blob"`  // rows whose blob is missing
 	UnfinishedRemoved int `json:"unfinished_removed"` // temporary files of unfinished writes, removed
 }
 
@@ -91,74 +93,130 @@ func (w *Worker) Check(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
+// owner is a package whose rows point to blobs under one key prefix per tenant. Its refs,
+// read in the tenant's transaction, are every key a row names (known) and of those the keys
+// whose blob must exist because the row is older than the cutoff (required: a blob is always
+// written before its row).
+type owner struct {
+	name   string                          // for the log
+	prefix func(tenantID uuid.UUID) string // the tenant's folder of its blobs
+	refs   func(ctx context.Context, tx pgx.Tx, cutoff time.Time) (known, required []string, err error)
+}
+
+// owners are every kind of blob the product writes: documents (bundle parts are documents,
+// deletions in progress keep their keys in blob_deletions), employee exports, and the files of
+// hosted datastream accounts.
+var owners = []owner{
+	{name: "document", prefix: func(t uuid.UUID) string {
+		k := document.StorageKey(t, uuid.Nil)
+		return k[:len(k)-len(uuid.Nil.String())]
+	}, refs: documentRefs},
+	{name: "export", prefix: export.StoragePrefix, refs: export.BlobRefs},
+	{name: "datastream file", prefix: datastream.StoragePrefix, refs: datastream.BlobRefs},
+}
+
+// documentRefs reads the keys of documents, bundle uploads and blob deletions in progress;
+// documents older than the cutoff must have their blob.
+func documentRefs(ctx context.Context, tx pgx.Tx, cutoff time.Time) (known, required []string, err error) {
+	rows, err := tx.Query(ctx, `SELECT storage_key, false FROM bundle_uploads
+		UNION ALL SELECT storage_key, false FROM blob_deletions
+		UNION ALL SELECT storage_key, uploaded_at < $1 FROM documents`, cutoff)
+	if err != nil {
+		return nil, nil, err
+	}
+	var key string
+	var must bool
+	_, err = pgx.ForEachRow(rows, []any{&key, &must}, func() error {
+		known = append(known, key)
+		if must {
+			required = append(required, key)
+		}
+		return nil
+	})
+	return known, required, err
+}
+
 func (w *Worker) checkTenant(ctx context.Context, lister document.BlobLister, tenantID uuid.UUID, res *Result) error {
 	minAge := w.MinAge
 	if minAge <= 0 {
 		minAge = DefaultMinAge
 	}
 	cutoff := time.Now().Add(-minAge)
-	// The keys read before the listing: a blob written after this read is younger than the
-	// cutoff, so it is not counted though its row is not in the set.
-	known := map[string]bool{}
-	err := database.InTenant(ctx, w.Pool, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT storage_key FROM documents UNION SELECT storage_key FROM bundle_uploads
-			UNION SELECT storage_key FROM blob_deletions`)
-		if err != nil {
-			return err
-		}
-		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		for _, k := range keys {
-			known[k] = false
-		}
-		return err
-	})
+	// Every owner's keys in one set, read before the listing: a blob written after this read is
+	// younger than the cutoff, so it is not counted though its row is not in the set. (A key may
+	// sit with another owner: blob_deletions holds the keys of expired exports too.)
+	listed := map[string]bool{}
+	required, err := w.requiredBlobs(ctx, tenantID, cutoff, listed)
 	if err != nil {
 		return err
 	}
-	prefix := document.StorageKey(tenantID, uuid.Nil)
-	prefix = prefix[:len(prefix)-len(uuid.Nil.String())]
-	err = lister.List(ctx, prefix, func(b document.ListedBlob) error {
-		switch {
-		case b.Unfinished:
-			if b.ModTime.Before(cutoff) {
-				w.logger().WarnContext(ctx, "unfinished upload removed", "key", b.Key, "size", b.Size, "modified", b.ModTime)
-				res.UnfinishedRemoved++
-				return w.Blobs.RemoveUnfinished(ctx, b.Key)
+	for _, o := range owners {
+		err := lister.List(ctx, o.prefix(tenantID), func(b document.ListedBlob) error {
+			switch {
+			case b.Unfinished:
+				if b.ModTime.Before(cutoff) {
+					w.logger().WarnContext(ctx, "unfinished upload removed", "key", b.Key, "size", b.Size, "modified", b.ModTime)
+					res.UnfinishedRemoved++
+					return w.Blobs.RemoveUnfinished(ctx, b.Key)
+				}
+			default:
+				if _, ok := listed[b.Key]; ok {
+					listed[b.Key] = true
+				} else if b.ModTime.Before(cutoff) {
+					w.logger().WarnContext(ctx, "blob without a row", "kind", o.name, "key", b.Key, "size", b.Size, "modified", b.ModTime)
+					res.BlobsWithoutRow++
+				}
 			}
-		default:
-			if _, ok := known[b.Key]; ok {
-				known[b.Key] = true
-			} else if b.ModTime.Before(cutoff) {
-				w.logger().WarnContext(ctx, "blob without a row", "key", b.Key, "size", b.Size, "modified", b.ModTime)
-				res.BlobsWithoutRow++
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("listing %s blobs: %w", o.name, err)
+		}
+	}
+	missing := map[string]bool{}
+	for k := range required {
+		if !listed[k] {
+			missing[k] = true
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	// A row whose blob was not listed counts only when it is still there after the listing (a
+	// row deleted meanwhile is no orphan).
+	still, err := w.requiredBlobs(ctx, tenantID, cutoff, map[string]bool{})
+	if err != nil {
+		return err
+	}
+	for k := range missing {
+		if o, ok := still[k]; ok {
+			w.logger().WarnContext(ctx, "row without a blob", "kind", o, "tenant_id", tenantID, "key", k)
+			res.RowsWithoutBlob++
+		}
+	}
+	return nil
+}
+
+// requiredBlobs reads every owner's keys of a tenant into known (as not yet listed) in one
+// transaction, and returns the keys whose blob must exist, each with its owner's name.
+func (w *Worker) requiredBlobs(ctx context.Context, tenantID uuid.UUID, cutoff time.Time, known map[string]bool) (map[string]string, error) {
+	required := map[string]string{}
+	err := database.InTenant(ctx, w.Pool, tenantID, func(tx pgx.Tx) error {
+		for _, o := range owners {
+			keys, must, err := o.refs(ctx, tx, cutoff)
+			if err != nil {
+				return fmt.Errorf("reading %s keys: %w", o.name, err)
+			}
+			for _, k := range keys {
+				known[k] = false
+			}
+			for _, k := range must {
+				required[k] = o.name
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	// Rows whose blob was not listed: only documents old enough (a new one's blob is written
-	// before its row), read again, as a document deleted meanwhile is no orphan.
-	return database.InTenant(ctx, w.Pool, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT id, storage_key FROM documents WHERE uploaded_at < $1", cutoff)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id uuid.UUID
-			var key string
-			if err := rows.Scan(&id, &key); err != nil {
-				return err
-			}
-			if !known[key] {
-				w.logger().WarnContext(ctx, "document without a blob", "tenant_id", tenantID, "document_id", id, "key", key)
-				res.RowsWithoutBlob++
-			}
-		}
-		return rows.Err()
-	})
+	return required, err
 }
 
 func (w *Worker) logger() *slog.Logger {
