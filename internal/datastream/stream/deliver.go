@@ -166,6 +166,7 @@ type delivery struct {
 	fromXmin uint64
 	mac      hash.Hash
 	res      Result
+	written  int64 // rows written, for req.Rows
 }
 
 // clean makes the delivery's folder and removes what an earlier attempt left in it, the
@@ -384,9 +385,15 @@ func (d *delivery) writeRows(ctx context.Context, tx pgx.Tx, p plannedFile, w *c
 		if err := w.Write(record); err != nil {
 			return err
 		}
+		if d.written++; d.req.Rows != nil && d.written%RowsEvery == 0 {
+			d.req.Rows(d.written)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read: %w", err)
+	}
+	if d.req.Rows != nil {
+		d.req.Rows(d.written)
 	}
 	return nil
 }
