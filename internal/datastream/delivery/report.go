@@ -81,7 +81,11 @@ func (w *DeliverWorker) report(ctx context.Context, tenantID, runID uuid.UUID) {
 		return err
 	})
 	if err == nil && len(a.Recipients) > 0 {
-		m := LogReport(a.Language, c, r, time.Now())
+		now := time.Now
+		if w.Now != nil {
+			now = w.Now
+		}
+		m := LogReport(a.Language, c, r, now())
 		m.To = a.Recipients
 		err = w.Mail.Send(ctx, tenantID, m)
 	}

@@ -225,6 +225,8 @@ type DeliverWorker struct {
 	Heartbeat time.Duration
 	// External, when set, changes the external connection's settings (tests shorten time-outs).
 	External func(*datastream.ExternalConfig)
+	// Now is the clock the log report reads v1's support end against; time.Now when nil.
+	Now func() time.Time
 	// AfterRows, when set, is called with the rows written so far, as the run's count is kept
 	// (tests stop a delivery in the middle of a file).
 	AfterRows func(rows int64)
