@@ -77,7 +77,10 @@ func TestBrowserDatastreamConfig(t *testing.T) {
 	}
 	columns := func() []string {
 		var c delivery.Config
-		b.inTenant(t, func(tx pgx.Tx) (err error) { c, err = delivery.FindConfigByID(context.Background(), tx, id); return err })
+		b.inTenant(t, func(tx pgx.Tx) (err error) {
+			c, err = delivery.FindConfigByID(context.Background(), tx, id)
+			return err
+		})
 		return c.Columns["werknemers"]
 	}
 	want := []string{"werknemer_id", "werkgever_id", "achternaam"}
