@@ -301,8 +301,12 @@ func TestDeliveryKilledMidUpload(t *testing.T) {
 		}
 	}
 	var reports int
-	inTenant(func(tx pgx.Tx) error { return tx.QueryRow(ctx, `SELECT count(*) FROM outbox_messages`).Scan(&reports) })
-	if reports != 2 {
-		t.Errorf("%d log reports for the interrupted run and the next, want 2 (none for the interruption)", reports)
+	var first string
+	inTenant(func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) OVER (), body FROM outbox_messages ORDER BY created_at LIMIT 1`).Scan(&reports, &first)
+	})
+	if reports != 2 || !strings.Contains(first, "Het proces van deze levering stopte op") {
+		t.Errorf("%d log reports for the interrupted run and the next, want 2 (none for the interruption); the first does not tell of it:\n%s",
+			reports, first)
 	}
 }
