@@ -305,17 +305,17 @@ func (d *delivery) writeFile(ctx context.Context, tx pgx.Tx, p plannedFile) (Man
 	mf := ManifestFile{Name: p.file.Name + ".csv", Stream: p.stream.ID}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pr, pw := io.Pipe()
+	pipe := newBufferedPipe()
 	uploaded := make(chan error, 1)
 	go func() {
-		_, err := d.tr.Upload(ctx, d.res.Dir+"/"+mf.Name, pr)
+		_, err := d.tr.Upload(ctx, d.res.Dir+"/"+mf.Name, pipe)
 		// Unblocks the writer when the upload stopped before reading everything.
-		pr.CloseWithError(errors.Join(err, errors.New("upload stopped")))
+		pipe.closeRead(errors.Join(err, errors.New("upload stopped")))
 		uploaded <- err
 	}()
 	sum := sha256.New()
 	count := &counter{}
-	buf := bufio.NewWriterSize(io.MultiWriter(pw, sum, count), 256<<10)
+	buf := bufio.NewWriterSize(io.MultiWriter(pipe, sum, count), pipeChunk)
 	w := csv.NewWriter(buf)
 	w.UseCRLF = true
 	err := d.writeRows(ctx, tx, p, w, &mf.Rows)
@@ -329,7 +329,7 @@ func (d *delivery) writeFile(ctx context.Context, tx pgx.Tx, p plannedFile) (Man
 	if err != nil {
 		cancel() // the upload must not publish a partial file
 	}
-	pw.CloseWithError(err)
+	pipe.closeWrite(err)
 	if uerr := <-uploaded; err == nil {
 		err = uerr
 	}
