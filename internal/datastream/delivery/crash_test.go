@@ -300,11 +300,20 @@ func TestDeliveryKilledMidUpload(t *testing.T) {
 			t.Errorf("the next increment carries %s %+v: the interrupted attempt's rows came twice", f.Name, f.Rows)
 		}
 	}
+	// The report follows the run's success: wait for the next run's.
 	var reports int
 	var first string
-	inTenant(func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT count(*) OVER (), body FROM outbox_messages ORDER BY created_at LIMIT 1`).Scan(&reports, &first)
-	})
+	for {
+		inTenant(func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) OVER (), body FROM outbox_messages ORDER BY created_at LIMIT 1`).Scan(&reports, &first)
+		})
+		if reports >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a report too many would be there by now
+	inTenant(func(tx pgx.Tx) error { return tx.QueryRow(ctx, `SELECT count(*) FROM outbox_messages`).Scan(&reports) })
 	if reports != 2 || !strings.Contains(first, "Het proces van deze levering stopte op") {
 		t.Errorf("%d log reports for the interrupted run and the next, want 2 (none for the interruption); the first does not tell of it:\n%s",
 			reports, first)
