@@ -1,22 +1,13 @@
 package mail_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
-	"mime"
-	"mime/quotedprintable"
-	"net"
 	netmail "net/mail"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
@@ -27,112 +18,14 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
 	"github.com/dossierkast/dossierkast/internal/mail"
+	"github.com/dossierkast/dossierkast/internal/mail/smtptest"
 )
-
-const (
-	smtpUser     = "mailer"
-	smtpPassword = "p@ss w:rd"
-)
-
-// received is what the test SMTP server got in one mail transaction.
-type received struct {
-	User string
-	From string
-	To   []string
-	Data []byte
-}
-
-// backend is an SMTP server that requires PLAIN authentication and records every message.
-type backend struct {
-	mu   sync.Mutex
-	msgs []received
-}
-
-func (b *backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{b: b}, nil }
-
-func (b *backend) received() []received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]received(nil), b.msgs...)
-}
-
-type session struct {
-	b    *backend
-	user string
-	cur  received
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, username, password string) error {
-		if username != smtpUser || password != smtpPassword {
-			return errors.New("invalid credentials")
-		}
-		s.user = username
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if s.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	s.cur = received{User: s.user, From: from}
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = b
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, s.cur)
-	s.b.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        { s.cur = received{} }
-func (s *session) Logout() error { return nil }
-
-// startSMTP runs an SMTP server on a free local port for the test and returns its backend and
-// the SMTP_URL that reaches it.
-func startSMTP(t *testing.T) (*backend, string) {
-	t.Helper()
-	be := &backend{}
-	srv := smtp.NewServer(be)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(l)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
-	u := url.URL{Scheme: "smtp", User: url.UserPassword(smtpUser, smtpPassword), Host: l.Addr().String(), RawQuery: "tls=none"}
-	return be, u.String()
-}
 
 func TestSMTPSender(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	be, smtpURL := startSMTP(t)
+	srv := smtptest.Start(t)
+	smtpURL := srv.URL
 	sender, err := mail.NewSender(smtpURL, "Dossierkast <noreply@dossierkast.example>", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -148,13 +41,13 @@ func TestSMTPSender(t *testing.T) {
 		if err := sender.Send(ctx, uuid.Must(uuid.NewV7()), m); err != nil {
 			t.Fatal(err)
 		}
-		got := be.received()
+		got := srv.Received()
 		if len(got) != 1 {
 			t.Fatalf("server received %d messages, want 1", len(got))
 		}
 		r := got[0]
-		if r.User != smtpUser {
-			t.Errorf("authenticated as %q, want %q", r.User, smtpUser)
+		if r.User != smtptest.User {
+			t.Errorf("authenticated as %q, want %q", r.User, smtptest.User)
 		}
 		if r.From != "noreply@dossierkast.example" {
 			t.Errorf("MAIL FROM %q, want noreply@dossierkast.example", r.From)
@@ -163,11 +56,11 @@ func TestSMTPSender(t *testing.T) {
 			t.Errorf("RCPT TO (-want +got):\n%s", diff)
 		}
 
-		msg, err := netmail.ReadMessage(bytes.NewReader(r.Data))
+		header, subject, gotBody, err := r.Decode()
 		if err != nil {
 			t.Fatalf("parse received message: %v\n%s", err, r.Data)
 		}
-		to, err := msg.Header.AddressList("To")
+		to, err := header.AddressList("To")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,48 +68,28 @@ func TestSMTPSender(t *testing.T) {
 		if diff := cmp.Diff(want, to); diff != "" {
 			t.Errorf("To header (-want +got):\n%s", diff)
 		}
-		from, err := msg.Header.AddressList("From")
+		from, err := header.AddressList("From")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff([]*netmail.Address{{Name: "Dossierkast", Address: "noreply@dossierkast.example"}}, from); diff != "" {
 			t.Errorf("From header (-want +got):\n%s", diff)
 		}
-		subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-		if err != nil {
-			t.Fatal(err)
-		}
 		if subject != m.Subject {
 			t.Errorf("Subject %q, want %q", subject, m.Subject)
 		}
-		if ct, _, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err != nil || ct != "text/plain" {
-			t.Errorf("Content-Type %q (%v), want text/plain", msg.Header.Get("Content-Type"), err)
-		}
-		body := msg.Body
-		switch cte := strings.ToLower(msg.Header.Get("Content-Transfer-Encoding")); cte {
-		case "quoted-printable":
-			body = quotedprintable.NewReader(body)
-		case "", "7bit", "8bit":
-		default:
-			t.Fatalf("unexpected Content-Transfer-Encoding %q", cte)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gotBody := strings.ReplaceAll(string(b), "\r\n", "\n")
 		if diff := cmp.Diff(m.Body, gotBody); diff != "" {
 			t.Errorf("body (-want +got):\n%s", diff)
 		}
 	})
 
 	t.Run("InvalidRecipient", func(t *testing.T) {
-		before := len(be.received())
+		before := len(srv.Received())
 		err := sender.Send(ctx, uuid.Must(uuid.NewV7()), mail.Message{To: []string{"not an address"}, Subject: "x", Body: "y"})
 		if code := apperr.CodeOf(err); code != apperr.EINVALID {
 			t.Fatalf("Send: %v (code %s), want %s", err, code, apperr.EINVALID)
 		}
-		if n := len(be.received()); n != before {
+		if n := len(srv.Received()); n != before {
 			t.Errorf("server received %d messages, want %d", n, before)
 		}
 	})
@@ -226,7 +99,7 @@ func TestSMTPSender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		u.User = url.UserPassword(smtpUser, "wrong")
+		u.User = url.UserPassword(smtptest.User, "wrong")
 		s, err := mail.NewSender(u.String(), "noreply@dossierkast.example", nil)
 		if err != nil {
 			t.Fatal(err)

@@ -115,10 +115,24 @@ func (s *Server) findDatastreamConfig(r *http.Request, operation string) (datast
 	return a, c, err
 }
 
+// showDatastreamConfig shows a configuration with its run history. Asked with HX-Request it
+// renders only the history, which the page's script polls while a run is under way.
 func (s *Server) showDatastreamConfig(w http.ResponseWriter, r *http.Request) error {
 	a, c, err := s.findDatastreamConfig(r, "config.view")
 	if err != nil {
 		return err
+	}
+	w.Header().Set("Vary", "HX-Request")
+	w.Header().Set("Cache-Control", "private, no-store")
+	if fragmentRequested(r) {
+		p := page.ConfigPage{Account: a, Config: &c}
+		if err := s.inTenant(r, func(tx pgx.Tx) (err error) {
+			p.Runs, err = delivery.FindRuns(r.Context(), tx, c.ID)
+			return err
+		}); err != nil {
+			return err
+		}
+		return s.render(w, r, http.StatusOK, page.Runs(p))
 	}
 	return s.renderDatastreamConfig(w, r, http.StatusOK, a, &c, configInputOf(c), nil)
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,6 +90,47 @@ func TestDatastreamConfigScreens(t *testing.T) {
 	_, doc = b.get(t, admin, config)
 	if doc.Find("#runs tr.run").Length() != 1 {
 		t.Errorf("history shows %d runs, want 1", doc.Find("#runs tr.run").Length())
+	}
+	// While the run is queued the history polls itself (the full dossier's script); asked with
+	// HX-Request the page is only the history.
+	if doc.Find(`#config-runs[data-poll="true"] #runs tr[data-status="queued"]`).Length() != 1 ||
+		doc.Find(`script[src="/static/fulldossier.js"]`).Length() != 1 || doc.Find(`#config-runs .reload-hint a[href="`+config+`"]`).Length() != 1 {
+		t.Error("a queued run's history does not poll, or has no reload link")
+	}
+	req, err := http.NewRequest(http.MethodGet, b.srv.URL+config, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("HX-Request", "true")
+	fresp, err := admin.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fragment, err := io.ReadAll(fresp.Body)
+	fresp.Body.Close()
+	if err != nil || fresp.StatusCode != http.StatusOK || !strings.HasPrefix(string(fragment), `<div id="config-runs" data-poll="true">`) ||
+		strings.Contains(string(fragment), "<html") || fresp.Header.Get("Vary") != "HX-Request" {
+		t.Errorf("history fragment: status %d, Vary %q:\n%.300s", fresp.StatusCode, fresp.Header.Get("Vary"), fragment)
+	}
+	// A running run shows its progress; a failed one why, in the reader's language, and the
+	// interruption of its process.
+	b.inTenant(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `UPDATE datastream_runs SET status = 'running', files_done = 1, files_total = 3, rows_done = 12345`)
+		return err
+	})
+	_, doc = b.get(t, admin, config)
+	if got := doc.Find("#runs .run-progress").Text(); got != "1 van 3 bestanden, 12.345 rijen" {
+		t.Errorf("progress %q", got)
+	}
+	b.inTenant(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `UPDATE datastream_runs SET status = 'failed', interrupted_at = now(),
+			failure = '{"key": "datastream.failure.step_path", "step": "rename", "args": ["bi/x/werknemers.csv", "permission denied"]}'`)
+		return err
+	})
+	_, doc = b.get(t, admin, config)
+	if got := doc.Find("#runs .run-error").Text(); strings.TrimSpace(got) != "Levering mislukt bij stap ‘bestand hernoemen’ (bi/x/werknemers.csv): permission denied" ||
+		doc.Find("#runs .run-interrupted").Length() != 1 || doc.Find(`#config-runs[data-poll="false"]`).Length() != 1 {
+		t.Errorf("failed run shows %q, interruption shown %d times, or still polls", got, doc.Find("#runs .run-interrupted").Length())
 	}
 
 	if resp = b.post(t, admin, config+"/archive", nil); resp.StatusCode != http.StatusSeeOther {

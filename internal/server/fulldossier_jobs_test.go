@@ -46,7 +46,7 @@ func startBundleWorkers(t *testing.T, b *testBundle) {
 		t.Fatal(err)
 	}
 	cfg := jobs.Config(config.ModeWorker, discard, jobs.NewWorkers(jobs.Deps{Pool: b.db.Pool, Blobs: blobs, PartSize: 1 << 30, Log: discard,
-		Mail: sender, BaseURL: b.srv.URL}))
+		Mail: sender, BaseURL: b.srv.URL, Keys: b.keys}))
 	cfg.FetchPollInterval = 100 * time.Millisecond
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), cfg)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/demo"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/mail"
+	"github.com/dossierkast/dossierkast/internal/secret"
 	"github.com/dossierkast/dossierkast/internal/server"
 )
 
@@ -36,6 +37,8 @@ type testBundle struct {
 	tenant uuid.UUID
 	// blobDir is the folder of the file:// blob store that holds the documents' bytes.
 	blobDir string
+	// keys is the server's keyring of secrets, which the workers open them with too.
+	keys *secret.Keyring
 }
 
 // harnessOption changes the server's options before it starts.
@@ -75,14 +78,14 @@ func setup(t *testing.T, employees int, opts ...harnessOption) *testBundle {
 	t.Cleanup(func() { blobs.Close() })
 	o := server.Options{Pool: db.Pool, River: rc, Mail: sender,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: server.NewMetrics(db.Pool),
-		Blobs: blobs, MaxUploadSize: defaultTestMaxUpload}
+		Blobs: blobs, MaxUploadSize: defaultTestMaxUpload, Keys: secret.NewKeyring(secret.GenerateKey())}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	s := server.New(o)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &testBundle{db: db, app: s, srv: srv, demo: res, river: rc, tenant: res.TenantID, blobDir: blobDir}
+	return &testBundle{db: db, app: s, srv: srv, demo: res, river: rc, tenant: res.TenantID, blobDir: blobDir, keys: o.Keys}
 }
 
 // client returns a browser-like client with its own cookie jar that does not follow redirects.

@@ -1,12 +1,15 @@
 // The full-dossier screen refreshes its status while a bundle is generated or a dossier
-// deleted, and an employee's export page while an export is made: it asks the same page for its status fragment (the HX-Request header) and swaps it
-// in, until nothing is under way. Without JavaScript the page works the same with a reload.
+// deleted, an employee's export page while an export is made, and a datastream configuration's
+// page while a delivery runs: it asks the same page for its status fragment (the HX-Request
+// header) and swaps it in, until nothing is under way. Without JavaScript the page works the
+// same with a reload.
 (function () {
   "use strict";
 
   var interval = 2000;
 
-  // The status element: the one with data-poll (#fulldossier-status or #export-status).
+  // The status element: the one with data-poll (#fulldossier-status, #export-status or
+  // #config-runs).
   var statusID = (document.querySelector("[data-poll]") || {}).id;
 
   function current() {

@@ -24,7 +24,8 @@ const v1WarnBefore = 90 * 24 * time.Hour
 const oldTransaction = time.Hour
 
 // LogReport is the log report of run r of configuration c, in language lang (nl or en):
-// status, window, per file the rows inserted/updated/deleted, the error when it failed, the
+// status, window, per file the rows inserted/updated/deleted, an interruption of its process,
+// why it failed (in lang too), the
 // oldest open transaction when it is old, and a warning when c uses v1 and its support ends
 // within 90 days of now. It carries no data of any employee.
 func LogReport(lang string, c Config, r Run, now time.Time) mail.Message {
@@ -45,8 +46,11 @@ func LogReport(lang string, c Config, r Run, now time.Time) mail.Message {
 	for _, f := range r.Files {
 		fmt.Fprintln(&b, t("datastream.report.file", f.Name, f.Rows.Insert, f.Rows.Update, f.Rows.Delete))
 	}
-	if r.Error != "" {
-		fmt.Fprintln(&b, t("datastream.report.error", r.Error))
+	if r.InterruptedAt != nil {
+		fmt.Fprintln(&b, t("datastream.report.interrupted", i18n.DateTime(*r.InterruptedAt)))
+	}
+	if r.Failure != nil {
+		fmt.Fprintln(&b, t("datastream.report.error", r.Failure.Text(lang)))
 	}
 	if r.Oldest != nil && r.Oldest.Age >= oldTransaction {
 		fmt.Fprintln(&b, t("datastream.report.oldest", r.Oldest.Age.Round(time.Minute).String(), r.Oldest.ApplicationName))
@@ -77,7 +81,11 @@ func (w *DeliverWorker) report(ctx context.Context, tenantID, runID uuid.UUID) {
 		return err
 	})
 	if err == nil && len(a.Recipients) > 0 {
-		m := LogReport(a.Language, c, r, time.Now())
+		now := time.Now
+		if w.Now != nil {
+			now = w.Now
+		}
+		m := LogReport(a.Language, c, r, now())
 		m.To = a.Recipients
 		err = w.Mail.Send(ctx, tenantID, m)
 	}

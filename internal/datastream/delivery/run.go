@@ -4,11 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,10 +53,16 @@ type Run struct {
 	Files      []stream.ManifestFile
 	Bytes      int64
 	Oldest     *stream.OpenTransaction
-	Error      string
 	StartedAt  *time.Time
 	FinishedAt *time.Time
 	CreatedAt  time.Time
+	// RowsDone counts the rows written so far while the run is running.
+	RowsDone int64
+	// InterruptedAt is when the heartbeat check last found the run's process gone and handed the
+	// run back for another attempt.
+	InterruptedAt *time.Time
+	// Failure says why the last attempt failed; nil when none did.
+	Failure *Failure
 }
 
 // Duration is how long a finished run took.
@@ -68,7 +74,8 @@ func (r Run) Duration() time.Duration {
 }
 
 const runColumns = `r.id, r.config_id, r.mode, r.since, r.full_reason, r.status, r.files_total, r.files_done, r.dir,
-	r.window_from, r.window_to, r.files, r.bytes, r.oldest, r.error, r.started_at, r.finished_at, r.created_at`
+	r.window_from, r.window_to, r.files, r.bytes, r.oldest, r.started_at, r.finished_at, r.created_at, r.rows_done,
+	r.interrupted_at, r.failure`
 
 // FindRuns lists the runs of configuration configID, newest first.
 func FindRuns(ctx context.Context, tx pgx.Tx, configID uuid.UUID) ([]Run, error) {
@@ -218,6 +225,11 @@ type DeliverWorker struct {
 	Heartbeat time.Duration
 	// External, when set, changes the external connection's settings (tests shorten time-outs).
 	External func(*datastream.ExternalConfig)
+	// Now is the clock the log report reads v1's support end against; time.Now when nil.
+	Now func() time.Time
+	// AfterRows, when set, is called with the rows written so far, as the run's count is kept
+	// (tests stop a delivery in the middle of a file).
+	AfterRows func(rows int64)
 }
 
 // Timeout is the longest one attempt may run.
@@ -242,7 +254,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE datastream_runs SET status = 'running', started_at = now(), heartbeat_at = now(),
-			files_done = 0, files_total = $2, error = '' WHERE id = $1`, a.RunID, fileCount(wk.cfg))
+			files_done = 0, rows_done = 0, files_total = $2, failure = NULL WHERE id = $1`, a.RunID, fileCount(wk.cfg))
 		return err
 	})
 	if apperr.CodeOf(err) == apperr.ENOTFOUND {
@@ -275,7 +287,8 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	case stream.ModeSince:
 		req.Since = *wk.run.Since
 	}
-	prog := &progress{Transport: tr, pool: w.Pool, tenantID: a.TenantID, runID: a.RunID}
+	prog := &progress{Transport: tr, pool: w.Pool, log: w.logger(), tenantID: a.TenantID, runID: a.RunID, after: w.AfterRows}
+	req.Rows = prog.counter(ctx)
 	res, err := stream.Deliver(ctx, w.Pool, a.TenantID, prog, wk.cfg, req)
 	if err != nil {
 		return w.failed(ctx, job, err)
@@ -351,22 +364,51 @@ func (w *DeliverWorker) transport(ctx context.Context, tenantID uuid.UUID, wk wo
 	return ext, func() { _ = ext.Close() }, nil
 }
 
-// progress counts the files a delivery has published on its run.
+// progress counts the files a delivery has published and the rows it has written on its run,
+// for the run's page.
 type progress struct {
 	datastream.Transport
 	pool     *pgxpool.Pool
+	log      *slog.Logger
 	tenantID uuid.UUID
 	runID    uuid.UUID
+	after    func(rows int64)
+	rows     atomic.Int64
+	saved    time.Time // when counter last wrote rows_done
 }
 
-// Upload uploads and, for a CSV file, counts it on the run.
+// rowsSaveEvery is how often a running delivery writes its row count on its run.
+const rowsSaveEvery = time.Second
+
+// counter is the delivery's stream.Request.Rows: it keeps the count, and writes it on the run
+// at most once every rowsSaveEvery (a failed write is logged; the next one catches up).
+func (p *progress) counter(ctx context.Context) func(int64) {
+	return func(n int64) {
+		p.rows.Store(n)
+		if now := time.Now(); now.Sub(p.saved) >= rowsSaveEvery {
+			p.saved = now
+			if err := database.InTenant(ctx, p.pool, p.tenantID, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `UPDATE datastream_runs SET rows_done = greatest(rows_done, $2) WHERE id = $1`, p.runID, n)
+				return err
+			}); err != nil && ctx.Err() == nil {
+				p.log.WarnContext(ctx, "datastream run progress not recorded", "run_id", p.runID, "error", err)
+			}
+		}
+		if p.after != nil {
+			p.after(n)
+		}
+	}
+}
+
+// Upload uploads and, for a CSV file, counts it and the rows so far on the run.
 func (p *progress) Upload(ctx context.Context, name string, r io.Reader) (int64, error) {
 	n, err := p.Transport.Upload(ctx, name, r)
 	if err != nil || !strings.HasSuffix(name, ".csv") {
 		return n, err
 	}
 	return n, database.InTenant(ctx, p.pool, p.tenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE datastream_runs SET files_done = files_done + 1 WHERE id = $1`, p.runID)
+		_, err := tx.Exec(ctx, `UPDATE datastream_runs SET files_done = files_done + 1, rows_done = greatest(rows_done, $2)
+			WHERE id = $1`, p.runID, p.rows.Load())
 		return err
 	})
 }
@@ -391,7 +433,7 @@ func (w *DeliverWorker) succeeded(ctx context.Context, a DeliverArgs, wk work, r
 	return database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = 'succeeded', finished_at = now(), dir = $2,
 			window_from = $3, window_to = $4, files = $5, bytes = $6, oldest = $7, mode = $8, full_reason = $9,
-			files_done = files_total, error = '' WHERE id = $1`,
+			files_done = files_total, failure = NULL WHERE id = $1`,
 			a.RunID, res.Dir, wk.config.Position, res.Position.String(), files, bytes, oldest, res.Manifest.Mode,
 			res.Manifest.FullReason); err != nil {
 			return fmt.Errorf("record datastream run: %w", err)
@@ -403,7 +445,7 @@ func (w *DeliverWorker) succeeded(ctx context.Context, a DeliverArgs, wk work, r
 	})
 }
 
-// failed records err on the run in Dutch. A run that will be tried again stays queued; after
+// failed records why err stopped the run (FailureOf). A run that will be tried again stays queued; after
 // the last attempt (or a permanent failure) it is failed and its position is left as it was.
 func (w *DeliverWorker) failed(ctx context.Context, job *river.Job[DeliverArgs], err error) error {
 	permanent := apperr.CodeOf(err) == apperr.EINVALID
@@ -412,10 +454,10 @@ func (w *DeliverWorker) failed(ctx context.Context, job *river.Job[DeliverArgs],
 	if final {
 		status = RunFailed
 	}
-	msg := DutchError(err)
+	f := FailureOf(err)
 	if rerr := database.InTenant(context.WithoutCancel(ctx), w.Pool, job.Args.TenantID, func(tx pgx.Tx) error {
-		_, e := tx.Exec(ctx, `UPDATE datastream_runs SET status = $2, error = $3,
-			finished_at = CASE WHEN $4 THEN now() END WHERE id = $1`, job.Args.RunID, status, msg, final)
+		_, e := tx.Exec(ctx, `UPDATE datastream_runs SET status = $2, failure = $3,
+			finished_at = CASE WHEN $4 THEN now() END WHERE id = $1`, job.Args.RunID, status, f, final)
 		return e
 	}); rerr != nil {
 		w.logger().ErrorContext(ctx, "datastream run not recorded", "run", job.Args.RunID, "error", rerr)
@@ -426,43 +468,6 @@ func (w *DeliverWorker) failed(ctx context.Context, job *river.Job[DeliverArgs],
 		return river.JobCancel(err)
 	}
 	return err
-}
-
-// stepNames are the Dutch names of the transport's steps.
-var stepNames = map[string]string{
-	datastream.StepDial: "verbinden", datastream.StepHandshake: "SSH-verbinding", datastream.StepAuth: "inloggen",
-	datastream.StepHostKey: "hostsleutel controleren", datastream.StepSFTP: "SFTP starten", datastream.StepMkdir: "map maken",
-	datastream.StepWrite: "bestand schrijven", datastream.StepRename: "bestand hernoemen", datastream.StepRemove: "bestand verwijderen",
-	datastream.StepList: "map lezen", datastream.StepBaseDir: "basismap controleren", datastream.StepOpen: "bestand openen",
-	datastream.StepRead: "bestand lezen",
-}
-
-// DutchError says in Dutch why a delivery failed, with the step and file concerned.
-func DutchError(err error) string {
-	var mismatch *datastream.HostKeyMismatchError
-	var step *datastream.StepError
-	var ae *apperr.Error
-	switch {
-	case errors.As(err, &mismatch):
-		return fmt.Sprintf("De server liet een andere hostsleutel zien (%s) dan de vastgelegde (%s). Bevestig de nieuwe sleutel op de accountpagina als die klopt.",
-			mismatch.Presented, mismatch.Pinned)
-	case errors.As(err, &step):
-		name := cmp.Or(stepNames[step.Step], step.Step)
-		if step.Path != "" {
-			return fmt.Sprintf("Levering mislukt bij stap ‘%s’ (%s): %v", name, step.Path, step.Err)
-		}
-		return fmt.Sprintf("Levering mislukt bij stap ‘%s’: %v", name, step.Err)
-	case errors.As(err, &ae) && ae.Code == apperr.EINVALID:
-		switch ae.Message {
-		case "datastream.error.config_archived":
-			return "De configuratie is gearchiveerd; er wordt niet meer geleverd."
-		case "datastream.error.archived":
-			return "Het account is gearchiveerd of geblokkeerd; er wordt niet geleverd."
-		}
-	case errors.Is(err, context.DeadlineExceeded):
-		return "Levering duurde te lang en is afgebroken."
-	}
-	return "Levering mislukt: " + err.Error()
 }
 
 func (w *DeliverWorker) logger() *slog.Logger {
@@ -482,18 +487,18 @@ func (w *DeliverWorker) JobEnded(ctx context.Context, job *rivertype.JobRow) err
 	if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
 		return fmt.Errorf("datastream delivery job %d: %w", job.ID, err)
 	}
-	msg := "Levering geannuleerd."
+	f := Failure{Key: FailureCancelled}
 	if len(job.Errors) > 0 && job.Errors[len(job.Errors)-1].Error == heartbeat.Interrupted {
-		msg = "Levering onderbroken: het proces stopte (afgebroken, geheugen vol of machine weg)."
+		f.Key = FailureInterrupted
 	}
 	return database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = 'failed', error = $2, finished_at = now()
-			WHERE id = $1 AND status IN ('queued', 'running')`, a.RunID, msg)
+		_, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = 'failed', failure = $2, finished_at = now()
+			WHERE id = $1 AND status IN ('queued', 'running')`, a.RunID, f)
 		return err
 	})
 }
 
 // HeartbeatTarget makes the delivery a target of the heartbeat check.
 func (w *DeliverWorker) HeartbeatTarget() heartbeat.Target {
-	return heartbeat.Target{Kind: DeliverArgs{}.Kind(), Table: "datastream_runs", IDArg: "run_id", Ended: w.JobEnded}
+	return heartbeat.Target{Kind: DeliverArgs{}.Kind(), Table: "datastream_runs", IDArg: "run_id", Waiting: RunQueued, Ended: w.JobEnded}
 }

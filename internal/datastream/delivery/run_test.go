@@ -258,8 +258,9 @@ func TestDeliverToOpenSSH(t *testing.T) {
 	srv.Restart(t)
 	before := cfg.Position
 	failed, err := run(stream.ModeIncremental, 3)
-	if err == nil || failed.Status != delivery.RunFailed || !strings.Contains(failed.Error, "hostsleutel") {
-		t.Errorf("delivery to a changed host key: %v, run status %s, error %q", err, failed.Status, failed.Error)
+	if err == nil || failed.Status != delivery.RunFailed || failed.Failure == nil || failed.Failure.Key != delivery.FailureHostKey ||
+		!strings.Contains(failed.Failure.Text("nl"), "hostsleutel") {
+		t.Errorf("delivery to a changed host key: %v, run status %s, failure %+v", err, failed.Status, failed.Failure)
 	}
 	if report := lastMail(); report.Subject != "Levering Warehouse mislukt" || !strings.Contains(report.Body, "hostsleutel") {
 		t.Errorf("log report of the failed delivery: %q:\n%s", report.Subject, report.Body)

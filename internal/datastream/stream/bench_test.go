@@ -15,6 +15,8 @@ import (
 	"github.com/dossierkast/dossierkast/internal/benchtest"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/datastream"
+	"github.com/dossierkast/dossierkast/internal/datastream/sshdtest"
 	"github.com/dossierkast/dossierkast/internal/demo"
 )
 
@@ -25,6 +27,8 @@ import (
 //   - full / full_pseudonymised: a full delivery of the werknemers stream (all columns; then
 //     pseudonymised) to a local folder, its rate as a ratio of the baseline's and the growth of
 //     the process's peak resident set during it;
+//   - full_openssh: the same full delivery to OpenSSH's sshd on loopback through the external
+//     transport (.part, concurrent writes, rename), connection included;
 //   - window_read: the read of the 1,000,000 changes since the first delivery, the last per
 //     row, into the process (what an increment reads of the change tracking);
 //   - incremental: the incremental delivery since the first one, which carries them.
@@ -42,6 +46,9 @@ func BenchmarkWerknemers1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer folder.Close()
+	srv := sshdtest.Start(b)
+	ext := datastream.ExternalConfig{Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, HostKey: srv.HostKey,
+		BaseDir: srv.Root}
 	cfg := Config{Folder: "bench", Version: V2, Streams: []string{"werknemers"}}
 	plan, err := cfg.plan()
 	if err != nil {
@@ -97,7 +104,8 @@ func BenchmarkWerknemers1M(b *testing.B) {
 		for _, run := range []struct {
 			name   string
 			pseudo bool
-		}{{"full", false}, {"full_pseudonymised", true}} {
+			sftp   bool
+		}{{"full", false, false}, {"full_pseudonymised", true, false}, {"full_openssh", false, true}} {
 			c := cfg
 			if run.pseudo {
 				c.Pseudonymised, c.Key, c.KeyVersion = true, []byte(strings.Repeat("k", 32)), 1
@@ -105,9 +113,25 @@ func BenchmarkWerknemers1M(b *testing.B) {
 			base := benchtest.ResetPeakRSS(b)
 			t0, cpu := time.Now(), benchtest.CPUTime()
 			started = started.Add(time.Hour)
-			r, err := Deliver(ctx, db.Pool, res.TenantID, folder, c, Request{Mode: ModeFull, Started: started})
+			var tr datastream.Transport = folder
+			if run.sftp {
+				e, err := datastream.DialExternal(ctx, ext)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tr = e
+			}
+			r, err := Deliver(ctx, db.Pool, res.TenantID, tr, c, Request{Mode: ModeFull, Started: started})
 			if err != nil {
 				b.Fatal(err)
+			}
+			if e, ok := tr.(*datastream.External); ok {
+				if err := e.Close(); err != nil {
+					b.Fatal(err)
+				}
+				if info, err := os.Stat(srv.Path(srv.Root + "/" + r.Dir + "/werknemers.csv")); err != nil || info.Size() != r.Manifest.Files[0].Bytes {
+					b.Fatalf("%s: werknemers.csv on the server: %v, want %d bytes", run.name, err, r.Manifest.Files[0].Bytes)
+				}
 			}
 			elapsed, used := time.Since(t0), benchtest.CPUTime()-cpu
 			if n := r.Manifest.Files[0].Rows.Insert; n != total+1 {

@@ -203,7 +203,13 @@ type Request struct {
 	// Started names the delivery's folder (its UTC time to the second). A retry passes the same
 	// time and rewrites that folder from scratch.
 	Started time.Time
+	// Rows, when set, is told the number of rows written so far in the delivery: every
+	// RowsEvery rows and at the end of each file. It runs in the delivery's own goroutine.
+	Rows func(written int64)
 }
+
+// RowsEvery is how many rows a delivery writes between two calls of Request.Rows.
+const RowsEvery = 4096
 
 // Dir is the delivery's folder on the account.
 func (r Request) Dir(c Config) string {

@@ -166,6 +166,7 @@ type delivery struct {
 	fromXmin uint64
 	mac      hash.Hash
 	res      Result
+	written  int64 // rows written, for req.Rows
 }
 
 // clean makes the delivery's folder and removes what an earlier attempt left in it, the
@@ -304,17 +305,17 @@ func (d *delivery) writeFile(ctx context.Context, tx pgx.Tx, p plannedFile) (Man
 	mf := ManifestFile{Name: p.file.Name + ".csv", Stream: p.stream.ID}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pr, pw := io.Pipe()
+	pipe := newBufferedPipe()
 	uploaded := make(chan error, 1)
 	go func() {
-		_, err := d.tr.Upload(ctx, d.res.Dir+"/"+mf.Name, pr)
+		_, err := d.tr.Upload(ctx, d.res.Dir+"/"+mf.Name, pipe)
 		// Unblocks the writer when the upload stopped before reading everything.
-		pr.CloseWithError(errors.Join(err, errors.New("upload stopped")))
+		pipe.closeRead(errors.Join(err, errors.New("upload stopped")))
 		uploaded <- err
 	}()
 	sum := sha256.New()
 	count := &counter{}
-	buf := bufio.NewWriterSize(io.MultiWriter(pw, sum, count), 256<<10)
+	buf := bufio.NewWriterSize(io.MultiWriter(pipe, sum, count), pipeChunk)
 	w := csv.NewWriter(buf)
 	w.UseCRLF = true
 	err := d.writeRows(ctx, tx, p, w, &mf.Rows)
@@ -328,7 +329,7 @@ func (d *delivery) writeFile(ctx context.Context, tx pgx.Tx, p plannedFile) (Man
 	if err != nil {
 		cancel() // the upload must not publish a partial file
 	}
-	pw.CloseWithError(err)
+	pipe.closeWrite(err)
 	if uerr := <-uploaded; err == nil {
 		err = uerr
 	}
@@ -384,9 +385,15 @@ func (d *delivery) writeRows(ctx context.Context, tx pgx.Tx, p plannedFile, w *c
 		if err := w.Write(record); err != nil {
 			return err
 		}
+		if d.written++; d.req.Rows != nil && d.written%RowsEvery == 0 {
+			d.req.Rows(d.written)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read: %w", err)
+	}
+	if d.req.Rows != nil {
+		d.req.Rows(d.written)
 	}
 	return nil
 }

@@ -6,8 +6,9 @@
 // interrupted one left, and marks the row interrupted so that the screen can say so.
 //
 // A job kind takes part by naming a Target: its River kind and the tenant table its worker
-// beats on. The table has the columns id, status ('pending', 'running', 'done', 'failed'),
-// heartbeat_at and interrupted_at, and the job's args carry tenant_id and the row's id.
+// beats on. The table has the columns id, status ('pending' or the target's Waiting,
+// 'running', and its end states), heartbeat_at and interrupted_at, and the job's args carry
+// tenant_id and the row's id.
 package heartbeat
 
 import (
@@ -48,10 +49,19 @@ type Target struct {
 	Kind  string // River's job kind
 	Table string // the tenant table of the job's rows
 	IDArg string // the field of the job's args that names the row
+	// Waiting is the row's status while its job waits for an attempt; "pending" when empty.
+	Waiting string
 	// Ended marks the row of a job River will not run again (cancelled, or discarded with its
 	// attempts spent) failed with a reason, and removes what the job wrote. The check calls it
 	// for such a job whose row is still pending or running; it must be safe to call twice.
 	Ended func(ctx context.Context, job *rivertype.JobRow) error
+}
+
+func (t Target) waiting() string {
+	if t.Waiting == "" {
+		return "pending"
+	}
+	return t.Waiting
 }
 
 // Keep renews the heartbeat of row id of table in the tenant at once and then every period,
@@ -181,9 +191,9 @@ func (w *CheckWorker) rescue(ctx context.Context, t Target) error {
 	for _, r := range list {
 		var marked bool
 		err := database.InTenant(ctx, w.Pool, r.tenantID, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `UPDATE `+t.Table+` SET status = 'pending', interrupted_at = now()
+			tag, err := tx.Exec(ctx, `UPDATE `+t.Table+` SET status = $4, interrupted_at = now()
 				WHERE id = $1 AND status = 'running'
-				AND greatest(heartbeat_at, $2::timestamptz) < now() - $3 * interval '1 second'`, r.rowID, r.job.AttemptedAt, stale)
+				AND greatest(heartbeat_at, $2::timestamptz) < now() - $3 * interval '1 second'`, r.rowID, r.job.AttemptedAt, stale, t.waiting())
 			marked = err == nil && tag.RowsAffected() == 1
 			return err
 		})
@@ -237,7 +247,7 @@ func (w *CheckWorker) endRows(ctx context.Context, t Target) error {
 	for _, r := range list {
 		var active bool
 		err := database.InTenant(ctx, w.Pool, r.tenantID, func(tx pgx.Tx) error {
-			return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Table+" WHERE id = $1 AND status IN ('pending', 'running'))", r.rowID).Scan(&active)
+			return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Table+" WHERE id = $1 AND status IN ($2, 'running'))", r.rowID, t.waiting()).Scan(&active)
 		})
 		if err != nil {
 			return fmt.Errorf("heartbeat check of job %d: %w", r.job.ID, err)
