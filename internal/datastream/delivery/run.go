@@ -261,7 +261,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return w.failed(ctx, job, err)
 	}
 	defer closeTr()
-	req := stream.Request{Mode: stream.Mode(wk.run.Mode), Started: wk.run.CreatedAt}
+	req := stream.Request{Mode: stream.Mode(wk.run.Mode), Started: wk.run.CreatedAt, RunID: a.RunID}
 	if wk.config.FullReason != "" {
 		req.Mode, req.FullReason = stream.ModeFull, wk.config.FullReason
 	}
@@ -396,11 +396,22 @@ func (w *DeliverWorker) succeeded(ctx context.Context, a DeliverArgs, wk work, r
 			res.Manifest.FullReason); err != nil {
 			return fmt.Errorf("record datastream run: %w", err)
 		}
-		_, err := tx.Exec(ctx, `UPDATE datastream_configs SET position = $2, position_at = now(),
+		if _, err := tx.Exec(ctx, `UPDATE datastream_configs SET position = $2, position_at = now(),
 			full_reason = CASE WHEN key_version = $3 THEN '' ELSE full_reason END WHERE id = $1`,
-			wk.config.ID, res.Position.String(), wk.config.KeyVersion)
-		return err
+			wk.config.ID, res.Position.String(), wk.config.KeyVersion); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Actor{}, audit.Event{Action: audit.DatastreamConfigDelivered, SubjectType: "datastream_config",
+			SubjectID: &wk.config.ID, Details: map[string]any{"run_id": a.RunID, "mode": res.Manifest.Mode, "dir": res.Dir,
+				"files": len(res.Manifest.Files), "pseudonymised": wk.cfg.Pseudonymised, "employees": res.Employees}})
 	})
+}
+
+// forgetEmployees removes what the attempts of run runID recorded as carried: the run did not
+// succeed, so it delivered nobody's data.
+func forgetEmployees(ctx context.Context, tx pgx.Tx, runID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM datastream_run_employees WHERE run_id = $1`, runID)
+	return err
 }
 
 // failed records err on the run in Dutch. A run that will be tried again stays queued; after
@@ -414,9 +425,11 @@ func (w *DeliverWorker) failed(ctx context.Context, job *river.Job[DeliverArgs],
 	}
 	msg := DutchError(err)
 	if rerr := database.InTenant(context.WithoutCancel(ctx), w.Pool, job.Args.TenantID, func(tx pgx.Tx) error {
-		_, e := tx.Exec(ctx, `UPDATE datastream_runs SET status = $2, error = $3,
-			finished_at = CASE WHEN $4 THEN now() END WHERE id = $1`, job.Args.RunID, status, msg, final)
-		return e
+		if _, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = $2, error = $3,
+			finished_at = CASE WHEN $4 THEN now() END WHERE id = $1`, job.Args.RunID, status, msg, final); err != nil || !final {
+			return err
+		}
+		return forgetEmployees(ctx, tx, job.Args.RunID)
 	}); rerr != nil {
 		w.logger().ErrorContext(ctx, "datastream run not recorded", "run", job.Args.RunID, "error", rerr)
 	} else if final {
@@ -487,9 +500,12 @@ func (w *DeliverWorker) JobEnded(ctx context.Context, job *rivertype.JobRow) err
 		msg = "Levering onderbroken: het proces stopte (afgebroken, geheugen vol of machine weg)."
 	}
 	return database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = 'failed', error = $2, finished_at = now()
+		tag, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = 'failed', error = $2, finished_at = now()
 			WHERE id = $1 AND status IN ('queued', 'running')`, a.RunID, msg)
-		return err
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return forgetEmployees(ctx, tx, a.RunID)
 	})
 }
 

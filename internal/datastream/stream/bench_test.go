@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/benchtest"
@@ -22,12 +23,15 @@ import (
 // 1,000,001 employees (1,000,000 recorded inserts) and measures, in the same run:
 //   - copy: `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the werknemers delivery's own query
 //     into a local file — the baseline;
-//   - full / full_pseudonymised: a full delivery of the werknemers stream (all columns; then
-//     pseudonymised) to a local folder, its rate as a ratio of the baseline's and the growth of
-//     the process's peak resident set during it;
+//   - full_unrecorded / full / full_pseudonymised: a full delivery of the werknemers stream (all
+//     columns) to a local folder without and then with the record of the employees it carried
+//     (datastream_run_employees, what a run that is not pseudonymised writes); then
+//     pseudonymised (which records nobody); each rate as a ratio of the baseline's and the growth
+//     of the process's peak resident set during it;
 //   - window_read: the read of the 1,000,000 changes since the first delivery, the last per
 //     row, into the process (what an increment reads of the change tracking);
-//   - incremental: the incremental delivery since the first one, which carries them.
+//   - incremental: the incremental delivery since the first one, which carries them (and records
+//     their million employees).
 //
 // Run it with
 //
@@ -97,17 +101,26 @@ func BenchmarkWerknemers1M(b *testing.B) {
 		for _, run := range []struct {
 			name   string
 			pseudo bool
-		}{{"full", false}, {"full_pseudonymised", true}} {
+			record bool
+		}{{"full_unrecorded", false, false}, {"full", false, true}, {"full_pseudonymised", true, true}} {
 			c := cfg
 			if run.pseudo {
 				c.Pseudonymised, c.Key, c.KeyVersion = true, []byte(strings.Repeat("k", 32)), 1
 			}
+			req := Request{Mode: ModeFull}
+			if run.record {
+				req.RunID = uuid.New()
+			}
 			base := benchtest.ResetPeakRSS(b)
 			t0, cpu := time.Now(), benchtest.CPUTime()
 			started = started.Add(time.Hour)
-			r, err := Deliver(ctx, db.Pool, res.TenantID, folder, c, Request{Mode: ModeFull, Started: started})
+			req.Started = started
+			r, err := Deliver(ctx, db.Pool, res.TenantID, folder, c, req)
 			if err != nil {
 				b.Fatal(err)
+			}
+			if want := map[bool]int64{true: total + 1}[run.record && !run.pseudo]; r.Employees != want {
+				b.Fatalf("%s recorded %d employees, want %d", run.name, r.Employees, want)
 			}
 			elapsed, used := time.Since(t0), benchtest.CPUTime()-cpu
 			if n := r.Manifest.Files[0].Rows.Insert; n != total+1 {
@@ -160,17 +173,31 @@ func BenchmarkWerknemers1M(b *testing.B) {
 
 		base := benchtest.ResetPeakRSS(b)
 		t0 = time.Now()
-		r, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeIncremental, From: first.Position, Started: started.Add(time.Hour)})
+		r, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeIncremental, From: first.Position,
+			Started: started.Add(time.Hour), RunID: uuid.New()})
 		if err != nil {
 			b.Fatal(err)
 		}
 		elapsed := time.Since(t0)
-		if n := r.Manifest.Files[0].Rows.Insert; n != total {
-			b.Fatalf("incremental delivered %d inserts, want %d", n, total)
+		if n := r.Manifest.Files[0].Rows.Insert; n != total || r.Employees != total {
+			b.Fatalf("incremental delivered %d inserts and recorded %d employees, want %d", n, r.Employees, total)
 		}
 		b.ReportMetric(total/elapsed.Seconds(), "incremental_rows/s")
 		b.Logf("incremental: %d mutations in %v, %.0f rows/s; peak RSS growth %.1f MB; load %s", total,
 			elapsed.Round(time.Millisecond), total/elapsed.Seconds(), benchtest.PeakRSS(b)-base, benchtest.LoadAverage())
+		// What the record of carried employees costs on disk: two full deliveries' and one
+		// increment's, a million employees each.
+		var ids, chunks, size int64
+		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT coalesce(sum(cardinality(employee_ids)), 0), count(*), pg_total_relation_size('datastream_run_employees')
+				FROM datastream_run_employees`).Scan(&ids, &chunks, &size)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(size)/float64(ids), "recorded_bytes/employee")
+		b.Logf("datastream_run_employees: %d employee ids in %d rows, %.1f MB with its index (%.1f bytes per employee)",
+			ids, chunks, float64(size)/1e6, float64(size)/float64(ids))
 		// The plan of the increment's read, as the delivery ran it (same snapshot positions).
 		q, args := d.query(plan[0])
 		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {

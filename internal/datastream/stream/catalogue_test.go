@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -59,6 +60,15 @@ func TestCatalogueRules(t *testing.T) {
 				if !types[c.Type] || c.Description == "" || c.expr == "" {
 					t.Errorf("%s: type %q, description or SQL missing", where, c.Type)
 				}
+			}
+			// What a run records as the employees it carried (datastream_run_employees) reads
+			// personColumn: every file naming a person has one, and it is the column werknemer_id is.
+			ref, _ := f.Column("werknemer_id")
+			if p := f.personColumn(); p != "" && ref.expr != exprID(p) {
+				t.Errorf("file %s: person column %q is not its werknemer_id column (%s)", f.Name, p, ref.expr)
+			}
+			if f.personColumn() == "" && slices.ContainsFunc(f.Columns, func(c Column) bool { return c.Identifying }) {
+				t.Errorf("file %s: identifies a person but has no person column", f.Name)
 			}
 			if _, ok := f.Column("werknemer_id"); ok && f.Name != "werknemers" {
 				if c, _ := f.Column("werknemer_id"); !c.Pseudonym {

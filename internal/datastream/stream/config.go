@@ -203,6 +203,10 @@ type Request struct {
 	// Started names the delivery's folder (its UTC time to the second). A retry passes the same
 	// time and rewrites that folder from scratch.
 	Started time.Time
+	// RunID, when set, names the run under which a delivery that is not pseudonymised records
+	// which employees' data its files carry (datastream_run_employees), in its own snapshot. A
+	// retry with the same RunID replaces what an earlier attempt recorded.
+	RunID uuid.UUID
 }
 
 // Dir is the delivery's folder on the account.

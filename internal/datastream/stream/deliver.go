@@ -84,6 +84,9 @@ type Result struct {
 	// Oldest is the oldest transaction running on the server (any database) at the snapshot, as
 	// far as pg_stat_activity shows it; nil when none was.
 	Oldest *OpenTransaction
+	// Employees is how many employees' data the delivery recorded as carried (Request.RunID of
+	// a delivery that is not pseudonymised); 0 when it recorded none.
+	Employees int64
 }
 
 // ErrRowVanished means a changed row was missing from the snapshot that recorded its change:
@@ -134,7 +137,14 @@ func Deliver(ctx context.Context, db database.Beginner, tenantID uuid.UUID, tr d
 	if err := d.clean(ctx); err != nil {
 		return Result{}, err
 	}
-	begin := pgx.TxOptions{BeginQuery: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT set_config('app.tenant_id', '" +
+	// A delivery that records the employees it carried writes that record in its snapshot's
+	// transaction, after the files; every other one only reads.
+	record := req.RunID != uuid.Nil && !cfg.Pseudonymised
+	rw := "READ ONLY"
+	if record {
+		rw = "READ WRITE"
+	}
+	begin := pgx.TxOptions{BeginQuery: "BEGIN ISOLATION LEVEL REPEATABLE READ " + rw + "; SELECT set_config('app.tenant_id', '" +
 		tenantID.String() + "', true)"}
 	err = pgx.BeginTxFunc(ctx, db, begin, func(tx pgx.Tx) error {
 		if err := d.snapshot(ctx, tx); err != nil {
@@ -146,6 +156,9 @@ func Deliver(ctx context.Context, db database.Beginner, tenantID uuid.UUID, tr d
 				return err
 			}
 			d.res.Manifest.Files = append(d.res.Manifest.Files, mf)
+		}
+		if record {
+			return d.recordEmployees(ctx, tx, plan)
 		}
 		return nil
 	})
@@ -297,6 +310,55 @@ func (d *delivery) window(table string, arg func(any) string) string {
 		FROM changes c
 		WHERE c.entity = ` + arg(table) + ` AND ` + window + `
 		ORDER BY c.row_id, c.seq DESC`
+}
+
+// carriedChunk is how many employee ids one row of datastream_run_employees holds: small enough
+// to stay below PostgreSQL's TOAST threshold (2 kB), large enough that a million employees make
+// 10,000 rows, not a million.
+const carriedChunk = 100
+
+// recordEmployees records, under the run req.RunID, the employees whose data the planned files
+// carry: the rows they deliver that name a person (their personColumn), deletions aside (a
+// deleted row carries its key only). It reads the files' rows again in the same snapshot, so the
+// record is exactly what the files hold, and writes it in one statement, the ids sorted in
+// chunks of carriedChunk, after removing what an earlier attempt of the run recorded.
+func (d *delivery) recordEmployees(ctx context.Context, tx pgx.Tx, plan []plannedFile) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM datastream_run_employees WHERE run_id = $1`, d.req.RunID); err != nil {
+		return fmt.Errorf("record employees: %w", err)
+	}
+	args := []any{d.req.RunID, carriedChunk}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var parts []string
+	for _, p := range plan {
+		col := p.file.personColumn()
+		if col == "" {
+			continue
+		}
+		q := `SELECT t.` + col + ` FROM ` + p.file.table + ` t`
+		if d.req.Mode != ModeFull {
+			q = `SELECT t.` + col + ` FROM (` + d.window(p.file.table, arg) + `) w JOIN ` + p.file.table + ` t ON t.id = w.row_id`
+		}
+		if d.cfg.Employers != nil {
+			q += ` WHERE t.employer_id = ANY(` + arg(d.cfg.Employers) + `::uuid[])`
+		}
+		parts = append(parts, q)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	err := tx.QueryRow(ctx, `WITH e AS (SELECT DISTINCT e FROM (`+strings.Join(parts, " UNION ALL ")+`) x(e)),
+			n AS (SELECT e, (row_number() OVER (ORDER BY e) - 1) / $2 AS chunk FROM e),
+			ins AS (INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
+				SELECT app_tenant(), $1::uuid, ids[1], ids FROM (SELECT array_agg(e ORDER BY e) AS ids FROM n GROUP BY chunk) c
+				RETURNING cardinality(employee_ids) AS n)
+		SELECT coalesce(sum(n), 0) FROM ins`, args...).Scan(&d.res.Employees)
+	if err != nil {
+		return fmt.Errorf("record employees: %w", err)
+	}
+	return nil
 }
 
 // writeFile streams one file's rows from tx into tr as CSV and returns its manifest entry.
