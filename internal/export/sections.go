@@ -316,7 +316,7 @@ var dataSections = []section{
 				FROM audit_events a LEFT JOIN who w ON w.id = a.user_id
 				WHERE a.employee_id = $1 AND $2::boolean IS NOT NULL
 				UNION ALL
-				SELECT r.finished_at, '', '', '', d.name || ' (' || c.name || ')', '`+audit.DatastreamConfigDelivered+`', 'datastream_config', r.id
+				SELECT r.finished_at, '', '', '', d.name || ' (' || c.name || ')', '` + audit.DatastreamConfigDelivered + `', 'datastream_config', r.id
 				FROM datastream_runs r JOIN datastream_configs c ON c.id = r.config_id JOIN datastream_accounts d ON d.id = c.account_id
 				WHERE r.status = 'succeeded'
 					AND datastream_run_carried(r.id, $1)) e
