@@ -1,18 +1,19 @@
 -- +goose Up
 -- Which employees' data a non-pseudonymised datastream run delivered (issue 19, point 4): the
--- employees whose row (werknemers) or whose references (every other file that names an
--- employee) a file of the run carried. The delivery writes them in its own snapshot, set-based,
--- so they are exactly the rows of its files. Only a succeeded run's record counts: a retry
--- replaces its run's record, a run that finally fails has it removed, and readers ask
--- datastream_run_carried of succeeded runs only.
--- The employee export reads it (Verwerking: the datastream recipients; Inzage: each delivery).
+-- employees whose row (werknemers) or whose reference (werknemer_id in every other file about a
+-- person) a file of the run carried, deletions aside. The delivery gathers the ids from the rows
+-- as it writes them and records them in its own snapshot's transaction, so the record is exactly
+-- what its files hold. Only a succeeded run's record counts: a retry replaces its run's record,
+-- a run that finally fails has it removed, and readers ask datastream_run_carried of succeeded
+-- runs only. The employee export reads it (Verwerking: the datastream recipients; Inzage: each
+-- delivery).
 --
 -- Size: a full delivery of a million employees records a million ids. One row per id costs
--- about 175 bytes with its index (measured: 350 MB for two such runs) and doubled a full
--- delivery's time; so a run's ids are stored sorted, in chunks of at most 100 (1.6 kB, below
--- PostgreSQL's TOAST threshold, so neither compressed nor moved out of line): about 17 bytes an
--- employee, 17 MB for a million, and 10,000 rows to insert instead of 1,000,000. A chunk is
--- found by its lowest id: the one with the greatest first_employee_id not above the id sought.
+-- about 175 bytes with its index (measured: 350 MB for two such runs), so a run's ids are stored
+-- sorted, in chunks of at most 100 (1.6 kB, below PostgreSQL's TOAST threshold, so neither
+-- compressed nor moved out of line): about 21 bytes an employee with the index (measured), 21 MB
+-- for a million, and 10,000 rows to insert instead of 1,000,000. A chunk is found by its lowest
+-- id: the one with the greatest first_employee_id not above the id sought.
 --
 -- Kept as long as the run history, which is not pruned: AVG art. 15 asks for the recipients of
 -- the person's data, whenever it went. Pseudonymised runs record nothing.

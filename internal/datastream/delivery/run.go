@@ -117,6 +117,8 @@ func RequestRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], ed acc
 	return enqueue(ctx, tx, rc, ed.Actor, id, req)
 }
 
+// enqueue records a run of configuration id and, with rc, enqueues its delivery job; without
+// rc (DeliverNow) the run has no job.
 func enqueue(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor audit.Actor, id uuid.UUID, req RunRequest) (Run, error) {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM datastream_configs WHERE id = $1 FOR UPDATE`, id); err != nil {
 		return Run{}, fmt.Errorf("lock datastream configuration: %w", err)
@@ -160,12 +162,16 @@ func enqueue(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor aud
 	if err := tx.QueryRow(ctx, `SELECT app_tenant()`).Scan(&tenantID); err != nil {
 		return Run{}, fmt.Errorf("tenant: %w", err)
 	}
-	res, err := rc.InsertTx(ctx, tx, DeliverArgs{TenantID: tenantID, RunID: runID}, nil)
-	if err != nil {
-		return Run{}, fmt.Errorf("enqueue delivery: %w", err)
+	var jobID *int64
+	if rc != nil {
+		res, err := rc.InsertTx(ctx, tx, DeliverArgs{TenantID: tenantID, RunID: runID}, nil)
+		if err != nil {
+			return Run{}, fmt.Errorf("enqueue delivery: %w", err)
+		}
+		jobID = &res.Job.ID
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO datastream_runs (tenant_id, id, config_id, job_id, mode, since)
-		VALUES (app_tenant(), $1, $2, $3, $4, $5)`, runID, id, res.Job.ID, req.Mode, since); err != nil {
+		VALUES (app_tenant(), $1, $2, $3, $4, $5)`, runID, id, jobID, req.Mode, since); err != nil {
 		return Run{}, fmt.Errorf("record datastream run: %w", err)
 	}
 	details := map[string]any{"run_id": runID, "mode": req.Mode}

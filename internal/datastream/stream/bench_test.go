@@ -1,11 +1,10 @@
-package stream
+package stream_test
 
 import (
 	"bufio"
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/benchtest"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
+	"github.com/dossierkast/dossierkast/internal/datastream/stream"
 	"github.com/dossierkast/dossierkast/internal/demo"
 )
 
@@ -41,22 +41,18 @@ func BenchmarkWerknemers1M(b *testing.B) {
 	ctx := context.Background()
 	db := dbtest.New(b)
 	dir := b.TempDir()
-	folder, err := OpenFolder(dir)
+	folder, err := stream.OpenFolder(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer folder.Close()
-	cfg := Config{Folder: "bench", Version: V2, Streams: []string{"werknemers"}}
-	plan, err := cfg.plan()
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := stream.Config{Folder: "bench", Version: stream.V2, Streams: []string{"werknemers"}}
 	res, err := demo.Load(ctx, db.Pool, demo.Options{Employees: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	started := time.Date(2027, 1, 4, 1, 0, 0, 0, time.UTC)
-	first, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeFull, Started: started})
+	first, err := stream.Deliver(ctx, db.Pool, res.TenantID, folder, cfg, stream.Request{Mode: stream.ModeFull, Started: started})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,7 +67,10 @@ func BenchmarkWerknemers1M(b *testing.B) {
 
 	for range b.N {
 		// The baseline: PostgreSQL's own CSV of the same query, into a file.
-		query, _ := (&delivery{cfg: cfg, req: Request{Mode: ModeFull}}).query(plan[0])
+		query, err := stream.FullQuery(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
 		file, err := os.Create(filepath.Join(dir, "copy.csv"))
 		if err != nil {
 			b.Fatal(err)
@@ -107,7 +106,7 @@ func BenchmarkWerknemers1M(b *testing.B) {
 			if run.pseudo {
 				c.Pseudonymised, c.Key, c.KeyVersion = true, []byte(strings.Repeat("k", 32)), 1
 			}
-			req := Request{Mode: ModeFull}
+			req := stream.Request{Mode: stream.ModeFull}
 			if run.record {
 				req.RunID = uuid.New()
 			}
@@ -115,7 +114,7 @@ func BenchmarkWerknemers1M(b *testing.B) {
 			t0, cpu := time.Now(), benchtest.CPUTime()
 			started = started.Add(time.Hour)
 			req.Started = started
-			r, err := Deliver(ctx, db.Pool, res.TenantID, folder, c, req)
+			r, err := stream.Deliver(ctx, db.Pool, res.TenantID, folder, c, req)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -137,15 +136,10 @@ func BenchmarkWerknemers1M(b *testing.B) {
 		}
 
 		// The change read alone: the window since the first delivery, in its own snapshot.
-		d := &delivery{cfg: cfg, req: Request{Mode: ModeIncremental, From: first.Position}}
-		if d.fromXmin, err = first.Position.xmin(); err != nil {
+		window, args, q, qargs, err := stream.IncrementalQueries(cfg, first.Position, "employees")
+		if err != nil {
 			b.Fatal(err)
 		}
-		var args []any
-		window := d.window("employees", func(v any) string {
-			args = append(args, v)
-			return "$" + strconv.Itoa(len(args))
-		})
 		t0 := time.Now()
 		read := 0
 		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
@@ -173,7 +167,7 @@ func BenchmarkWerknemers1M(b *testing.B) {
 
 		base := benchtest.ResetPeakRSS(b)
 		t0 = time.Now()
-		r, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeIncremental, From: first.Position,
+		r, err := stream.Deliver(ctx, db.Pool, res.TenantID, folder, cfg, stream.Request{Mode: stream.ModeIncremental, From: first.Position,
 			Started: started.Add(time.Hour), RunID: uuid.New()})
 		if err != nil {
 			b.Fatal(err)
@@ -199,12 +193,11 @@ func BenchmarkWerknemers1M(b *testing.B) {
 		b.Logf("datastream_run_employees: %d employee ids in %d rows, %.1f MB with its index (%.1f bytes per employee)",
 			ids, chunks, float64(size)/1e6, float64(size)/float64(ids))
 		// The plan of the increment's read, as the delivery ran it (same snapshot positions).
-		q, args := d.query(plan[0])
 		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SELECT set_config('work_mem', '128MB', true)"); err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q, args...)
+			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q, qargs...)
 			if err != nil {
 				return err
 			}

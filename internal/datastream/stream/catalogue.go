@@ -71,20 +71,6 @@ type File struct {
 // Key is the file's record-key column.
 func (f File) Key() Column { return f.Columns[0] }
 
-// personColumn is the column of the file's table that names the employee a row is about: the
-// record key of werknemers, employee_id in every file that refers to an employee (werknemer_id);
-// "" for a file about no person (an employer's agreements and policies).
-func (f File) personColumn() string {
-	switch c, ok := f.Column("werknemer_id"); {
-	case !ok:
-		return ""
-	case c == f.Key():
-		return "id"
-	default:
-		return "employee_id"
-	}
-}
-
 // Column returns the column named name (its v2 name).
 func (f File) Column(name string) (Column, bool) {
 	for _, c := range f.Columns {

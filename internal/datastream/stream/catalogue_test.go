@@ -61,14 +61,15 @@ func TestCatalogueRules(t *testing.T) {
 					t.Errorf("%s: type %q, description or SQL missing", where, c.Type)
 				}
 			}
-			// What a run records as the employees it carried (datastream_run_employees) reads
-			// personColumn: every file naming a person has one, and it is the column werknemer_id is.
-			ref, _ := f.Column("werknemer_id")
-			if p := f.personColumn(); p != "" && ref.expr != exprID(p) {
-				t.Errorf("file %s: person column %q is not its werknemer_id column (%s)", f.Name, p, ref.expr)
-			}
-			if f.personColumn() == "" && slices.ContainsFunc(f.Columns, func(c Column) bool { return c.Identifying }) {
-				t.Errorf("file %s: identifies a person but has no person column", f.Name)
+			// What a run records as the employees it carried (datastream_run_employees) reads the
+			// werknemer_id column: every file naming a person has it, mandatory, with the
+			// employee's id (the key of employees, or employee_id).
+			ref, ok := f.Column(PersonColumn)
+			switch {
+			case !ok && slices.ContainsFunc(f.Columns, func(c Column) bool { return c.Identifying }):
+				t.Errorf("file %s: identifies a person but has no %s column", f.Name, PersonColumn)
+			case ok && (!ref.Mandatory || (ref.expr != exprID("employee_id") && (ref != f.Key() || f.table != "employees"))):
+				t.Errorf("file %s: %s is not a mandatory employee id (%s)", f.Name, PersonColumn, ref.expr)
 			}
 			if _, ok := f.Column("werknemer_id"); ok && f.Name != "werknemers" {
 				if c, _ := f.Column("werknemer_id"); !c.Pseudonym {

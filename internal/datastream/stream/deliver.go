@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,9 +140,9 @@ func Deliver(ctx context.Context, db database.Beginner, tenantID uuid.UUID, tr d
 	}
 	// A delivery that records the employees it carried writes that record in its snapshot's
 	// transaction, after the files; every other one only reads.
-	record := req.RunID != uuid.Nil && !cfg.Pseudonymised
+	d.record = req.RunID != uuid.Nil && !cfg.Pseudonymised
 	rw := "READ ONLY"
-	if record {
+	if d.record {
 		rw = "READ WRITE"
 	}
 	begin := pgx.TxOptions{BeginQuery: "BEGIN ISOLATION LEVEL REPEATABLE READ " + rw + "; SELECT set_config('app.tenant_id', '" +
@@ -157,8 +158,8 @@ func Deliver(ctx context.Context, db database.Beginner, tenantID uuid.UUID, tr d
 			}
 			d.res.Manifest.Files = append(d.res.Manifest.Files, mf)
 		}
-		if record {
-			return d.recordEmployees(ctx, tx, plan)
+		if d.record {
+			return d.recordEmployees(ctx, tx)
 		}
 		return nil
 	})
@@ -179,6 +180,10 @@ type delivery struct {
 	fromXmin uint64
 	mac      hash.Hash
 	res      Result
+	// record says the delivery records the employees it carried (req.RunID, not
+	// pseudonymised); carried gathers their ids as the rows are written.
+	record  bool
+	carried []uuid.UUID
 }
 
 // clean makes the delivery's folder and removes what an earlier attempt left in it, the
@@ -317,47 +322,25 @@ func (d *delivery) window(table string, arg func(any) string) string {
 // 10,000 rows, not a million.
 const carriedChunk = 100
 
-// recordEmployees records, under the run req.RunID, the employees whose data the planned files
-// carry: the rows they deliver that name a person (their personColumn), deletions aside (a
-// deleted row carries its key only). It reads the files' rows again in the same snapshot, so the
-// record is exactly what the files hold, and writes it in one statement, the ids sorted in
-// chunks of carriedChunk, after removing what an earlier attempt of the run recorded.
-func (d *delivery) recordEmployees(ctx context.Context, tx pgx.Tx, plan []plannedFile) error {
+// recordEmployees records, under the run req.RunID and in the delivery's snapshot transaction,
+// the employees whose data the files carried (d.carried, gathered row by row as they were
+// written: exactly what the files hold), sorted and without repeats, in chunks of
+// carriedChunk, after removing what an earlier attempt of the run recorded.
+func (d *delivery) recordEmployees(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM datastream_run_employees WHERE run_id = $1`, d.req.RunID); err != nil {
 		return fmt.Errorf("record employees: %w", err)
 	}
-	args := []any{d.req.RunID, carriedChunk}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	var parts []string
-	for _, p := range plan {
-		col := p.file.personColumn()
-		if col == "" {
-			continue
-		}
-		q := `SELECT t.` + col + ` FROM ` + p.file.table + ` t`
-		if d.req.Mode != ModeFull {
-			q = `SELECT t.` + col + ` FROM (` + d.window(p.file.table, arg) + `) w JOIN ` + p.file.table + ` t ON t.id = w.row_id`
-		}
-		if d.cfg.Employers != nil {
-			q += ` WHERE t.employer_id = ANY(` + arg(d.cfg.Employers) + `::uuid[])`
-		}
-		parts = append(parts, q)
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	err := tx.QueryRow(ctx, `WITH e AS (SELECT DISTINCT e FROM (`+strings.Join(parts, " UNION ALL ")+`) x(e)),
-			n AS (SELECT e, (row_number() OVER (ORDER BY e) - 1) / $2 AS chunk FROM e),
-			ins AS (INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
-				SELECT app_tenant(), $1::uuid, ids[1], ids FROM (SELECT array_agg(e ORDER BY e) AS ids FROM n GROUP BY chunk) c
-				RETURNING cardinality(employee_ids) AS n)
-		SELECT coalesce(sum(n), 0) FROM ins`, args...).Scan(&d.res.Employees)
-	if err != nil {
+	ids := d.carried
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	ids = slices.Compact(ids)
+	// One statement with the ids as one array (COPY does not work under row-level security).
+	if _, err := tx.Exec(ctx, `INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
+		SELECT app_tenant(), $1, ($2::uuid[])[i], ($2::uuid[])[i:i + $3 - 1]
+		FROM generate_series(1, cardinality($2::uuid[]), $3) i`, d.req.RunID, ids, carriedChunk); err != nil {
 		return fmt.Errorf("record employees: %w", err)
 	}
+	d.res.Employees = int64(len(ids))
+	d.carried = nil
 	return nil
 }
 
@@ -419,9 +402,21 @@ func (d *delivery) writeRows(ctx context.Context, tx pgx.Tx, p plannedFile, w *c
 	for i, c := range p.columns {
 		pseudonym[3+i] = d.mac != nil && c.Pseudonym
 	}
+	person := -1
+	if d.record {
+		person = p.person()
+	}
 	for rows.Next() {
 		raw := rows.RawValues()
 		op := string(raw[1])
+		// A deletion carries the row's key only: nobody's data.
+		if person >= 0 && op != "delete" && raw[person] != nil {
+			id, err := uuid.ParseBytes(raw[person])
+			if err != nil {
+				return fmt.Errorf("employee id %q: %w", raw[person], err)
+			}
+			d.carried = append(d.carried, id)
+		}
 		switch op {
 		case "insert":
 			n.Insert++
