@@ -31,6 +31,24 @@ const (
 // datastreamStreams are what the demo configuration delivers.
 var datastreamStreams = []string{"werknemers", "verzuim", "trajecten", "agenda", "beschikkingen"}
 
+// datastreamColumns chooses, in every file of the demo's streams, each optional column that
+// neither identifies a person nor is medical: a pseudonymised configuration as a data warehouse
+// would have it.
+func datastreamColumns() map[string][]string {
+	columns := map[string][]string{}
+	for _, id := range datastreamStreams {
+		s, _ := stream.FindStream(id)
+		for _, f := range s.Files {
+			for _, c := range f.Columns {
+				if !c.Mandatory && !c.Identifying && !c.Medical && c.ColumnName(stream.V2) != "" {
+					columns[f.Name] = append(columns[f.Name], c.Name)
+				}
+			}
+		}
+	}
+	return columns
+}
+
 // ensureDatastream creates the demo's hosted account and its configuration when missing (found
 // by name) and, when the configuration has no succeeded run yet, delivers it in full at once:
 // into the hosted folder, whose files are rows and blobs in blobs (the store serve reads them
@@ -64,7 +82,7 @@ func ensureDatastream(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUI
 			config = configs[i]
 		} else {
 			if config, err = delivery.CreateConfig(ctx, tx, sys, keys, account.ID, delivery.Input{Name: DatastreamConfigName,
-				Version: string(stream.V2), Pseudonymised: true, Streams: datastreamStreams, Scheduled: true,
+				Version: string(stream.V2), Pseudonymised: true, Streams: datastreamStreams, Columns: datastreamColumns(), Scheduled: true,
 				Frequency: delivery.Weekly, Mode: string(stream.ModeIncremental)}); err != nil {
 				return err
 			}

@@ -117,6 +117,9 @@ func TestDemoDatastream(t *testing.T) {
 	if len(rows) != employees+1 {
 		t.Errorf("werknemers.csv has %d rows, want a header and %d employees", len(rows), employees)
 	}
+	if want := "werknemer_id,mutation,mutation_time,werkgever_id,afdeling_id,geboortejaar,datum_in_dienst,datum_uit_dienst"; strings.Join(rows[0], ",") != want {
+		t.Errorf("werknemers.csv header %q, want %q (the optional columns that identify nobody)", strings.Join(rows[0], ","), want)
+	}
 	var numbers []string
 	err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
 		list, err := tx.Query(ctx, `SELECT personnel_number FROM employees`)
