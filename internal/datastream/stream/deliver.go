@@ -183,7 +183,7 @@ type delivery struct {
 	// record says the delivery records the employees it carried (req.RunID, not
 	// pseudonymised); carried gathers their ids as the rows are written.
 	record  bool
-	carried []uuid.UUID
+	carried [][16]byte
 }
 
 // clean makes the delivery's folder and removes what an earlier attempt left in it, the
@@ -322,25 +322,31 @@ func (d *delivery) window(table string, arg func(any) string) string {
 // 10,000 rows, not a million.
 const carriedChunk = 100
 
+// carriedBatch is how many employee ids one statement inserts: a hundred chunks.
+const carriedBatch = 100 * carriedChunk
+
 // recordEmployees records, under the run req.RunID and in the delivery's snapshot transaction,
 // the employees whose data the files carried (d.carried, gathered row by row as they were
 // written: exactly what the files hold), sorted and without repeats, in chunks of
-// carriedChunk, after removing what an earlier attempt of the run recorded.
+// carriedChunk, after removing what an earlier attempt of the run recorded. The ids go as
+// binary arrays of carriedBatch, all statements in one round trip (COPY is refused under
+// row-level security).
 func (d *delivery) recordEmployees(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM datastream_run_employees WHERE run_id = $1`, d.req.RunID); err != nil {
-		return fmt.Errorf("record employees: %w", err)
-	}
 	ids := d.carried
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	d.carried = nil
+	slices.SortFunc(ids, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
 	ids = slices.Compact(ids)
-	// One statement with the ids as one array (COPY does not work under row-level security).
-	if _, err := tx.Exec(ctx, `INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
-		SELECT app_tenant(), $1, ($2::uuid[])[i], ($2::uuid[])[i:i + $3 - 1]
-		FROM generate_series(1, cardinality($2::uuid[]), $3) i`, d.req.RunID, ids, carriedChunk); err != nil {
+	batch := &pgx.Batch{}
+	batch.Queue(`DELETE FROM datastream_run_employees WHERE run_id = $1`, d.req.RunID)
+	for part := range slices.Chunk(ids, carriedBatch) {
+		batch.Queue(`INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
+			SELECT app_tenant(), $1, ($2::uuid[])[i], ($2::uuid[])[i:i + $3 - 1]
+			FROM generate_series(1, cardinality($2::uuid[]), $3) i`, d.req.RunID, part, carriedChunk)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("record employees: %w", err)
 	}
 	d.res.Employees = int64(len(ids))
-	d.carried = nil
 	return nil
 }
 
@@ -415,7 +421,7 @@ func (d *delivery) writeRows(ctx context.Context, tx pgx.Tx, p plannedFile, w *c
 			if err != nil {
 				return fmt.Errorf("employee id %q: %w", raw[person], err)
 			}
-			d.carried = append(d.carried, id)
+			d.carried = append(d.carried, [16]byte(id))
 		}
 		switch op {
 		case "insert":
