@@ -329,22 +329,22 @@ const carriedBatch = 100 * carriedChunk
 // the employees whose data the files carried (d.carried, gathered row by row as they were
 // written: exactly what the files hold), sorted and without repeats, in chunks of
 // carriedChunk, after removing what an earlier attempt of the run recorded. The ids go as
-// binary arrays of carriedBatch, all statements in one round trip (COPY is refused under
-// row-level security).
+// binary arrays of carriedBatch, one statement each (COPY is refused under row-level security;
+// one batch of all of them buffered 20 MB per million ids at once).
 func (d *delivery) recordEmployees(ctx context.Context, tx pgx.Tx) error {
 	ids := d.carried
 	d.carried = nil
 	slices.SortFunc(ids, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
 	ids = slices.Compact(ids)
-	batch := &pgx.Batch{}
-	batch.Queue(`DELETE FROM datastream_run_employees WHERE run_id = $1`, d.req.RunID)
-	for part := range slices.Chunk(ids, carriedBatch) {
-		batch.Queue(`INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
-			SELECT app_tenant(), $1, ($2::uuid[])[i], ($2::uuid[])[i:i + $3 - 1]
-			FROM generate_series(1, cardinality($2::uuid[]), $3) i`, d.req.RunID, part, carriedChunk)
-	}
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+	if _, err := tx.Exec(ctx, `DELETE FROM datastream_run_employees WHERE run_id = $1`, d.req.RunID); err != nil {
 		return fmt.Errorf("record employees: %w", err)
+	}
+	for part := range slices.Chunk(ids, carriedBatch) {
+		if _, err := tx.Exec(ctx, `INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
+			SELECT app_tenant(), $1, ($2::uuid[])[i], ($2::uuid[])[i:i + $3 - 1]
+			FROM generate_series(1, cardinality($2::uuid[]), $3) i`, d.req.RunID, part, carriedChunk); err != nil {
+			return fmt.Errorf("record employees: %w", err)
+		}
 	}
 	d.res.Employees = int64(len(ids))
 	return nil
