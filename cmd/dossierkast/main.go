@@ -208,7 +208,11 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer blobs.Close()
-	res, err := demo.Load(ctx, a.pool, demo.Options{Employees: employees, Force: force, Out: stdout, Examples: true, Blobs: blobs})
+	keys, err := a.keyring()
+	if err != nil {
+		return err
+	}
+	res, err := demo.Load(ctx, a.pool, demo.Options{Employees: employees, Force: force, Out: stdout, Examples: true, Blobs: blobs, Keys: keys})
 	if err != nil {
 		return err
 	}

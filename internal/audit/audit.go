@@ -123,12 +123,16 @@ const (
 	SFTPDeleted                = "sftp.deleted"
 	DatastreamFileDownloaded   = "datastream_file.downloaded"
 	// Datastream configurations (issue 19; subject: the configuration): before/after, never the
-	// pseudonym key; run_requested carries the run's mode.
+	// pseudonym key; run_requested carries the run's mode; delivered is written by the delivery
+	// job when a run succeeds (no user; details: run, mode, files, pseudonymised and how many
+	// employees' data it carried; which employees is in datastream_run_employees, shown per
+	// employee in his export's Inzage and Verwerking).
 	DatastreamConfigCreated      = "datastream_config.created"
 	DatastreamConfigUpdated      = "datastream_config.updated"
 	DatastreamConfigArchived     = "datastream_config.archived"
 	DatastreamConfigRunRequested = "datastream_config.run_requested"
 	DatastreamConfigKeyRotated   = "datastream_config.key_rotated"
+	DatastreamConfigDelivered    = "datastream_config.delivered"
 )
 
 // Actions lists the action keys for the filter.
@@ -149,7 +153,7 @@ var Actions = []string{LoginSucceeded, LoginFailed, LoginThrottled, Logout, Empl
 	DatastreamAccountUnblocked, SFTPLoginSucceeded, SFTPLoginFailed, SFTPDownloaded, SFTPDeleted,
 	DatastreamFileDownloaded,
 	DatastreamConfigCreated, DatastreamConfigUpdated, DatastreamConfigArchived, DatastreamConfigRunRequested,
-	DatastreamConfigKeyRotated}
+	DatastreamConfigKeyRotated, DatastreamConfigDelivered}
 
 // Actor is who acts and from where: a user on a request, or nobody for a job.
 type Actor struct {

@@ -8,7 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Rows for the tables of migration 00072: a datastream configuration and one of its runs.
+// Rows for the tables of migrations 00072 and 00075: a datastream configuration, one of its runs
+// and an employee it carried.
 func init() {
 	extraFixtures = append(extraFixtures, func(ctx context.Context, tx pgx.Tx, base fixtureBase) error {
 		var accountID, configID uuid.UUID
@@ -20,9 +21,15 @@ func init() {
 			VALUES (app_tenant(), $1, 'BI', 'bi') RETURNING id`, accountID).Scan(&configID); err != nil {
 			return fmt.Errorf("datastream_configs: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO datastream_runs (tenant_id, config_id, mode) VALUES (app_tenant(), $1, 'full')`,
-			configID); err != nil {
+		var runID uuid.UUID
+		if err := tx.QueryRow(ctx, `INSERT INTO datastream_runs (tenant_id, config_id, mode) VALUES (app_tenant(), $1, 'full') RETURNING id`,
+			configID).Scan(&runID); err != nil {
 			return fmt.Errorf("datastream_runs: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
+			VALUES (app_tenant(), $1, $2, ARRAY[$2::uuid])`,
+			runID, base.EmployeeID); err != nil {
+			return fmt.Errorf("datastream_run_employees: %w", err)
 		}
 		return nil
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/internal/secret"
 )
 
 // TenantName is the name of the demo tenant; Load recognises it by this name and is_demo.
@@ -62,6 +63,10 @@ type Options struct {
 	Examples bool
 	// Blobs stores the demo documents (with Examples); nil loads no documents.
 	Blobs document.BlobStore
+	// Keys seals the demo datastream's pseudonym key; with Examples and Blobs it makes a hosted
+	// SFTP account whose pseudonymised configuration has delivered once into Blobs (the hosted
+	// server reads its files from there: give the store serve uses, BLOB_URL). Nil makes none.
+	Keys *secret.Keyring
 }
 
 // Login is a demo log-in, for printing.
@@ -189,6 +194,11 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error)
 	if opts.Blobs != nil {
 		if _, err := ensureDocuments(ctx, pool, tenant.ID, opts.Blobs, out); err != nil {
 			return res, fmt.Errorf("demo: %w", err)
+		}
+	}
+	if opts.Blobs != nil && opts.Keys != nil {
+		if _, err := ensureDatastream(ctx, pool, tenant.ID, opts.Blobs, opts.Keys, out); err != nil {
+			return res, fmt.Errorf("demo: datastream: %w", err)
 		}
 	}
 	return res, nil

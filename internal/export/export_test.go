@@ -201,6 +201,7 @@ func TestExportContent(t *testing.T) {
 	hr := f.user(t, access.KindEmployer, "Hanna HR", rights...)
 	third := f.user(t, access.KindProvider, "Derde Gebruiker", rights...)
 	dossier(t, f, []uuid.UUID{doctor, hr, third})
+	deliveries(t, f)
 
 	for _, tc := range []struct {
 		name    string
@@ -245,7 +246,8 @@ func TestExportContent(t *testing.T) {
 				{"Interventies", "Programma", "SELECT g.name FROM intervention_deployments d JOIN programmes g ON g.id = d.programme_id WHERE d.employee_id = $1"},
 				{"Interventies", "Uitkomst", "SELECT 'Geen standaard uitvoerder' FROM intervention_deployments WHERE employee_id = $1"},
 				{"Delegaties", "Reden van beëindiging", "SELECT reason FROM dossier_delegations WHERE employee_id = $1"},
-				{"Inzage", "Gebruiker", "SELECT coalesce(u.name, '') FROM audit_events a LEFT JOIN users u ON u.id = a.user_id WHERE a.employee_id = $1 AND a.at < (SELECT at FROM audit_events WHERE action = 'export.generated' AND subject_id = '" + x.ID.String() + "') ORDER BY a.at, a.id"},
+				{"Inzage", "Gebruiker", "SELECT name FROM (SELECT a.at, a.id, coalesce(u.name, '') AS name FROM audit_events a LEFT JOIN users u ON u.id = a.user_id WHERE a.employee_id = $1 AND a.at < (SELECT at FROM audit_events WHERE action = 'export.generated' AND subject_id = '" + x.ID.String() + "') " +
+					"UNION ALL SELECT r.finished_at, r.id, '' FROM datastream_runs r WHERE r.status = 'succeeded' AND r.id IN (SELECT run_id FROM datastream_run_employees WHERE $1 = ANY(employee_ids))) e ORDER BY at, id"},
 			} {
 				args := []any{e}
 				if strings.Contains(c.sql, "$2") {
@@ -318,6 +320,28 @@ func TestExportContent(t *testing.T) {
 			}
 			if items := o.column(t, "Verwerking", "Onderdeel"); !slices.Contains(items, "Coach met gedelegeerde toegang: Carla Coach") {
 				t.Errorf("Verwerking lacks the coach: %v", items)
+			}
+			// The datastreams that delivered his data without pseudonymisation, as the database
+			// records them; each delivery is also a line of Inzage, to the account.
+			var streams [][]string
+			for _, r := range o.rows(t, "Verwerking")[1:] {
+				if strings.HasPrefix(r[1], "Datastream") {
+					streams = append(streams, r)
+				}
+			}
+			want := wantDatastreamRows(t, f)
+			if diff := cmp.Diff(want, streams); diff != "" || len(want) != 1 {
+				t.Errorf("Verwerking's datastream recipients (-database +workbook), want exactly Warehouse:\n%s", diff)
+			}
+			var delivered []string
+			orgs := o.column(t, "Inzage", "Organisatie")
+			for i, a := range o.column(t, "Inzage", "Actie") {
+				if a == i18n.Translate("nl", "action."+audit.DatastreamConfigDelivered) {
+					delivered = append(delivered, orgs[i])
+				}
+			}
+			if diff := cmp.Diff([]string{"BI-warehouse (Warehouse)", "BI-warehouse (Warehouse)"}, delivered); diff != "" {
+				t.Errorf("Inzage's datastream deliveries (-want +got):\n%s", diff)
 			}
 			panes, err := o.book.GetPanes("Rapportages")
 			if err != nil || !panes.Freeze || panes.YSplit != 1 {

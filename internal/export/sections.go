@@ -2,6 +2,7 @@ package export
 
 import (
 	"github.com/dossierkast/dossierkast/internal/access"
+	"github.com/dossierkast/dossierkast/internal/audit"
 )
 
 // kind is how a column's values are written: in the workbook as Dutch text or numbers, in the
@@ -296,7 +297,10 @@ var dataSections = []section{
 			{key: "subject_type", header: "Onderwerp", width: 18},
 		},
 		// Every audit event about the employee, refusals included: who saw his dossier, when,
-		// in which role and for which organisation (NEN 7513).
+		// in which role and for which organisation (NEN 7513); and every datastream delivery
+		// that carried his data without pseudonymisation (its audit event names the
+		// configuration, not each employee: datastream_run_employees holds their ids), by no
+		// user, to the account (its configuration in brackets).
 		// Each user's role and organisation is worked out once (who), not per event.
 		query: fixed(`WITH who AS MATERIALIZED (
 				SELECT u.id, u.name, coalesce(r.name, '') AS role, u.kind,
@@ -306,10 +310,17 @@ var dataSections = []section{
 						ELSE (SELECT name FROM tenants WHERE id = app_tenant()) END AS organisation
 				FROM users u LEFT JOIN roles r ON r.id = u.role_id LEFT JOIN intervention_providers p ON p.id = u.provider_id
 				WHERE u.id IN (SELECT DISTINCT user_id FROM audit_events WHERE employee_id = $1))
-			SELECT a.at, coalesce(w.name, ''), coalesce(w.role, ''), coalesce(w.kind, ''), coalesce(w.organisation, ''),
-				a.action, a.subject_type
-			FROM audit_events a LEFT JOIN who w ON w.id = a.user_id
-			WHERE a.employee_id = $1 AND $2::boolean IS NOT NULL ORDER BY a.at, a.id`),
+			SELECT at, name, role, kind, organisation, action, subject_type FROM (
+				SELECT a.at, coalesce(w.name, '') AS name, coalesce(w.role, '') AS role, coalesce(w.kind, '') AS kind,
+					coalesce(w.organisation, '') AS organisation, a.action, a.subject_type, a.id
+				FROM audit_events a LEFT JOIN who w ON w.id = a.user_id
+				WHERE a.employee_id = $1 AND $2::boolean IS NOT NULL
+				UNION ALL
+				SELECT r.finished_at, '', '', '', d.name || ' (' || c.name || ')', '` + audit.DatastreamConfigDelivered + `', 'datastream_config', r.id
+				FROM datastream_runs r JOIN datastream_configs c ON c.id = r.config_id JOIN datastream_accounts d ON d.id = c.account_id
+				WHERE r.status = 'succeeded'
+					AND datastream_run_carried(r.id, $1)) e
+			ORDER BY at, id`),
 	},
 }
 

@@ -3,11 +3,14 @@ package export
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dossierkast/dossierkast/internal/datastream/delivery"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 )
 
@@ -130,12 +133,59 @@ func processingRows(ctx context.Context, tx pgx.Tx, j *job) ([][]any, error) {
 	if err := q.Err(); err != nil {
 		return nil, fmt.Errorf("processing recipients: %w", err)
 	}
-	// Datastream configurations (DESIGN.md §9) arrive with issues 18 and 19; until they exist
-	// no datastream has carried anyone's data, which the sheet says.
-	rows = append(rows, []any{"recipient", "Datastreams zonder pseudonimisering", "Geen: er zijn geen datastreams die gegevens van deze persoon hebben geleverd."},
-		[]any{"retention", "Verzuimdossier", "Tot 2 jaar na het einde van het dienstverband of van de verzuimbegeleiding."},
+	streams, err := datastreamRecipients(ctx, tx, j)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, streams...)
+	rows = append(rows, []any{"retention", "Verzuimdossier", "Tot 2 jaar na het einde van het dienstverband of van de verzuimbegeleiding."},
 		[]any{"retention", "Medische gegevens", "20 jaar na de laatste wijziging (WGBO, art. 7:454 BW), bij de bedrijfsarts."},
 		[]any{"retention", "Inzagelog", "Ten minste 5 jaar (NEN 7513)."},
 		[]any{"retention", "Deze export", "De bestanden worden 24 uur na het aanmaken automatisch verwijderd."})
 	return rows, nil
+}
+
+// datastreamRecipients are the Verwerking rows of the datastream configurations that delivered
+// the employee's data without pseudonymisation (DESIGN.md §9): one per configuration and
+// calendar year of delivery (so no cell outgrows a spreadsheet's), naming the configuration,
+// its account and the time of every delivery; one row saying so when there is none. Each
+// delivery is also a line of Inzage.
+func datastreamRecipients(ctx context.Context, tx pgx.Tx, j *job) ([][]any, error) {
+	list, err := delivery.FindEmployeeDeliveries(ctx, tx, j.export.EmployeeID)
+	if err != nil {
+		return nil, fmt.Errorf("processing recipients: %w", err)
+	}
+	if len(list) == 0 {
+		return [][]any{{"recipient", "Datastreams zonder pseudonimisering", "Geen: er zijn geen datastreams die gegevens van deze persoon zonder pseudonimisering hebben geleverd."}}, nil
+	}
+	var rows [][]any
+	for _, d := range list {
+		for _, year := range years(d.Delivered) {
+			var times []string
+			for _, t := range d.Delivered {
+				if t.In(i18n.Amsterdam).Year() == year {
+					times = append(times, i18n.DateTime(t))
+				}
+			}
+			what := "leveringen"
+			if len(times) == 1 {
+				what = "levering"
+			}
+			rows = append(rows, []any{"recipient", "Datastream zonder pseudonimisering: " + d.ConfigName,
+				fmt.Sprintf("Account %s (%s); %d %s in %d: %s.", d.AccountName, i18n.Translate("nl", "datastream.type."+d.AccountType),
+					len(times), what, year, strings.Join(times, ", "))})
+		}
+	}
+	return rows, nil
+}
+
+// years are the calendar years (Amsterdam) of times, in order.
+func years(times []time.Time) []int {
+	var out []int
+	for _, t := range times {
+		if y := t.In(i18n.Amsterdam).Year(); !slices.Contains(out, y) {
+			out = append(out, y)
+		}
+	}
+	return out
 }

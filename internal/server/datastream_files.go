@@ -14,6 +14,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/datastream"
+	"github.com/dossierkast/dossierkast/internal/datastream/delivery"
 	page "github.com/dossierkast/dossierkast/web/page/datastream"
 )
 
@@ -61,7 +62,27 @@ func (s *Server) showDatastreamFiles(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	p := page.FilesPage{Page: s.page(r, "datastream.files.title", a.Name), Account: a, Dir: folderPath(r)}
+	return s.showFolder(w, r, a, nil)
+}
+
+// showDatastreamConfigFiles lists the folder of one configuration within its account's folder
+// ("open folder" on the configuration's page): its deliveries, one folder each.
+func (s *Server) showDatastreamConfigFiles(w http.ResponseWriter, r *http.Request) error {
+	a, c, err := s.findDatastreamConfig(r, "config.files")
+	if err != nil {
+		return err
+	}
+	return s.showFolder(w, r, a, &c)
+}
+
+// showFolder lists the folder asked (folderPath) of account a, or of configuration c within it
+// when c is set. A configuration's folder that no delivery has made yet is shown empty.
+func (s *Server) showFolder(w http.ResponseWriter, r *http.Request, a datastream.Account, c *delivery.Config) error {
+	p := page.FilesPage{Account: a, Config: c, Dir: folderPath(r)}
+	p.Page = s.page(r, "datastream.files.title", a.Name)
+	if c != nil {
+		p.Page = s.page(r, "datastream.files.title", c.Name)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), connectionTestTimeout)
 	defer cancel()
 	tr, err := s.accountTransport(ctx, r, a)
@@ -70,13 +91,16 @@ func (s *Server) showDatastreamFiles(w http.ResponseWriter, r *http.Request) err
 	}
 	if err == nil {
 		defer tr.Close()
-		p.Entries, err = tr.List(ctx, p.Dir)
+		p.Entries, err = tr.List(ctx, folderIn(c, p.Dir))
 	}
 	status := http.StatusOK
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return apperr.New(apperr.ENOTFOUND, "error.not_found")
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist) && c != nil && p.Dir == "":
+		err = nil
+	case errors.Is(err, fs.ErrNotExist):
+		return apperr.New(apperr.ENOTFOUND, "error.not_found")
+	default:
 		logger(r).Warn("open datastream folder", "account_id", a.ID, "err", err)
 		p.Error, p.ErrorDetail = describeStepError(err)
 		status = http.StatusBadGateway
@@ -84,17 +108,42 @@ func (s *Server) showDatastreamFiles(w http.ResponseWriter, r *http.Request) err
 	return s.render(w, r, status, page.Files(p))
 }
 
-// downloadDatastreamFile streams one file of an account's folder, audited
-// (datastream_file.downloaded) before the first byte goes out.
+// folderIn is dir (as folderPath reads it: never above the top) within configuration c's
+// folder, or within the account's when c is nil.
+func folderIn(c *delivery.Config, dir string) string {
+	if c == nil {
+		return dir
+	}
+	return path.Join(c.Folder, dir)
+}
+
+// downloadDatastreamFile streams one file of an account's folder.
 func (s *Server) downloadDatastreamFile(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.findDatastreamAccount(r, "download")
 	if err != nil {
 		return err
 	}
-	name := folderPath(r)
-	if name == "" {
+	return s.downloadFolderFile(w, r, a, nil)
+}
+
+// downloadDatastreamConfigFile streams one file of a configuration's folder.
+func (s *Server) downloadDatastreamConfigFile(w http.ResponseWriter, r *http.Request) error {
+	a, c, err := s.findDatastreamConfig(r, "config.download")
+	if err != nil {
+		return err
+	}
+	return s.downloadFolderFile(w, r, a, &c)
+}
+
+// downloadFolderFile streams the file asked (folderPath) of account a, or of configuration c's
+// folder when c is set, audited (datastream_file.downloaded, with its path from the top of the
+// account; subject the configuration or the account) before the first byte goes out.
+func (s *Server) downloadFolderFile(w http.ResponseWriter, r *http.Request, a datastream.Account, c *delivery.Config) error {
+	rel := folderPath(r)
+	if rel == "" {
 		return apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
+	name := folderIn(c, rel)
 	tr, err := s.accountTransport(r.Context(), r, a)
 	if err != nil {
 		if _, isApp := apperr.As(err); isApp {
@@ -109,10 +158,12 @@ func (s *Server) downloadDatastreamFile(w http.ResponseWriter, r *http.Request) 
 		return apperr.New(apperr.ENOTFOUND, "error.not_found")
 	}
 	defer rc.Close()
-	if err := s.inTenant(r, func(tx pgx.Tx) error {
-		return audit.Write(r.Context(), tx, actor(r), audit.Event{Action: audit.DatastreamFileDownloaded, SubjectType: "datastream_account",
-			SubjectID: &a.ID, Details: map[string]any{"path": name}})
-	}); err != nil {
+	ev := audit.Event{Action: audit.DatastreamFileDownloaded, SubjectType: "datastream_account", SubjectID: &a.ID,
+		Details: map[string]any{"path": name}}
+	if c != nil {
+		ev.SubjectType, ev.SubjectID = "datastream_config", &c.ID
+	}
+	if err := s.inTenant(r, func(tx pgx.Tx) error { return audit.Write(r.Context(), tx, actor(r), ev) }); err != nil {
 		return err
 	}
 	h := w.Header()

@@ -212,6 +212,8 @@ func (s *Server) Routes() chi.Router {
 			r.Post("/admin/datastreams/configs/{id}/archive", s.h(s.archiveDatastreamConfig))
 			r.Post("/admin/datastreams/configs/{id}/run", s.h(s.runDatastreamConfig))
 			r.Post("/admin/datastreams/configs/{id}/rotate-key", s.h(s.rotateDatastreamKey))
+			r.Get("/admin/datastreams/configs/{id}/files", s.h(s.showDatastreamConfigFiles))
+			r.Get("/admin/datastreams/configs/{id}/files/download", s.h(s.downloadDatastreamConfigFile))
 		})
 	})
 

@@ -171,6 +171,8 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /admin/datastreams/configs/{id}/archive":          {missing: reader, why: tenantWide},
 	"POST /admin/datastreams/configs/{id}/run":              {missing: reader, why: tenantWide},
 	"POST /admin/datastreams/configs/{id}/rotate-key":       {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/configs/{id}/files":             {missing: reader, why: tenantWide},
+	"GET /admin/datastreams/configs/{id}/files/download":    {missing: reader, why: tenantWide},
 }
 
 const tenantWide = "a tenant-wide resource: it belongs to no employer or employee that could be hidden"

@@ -124,6 +124,8 @@ func RequestRun(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], ed acc
 	return enqueue(ctx, tx, rc, ed.Actor, id, req)
 }
 
+// enqueue records a run of configuration id and, with rc, enqueues its delivery job; without
+// rc (DeliverNow) the run has no job.
 func enqueue(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor audit.Actor, id uuid.UUID, req RunRequest) (Run, error) {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM datastream_configs WHERE id = $1 FOR UPDATE`, id); err != nil {
 		return Run{}, fmt.Errorf("lock datastream configuration: %w", err)
@@ -167,12 +169,16 @@ func enqueue(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], actor aud
 	if err := tx.QueryRow(ctx, `SELECT app_tenant()`).Scan(&tenantID); err != nil {
 		return Run{}, fmt.Errorf("tenant: %w", err)
 	}
-	res, err := rc.InsertTx(ctx, tx, DeliverArgs{TenantID: tenantID, RunID: runID}, nil)
-	if err != nil {
-		return Run{}, fmt.Errorf("enqueue delivery: %w", err)
+	var jobID *int64
+	if rc != nil {
+		res, err := rc.InsertTx(ctx, tx, DeliverArgs{TenantID: tenantID, RunID: runID}, nil)
+		if err != nil {
+			return Run{}, fmt.Errorf("enqueue delivery: %w", err)
+		}
+		jobID = &res.Job.ID
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO datastream_runs (tenant_id, id, config_id, job_id, mode, since)
-		VALUES (app_tenant(), $1, $2, $3, $4, $5)`, runID, id, res.Job.ID, req.Mode, since); err != nil {
+		VALUES (app_tenant(), $1, $2, $3, $4, $5)`, runID, id, jobID, req.Mode, since); err != nil {
 		return Run{}, fmt.Errorf("record datastream run: %w", err)
 	}
 	details := map[string]any{"run_id": runID, "mode": req.Mode}
@@ -273,7 +279,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return w.failed(ctx, job, err)
 	}
 	defer closeTr()
-	req := stream.Request{Mode: stream.Mode(wk.run.Mode), Started: wk.run.CreatedAt}
+	req := stream.Request{Mode: stream.Mode(wk.run.Mode), Started: wk.run.CreatedAt, RunID: a.RunID}
 	if wk.config.FullReason != "" {
 		req.Mode, req.FullReason = stream.ModeFull, wk.config.FullReason
 	}
@@ -438,11 +444,22 @@ func (w *DeliverWorker) succeeded(ctx context.Context, a DeliverArgs, wk work, r
 			res.Manifest.FullReason); err != nil {
 			return fmt.Errorf("record datastream run: %w", err)
 		}
-		_, err := tx.Exec(ctx, `UPDATE datastream_configs SET position = $2, position_at = now(),
+		if _, err := tx.Exec(ctx, `UPDATE datastream_configs SET position = $2, position_at = now(),
 			full_reason = CASE WHEN key_version = $3 THEN '' ELSE full_reason END WHERE id = $1`,
-			wk.config.ID, res.Position.String(), wk.config.KeyVersion)
-		return err
+			wk.config.ID, res.Position.String(), wk.config.KeyVersion); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.Actor{}, audit.Event{Action: audit.DatastreamConfigDelivered, SubjectType: "datastream_config",
+			SubjectID: &wk.config.ID, Details: map[string]any{"run_id": a.RunID, "mode": res.Manifest.Mode, "dir": res.Dir,
+				"files": len(res.Manifest.Files), "pseudonymised": wk.cfg.Pseudonymised, "employees": res.Employees}})
 	})
+}
+
+// forgetEmployees removes what the attempts of run runID recorded as carried: the run did not
+// succeed, so it delivered nobody's data.
+func forgetEmployees(ctx context.Context, tx pgx.Tx, runID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM datastream_run_employees WHERE run_id = $1`, runID)
+	return err
 }
 
 // failed records why err stopped the run (FailureOf). A run that will be tried again stays queued; after
@@ -456,9 +473,11 @@ func (w *DeliverWorker) failed(ctx context.Context, job *river.Job[DeliverArgs],
 	}
 	f := FailureOf(err)
 	if rerr := database.InTenant(context.WithoutCancel(ctx), w.Pool, job.Args.TenantID, func(tx pgx.Tx) error {
-		_, e := tx.Exec(ctx, `UPDATE datastream_runs SET status = $2, failure = $3,
-			finished_at = CASE WHEN $4 THEN now() END WHERE id = $1`, job.Args.RunID, status, f, final)
-		return e
+		if _, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = $2, failure = $3,
+			finished_at = CASE WHEN $4 THEN now() END WHERE id = $1`, job.Args.RunID, status, f, final); err != nil || !final {
+			return err
+		}
+		return forgetEmployees(ctx, tx, job.Args.RunID)
 	}); rerr != nil {
 		w.logger().ErrorContext(ctx, "datastream run not recorded", "run", job.Args.RunID, "error", rerr)
 	} else if final {
@@ -492,9 +511,12 @@ func (w *DeliverWorker) JobEnded(ctx context.Context, job *rivertype.JobRow) err
 		f.Key = FailureInterrupted
 	}
 	return database.InTenant(ctx, w.Pool, a.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = 'failed', failure = $2, finished_at = now()
+		tag, err := tx.Exec(ctx, `UPDATE datastream_runs SET status = 'failed', failure = $2, finished_at = now()
 			WHERE id = $1 AND status IN ('queued', 'running')`, a.RunID, f)
-		return err
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return forgetEmployees(ctx, tx, a.RunID)
 	})
 }
 

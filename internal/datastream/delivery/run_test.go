@@ -210,6 +210,17 @@ func TestDeliverToOpenSSH(t *testing.T) {
 		t.Errorf("header %q, want %q", files["werknemers.csv"][0], want)
 	}
 
+	// The run recorded the employees it carried, and its audit event says how many.
+	var recorded, audited int
+	inTenant(func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT (SELECT coalesce(sum(cardinality(employee_ids)), 0) FROM datastream_run_employees WHERE run_id = $1),
+			(SELECT (details->>'employees')::int FROM audit_events WHERE action = 'datastream_config.delivered' AND details->>'run_id' = $1::text)`,
+			full.ID).Scan(&recorded, &audited)
+	})
+	if recorded != employees || audited != employees {
+		t.Errorf("full delivery recorded %d employees, its audit event says %d; want %d", recorded, audited, employees)
+	}
+
 	report := lastMail()
 	if report.Subject != "Levering Warehouse geslaagd" || report.To[0] != "bi@arbo.nl" ||
 		!strings.Contains(report.Body, fmt.Sprintf("werknemers.csv: %d nieuw, 0 gewijzigd, 0 verwijderd", employees)) {

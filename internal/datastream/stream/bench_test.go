@@ -1,15 +1,15 @@
-package stream
+package stream_test
 
 import (
 	"bufio"
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/benchtest"
@@ -17,6 +17,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database/dbtest"
 	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/datastream/sshdtest"
+	"github.com/dossierkast/dossierkast/internal/datastream/stream"
 	"github.com/dossierkast/dossierkast/internal/demo"
 )
 
@@ -24,14 +25,18 @@ import (
 // 1,000,001 employees (1,000,000 recorded inserts) and measures, in the same run:
 //   - copy: `COPY (SELECT …) TO STDOUT (FORMAT csv)` of the werknemers delivery's own query
 //     into a local file — the baseline;
-//   - full / full_pseudonymised: a full delivery of the werknemers stream (all columns; then
-//     pseudonymised) to a local folder, its rate as a ratio of the baseline's and the growth of
-//     the process's peak resident set during it;
-//   - full_openssh: the same full delivery to OpenSSH's sshd on loopback through the external
-//     transport (.part, concurrent writes, rename), connection included;
+//   - full_unrecorded / full / full_pseudonymised: a full delivery of the werknemers stream (all
+//     columns) to a local folder without and then with the record of the employees it carried
+//     (datastream_run_employees, what a run that is not pseudonymised writes); then
+//     pseudonymised (which records nobody); each rate as a ratio of the baseline's and the growth
+//     of the process's peak resident set during it;
+//   - full_openssh: the same full delivery (recording its employees) to OpenSSH's sshd on
+//     loopback through the external transport (.part, concurrent writes, rename), connection
+//     included;
 //   - window_read: the read of the 1,000,000 changes since the first delivery, the last per
 //     row, into the process (what an increment reads of the change tracking);
-//   - incremental: the incremental delivery since the first one, which carries them.
+//   - incremental: the incremental delivery since the first one, which carries them (and records
+//     their million employees).
 //
 // Run it with
 //
@@ -41,7 +46,7 @@ func BenchmarkWerknemers1M(b *testing.B) {
 	ctx := context.Background()
 	db := dbtest.New(b)
 	dir := b.TempDir()
-	folder, err := OpenFolder(dir)
+	folder, err := stream.OpenFolder(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,17 +54,13 @@ func BenchmarkWerknemers1M(b *testing.B) {
 	srv := sshdtest.Start(b)
 	ext := datastream.ExternalConfig{Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, HostKey: srv.HostKey,
 		BaseDir: srv.Root}
-	cfg := Config{Folder: "bench", Version: V2, Streams: []string{"werknemers"}}
-	plan, err := cfg.plan()
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := stream.Config{Folder: "bench", Version: stream.V2, Streams: []string{"werknemers"}}
 	res, err := demo.Load(ctx, db.Pool, demo.Options{Employees: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	started := time.Date(2027, 1, 4, 1, 0, 0, 0, time.UTC)
-	first, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeFull, Started: started})
+	first, err := stream.Deliver(ctx, db.Pool, res.TenantID, folder, cfg, stream.Request{Mode: stream.ModeFull, Started: started})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +75,10 @@ func BenchmarkWerknemers1M(b *testing.B) {
 
 	for range b.N {
 		// The baseline: PostgreSQL's own CSV of the same query, into a file.
-		query, _ := (&delivery{cfg: cfg, req: Request{Mode: ModeFull}}).query(plan[0])
+		query, err := stream.FullQuery(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
 		file, err := os.Create(filepath.Join(dir, "copy.csv"))
 		if err != nil {
 			b.Fatal(err)
@@ -104,15 +108,22 @@ func BenchmarkWerknemers1M(b *testing.B) {
 		for _, run := range []struct {
 			name   string
 			pseudo bool
+			record bool
 			sftp   bool
-		}{{"full", false, false}, {"full_pseudonymised", true, false}, {"full_openssh", false, true}} {
+		}{{"full_unrecorded", false, false, false}, {"full", false, true, false}, {"full_pseudonymised", true, true, false},
+			{"full_openssh", false, true, true}} {
 			c := cfg
 			if run.pseudo {
 				c.Pseudonymised, c.Key, c.KeyVersion = true, []byte(strings.Repeat("k", 32)), 1
 			}
+			req := stream.Request{Mode: stream.ModeFull}
+			if run.record {
+				req.RunID = uuid.New()
+			}
 			base := benchtest.ResetPeakRSS(b)
 			t0, cpu := time.Now(), benchtest.CPUTime()
 			started = started.Add(time.Hour)
+			req.Started = started
 			var tr datastream.Transport = folder
 			if run.sftp {
 				e, err := datastream.DialExternal(ctx, ext)
@@ -121,7 +132,7 @@ func BenchmarkWerknemers1M(b *testing.B) {
 				}
 				tr = e
 			}
-			r, err := Deliver(ctx, db.Pool, res.TenantID, tr, c, Request{Mode: ModeFull, Started: started})
+			r, err := stream.Deliver(ctx, db.Pool, res.TenantID, tr, c, req)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -132,6 +143,9 @@ func BenchmarkWerknemers1M(b *testing.B) {
 				if info, err := os.Stat(srv.Path(srv.Root + "/" + r.Dir + "/werknemers.csv")); err != nil || info.Size() != r.Manifest.Files[0].Bytes {
 					b.Fatalf("%s: werknemers.csv on the server: %v, want %d bytes", run.name, err, r.Manifest.Files[0].Bytes)
 				}
+			}
+			if want := map[bool]int64{true: total + 1}[run.record && !run.pseudo]; r.Employees != want {
+				b.Fatalf("%s recorded %d employees, want %d", run.name, r.Employees, want)
 			}
 			elapsed, used := time.Since(t0), benchtest.CPUTime()-cpu
 			if n := r.Manifest.Files[0].Rows.Insert; n != total+1 {
@@ -148,15 +162,10 @@ func BenchmarkWerknemers1M(b *testing.B) {
 		}
 
 		// The change read alone: the window since the first delivery, in its own snapshot.
-		d := &delivery{cfg: cfg, req: Request{Mode: ModeIncremental, From: first.Position}}
-		if d.fromXmin, err = first.Position.xmin(); err != nil {
+		window, args, q, qargs, err := stream.IncrementalQueries(cfg, first.Position, "employees")
+		if err != nil {
 			b.Fatal(err)
 		}
-		var args []any
-		window := d.window("employees", func(v any) string {
-			args = append(args, v)
-			return "$" + strconv.Itoa(len(args))
-		})
 		t0 := time.Now()
 		read := 0
 		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
@@ -184,24 +193,37 @@ func BenchmarkWerknemers1M(b *testing.B) {
 
 		base := benchtest.ResetPeakRSS(b)
 		t0 = time.Now()
-		r, err := Deliver(ctx, db.Pool, res.TenantID, folder, cfg, Request{Mode: ModeIncremental, From: first.Position, Started: started.Add(time.Hour)})
+		r, err := stream.Deliver(ctx, db.Pool, res.TenantID, folder, cfg, stream.Request{Mode: stream.ModeIncremental, From: first.Position,
+			Started: started.Add(time.Hour), RunID: uuid.New()})
 		if err != nil {
 			b.Fatal(err)
 		}
 		elapsed := time.Since(t0)
-		if n := r.Manifest.Files[0].Rows.Insert; n != total {
-			b.Fatalf("incremental delivered %d inserts, want %d", n, total)
+		if n := r.Manifest.Files[0].Rows.Insert; n != total || r.Employees != total {
+			b.Fatalf("incremental delivered %d inserts and recorded %d employees, want %d", n, r.Employees, total)
 		}
 		b.ReportMetric(total/elapsed.Seconds(), "incremental_rows/s")
 		b.Logf("incremental: %d mutations in %v, %.0f rows/s; peak RSS growth %.1f MB; load %s", total,
 			elapsed.Round(time.Millisecond), total/elapsed.Seconds(), benchtest.PeakRSS(b)-base, benchtest.LoadAverage())
+		// What the record of carried employees costs on disk: two full deliveries' and one
+		// increment's, a million employees each.
+		var ids, chunks, size int64
+		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT coalesce(sum(cardinality(employee_ids)), 0), count(*), pg_total_relation_size('datastream_run_employees')
+				FROM datastream_run_employees`).Scan(&ids, &chunks, &size)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(size)/float64(ids), "recorded_bytes/employee")
+		b.Logf("datastream_run_employees: %d employee ids in %d rows, %.1f MB with its index (%.1f bytes per employee)",
+			ids, chunks, float64(size)/1e6, float64(size)/float64(ids))
 		// The plan of the increment's read, as the delivery ran it (same snapshot positions).
-		q, args := d.query(plan[0])
 		err = database.InTenant(ctx, db.Pool, res.TenantID, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SELECT set_config('work_mem', '128MB', true)"); err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q, args...)
+			rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q, qargs...)
 			if err != nil {
 				return err
 			}

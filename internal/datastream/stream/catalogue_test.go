@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -59,6 +60,16 @@ func TestCatalogueRules(t *testing.T) {
 				if !types[c.Type] || c.Description == "" || c.expr == "" {
 					t.Errorf("%s: type %q, description or SQL missing", where, c.Type)
 				}
+			}
+			// What a run records as the employees it carried (datastream_run_employees) reads the
+			// werknemer_id column: every file naming a person has it, mandatory, with the
+			// employee's id (the key of employees, or employee_id).
+			ref, ok := f.Column(PersonColumn)
+			switch {
+			case !ok && slices.ContainsFunc(f.Columns, func(c Column) bool { return c.Identifying }):
+				t.Errorf("file %s: identifies a person but has no %s column", f.Name, PersonColumn)
+			case ok && (!ref.Mandatory || (ref.expr != exprID("employee_id") && (ref != f.Key() || f.table != "employees"))):
+				t.Errorf("file %s: %s is not a mandatory employee id (%s)", f.Name, PersonColumn, ref.expr)
 			}
 			if _, ok := f.Column("werknemer_id"); ok && f.Name != "werknemers" {
 				if c, _ := f.Column("werknemer_id"); !c.Pseudonym {

@@ -42,6 +42,25 @@ type plannedFile struct {
 	columns []Column
 }
 
+// PersonColumn is the column that names the employee a row is about: the record key of
+// werknemers, the reference to him in every other file about a person.
+const PersonColumn = "werknemer_id"
+
+// person is the index, in a row as the delivery reads it (record key, mutation, time, then the
+// planned columns), of the value naming the employee the row is about; -1 for a file about no
+// person (an employer's agreements and policies).
+func (p plannedFile) person() int {
+	if p.file.Key().Name == PersonColumn {
+		return 0
+	}
+	for i, c := range p.columns {
+		if c.Name == PersonColumn {
+			return 3 + i
+		}
+	}
+	return -1
+}
+
 // header is the file's first line in version v.
 func (p plannedFile) header(v Version) []string {
 	h := []string{p.file.Key().ColumnName(v), MutationColumn, MutationTimeColumn}
@@ -206,6 +225,11 @@ type Request struct {
 	// Rows, when set, is told the number of rows written so far in the delivery: every
 	// RowsEvery rows and at the end of each file. It runs in the delivery's own goroutine.
 	Rows func(written int64)
+	// RunID, when set, names the run under which a delivery that is not pseudonymised records
+	// which employees' data its files carry (datastream_run_employees), in its snapshot's
+	// transaction: the werknemer_id of every row written that is not a deletion. A retry with
+	// the same RunID replaces what an earlier attempt recorded.
+	RunID uuid.UUID
 }
 
 // RowsEvery is how many rows a delivery writes between two calls of Request.Rows.

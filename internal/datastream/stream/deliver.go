@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,9 @@ type Result struct {
 	// Oldest is the oldest transaction running on the server (any database) at the snapshot, as
 	// far as pg_stat_activity shows it; nil when none was.
 	Oldest *OpenTransaction
+	// Employees is how many employees' data the delivery recorded as carried (Request.RunID of
+	// a delivery that is not pseudonymised); 0 when it recorded none.
+	Employees int64
 }
 
 // ErrRowVanished means a changed row was missing from the snapshot that recorded its change:
@@ -134,7 +138,14 @@ func Deliver(ctx context.Context, db database.Beginner, tenantID uuid.UUID, tr d
 	if err := d.clean(ctx); err != nil {
 		return Result{}, err
 	}
-	begin := pgx.TxOptions{BeginQuery: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT set_config('app.tenant_id', '" +
+	// A delivery that records the employees it carried writes that record in its snapshot's
+	// transaction, after the files; every other one only reads.
+	d.record = req.RunID != uuid.Nil && !cfg.Pseudonymised
+	rw := "READ ONLY"
+	if d.record {
+		rw = "READ WRITE"
+	}
+	begin := pgx.TxOptions{BeginQuery: "BEGIN ISOLATION LEVEL REPEATABLE READ " + rw + "; SELECT set_config('app.tenant_id', '" +
 		tenantID.String() + "', true)"}
 	err = pgx.BeginTxFunc(ctx, db, begin, func(tx pgx.Tx) error {
 		if err := d.snapshot(ctx, tx); err != nil {
@@ -146,6 +157,9 @@ func Deliver(ctx context.Context, db database.Beginner, tenantID uuid.UUID, tr d
 				return err
 			}
 			d.res.Manifest.Files = append(d.res.Manifest.Files, mf)
+		}
+		if d.record {
+			return d.recordEmployees(ctx, tx)
 		}
 		return nil
 	})
@@ -167,6 +181,10 @@ type delivery struct {
 	mac      hash.Hash
 	res      Result
 	written  int64 // rows written, for req.Rows
+	// record says the delivery records the employees it carried (req.RunID, not
+	// pseudonymised); carried gathers their ids as the rows are written.
+	record  bool
+	carried [][16]byte
 }
 
 // clean makes the delivery's folder and removes what an earlier attempt left in it, the
@@ -300,6 +318,39 @@ func (d *delivery) window(table string, arg func(any) string) string {
 		ORDER BY c.row_id, c.seq DESC`
 }
 
+// carriedChunk is how many employee ids one row of datastream_run_employees holds: small enough
+// to stay below PostgreSQL's TOAST threshold (2 kB), large enough that a million employees make
+// 10,000 rows, not a million.
+const carriedChunk = 100
+
+// carriedBatch is how many employee ids one statement inserts: a hundred chunks.
+const carriedBatch = 100 * carriedChunk
+
+// recordEmployees records, under the run req.RunID and in the delivery's snapshot transaction,
+// the employees whose data the files carried (d.carried, gathered row by row as they were
+// written: exactly what the files hold), sorted and without repeats, in chunks of
+// carriedChunk, after removing what an earlier attempt of the run recorded. The ids go as
+// binary arrays of carriedBatch, one statement each (COPY is refused under row-level security;
+// one batch of all of them buffered 20 MB per million ids at once).
+func (d *delivery) recordEmployees(ctx context.Context, tx pgx.Tx) error {
+	ids := d.carried
+	d.carried = nil
+	slices.SortFunc(ids, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+	ids = slices.Compact(ids)
+	if _, err := tx.Exec(ctx, `DELETE FROM datastream_run_employees WHERE run_id = $1`, d.req.RunID); err != nil {
+		return fmt.Errorf("record employees: %w", err)
+	}
+	for part := range slices.Chunk(ids, carriedBatch) {
+		if _, err := tx.Exec(ctx, `INSERT INTO datastream_run_employees (tenant_id, run_id, first_employee_id, employee_ids)
+			SELECT app_tenant(), $1, ($2::uuid[])[i], ($2::uuid[])[i:i + $3 - 1]
+			FROM generate_series(1, cardinality($2::uuid[]), $3) i`, d.req.RunID, part, carriedChunk); err != nil {
+			return fmt.Errorf("record employees: %w", err)
+		}
+	}
+	d.res.Employees = int64(len(ids))
+	return nil
+}
+
 // writeFile streams one file's rows from tx into tr as CSV and returns its manifest entry.
 func (d *delivery) writeFile(ctx context.Context, tx pgx.Tx, p plannedFile) (ManifestFile, error) {
 	mf := ManifestFile{Name: p.file.Name + ".csv", Stream: p.stream.ID}
@@ -358,9 +409,21 @@ func (d *delivery) writeRows(ctx context.Context, tx pgx.Tx, p plannedFile, w *c
 	for i, c := range p.columns {
 		pseudonym[3+i] = d.mac != nil && c.Pseudonym
 	}
+	person := -1
+	if d.record {
+		person = p.person()
+	}
 	for rows.Next() {
 		raw := rows.RawValues()
 		op := string(raw[1])
+		// A deletion carries the row's key only: nobody's data.
+		if person >= 0 && op != "delete" && raw[person] != nil {
+			id, err := uuid.ParseBytes(raw[person])
+			if err != nil {
+				return fmt.Errorf("employee id %q: %w", raw[person], err)
+			}
+			d.carried = append(d.carried, [16]byte(id))
+		}
 		switch op {
 		case "insert":
 			n.Insert++

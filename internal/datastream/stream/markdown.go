@@ -66,6 +66,10 @@ configuration, the version of the pseudonym key.
   When the key is rotated, the next delivery is a full one and the manifest names the new key
   version.
 - The connection account's employer scope filters every stream.
+- A delivery that is not pseudonymised records which employees' data it carried: the
+  ` + "`werknemer_id`" + ` of every row it wrote that is not a deletion. Each such employee's
+  dossier export lists the configuration among the recipients of his data, with the time of
+  every delivery (AVG art. 15). The record is kept as long as the run history.
 
 ## Versions
 
