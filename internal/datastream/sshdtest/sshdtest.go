@@ -258,6 +258,9 @@ type CPUMeter struct {
 	stop chan struct{}
 	done chan struct{}
 	seen map[int]time.Duration // the last processor time read of each process seen
+	// stats holds each live process's /proc stat file open: reading it again is cheaper than
+	// opening it, and the sampling runs beside the transfer it measures.
+	stats map[int]*os.File
 }
 
 // CPUMeter starts measuring.
@@ -269,17 +272,20 @@ func (s *Server) CPUMeter(t testing.TB) *CPUMeter {
 	if cmd == nil || cmd.Process == nil {
 		t.Fatal("sshd is not running")
 	}
-	m := &CPUMeter{root: cmd.Process.Pid, stop: make(chan struct{}), done: make(chan struct{}), seen: map[int]time.Duration{}}
+	m := &CPUMeter{root: cmd.Process.Pid, stop: make(chan struct{}), done: make(chan struct{}), seen: map[int]time.Duration{}, stats: map[int]*os.File{}}
 	m.sample()
 	base := maps.Clone(m.seen)
 	go func() {
 		defer close(m.done)
-		tick := time.NewTicker(50 * time.Millisecond)
+		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-m.stop:
 				m.sample()
+				for _, f := range m.stats {
+					f.Close()
+				}
 				for pid, cpu := range base {
 					m.seen[pid] -= cpu
 				}
@@ -293,7 +299,7 @@ func (s *Server) CPUMeter(t testing.TB) *CPUMeter {
 }
 
 // Stop ends the measurement and returns the processor time used since the start. A process that
-// ended between two samples (50 ms apart) loses its last moments.
+// ended between two samples (100 ms apart) loses its last moments.
 func (m *CPUMeter) Stop() time.Duration {
 	close(m.stop)
 	<-m.done
@@ -319,7 +325,7 @@ func (m *CPUMeter) sample() {
 			continue
 		}
 		visited[pid] = true
-		cpu, ok := processCPU(pid)
+		cpu, ok := m.processCPU(pid)
 		if !ok {
 			continue
 		}
@@ -334,12 +340,24 @@ func (m *CPUMeter) sample() {
 }
 
 // processCPU is the user and system time of a process's own threads (utime and stime, fields 14
-// and 15 of /proc/PID/stat, in clock ticks of 10 ms).
-func processCPU(pid int) (time.Duration, bool) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+// and 15 of /proc/PID/stat, in clock ticks of 10 ms); false once the process has ended.
+func (m *CPUMeter) processCPU(pid int) (time.Duration, bool) {
+	f, ok := m.stats[pid]
+	if !ok {
+		var err error
+		if f, err = os.Open(fmt.Sprintf("/proc/%d/stat", pid)); err != nil {
+			return 0, false
+		}
+		m.stats[pid] = f
+	}
+	var buf [1024]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		f.Close()
+		delete(m.stats, pid)
 		return 0, false
 	}
+	stat := buf[:n]
 	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 	if len(fields) < 13 {
 		return 0, false
