@@ -298,7 +298,11 @@ func (s *Server) session(ch ssh.Channel, requests <-chan *ssh.Request, h *handle
 	for req := range requests {
 		if req.Type == "subsystem" && len(req.Payload) >= 4 && string(req.Payload[4:]) == "sftp" {
 			_ = req.Reply(true, nil)
-			srv := sftp.NewRequestServer(ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h})
+			// Replies leave through a batchWriter (whole packets, full SSH packets, sent beside
+			// the file reads), and the allocator reuses the request and reply buffers instead
+			// of allocating 32 KiB or more per read.
+			srv := sftp.NewRequestServer(batchedChannel{Reader: ch, batchWriter: newBatchWriter(ch)},
+				sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h}, sftp.WithRSAllocator())
 			if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
 				s.log.Debug("sftp session", "err", err)
 			}

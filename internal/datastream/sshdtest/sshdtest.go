@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -247,6 +248,129 @@ func (s *Server) stop() {
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
+}
+
+// CPUMeter adds up the processor time of sshd and of every process under it while it runs:
+// the session processes of each connection, which are not all reaped by sshd itself, so its own
+// accounting of children misses them. Start it before a transfer and Stop it after.
+type CPUMeter struct {
+	root int
+	stop chan struct{}
+	done chan struct{}
+	seen map[int]time.Duration // the last processor time read of each process seen
+	// stats holds each live process's /proc stat file open: reading it again is cheaper than
+	// opening it, and the sampling runs beside the transfer it measures.
+	stats map[int]*os.File
+}
+
+// CPUMeter starts measuring.
+func (s *Server) CPUMeter(t testing.TB) *CPUMeter {
+	t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		t.Fatal("sshd is not running")
+	}
+	m := &CPUMeter{root: cmd.Process.Pid, stop: make(chan struct{}), done: make(chan struct{}), seen: map[int]time.Duration{}, stats: map[int]*os.File{}}
+	m.sample()
+	base := maps.Clone(m.seen)
+	go func() {
+		defer close(m.done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-m.stop:
+				m.sample()
+				for _, f := range m.stats {
+					f.Close()
+				}
+				for pid, cpu := range base {
+					m.seen[pid] -= cpu
+				}
+				return
+			case <-tick.C:
+				m.sample()
+			}
+		}
+	}()
+	return m
+}
+
+// Stop ends the measurement and returns the processor time used since the start. A process that
+// ended between two samples (100 ms apart) loses its last moments.
+func (m *CPUMeter) Stop() time.Duration {
+	close(m.stop)
+	<-m.done
+	var total time.Duration
+	for _, cpu := range m.seen {
+		total += cpu
+	}
+	return total
+}
+
+// sample reads the processor time of sshd, its descendants and every process seen before (a
+// session process whose parent ended is no longer under sshd, but still counts).
+func (m *CPUMeter) sample() {
+	todo := []int{m.root}
+	for pid := range m.seen {
+		todo = append(todo, pid)
+	}
+	visited := map[int]bool{}
+	for len(todo) > 0 {
+		pid := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if visited[pid] {
+			continue
+		}
+		visited[pid] = true
+		cpu, ok := m.processCPU(pid)
+		if !ok {
+			continue
+		}
+		m.seen[pid] = max(m.seen[pid], cpu)
+		children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		for _, f := range strings.Fields(string(children)) {
+			if child, err := strconv.Atoi(f); err == nil {
+				todo = append(todo, child)
+			}
+		}
+	}
+}
+
+// processCPU is the user and system time of a process's own threads (utime and stime, fields 14
+// and 15 of /proc/PID/stat, in clock ticks of 10 ms); false once the process has ended.
+func (m *CPUMeter) processCPU(pid int) (time.Duration, bool) {
+	f, ok := m.stats[pid]
+	if !ok {
+		var err error
+		if f, err = os.Open(fmt.Sprintf("/proc/%d/stat", pid)); err != nil {
+			return 0, false
+		}
+		m.stats[pid] = f
+	}
+	var buf [1024]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		f.Close()
+		delete(m.stats, pid)
+		return 0, false
+	}
+	stat := buf[:n]
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, false
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, true
 }
 
 // Log returns what sshd logged so far (useful in a failing test's message).
