@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -213,8 +214,12 @@ func EndTrajectoryDelegations(ctx context.Context, tx pgx.Tx, actor audit.Actor,
 	return endDelegations(ctx, tx, actor, EndTrajectoryClosed, "", "d.trajectory_id = $1", trajectoryID)
 }
 
+// MaxEndNote is how many characters the note of an early end may have.
+const MaxEndNote = 500
+
 // EndDelegation ends the employee's delegation id early (reason revoked, with an optional
-// note), by ed, who records it in tx. ed must see the employee (ENOTFOUND otherwise, as
+// note of at most MaxEndNote characters: EINVALID, field note, otherwise), by ed, who records
+// it in tx. ed must see the employee (ENOTFOUND otherwise, as
 // CanSeeEmployee) and hold delegations.grant (EFORBIDDEN). ENOTFOUND when the delegation is not
 // the employee's; ECONFLICT (delegation.error.ended) when it has ended already.
 func EndDelegation(ctx context.Context, tx pgx.Tx, ed Editor, employeeID, id uuid.UUID, note string) error {
@@ -223,6 +228,9 @@ func EndDelegation(ctx context.Context, tx pgx.Tx, ed Editor, employeeID, id uui
 	}
 	if err := ed.Allow(Require(ed.Principal, DelegationsGrant)); err != nil {
 		return err
+	}
+	if utf8.RuneCountInString(note) > MaxEndNote {
+		return apperr.Invalid(map[string]string{"note": "delegation.error.note_long"})
 	}
 	ids, err := endDelegations(ctx, tx, ed.Actor, EndRevoked, note, "d.id = $1 AND d.employee_id = $2", id, employeeID)
 	if err != nil || len(ids) > 0 {

@@ -44,10 +44,24 @@ func binaryIDs(ids []uuid.UUID) [][16]byte {
 
 // VisibleEmployees returns a FROM item holding the employees p may see (SQL function
 // visible_employees), with its arguments appended to args. Every list query and CanSeeEmployee
-// read it, so a list never shows what a detail page refuses.
+// read it, so a list never shows what a detail page refuses. For a user whose facts hold
+// delegated employees only (a coach) it is visible_delegated, the same rule with the other
+// facts empty, which looks those employees up by primary key instead of testing every
+// employee of the tenant against them.
 func VisibleEmployees(p Principal, args []any) (string, []any) {
+	if delegatedOnly(p.Facts) {
+		n := len(args)
+		args = append(args, [16]byte(p.UserID), binaryIDs(p.Facts.Delegated))
+		return fmt.Sprintf("visible_delegated($%d, $%d)", n+1, n+2), args
+	}
 	params, args := visibleArgs(p, args)
 	return "visible_employees(" + params + ")", args
+}
+
+// delegatedOnly reports whether facts let a user see employees through delegations alone: no
+// employer he sees whole, no linked department or employee (reach alone shows nobody).
+func delegatedOnly(f Facts) bool {
+	return len(f.AllEmployers) == 0 && len(f.Departments) == 0 && len(f.Employees) == 0
 }
 
 // VisibleEmployeeSearch returns a FROM item holding the employees p may see whose search text
@@ -70,17 +84,28 @@ func VisibleEmployeeCount(p Principal, args []any) (string, []any) {
 	return "visible_employee_count(" + params + ")", args
 }
 
-// VisibleDelegated returns an SQL condition on an employee id column that holds when p may see
-// that employee through a delegation: he is among p's delegated employees (Facts.Delegated) and
-// not on p's blacklist, with its arguments appended to args. For a coach, whose reach and links
-// are empty, it is the whole of visible_employees; a list that starts from the user's own
-// delegations (the coach's "Mijn cliënten") tests it on those few rows instead of testing every
-// employee of the tenant against the facts.
-func VisibleDelegated(p Principal, column string, args []any) (string, []any) {
-	n := len(args)
-	args = append(args, binaryIDs(p.Facts.Delegated), [16]byte(p.UserID))
-	return fmt.Sprintf("(%s = ANY ($%d) AND NOT EXISTS (SELECT 1 FROM user_blacklist b WHERE b.user_id = $%d AND b.employee_id = %s))",
-		column, n+1, n+2, column), args
+// DelegatedNow returns an SQL condition on a dossier_delegations alias d and an employees
+// alias e (d's employee) that holds when d is p's delegation running now and lets p see e: the
+// delegation arm of visible_employees (DESIGN.md §4), tested on the delegation row itself: e
+// is in p's reach unless p is a coach (whose reach the delegations are), and not on p's
+// blacklist. A user without delegated employees in his facts (none, or blocked) has none. The
+// arguments are appended to args. A list that starts from the user's own delegations (the
+// coach's "Mijn cliënten") reads them by index with it, instead of testing each against the
+// ids in his facts; a delegation is tested as it stands when the list is read, so one ended
+// since the facts were loaded is gone already.
+func DelegatedNow(p Principal, d, e string, args []any) (string, []any) {
+	if len(p.Facts.Delegated) == 0 {
+		return "false", args
+	}
+	args = append(args, [16]byte(p.UserID))
+	user := len(args)
+	cond := fmt.Sprintf("%[1]s.user_id = $%[3]d AND %[1]s.employee_id = %[2]s.id AND %[1]s.valid_from <= now() AND (%[1]s.ended_at IS NULL OR %[1]s.ended_at > now())"+
+		" AND NOT EXISTS (SELECT 1 FROM user_blacklist b WHERE b.user_id = $%[3]d AND b.employee_id = %[2]s.id)", d, e, user)
+	if p.Kind != KindCoach {
+		args = append(args, binaryIDs(p.Facts.Reach))
+		cond += fmt.Sprintf(" AND %s.employer_id = ANY ($%d)", e, len(args))
+	}
+	return "(" + cond + ")", args
 }
 
 // TenantEmployeeCount is an SQL expression for how many employees the tenant has, from the

@@ -29,7 +29,9 @@ const propertyRuns = 20
 // For random links, blacklists and delegations (and employees moved between departments or
 // deleted after they were counted), every user's employee list is exactly the set of employees
 // whose detail check passes, its total is its length, and both follow DESIGN.md §4 as written
-// out in Go (randomWorld.sees); every count the employer pages show him is the length of the
+// out in Go (randomWorld.sees); the employees his running delegations show him
+// (access.DelegatedNow, the coach's "Mijn cliënten") are those he sees and has a running
+// delegation for; every count the employer pages show him is the length of the
 // list behind it (checkCounts).
 func TestVisibilityProperty(t *testing.T) {
 	t.Parallel()
@@ -170,6 +172,11 @@ func newRandomWorld(rng *rand.Rand) *randomWorld {
 			}
 		}
 		u.links = pick(rng.IntN(16))
+		if u.kind == access.KindCoach && rng.IntN(2) == 0 {
+			// A coach as he usually is: delegations only, whose list access.VisibleEmployees
+			// reads through visible_delegated.
+			u.departments, u.links = map[int]bool{}, map[int]bool{}
+		}
 		u.blacklist = pick(rng.IntN(21))
 		// Blacklist some employees the user reaches by another path too.
 		for i := range w.employees {
@@ -310,10 +317,15 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 	for i, e := range w.employees {
 		index[e.id] = i
 	}
-	var model, detail []int
+	var model, detail, delegatedModel []int
 	byEmployer := make([][]int, w.employers)
 	var byName []int
 	for i, e := range w.employees {
+		if w.sees(u, i) && slices.ContainsFunc(u.delegations, func(d randomDelegation) bool {
+			return d.employee == i && d.from <= 0 && (d.until == nil || *d.until > 0)
+		}) {
+			delegatedModel = append(delegatedModel, i)
+		}
 		if w.sees(u, i) {
 			model = append(model, i)
 			if e.lastName == w.query {
@@ -322,7 +334,7 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 			byEmployer[e.employer] = append(byEmployer[e.employer], i)
 		}
 	}
-	var list []int
+	var list, delegated []int
 	listed := make([][]int, w.employers)
 	var found []int
 	indices := func(ids []uuid.UUID) []int {
@@ -359,6 +371,16 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 		}
 		found = indices(listAll(ctx, t, tx, org.EmployeeFilter{Viewer: p, Query: w.query}, 100))
 		checkCounts(ctx, t, tx, w, p)
+		cond, args := access.DelegatedNow(p, "d", "e", nil)
+		rows, err := tx.Query(ctx, "SELECT DISTINCT e.id FROM dossier_delegations d JOIN employees e ON e.id = d.employee_id WHERE "+cond, args...)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		delegated = indices(ids)
 		return nil
 	})
 	if err != nil {
@@ -388,6 +410,12 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 	}
 	if byName == nil {
 		byName = []int{}
+	}
+	if delegatedModel == nil {
+		delegatedModel = []int{}
+	}
+	if diff := cmp.Diff(delegatedModel, delegated); diff != "" {
+		t.Errorf("%s: employees seen through a running delegation (DelegatedNow) (-rule +query):\n%s", who, diff)
 	}
 	if diff := cmp.Diff(byName, found); diff != "" {
 		t.Errorf("%s: search %q (-rule +list):\n%s", who, w.query, diff)

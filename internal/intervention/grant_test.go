@@ -319,23 +319,40 @@ func TestFindClients(t *testing.T) {
 	if _, err := w.confirm(t, w.deploymentTask(t, w.employee2)); err != nil {
 		t.Fatal(err)
 	}
-	clients := func() []uuid.UUID {
+	page := func(offset, limit int) ([]uuid.UUID, int) {
 		var ids []uuid.UUID
+		var total int
 		p := w.principal(t, w.coachA)
 		w.in(t, func(tx pgx.Tx) error {
-			list, err := intervention.FindClients(ctx, tx, p)
-			for _, c := range list {
+			page, err := intervention.FindClients(ctx, tx, p, offset, limit)
+			for _, c := range page.Clients {
 				ids = append(ids, c.EmployeeID)
-				if c.ProgrammeName != "Loopbaancoaching" || c.TrajectoryID == nil || c.OpenTasks != 3 || c.EndsAt == nil {
+				if c.ProgrammeName != "Loopbaancoaching" || c.TrajectoryID == nil || c.OpenTasks != 3 || c.NextTaskTitle == "" || c.EndsAt == nil {
 					t.Errorf("client = %+v", c)
 				}
 			}
+			total = page.Total
 			return err
 		})
+		return ids, total
+	}
+	clients := func() []uuid.UUID {
+		ids, total := page(0, 50)
+		if total != len(ids) {
+			t.Errorf("clients total = %d, listed %d", total, len(ids))
+		}
 		return ids
 	}
-	if got := clients(); len(got) != 2 {
-		t.Fatalf("clients = %v, want both employees", got)
+	both := clients()
+	if len(both) != 2 {
+		t.Fatalf("clients = %v, want both employees", both)
+	}
+	// Pages of one, by name, each with the total; past the last one none, with the total.
+	for offset, want := range append(both, uuid.Nil) {
+		got, total := page(offset, 1)
+		if total != 2 || (want == uuid.Nil) != (len(got) == 0) || (len(got) == 1 && got[0] != want) {
+			t.Errorf("page at %d = %v of %d, want %v of 2", offset, got, total, want)
+		}
 	}
 	w.exec(t, "INSERT INTO user_blacklist (tenant_id, user_id, employee_id) VALUES (app_tenant(), $1, $2)", w.coachA, w.employee2)
 	if got := clients(); len(got) != 1 || got[0] != w.employee {

@@ -172,11 +172,11 @@ var auditSteps = []auditStep{
 				"participating": {"0"}, "reason": {"Uit dienst"}, "starts_on": {"2026-03-01"}}
 		}, want: []string{audit.CaseUpdated}},
 	{route: "POST /admin/providers", as: adminEmail, path: fixed("/admin/providers"), form: values("name", "Audit Interventies"), want: []string{audit.CaseCreated}},
-	{route: "POST /admin/programmes", as: adminEmail, path: fixed("/admin/programmes"), form: func(f *auditFixture) url.Values {
+	{route: "POST /admin/interventions/programmes", as: adminEmail, path: fixed("/admin/interventions/programmes"), form: func(f *auditFixture) url.Values {
 		return url.Values{"provider_id": {f.id("SELECT id FROM intervention_providers WHERE name = 'Audit Interventies' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")},
 			"name": {"Auditprogramma"}, "price": {"100,00"}, "executor_mode": {"provider"}}
 	}, want: []string{audit.CaseCreated}},
-	{route: "POST /admin/programmes/{id}", as: adminEmail, path: pathOf("/admin/programmes/", "SELECT id FROM programmes WHERE name = 'Auditprogramma' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL"),
+	{route: "POST /admin/interventions/programmes/{id}", as: adminEmail, path: pathOf("/admin/interventions/programmes/", "SELECT id FROM programmes WHERE name = 'Auditprogramma' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL"),
 		form: func(f *auditFixture) url.Values {
 			return url.Values{"provider_id": {f.id("SELECT id FROM intervention_providers WHERE name = 'Audit Interventies' AND $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL")},
 				"name": {"Auditprogramma"}, "price": {"110,00"}, "executor_mode": {"provider"}}

@@ -432,8 +432,13 @@ func TestProgrammesAdmin(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 10)
 	admin := b.login(t, "beheerder@demo.dossierkast.nl")
-	resp, _ := b.get(t, admin, "/admin/programmes")
-	ctrStatus(t, "programmes page", resp, http.StatusOK)
+	resp, _ := b.get(t, admin, "/admin/interventions")
+	ctrStatus(t, "intervention administration", resp, http.StatusOK)
+	// The old programmes screen has moved to the intervention administration.
+	resp, _ = b.get(t, admin, "/admin/programmes")
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/admin/interventions#programmes" {
+		t.Errorf("GET /admin/programmes = %d to %q, want 301 to /admin/interventions#programmes", resp.StatusCode, resp.Header.Get("Location"))
+	}
 
 	before := b.ctrCount(t, "intervention_provider", "")
 	resp, _ = b.ctrPost(t, admin, "/admin/providers", url.Values{"name": {"Werkfit Noord"}})
@@ -443,10 +448,10 @@ func TestProgrammesAdmin(t *testing.T) {
 	ctrStatus(t, "duplicate provider", resp, http.StatusConflict)
 	ctrHasMessage(t, "duplicate provider", doc, "programme.error.provider_duplicate")
 
-	_, doc = b.get(t, admin, "/admin/programmes")
+	_, doc = b.get(t, admin, "/admin/interventions")
 	var providerID string
-	doc.Find("#providers li").Each(func(_ int, s *goquery.Selection) {
-		if s.Text() == "Werkfit Noord" {
+	doc.Find("#providers tr[data-id]").Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Find(".name").Text()) == "Werkfit Noord" {
 			providerID = s.AttrOr("data-id", "")
 		}
 	})
@@ -455,28 +460,28 @@ func TestProgrammesAdmin(t *testing.T) {
 	}
 
 	before = b.ctrCount(t, "programme", "")
-	resp, _ = b.ctrPost(t, admin, "/admin/programmes", url.Values{"provider_id": {providerID}, "name": {"Re-integratie tweede spoor"},
+	resp, _ = b.ctrPost(t, admin, "/admin/interventions/programmes", url.Values{"provider_id": {providerID}, "name": {"Re-integratie tweede spoor"},
 		"price": {"1.250,00"}, "executor_mode": {"provider"}})
 	ctrStatus(t, "create programme", resp, http.StatusSeeOther)
 	ctrExpect(t, "create programme", before, b.ctrCount(t, "programme", ""), ctrCounts{1, 0})
-	_, doc = b.get(t, admin, "/admin/programmes")
-	id := ctrID(t, doc, "#programmes", ".name", "Re-integratie tweede spoor")
-	if got := strings.TrimSpace(doc.Find(`#programmes tr[data-id="` + id.String() + `"] .price`).Text()); got != "€ 1.250,00" {
+	_, doc = b.get(t, admin, "/admin/interventions")
+	id := ctrID(t, doc, "#programme-overview", ".name", "Re-integratie tweede spoor")
+	if got := strings.TrimSpace(doc.Find(`#programme-overview tr[data-id="` + id.String() + `"] .price`).Text()); got != "€ 1.250,00" {
 		t.Errorf("price shows %q", got)
 	}
 
-	resp, doc = b.get(t, admin, "/admin/programmes/"+id.String()+"/edit")
+	resp, doc = b.get(t, admin, "/admin/interventions/programmes/"+id.String()+"/edit")
 	ctrStatus(t, "edit programme", resp, http.StatusOK)
 	if v := doc.Find("#f-price").AttrOr("value", ""); v != "1.250,00" {
 		t.Errorf("edit form shows price %q", v)
 	}
 	before = b.ctrCount(t, "programme", "")
-	resp, _ = b.ctrPost(t, admin, "/admin/programmes/"+id.String(), url.Values{"provider_id": {providerID},
+	resp, _ = b.ctrPost(t, admin, "/admin/interventions/programmes/"+id.String(), url.Values{"provider_id": {providerID},
 		"name": {"Re-integratie tweede spoor"}, "price": {"1400"}, "executor_mode": {"own"}})
 	ctrStatus(t, "update programme", resp, http.StatusSeeOther)
 	ctrExpect(t, "update programme", before, b.ctrCount(t, "programme", ""), ctrCounts{1, 0})
-	_, doc = b.get(t, admin, "/admin/programmes")
-	row := doc.Find(`#programmes tr[data-id="` + id.String() + `"]`)
+	_, doc = b.get(t, admin, "/admin/interventions")
+	row := doc.Find(`#programme-overview tr[data-id="` + id.String() + `"]`)
 	if got := strings.TrimSpace(row.Find(".price").Text()); got != "€ 1.400,00" {
 		t.Errorf("price after update shows %q", got)
 	}
@@ -485,11 +490,11 @@ func TestProgrammesAdmin(t *testing.T) {
 	}
 
 	before = b.ctrCount(t, "programme", "")
-	resp, doc = b.ctrPost(t, admin, "/admin/programmes", url.Values{"provider_id": {providerID}, "name": {"Duur"},
+	resp, doc = b.ctrPost(t, admin, "/admin/interventions/programmes", url.Values{"provider_id": {providerID}, "name": {"Duur"},
 		"price": {"veel"}, "executor_mode": {"provider"}})
 	ctrStatus(t, "bad price", resp, http.StatusUnprocessableEntity)
 	ctrHasMessage(t, "bad price", doc, "programme.error.price")
-	resp, doc = b.ctrPost(t, admin, "/admin/programmes", url.Values{"provider_id": {providerID}, "name": {"Re-integratie tweede spoor"},
+	resp, doc = b.ctrPost(t, admin, "/admin/interventions/programmes", url.Values{"provider_id": {providerID}, "name": {"Re-integratie tweede spoor"},
 		"executor_mode": {"provider"}})
 	ctrStatus(t, "duplicate programme", resp, http.StatusConflict)
 	ctrHasMessage(t, "duplicate programme", doc, "programme.error.duplicate")
@@ -498,17 +503,17 @@ func TestProgrammesAdmin(t *testing.T) {
 	b.inTenant(t, func(tx pgx.Tx) error {
 		return tx.QueryRow(context.Background(), "SELECT id::text FROM users WHERE email = 'coach@demo.dossierkast.nl'").Scan(&coach)
 	})
-	resp, doc = b.ctrPost(t, admin, "/admin/programmes", url.Values{"provider_id": {providerID}, "name": {"Coaching"},
+	resp, doc = b.ctrPost(t, admin, "/admin/interventions/programmes", url.Values{"provider_id": {providerID}, "name": {"Coaching"},
 		"executor_mode": {"own"}, "executor_user_id": {coach}})
 	ctrStatus(t, "executor of another provider", resp, http.StatusUnprocessableEntity)
 	ctrHasMessage(t, "executor of another provider", doc, "programme.error.executor")
 	ctrExpect(t, "refused programmes", before, b.ctrCount(t, "programme", ""), ctrCounts{0, 0})
 
 	cm := b.login(t, "casemanager@demo.dossierkast.nl")
-	resp, _ = b.get(t, cm, "/admin/programmes")
+	resp, _ = b.get(t, cm, "/admin/interventions")
 	ctrStatus(t, "casemanager reads programmes", resp, http.StatusForbidden)
 	resp, _ = b.ctrPost(t, cm, "/admin/providers", url.Values{"name": {"Nieuw"}})
 	ctrStatus(t, "casemanager creates provider", resp, http.StatusForbidden)
-	resp, _ = b.ctrPost(t, cm, "/admin/programmes/"+id.String(), url.Values{"name": {"X"}})
+	resp, _ = b.ctrPost(t, cm, "/admin/interventions/programmes/"+id.String(), url.Values{"name": {"X"}})
 	ctrStatus(t, "casemanager edits programme", resp, http.StatusForbidden)
 }

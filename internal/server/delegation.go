@@ -10,6 +10,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/org"
+	"github.com/dossierkast/dossierkast/web/page/employee"
 )
 
 // Ending a dossier delegation early, or moving its end date (delegations.grant).
@@ -26,7 +27,8 @@ func (s *Server) delegationAction(r *http.Request, fn func(tx pgx.Tx, e org.Empl
 	return s.inCaseAction(r, "delegation", may, load, func(tx pgx.Tx, e org.Employee) error { return fn(tx, e, id) })
 }
 
-// endDelegation ends a running delegation now (reason revoked, optional note).
+// endDelegation ends a running delegation now (reason revoked, optional note). A refused end
+// shows the employee page again with the form's message.
 func (s *Server) endDelegation(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
@@ -35,7 +37,9 @@ func (s *Server) endDelegation(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.delegationAction(r, func(tx pgx.Tx, e org.Employee, id uuid.UUID) error {
 		return access.EndDelegation(r.Context(), tx, editor(r), e.ID, id, note)
 	})
-	if err != nil {
+	if errs, status, ok := formErrors(r, err); ok && e.ID != uuid.Nil {
+		return s.renderRefusedDelegation(w, r, status, e, employee.DelegationForm{Note: note, Errors: errs})
+	} else if err != nil {
 		return err
 	}
 	s.flash(r, "flash.delegation_ended")
@@ -43,7 +47,8 @@ func (s *Server) endDelegation(w http.ResponseWriter, r *http.Request) error {
 }
 
 // setDelegationEnd moves the end date of a running delegation: access runs through the chosen
-// day (empty: until its trajectory closes).
+// day (empty: until its trajectory closes). A refused date shows the employee page again with
+// the field's message.
 func (s *Server) setDelegationEnd(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
@@ -60,9 +65,22 @@ func (s *Server) setDelegationEnd(w http.ResponseWriter, r *http.Request) error 
 		}
 		return access.SetDelegationEnd(r.Context(), tx, editor(r), e.ID, id, endsAt)
 	})
-	if err != nil {
+	if errs, status, ok := formErrors(r, err); ok && e.ID != uuid.Nil {
+		return s.renderRefusedDelegation(w, r, status, e, employee.DelegationForm{EndsAt: f.str("ends_at"), Errors: errs})
+	} else if err != nil {
 		return err
 	}
 	s.flash(r, "flash.saved")
 	return redirect(w, r, "/employees/"+e.ID.String()+"#delegations")
+}
+
+// renderRefusedDelegation shows employee e's page with the refused form of the delegation {id}.
+func (s *Server) renderRefusedDelegation(w http.ResponseWriter, r *http.Request, status int, e org.Employee,
+	form employee.DelegationForm) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	form.ID = id
+	return s.renderEmployee(w, r, status, func(pgx.Tx) (uuid.UUID, error) { return e.ID, nil }, form)
 }

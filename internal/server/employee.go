@@ -81,10 +81,17 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 // and, for those who manage access, its delegations. The view is recorded (NEN 7513: who saw
 // which dossier when), like that of every tab.
 func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
+	return s.renderEmployee(w, r, http.StatusOK, pathEmployee(r), employee.DelegationForm{})
+}
+
+// renderEmployee shows the overview of the employee load finds, with refused, the delegation
+// form of a refused change, and its messages.
+func (s *Server) renderEmployee(w http.ResponseWriter, r *http.Request, status int, load func(pgx.Tx) (uuid.UUID, error),
+	refused employee.DelegationForm) error {
 	c := mustCurrent(r)
 	p := employee.ShowPage{CanManage: access.ManageOrganisation(c.Principal) == nil, Now: time.Now(),
-		CanEndDelegations: access.Require(c.Principal, access.DelegationsGrant) == nil}
-	e, err := s.inDossier(r, "overview", func(tx pgx.Tx, e org.Employee) (err error) {
+		CanEndDelegations: access.Require(c.Principal, access.DelegationsGrant) == nil, Refused: refused}
+	e, err := s.inCaseDossier(r, "overview", load, func(tx pgx.Tx, e org.Employee) (err error) {
 		p.Delegations, p.ShowDelegations, err = delegationsFor(r.Context(), tx, c.Principal, e)
 		return err
 	})
@@ -93,7 +100,7 @@ func (s *Server) showEmployee(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.Employee = e
 	p.Page = s.page(r, "employee.title", e.FullName())
-	return s.render(w, r, http.StatusOK, employee.Show(p))
+	return s.render(w, r, status, employee.Show(p))
 }
 
 func (s *Server) showEmployeeDocuments(w http.ResponseWriter, r *http.Request) error {

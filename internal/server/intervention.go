@@ -11,6 +11,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
 	"github.com/dossierkast/dossierkast/internal/intervention"
+	"github.com/dossierkast/dossierkast/internal/org"
 	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
@@ -21,15 +22,32 @@ func (s *Server) showInterventions(w http.ResponseWriter, r *http.Request) error
 	if err := access.Require(mustCurrent(r).Principal, access.InterventionsManage); err != nil {
 		return err
 	}
-	return s.renderInterventions(w, r, http.StatusOK, nil, nil)
+	return s.renderInterventions(w, r, http.StatusOK, interventionForms{})
 }
 
-// renderInterventions shows the page with the errors of a refused settings form or of one
-// provider's executor form (providerErrs: provider id → message key).
-func (s *Server) renderInterventions(w http.ResponseWriter, r *http.Request, status int, settingsErrs map[string]string,
-	providerErrs map[string]string) error {
+// interventionForms is what the forms of the intervention administration bring back: the
+// errors of a refused settings form, of one provider's executor form (executorErrs: provider
+// id → message key), of the new-provider form (with the name as typed), and the programme
+// form's draft (its ID set when editing) with its errors.
+type interventionForms struct {
+	settingsErrs  map[string]string
+	executorErrs  map[string]string
+	providerName  string
+	providerErrs  map[string]string
+	programme     programmeDraft
+	programmeErrs map[string]string
+}
+
+// renderInterventions shows the intervention administration with forms as they come back.
+func (s *Server) renderInterventions(w http.ResponseWriter, r *http.Request, status int, forms interventionForms) error {
 	c := mustCurrent(r)
-	p := admin.InterventionsPage{Page: s.page(r, "intervention.admin_title"), SettingsErrors: settingsErrs}
+	d := forms.programme
+	p := admin.InterventionsPage{Page: s.page(r, "intervention.admin_title"), SettingsErrors: forms.settingsErrs,
+		ProviderName: forms.providerName, ProviderErrors: forms.providerErrs,
+		Form: admin.ProgrammeForm{Action: "/admin/interventions/programmes", Programme: d.Programme, Price: d.Price, Errors: forms.programmeErrs}}
+	if d.ID != uuid.Nil {
+		p.Form.Action = "/admin/interventions/programmes/" + d.ID.String()
+	}
 	err := s.inTenant(r, func(tx pgx.Tx) error {
 		settings, err := intervention.FindSettings(r.Context(), tx)
 		if err != nil {
@@ -56,9 +74,10 @@ func (s *Server) renderInterventions(w http.ResponseWriter, r *http.Request, sta
 		byID := map[uuid.UUID]intervention.Provider{}
 		for _, v := range providers {
 			byID[v.ID] = v
+			p.ProviderList = append(p.ProviderList, org.Provider{ID: v.ID, Name: v.Name})
 			row := admin.ProviderRow{ID: v.ID, Name: v.Name, HasExecutor: v.ExecutorUserID != nil,
 				Visible: access.CanSeeExecutor(c.Principal, v.ID), CanSet: access.CanSetExecutor(c.Principal, v.ID) == nil,
-				Error: providerErrs[v.ID.String()]}
+				Error: forms.executorErrs[v.ID.String()]}
 			if row.Visible {
 				row.ExecutorName = v.ExecutorName
 			}
@@ -70,6 +89,12 @@ func (s *Server) renderInterventions(w http.ResponseWriter, r *http.Request, sta
 				}
 			}
 			p.Providers = append(p.Providers, row)
+		}
+		// The programme form offers as its own executor only the users the viewer may see.
+		for _, x := range executors {
+			if access.CanSeeExecutor(c.Principal, x.ProviderID) {
+				p.Form.Executors = append(p.Form.Executors, x)
+			}
 		}
 		programmes, err := casefile.FindProgrammes(r.Context(), tx)
 		if err != nil {
@@ -108,7 +133,7 @@ func (s *Server) setGuidanceProtocol(w http.ResponseWriter, r *http.Request) err
 		})
 	}
 	if errs, status, ok := formErrors(r, err); ok {
-		return s.renderInterventions(w, r, status, errs, nil)
+		return s.renderInterventions(w, r, status, interventionForms{settingsErrs: errs})
 	} else if err != nil {
 		return err
 	}
@@ -147,7 +172,7 @@ func (s *Server) setProviderExecutor(w http.ResponseWriter, r *http.Request) err
 		if msg == "" {
 			msg = "error.choose"
 		}
-		return s.renderInterventions(w, r, status, nil, map[string]string{id.String(): msg})
+		return s.renderInterventions(w, r, status, interventionForms{executorErrs: map[string]string{id.String(): msg}})
 	} else if err != nil {
 		return err
 	}

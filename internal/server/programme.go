@@ -3,19 +3,16 @@ package server
 import (
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/apperr"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
-	"github.com/dossierkast/dossierkast/internal/i18n"
-	"github.com/dossierkast/dossierkast/internal/org"
-	"github.com/dossierkast/dossierkast/web/page/admin"
 )
 
-// Intervention providers and their programmes, for users with interventions.manage.
+// Intervention providers and their programmes, for users with interventions.manage, on the
+// intervention administration (renderInterventions).
 
 // programmeDraft is what the programme form shows: a programme and the price as typed.
 type programmeDraft struct {
@@ -23,11 +20,11 @@ type programmeDraft struct {
 	Price string
 }
 
-func (s *Server) listProgrammes(w http.ResponseWriter, r *http.Request) error {
-	if err := access.Require(mustCurrent(r).Principal, access.InterventionsManage); err != nil {
-		return err
-	}
-	return s.renderProgrammes(w, r, http.StatusOK, programmeDraft{}, nil, "", nil)
+// redirectProgrammes sends the old programmes screen to the intervention administration,
+// where providers and programmes are managed now.
+func (s *Server) redirectProgrammes(w http.ResponseWriter, r *http.Request) error {
+	http.Redirect(w, r, "/admin/interventions#programmes", http.StatusMovedPermanently)
+	return nil
 }
 
 func (s *Server) editProgramme(w http.ResponseWriter, r *http.Request) error {
@@ -46,43 +43,7 @@ func (s *Server) editProgramme(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Price = casefile.FormatPrice(d.PriceCents)
-	return s.renderProgrammes(w, r, http.StatusOK, d, nil, "", nil)
-}
-
-// renderProgrammes shows the providers and programmes with the programme form for draft (its ID
-// set when editing) and errs, and the new-provider form with providerName and providerErrs.
-func (s *Server) renderProgrammes(w http.ResponseWriter, r *http.Request, status int, draft programmeDraft, errs map[string]string,
-	providerName string, providerErrs map[string]string) error {
-	p := admin.ProgrammesPage{Page: s.page(r, "programme.admin_title"), ProviderName: providerName, ProviderErrors: providerErrs,
-		Form: admin.ProgrammeForm{Action: "/admin/programmes", Programme: draft.Programme, Price: draft.Price, Errors: errs}}
-	if draft.ID != uuid.Nil {
-		p.Form.Action = "/admin/programmes/" + draft.ID.String()
-	}
-	err := s.inTenant(r, func(tx pgx.Tx) (err error) {
-		if p.Providers, err = org.FindProviders(r.Context(), tx); err != nil {
-			return err
-		}
-		if p.Programmes, err = casefile.FindProgrammes(r.Context(), tx); err != nil {
-			return err
-		}
-		viewer := mustCurrent(r).Principal
-		for i, g := range p.Programmes {
-			if g.ExecutorName != "" && !access.CanSeeExecutor(viewer, g.ProviderID) {
-				p.Programmes[i].ExecutorName = i18n.T(r.Context(), "intervention.executor_hidden")
-			}
-		}
-		executors, err := casefile.FindExecutors(r.Context(), tx)
-		for _, x := range executors {
-			if access.CanSeeExecutor(viewer, x.ProviderID) {
-				p.Form.Executors = append(p.Form.Executors, x)
-			}
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return s.render(w, r, status, admin.Programmes(p))
+	return s.renderInterventions(w, r, http.StatusOK, interventionForms{programme: d})
 }
 
 func (s *Server) createProgramme(w http.ResponseWriter, r *http.Request) error {
@@ -148,12 +109,12 @@ func (s *Server) saveProgramme(w http.ResponseWriter, r *http.Request, editing b
 		return err
 	}
 	if errs, status, ok := formErrors(r, err); ok {
-		return s.renderProgrammes(w, r, status, d, errs, "", nil)
+		return s.renderInterventions(w, r, status, interventionForms{programme: d, programmeErrs: errs})
 	} else if err != nil {
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/admin/programmes")
+	return redirect(w, r, "/admin/interventions#programmes")
 }
 
 func (s *Server) createProvider(w http.ResponseWriter, r *http.Request) error {
@@ -169,10 +130,10 @@ func (s *Server) createProvider(w http.ResponseWriter, r *http.Request) error {
 		return err
 	})
 	if errs, status, ok := formErrors(r, err); ok {
-		return s.renderProgrammes(w, r, status, programmeDraft{}, nil, name, errs)
+		return s.renderInterventions(w, r, status, interventionForms{providerName: name, providerErrs: errs})
 	} else if err != nil {
 		return err
 	}
 	s.flash(r, "flash.saved")
-	return redirect(w, r, "/admin/programmes")
+	return redirect(w, r, "/admin/interventions#programmes")
 }

@@ -135,8 +135,8 @@ var routeRefusals = map[string]outsiderRefusal{
 	"POST /employees/{id}/policies/{pid}":                   {hidden: true, missing: reader},
 	"GET /employees/{id}/policies/{pid}/delete":             {hidden: true, missing: reader},
 	"POST /employees/{id}/policies/{pid}/delete":            {hidden: true, missing: reader},
-	"GET /admin/programmes/{id}/edit":                       {missing: reader, why: tenantWide},
-	"POST /admin/programmes/{id}":                           {missing: reader, why: tenantWide},
+	"GET /admin/interventions/programmes/{id}/edit":         {missing: reader, why: tenantWide},
+	"POST /admin/interventions/programmes/{id}":             {missing: reader, why: tenantWide},
 	"POST /admin/providers/{id}/executor":                   {missing: reader, why: tenantWide},
 	"POST /delegations/{id}/end":                            {hidden: true, missing: reader},
 	"POST /delegations/{id}/end-date":                       {hidden: true, missing: reader},
@@ -183,6 +183,9 @@ func routeParam(pattern, param string) string {
 	parent := segs[0]
 	if parent == "admin" {
 		parent += "/" + segs[1]
+		if segs[1] == "interventions" && len(segs) > 2 {
+			parent += "/" + segs[2]
+		}
 	}
 	switch param {
 	case "aid":
@@ -201,7 +204,7 @@ func routeParam(pattern, param string) string {
 	}
 	return map[string]string{"employers": "employer", "employees": "employee", "departments": "department",
 		"documents": "document", "trajectories": "trajectory", "tasks": "task", "appointments": "appointment",
-		"consultations": "consultation", "admin/programmes": "programme", "admin/users": "user",
+		"consultations": "consultation", "admin/interventions/programmes": "programme", "admin/users": "user",
 		"admin/roles": "role", "admin/categories": "category", "admin/jobs": "job", "exports": "export",
 		"admin/providers": "provider", "delegations": "delegation", "admin/datastreams": "datastream_account",
 		"admin/audit": "audit"}[parent]
