@@ -65,7 +65,9 @@ CREATE POLICY tenant_isolation ON employee_search_words USING (tenant_id = app_t
 -- employee_search_words_apply writes the words of the statement's employees: all of them on
 -- insert, on update those whose searched fields, employer or department changed (the rows
 -- are replaced), none left on delete. Once per statement, set-based, so a bulk load pays one
--- INSERT … SELECT rather than a call per employee.
+-- INSERT … SELECT rather than a call per employee, its rows in the order of
+-- employee_search_words_walk: inserted in that order, neighbours land on the same index pages
+-- (half the time of 500,000 rows in random order).
 -- +goose StatementBegin
 CREATE FUNCTION employee_search_words_apply() RETURNS trigger
     LANGUAGE plpgsql AS $$
@@ -86,7 +88,8 @@ BEGIN
                                         || n.personnel_number || ' ' || n.bsn) AS ws
         CROSS JOIN LATERAL unnest(ws) WITH ORDINALITY AS w (word, i)
         WHERE (n.first_name, n.name_prefix, n.last_name, n.personnel_number, n.bsn, n.employer_id, n.department_id)
-              IS DISTINCT FROM (o.first_name, o.name_prefix, o.last_name, o.personnel_number, o.bsn, o.employer_id, o.department_id);
+              IS DISTINCT FROM (o.first_name, o.name_prefix, o.last_name, o.personnel_number, o.bsn, o.employer_id, o.department_id)
+        ORDER BY 1, 3, 5, 6, 2;
         RETURN NULL;
     END IF;
     INSERT INTO employee_search_words (tenant_id, employee_id, word, prev_word, last_name, first_name, employer_id, department_id)
@@ -94,7 +97,8 @@ BEGIN
     FROM new_rows n
     CROSS JOIN LATERAL search_words(n.first_name || ' ' || n.name_prefix || ' ' || n.last_name || ' '
                                     || n.personnel_number || ' ' || n.bsn) AS ws
-    CROSS JOIN LATERAL unnest(ws) WITH ORDINALITY AS w (word, i);
+    CROSS JOIN LATERAL unnest(ws) WITH ORDINALITY AS w (word, i)
+    ORDER BY 1, 3, 5, 6, 2;
     RETURN NULL;
 END
 $$;
@@ -112,7 +116,8 @@ SELECT e.tenant_id, e.id, w.word, ws[w.i - 1], e.last_name, e.first_name, e.empl
 FROM employees e
 CROSS JOIN LATERAL search_words(e.first_name || ' ' || e.name_prefix || ' ' || e.last_name || ' '
                                 || e.personnel_number || ' ' || e.bsn) AS ws
-CROSS JOIN LATERAL unnest(ws) WITH ORDINALITY AS w (word, i);
+CROSS JOIN LATERAL unnest(ws) WITH ORDINALITY AS w (word, i)
+ORDER BY 1, 3, 5, 6, 2;
 
 -- visible_employee_search: the first p_limit employees a user with these facts may see (the
 -- rule of visible_employees, to the letter) each of whose typed words (search_words of
@@ -120,8 +125,11 @@ CROSS JOIN LATERAL unnest(ws) WITH ORDINALITY AS w (word, i);
 -- starts, then last name, first name and id. p_employer and p_department, when set, narrow the
 -- search to that employer or department. It walks employee_search_words_walk from the first
 -- word the longest typed word starts and tests each row, from the index alone, against the
--- facts, the blacklist (hashed once) and the other typed words, so it reads about as many
--- rows as it returns divided by the share of the tenant the user sees, never every match.
+-- facts, the blacklist and the other typed words, so it reads about as many rows as it
+-- returns divided by the share of the tenant the user sees, never every match. The long lists
+-- among the facts (linked departments and employees, delegations) and the blacklist are asked
+-- as IN (subquery), which PostgreSQL hashes once per call: = ANY of an array parameter
+-- compares with every element for every row (40 linked departments: 2 ms of 5,000 rows).
 -- PL/pgSQL keeps the plan for the session; the plan is the same whatever the words and facts.
 -- It runs as the caller, under row-level security: every condition the index serves is
 -- leakproof.
@@ -152,8 +160,9 @@ BEGIN
       AND (p_employer IS NULL OR s.employer_id = p_employer)
       AND (p_department IS NULL OR s.department_id = p_department)
       AND (s.employer_id = ANY (p_all_employers)
-           OR ((s.department_id = ANY (p_departments) OR s.employee_id = ANY (p_employees)) AND s.employer_id = ANY (p_reach))
-           OR s.employee_id = ANY (p_delegated))
+           OR ((s.department_id IN (SELECT unnest(p_departments)) OR s.employee_id IN (SELECT unnest(p_employees)))
+               AND s.employer_id = ANY (p_reach))
+           OR s.employee_id IN (SELECT unnest(p_delegated)))
       AND s.employee_id NOT IN (SELECT b.employee_id FROM user_blacklist b WHERE b.user_id = p_user_id)
       AND NOT EXISTS (SELECT 1 FROM unnest(v_others) AS o (w)
                       WHERE NOT EXISTS (SELECT 1 FROM employee_search_words x

@@ -145,6 +145,11 @@ type EmployeeFilter struct {
 	MaxCount int
 }
 
+// SearchWordsTable holds the employees' search words (migration 00026). The search reads its
+// index alone (an index-only scan), which needs the visibility map: after a bulk load, vacuum
+// it (database.Analyze) when autovacuum may not come round first.
+const SearchWordsTable = "employee_search_words"
+
 // SearchCountLimit is how many matches a search counts by default: a search that finds more
 // says "more than" (EmployeePage.More) rather than counting every match of a common name.
 const SearchCountLimit = 1000
