@@ -170,7 +170,7 @@ func BenchmarkEngine100k(b *testing.B) {
 		// to show that they use indexes: summaries in the log, whole plans on standard output
 		// (the benchmark log keeps only ten lines). No figures.
 		b.Logf("dataset: %d employees in %d departments, the user sees %d; loaded in %v",
-			accesstest.Employees, accesstest.Departments, ds.Visible, ds.LoadTime.Round(time.Millisecond))
+			ds.Employees, accesstest.Departments, ds.Visible, ds.LoadTime.Round(time.Millisecond))
 		for range b.N {
 			plans, err := accesstest.Plans(ctx, ds.DB.OwnerURL, ds.TenantID, 10, []string{"visible_", "access_facts", "can_see_employee"}, func(tx pgx.Tx) error {
 				if _, _, err := org.LoadPrincipal(ctx, tx, ds.TenantID, ds.UserID); err != nil {

@@ -64,16 +64,27 @@ func delegatedOnly(f Facts) bool {
 	return len(f.AllEmployers) == 0 && len(f.Departments) == 0 && len(f.Employees) == 0
 }
 
-// VisibleEmployeeSearch returns a FROM item holding the employees p may see whose search text
-// holds every pattern (SearchPatterns), with the columns id, employer_id, department_id,
-// last_name and first_name: the SQL function visible_employee_search, which applies the rule of
-// visible_employees to the rows the trigram index finds, in one pass. The patterns and then
-// p's facts are appended to args.
-func VisibleEmployeeSearch(p Principal, patterns []string, args []any) (string, []any) {
-	args = append(args, patterns)
+// VisibleEmployeeSearch returns a FROM item holding, in the order a search shows them, the ids
+// of the first limit employees p may see each of whose words the query's words start (a word
+// of his first name, name prefix, last name, personnel number or BSN; split as the SQL function
+// search_words splits), narrowed to employerID and departmentID when they are set: the SQL
+// function visible_employee_search, which applies the rule of visible_employees to the rows of
+// the search index it walks. Its one column is the id; WITH ORDINALITY numbers the order. The
+// query, filters and limit and then p's facts are appended to args.
+func VisibleEmployeeSearch(p Principal, query string, employerID, departmentID *uuid.UUID, limit int, args []any) (string, []any) {
 	n := len(args)
+	args = append(args, query, optionalID(employerID), optionalID(departmentID), limit)
 	params, args := visibleArgs(p, args)
-	return fmt.Sprintf("visible_employee_search($%d, %s)", n, params), args
+	return fmt.Sprintf("visible_employee_search($%d, $%d, $%d, $%d, %s)", n+1, n+2, n+3, n+4, params), args
+}
+
+// optionalID is id in binary for pgx, or NULL.
+func optionalID(id *uuid.UUID) *[16]byte {
+	if id == nil {
+		return nil
+	}
+	b := [16]byte(*id)
+	return &b
 }
 
 // VisibleEmployeeCount returns an SQL expression for how many employees p may see, with its

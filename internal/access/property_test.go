@@ -1,14 +1,17 @@
 package access_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
@@ -31,8 +34,9 @@ const propertyRuns = 20
 // whose detail check passes, its total is its length, and both follow DESIGN.md §4 as written
 // out in Go (randomWorld.sees); the employees his running delegations show him
 // (access.DelegatedNow, the coach's "Mijn cliënten") are those he sees and has a running
-// delegation for; every count the employer pages show him is the length of the
-// list behind it (checkCounts).
+// delegation for; every count the employer pages show him is the length of the list behind it
+// (checkCounts); every search finds, in search order, the employees he sees whose words the
+// typed words start, with a capped count where asked (checkSearches).
 func TestVisibilityProperty(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
@@ -63,8 +67,10 @@ func TestVisibilityProperty(t *testing.T) {
 }
 
 var (
-	propertyLastNames  = []string{"Jansen", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "Bos", "Vos", "Peters", "Dekker"}
-	propertyFirstNames = []string{"Anna", "Bram", "Daan", "Fleur", "Lotte", "Sem", "Tess", "Noor"}
+	propertyLastNames = []string{"Jansen", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "Bos", "Vos", "Peters", "Dekker",
+		"Blom", "Blomberg", "Blommestein", "Blom-de Vries", "Vries", "d'Ancona", "El Amrani", "Smits"}
+	propertyFirstNames = []string{"Anna", "Bram", "Daan", "Fleur", "Lotte", "Sem", "Tess", "Noor", "Jan", "Zoë", "Blommie"}
+	propertyPrefixes   = []string{"", "", "", "van", "de", "van der", "'t"}
 )
 
 type randomEmployee struct {
@@ -73,10 +79,15 @@ type randomEmployee struct {
 	department int // index in departments, -1: none
 	lastName   string
 	firstName  string
+	namePrefix string
 	// After the world is stored, some employees move to another department (moveTo, -1: none)
 	// and some are deleted, so employee_counts is kept by updates and deletes as well.
 	moved, deleted bool
 	moveTo         int
+	// Some are renamed (to renameTo; lastName is the name before until then) and some get a
+	// new e-mail address, which leaves their search words as they were.
+	renameTo string
+	mailed   bool
 }
 
 // departmentNow is the employee's department after the moves.
@@ -112,7 +123,8 @@ type randomWorld struct {
 	users         []*randomUser
 	employerIDs   []uuid.UUID
 	departmentIDs []uuid.UUID
-	query         string // a last name to search for
+	query         string   // a last name to search for
+	searches      []string // what users type in the search field
 }
 
 func newRandomWorld(rng *rand.Rand) *randomWorld {
@@ -124,8 +136,9 @@ func newRandomWorld(rng *rand.Rand) *randomWorld {
 	}
 	for range 150 + rng.IntN(151) {
 		e := randomEmployee{employer: rng.IntN(w.employers), department: -1,
-			lastName:  propertyLastNames[rng.IntN(len(propertyLastNames))],
-			firstName: propertyFirstNames[rng.IntN(len(propertyFirstNames))]}
+			lastName:   propertyLastNames[rng.IntN(len(propertyLastNames))],
+			firstName:  propertyFirstNames[rng.IntN(len(propertyFirstNames))],
+			namePrefix: propertyPrefixes[rng.IntN(len(propertyPrefixes))]}
 		if rng.IntN(10) > 0 {
 			var own []int
 			for d, employer := range w.departments {
@@ -148,9 +161,14 @@ func newRandomWorld(rng *rand.Rand) *randomWorld {
 			}
 		}
 		e.deleted = rng.IntN(30) == 0
+		if rng.IntN(15) == 0 {
+			e.renameTo = propertyLastNames[rng.IntN(len(propertyLastNames))]
+		}
+		e.mailed = rng.IntN(10) == 0
 		w.employees = append(w.employees, e)
 	}
 	w.query = propertyLastNames[rng.IntN(len(propertyLastNames))]
+	w.searches = randomSearches(rng, w)
 	pick := func(n int) map[int]bool {
 		set := map[int]bool{}
 		for range n {
@@ -227,9 +245,9 @@ func (w *randomWorld) store(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) 
 			if e.department >= 0 {
 				department = &w.departmentIDs[e.department]
 			}
-			b.Queue(`INSERT INTO employees (tenant_id, id, employer_id, department_id, personnel_number, first_name, last_name)
-				VALUES (app_tenant(), $1, $2, $3, $4, $5, $6)`,
-				e.id, w.employerIDs[e.employer], department, fmt.Sprint(i+1), e.firstName, e.lastName)
+			b.Queue(`INSERT INTO employees (tenant_id, id, employer_id, department_id, personnel_number, first_name, name_prefix, last_name)
+				VALUES (app_tenant(), $1, $2, $3, $4, $5, $6, $7)`,
+				e.id, w.employerIDs[e.employer], department, fmt.Sprint(i+1), e.firstName, e.namePrefix, e.lastName)
 		}
 		for _, u := range w.users {
 			rights := []access.Right{access.EmployerDossierView}
@@ -269,11 +287,20 @@ func (w *randomWorld) store(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) 
 			t.Fatalf("store the world: %v", err)
 		}
 	})
-	// The moves and deletions, each one statement over many rows, after the inserts committed.
+	// The moves, renames, new addresses and deletions, each one statement over many rows, after
+	// the inserts committed.
 	build(t, pool, tenant, func(f *fixture) {
-		var moved, to []string
-		var deleted []uuid.UUID
-		for _, e := range w.employees {
+		var moved, to, renamed, names []string
+		var deleted, mailed []uuid.UUID
+		for i := range w.employees {
+			e := &w.employees[i]
+			if e.renameTo != "" {
+				renamed, names = append(renamed, e.id.String()), append(names, e.renameTo)
+				e.lastName = e.renameTo
+			}
+			if e.mailed {
+				mailed = append(mailed, e.id)
+			}
 			if e.moved {
 				moved = append(moved, e.id.String())
 				to = append(to, "")
@@ -287,6 +314,9 @@ func (w *randomWorld) store(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID) 
 		}
 		f.exec(`UPDATE employees e SET department_id = NULLIF(m.department, '')::uuid
 			FROM unnest($1::text[], $2::text[]) AS m (id, department) WHERE e.id = m.id::uuid`, moved, to)
+		f.exec(`UPDATE employees e SET last_name = m.name
+			FROM unnest($1::text[], $2::text[]) AS m (id, name) WHERE e.id = m.id::uuid`, renamed, names)
+		f.exec("UPDATE employees SET email = 'nieuw@example.nl' WHERE id = ANY ($1)", mailed)
 		f.exec("DELETE FROM employees WHERE id = ANY ($1)", deleted)
 	})
 }
@@ -328,7 +358,7 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 		}
 		if w.sees(u, i) {
 			model = append(model, i)
-			if e.lastName == w.query {
+			if w.matches(i, w.query) {
 				byName = append(byName, i)
 			}
 			byEmployer[e.employer] = append(byEmployer[e.employer], i)
@@ -381,6 +411,7 @@ func (w *randomWorld) check(t *testing.T, pool *pgxpool.Pool, tenant uuid.UUID, 
 			return err
 		}
 		delegated = indices(ids)
+		checkSearches(ctx, t, tx, w, tenant, u, p)
 		return nil
 	})
 	if err != nil {
@@ -448,6 +479,150 @@ func checkCounts(ctx context.Context, t *testing.T, tx pgx.Tx, w *randomWorld, p
 			id := w.departmentIDs[d]
 			if n := len(listAll(ctx, t, tx, org.EmployeeFilter{Viewer: p, DepartmentID: &id}, 100)); byDepartment[id] != n {
 				t.Errorf("EmployeeCounts counts %d employees in department %d, the list shows %d", byDepartment[id], d, n)
+			}
+		}
+	}
+}
+
+// searchSeparators are where search_words (migration 00026) splits a name into words.
+const searchSeparators = " \t\n\r\u00a0\U0010ffff'’‘`.,/()-"
+
+// searchWords is search_words in Go: the lower-case words of s.
+func searchWords(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return strings.ContainsRune(searchSeparators, r) })
+}
+
+// words are the words of employee i that a search compares with what is typed.
+func (w *randomWorld) words(i int) []string {
+	e := w.employees[i]
+	return searchWords(strings.Join([]string{e.firstName, e.namePrefix, e.lastName, fmt.Sprint(i + 1)}, " "))
+}
+
+// matches reports whether every word of query starts a word of employee i.
+func (w *randomWorld) matches(i int, query string) bool {
+	typed := searchWords(query)
+	if len(typed) == 0 {
+		return false
+	}
+	for _, q := range typed {
+		if !slices.ContainsFunc(w.words(i), func(word string) bool { return strings.HasPrefix(word, q) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// searchOrder sorts the employees a search finds as it shows them: by the first of each one's
+// words (in byte order) that the longest typed word starts (of equally long ones the first in
+// byte order), then by last name, first name and id.
+func (w *randomWorld) searchOrder(found []int, query string) {
+	typed := searchWords(query)
+	slices.SortFunc(typed, func(a, b string) int {
+		if c := utf8.RuneCountInString(b) - utf8.RuneCountInString(a); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	key := func(i int) string {
+		words := w.words(i)
+		slices.Sort(words)
+		for _, word := range words {
+			if strings.HasPrefix(word, typed[0]) {
+				return word
+			}
+		}
+		return ""
+	}
+	slices.SortFunc(found, func(a, b int) int {
+		ea, eb := w.employees[a], w.employees[b]
+		return cmpOr(strings.Compare(key(a), key(b)), strings.Compare(ea.lastName, eb.lastName),
+			strings.Compare(ea.firstName, eb.firstName), bytes.Compare(ea.id[:], eb.id[:]))
+	})
+}
+
+func cmpOr(cs ...int) int {
+	for _, c := range cs {
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// randomSearches are what users type: whole and partial words of the employees' names and
+// personnel numbers, in any case, two words at once, a double-barrelled name as written, the
+// inside of a word (which finds only words that start so) and a name nobody has.
+func randomSearches(rng *rand.Rand, w *randomWorld) []string {
+	some := func() []string { return w.words(rng.IntN(len(w.employees))) }
+	word := func() string { ws := some(); return ws[rng.IntN(len(ws))] }
+	start := func(s string) string {
+		r := []rune(s)
+		return string(r[:1+rng.IntN(len(r))])
+	}
+	last := w.employees[rng.IntN(len(w.employees))]
+	first := w.employees[rng.IntN(len(w.employees))]
+	inner := word()
+	if r := []rune(inner); len(r) > 1 {
+		inner = string(r[1:])
+	}
+	return []string{
+		start(word()),
+		strings.ToUpper(start(word())),
+		last.lastName,
+		first.firstName + " " + start(last.lastName),
+		start(first.firstName) + " " + last.namePrefix + " " + last.lastName,
+		start(fmt.Sprint(1 + rng.IntN(len(w.employees)))),
+		"Blom-de",
+		inner,
+		"Onbekend",
+	}
+}
+
+// checkSearches holds every search of the world, for p, to the model: the employees he sees
+// whose words the typed words start, in search order, each once, with the total the list's
+// length; and, asked to count at most a few, a total that stops there and says more match.
+func checkSearches(ctx context.Context, t *testing.T, tx pgx.Tx, w *randomWorld, tenant uuid.UUID, u *randomUser, p access.Principal) {
+	t.Helper()
+	index := map[uuid.UUID]int{}
+	for i, e := range w.employees {
+		index[e.id] = i
+	}
+	for _, query := range w.searches {
+		want := []int{}
+		for i := range w.employees {
+			if w.sees(u, i) && w.matches(i, query) {
+				want = append(want, i)
+			}
+		}
+		w.searchOrder(want, query)
+		got := []int{}
+		for _, id := range listAll(ctx, t, tx, org.EmployeeFilter{Viewer: p, Query: query}, 7) {
+			got = append(got, index[id])
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s user: search %q (-rule +list, in order):\n%s", u.kind, query, diff)
+		}
+		// Counting at most five: pages of three, each total as far as the search counted.
+		const limit, maxCount = 3, 5
+		for offset := 0; offset <= len(want)+limit; offset += limit {
+			page, err := org.ReadEmployees(ctx, tx, tenant, org.EmployeeFilter{Viewer: p, Query: query,
+				Offset: offset, Limit: limit, MaxCount: maxCount})
+			if err != nil {
+				t.Fatal(err)
+			}
+			counted := max(maxCount, offset+limit)
+			wantTotal, wantMore := min(len(want), counted), len(want) > counted
+			if page.Total != wantTotal || page.More != wantMore {
+				t.Errorf("%s user: search %q at offset %d counting at most %d: total %d (more: %v), want %d (more: %v)",
+					u.kind, query, offset, maxCount, page.Total, page.More, wantTotal, wantMore)
+			}
+			gotPage := []int{}
+			for _, e := range page.Employees {
+				gotPage = append(gotPage, index[e.ID])
+			}
+			wantPage := want[min(offset, len(want)):min(offset+limit, len(want))]
+			if diff := cmp.Diff(wantPage, gotPage); diff != "" {
+				t.Errorf("%s user: search %q at offset %d (-rule +page):\n%s", u.kind, query, offset, diff)
 			}
 		}
 	}

@@ -131,22 +131,39 @@ const employeeOrder = ` ORDER BY e.last_name, e.first_name, e.id`
 
 // EmployeeFilter selects a page of the employees a viewer can see.
 type EmployeeFilter struct {
-	Viewer       access.Principal
-	Query        string // every word matches name, personnel number or BSN
+	Viewer access.Principal
+	// Query, when set, is a search: every word of it starts a word of the employee's first
+	// name, name prefix, last name, personnel number or BSN ("blom" finds Blom, Blomberg, van
+	// Blommestein and Anna Blom-de Vries, not Ploms). Its matches are sorted by the word the
+	// longest typed word starts, then by name.
+	Query        string
 	EmployerID   *uuid.UUID
 	DepartmentID *uuid.UUID
 	Offset       int
 	Limit        int
+	// MaxCount is how many matches a search counts at most, past the page (0: SearchCountLimit).
+	MaxCount int
 }
+
+// SearchWordsTable holds the employees' search words (migration 00026). The search reads its
+// index alone (an index-only scan), which needs the visibility map: after a bulk load, vacuum
+// it (database.Analyze) when autovacuum may not come round first.
+const SearchWordsTable = "employee_search_words"
+
+// SearchCountLimit is how many matches a search counts by default: a search that finds more
+// says "more than" (EmployeePage.More) rather than counting every match of a common name.
+const SearchCountLimit = 1000
 
 // EmployeePage is one page of employees and how many match in all.
 type EmployeePage struct {
 	Employees []Employee
-	Total     int
+	// Total is how many match in all; with More, how many a search counted, and more match.
+	Total int
+	More  bool
 }
 
 // FindEmployees returns one page of the employees filter.Viewer can see, sorted by name, and
-// how many match in all.
+// how many match in all (for a search, how many it counted: see EmployeePage).
 func FindEmployees(ctx context.Context, tx pgx.Tx, f EmployeeFilter) ([]Employee, int, error) {
 	page, err := findEmployees(f, func(b *pgx.Batch) error { return tx.SendBatch(ctx, b).Close() })
 	if err != nil {
@@ -176,20 +193,13 @@ const walkRows = 2000
 // the tenant and stops after one page, and is a disaster for one who sees twenty employees of
 // a hundred thousand. So a page that walking finds within walkRows employees is asked with its
 // limit and offset written into the statement, which PostgreSQL may then plan once for the
-// connection; it only ever runs for such pages. Any other page is planned anew each time.
+// connection; it only ever runs for such pages. Any other page is planned anew each time. A
+// search is searchEmployees.
 func findEmployees(f EmployeeFilter, send func(*pgx.Batch) error) (EmployeePage, error) {
-	if strings.TrimSpace(f.Query) != "" && !access.SearchTooShort(f.Query) {
+	if strings.TrimSpace(f.Query) != "" {
 		return searchEmployees(f, send)
 	}
-	var where []string
-	var args []any
-	if strings.TrimSpace(f.Query) != "" {
-		// Words this short match too many employees for the trigram index to help.
-		args = append(args, access.SearchPatterns(f.Query))
-		where = append(where, fmt.Sprintf(
-			"lower(e.first_name || ' ' || e.name_prefix || ' ' || e.last_name || ' ' || e.personnel_number || ' ' || e.bsn) LIKE ALL ($%d)", len(args)))
-	}
-	where, args = employerFilters(f, "e", where, args)
+	where, args := employerFilters(f, "e", nil, nil)
 	from, args := access.VisibleEmployees(f.Viewer, args)
 	visible := " FROM " + from + " e"
 	if len(where) > 0 {
@@ -257,29 +267,31 @@ func employerFilters(f EmployeeFilter, alias string, where []string, args []any)
 	return where, args
 }
 
-// searchEmployees is findEmployees for a query the trigram index can serve (issue 14.7). The
-// matches come from visible_employee_search (access.VisibleEmployeeSearch), which tests the
-// viewer's facts on the rows the index check reads, and one statement asks for the page and,
-// as a window count over the same matches, the total: one pass over the matches per request,
-// where a count and a page through employee_search and visible_employees made four. A page
-// past the last match has no row to carry the total, so only then is it counted apart.
+// searchEmployees is findEmployees for a search (issue 14.7). The matches come, in search
+// order, from visible_employee_search (access.VisibleEmployeeSearch), which walks the search
+// index from the first word the query starts and tests the viewer's facts on each row it reads.
+// It stops after the page or the count limit, whichever is further: one statement asks for the
+// matches up to there, numbers them, counts them and joins the page's to the employees. More
+// than that many matches make the total "more than" (EmployeePage.More), so a common name costs
+// no more than its first thousand matches. A page past the last match has no row to carry the
+// total, so only then is it counted apart.
 func searchEmployees(f EmployeeFilter, send func(*pgx.Batch) error) (EmployeePage, error) {
-	matches, args := access.VisibleEmployeeSearch(f.Viewer, access.SearchPatterns(f.Query), nil)
-	matches = " FROM " + matches + " s"
-	where, args := employerFilters(f, "s", nil, args)
-	if len(where) > 0 {
-		matches += " WHERE " + strings.Join(where, " AND ")
-	}
 	limit, offset := f.Limit, max(f.Offset, 0)
 	if limit <= 0 {
 		limit = 50
 	}
-	pageArgs := append(slices.Clip(args), limit, offset)
+	count := f.MaxCount
+	if count <= 0 {
+		count = SearchCountLimit
+	}
+	walk := max(count, offset+limit)
+	matches, args := access.VisibleEmployeeSearch(f.Viewer, f.Query, f.EmployerID, f.DepartmentID, walk+1, nil)
+	pageArgs := append(slices.Clip(args), offset, offset+limit)
 	var page EmployeePage
 	b := &pgx.Batch{}
-	b.Queue(fmt.Sprintf("SELECT %s, s.total FROM (SELECT s.id, count(*) OVER () AS total%s"+
-		" ORDER BY s.last_name, s.first_name, s.id LIMIT $%d OFFSET $%d) s JOIN employees e ON e.id = s.id%s%s",
-		employeeColumns, matches, len(pageArgs)-1, len(pageArgs), employeeJoins, employeeOrder), pageArgs...).Query(func(rows pgx.Rows) error {
+	b.Queue(fmt.Sprintf("SELECT %s, s.total FROM (SELECT s.id, s.n, count(*) OVER () AS total FROM %s WITH ORDINALITY AS s (id, n)) s"+
+		" JOIN employees e ON e.id = s.id%s WHERE s.n > $%d AND s.n <= $%d ORDER BY s.n",
+		employeeColumns, matches, employeeJoins, len(pageArgs)-1, len(pageArgs)), pageArgs...).Query(func(rows pgx.Rows) error {
 		page.Employees = make([]Employee, 0, limit)
 		for rows.Next() {
 			page.Employees = append(page.Employees, Employee{})
@@ -292,13 +304,15 @@ func searchEmployees(f EmployeeFilter, send func(*pgx.Batch) error) (EmployeePag
 	if err := send(b); err != nil {
 		return EmployeePage{}, fmt.Errorf("search: %w", err)
 	}
-	if len(page.Employees) > 0 || offset == 0 {
-		return page, nil
+	if len(page.Employees) == 0 && offset > 0 {
+		b = &pgx.Batch{}
+		b.Queue("SELECT count(*) FROM "+matches, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&page.Total) })
+		if err := send(b); err != nil {
+			return EmployeePage{}, fmt.Errorf("count: %w", err)
+		}
 	}
-	b = &pgx.Batch{}
-	b.Queue("SELECT count(*)"+matches, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&page.Total) })
-	if err := send(b); err != nil {
-		return EmployeePage{}, fmt.Errorf("count: %w", err)
+	if page.Total > walk {
+		page.Total, page.More = walk, true
 	}
 	return page, nil
 }

@@ -71,7 +71,7 @@ func (s *Server) listEmployees(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p.Employees, p.Pager.Total = list.Employees, list.Total
+	p.Employees, p.Pager.Total, p.Pager.More = list.Employees, list.Total, list.More
 	p.Page = s.page(r, "employee.list.title")
 	p.Pager.Path, p.Pager.Query, p.Pager.Offset, p.Pager.Limit = "/employees", keep, f.Offset, f.Limit
 	return s.render(w, r, http.StatusOK, employee.List(p))

@@ -2,14 +2,18 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dossierkast/dossierkast/internal/audit"
+	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -98,6 +102,72 @@ func TestSearchDropsControlCharacters(t *testing.T) {
 		}
 		if want := map[string]string{"%00": "", "%00%0A": "", "Jan%00sen%0D%0A": "Jansen"}[typed]; value != want {
 			t.Errorf("q=%s: the search field shows %q, want %q", typed, value, want)
+		}
+	}
+}
+
+// TestSearchByStartOfWord: the employee list finds the employees one of whose words (first
+// name, name prefix, last name, personnel number, BSN) starts with each typed word, in any
+// case and however the name is joined, and not those that hold the letters inside a word.
+func TestSearchByStartOfWord(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 20)
+	c := b.login(t, "beheerder@demo.dossierkast.nl")
+	ctx := context.Background()
+	names := []struct{ prefix, last, number string }{
+		{"", "Blomberg", "B-7001"}, {"van", "Blommestein", "B-7002"}, {"", "Blom-de Vries", "B-7003"}, {"", "Ploms", "B-7004"},
+	}
+	byName := map[string]uuid.UUID{}
+	err := database.InTenant(ctx, b.db.Pool, b.tenant, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id FROM employees ORDER BY id LIMIT $1", len(names))
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		for i, n := range names {
+			if _, err := tx.Exec(ctx, "UPDATE employees SET name_prefix = $2, last_name = $3, personnel_number = $4 WHERE id = $1",
+				ids[i], n.prefix, n.last, n.number); err != nil {
+				return err
+			}
+			byName[n.last] = ids[i]
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"Blom", []string{"Blom-de Vries", "Blomberg", "Blommestein"}},
+		{"blomm", []string{"Blommestein"}},
+		{"VAN BLOM", []string{"Blommestein"}},
+		{"blom-de", []string{"Blom-de Vries"}},
+		{"vries blom", []string{"Blom-de Vries"}},
+		{"lom", nil},
+		{"b-700", []string{"Blom-de Vries", "Blomberg", "Blommestein", "Ploms"}},
+		{"7004", []string{"Ploms"}},
+	} {
+		resp, doc := b.get(t, c, "/employees?q="+url.QueryEscape(tc.q))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("q=%s: status %d", tc.q, resp.StatusCode)
+		}
+		var got []string
+		for _, n := range names {
+			if doc.Find(fmt.Sprintf(`#employees a[href="/employees/%s"]`, byName[n.last])).Length() == 1 {
+				got = append(got, n.last)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("q=%s finds %v, want %v", tc.q, got, tc.want)
+		}
+		if n := doc.Find("#employees tbody tr").Length(); n < len(tc.want) {
+			t.Errorf("q=%s: %d rows, want at least %d", tc.q, n, len(tc.want))
 		}
 	}
 }

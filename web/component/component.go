@@ -62,6 +62,8 @@ type Pager struct {
 	Offset int
 	Limit  int
 	Total  int
+	// More says that more than Total match: Total is as far as the list counted.
+	More bool
 	// OffsetParam names the offset in the query string: "offset" when empty. A page with
 	// several paged lists gives each its own.
 	OffsetParam string
@@ -73,7 +75,7 @@ type Pager struct {
 func (p Pager) HasPrev() bool { return p.Offset > 0 }
 
 // HasNext reports whether there is a next page.
-func (p Pager) HasNext() bool { return p.Offset+p.Limit < p.Total }
+func (p Pager) HasNext() bool { return p.Offset+p.Limit < p.Total || p.More }
 
 // From is the 1-based number of the first row shown.
 func (p Pager) From() int {

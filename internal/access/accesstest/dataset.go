@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,8 @@ import (
 
 // The shape of the dataset: issue 3's "Speed".
 const (
+	// Employees is how many employees the tenant has, unless ACCESS_EMPLOYEES says otherwise
+	// (issue 14.7 measures the search at 1,000,000).
 	Employees   = 100_000
 	Departments = 200
 	Employers   = 4
@@ -52,8 +56,9 @@ type Dataset struct {
 	ViaLink       []uuid.UUID // linked one by one: visible
 	Blacklisted   []uuid.UUID // in a linked department but blacklisted: not visible
 	Unlinked      []uuid.UUID // in another department, not linked: not visible
-	// Visible is how many employees the user may see.
-	Visible int
+	// Employees is how many employees the tenant has; Visible how many the user may see.
+	Employees int
+	Visible   int
 	// LoadTime is how long building the dataset took.
 	LoadTime time.Duration
 }
@@ -73,7 +78,12 @@ func Load(tb testing.TB) Dataset {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ds := Dataset{DB: db, TenantID: tenant.ID, Email: "bench-" + uuid.NewString()[:8] + "@example.nl"}
+	ds := Dataset{DB: db, TenantID: tenant.ID, Email: "bench-" + uuid.NewString()[:8] + "@example.nl", Employees: Employees}
+	if n := os.Getenv("ACCESS_EMPLOYEES"); n != "" {
+		if ds.Employees, err = strconv.Atoi(n); err != nil || ds.Employees < Departments {
+			tb.Fatalf("ACCESS_EMPLOYEES=%q: want a number of at least %d", n, Departments)
+		}
+	}
 	steps := []struct {
 		sql  string
 		args []any
@@ -109,7 +119,7 @@ func Load(tb testing.TB) Dataset {
 				'Kuiper', 'Wal', 'Dam', 'Yilmaz', 'El Amrani', 'Nguyen', 'Postma', 'Kramer', 'Timmermans', 'Wouters'])[1 + abs(hashint4(g + 5)::bigint) % 50] name) l
 			CROSS JOIN LATERAL (SELECT (ARRAY['Akker', 'Berg', 'Dijk', 'Hof', 'Kamp', 'Laan', 'Meer', 'Poort', 'Rijn', 'Zand',
 				'Molen', 'Kerk'])[1 + abs(hashint4(g + 6)::bigint) % 12] name) l2`,
-			[]any{Employees, Departments}},
+			[]any{ds.Employees, Departments}},
 		{`INSERT INTO roles (tenant_id, name, kind, rights) VALUES (app_tenant(), 'Benchmark', 'provider',
 			'{employer_dossier.view,employee_dossier.view,documents.upload}')`, nil},
 		{`INSERT INTO users (tenant_id, email, name, kind, role_id, password_hash)
@@ -139,7 +149,7 @@ func Load(tb testing.TB) Dataset {
 		{`INSERT INTO user_blacklist (tenant_id, user_id, employee_id)
 			SELECT app_tenant(), u.id, e.ids[1 + abs(hashint4(g # hashtext(u.email))::bigint) % $1]
 			FROM users u, (SELECT array_agg(id) ids FROM employees) e, generate_series(1, 200) g
-			WHERE u.email LIKE 'other%' ON CONFLICT DO NOTHING`, []any{Employees}},
+			WHERE u.email LIKE 'other%' ON CONFLICT DO NOTHING`, []any{ds.Employees}},
 	}
 	err = database.InTenant(ctx, db.Pool, tenant.ID, func(tx pgx.Tx) error {
 		for _, s := range steps {
