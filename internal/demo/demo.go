@@ -11,7 +11,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -389,10 +388,7 @@ func ensureUsers(ctx context.Context, tx pgx.Tx, employers []plannedEmployer, pr
 }
 
 // loadEmployees tops the tenant's employees up to want and returns how many there are now and
-// how many it added. The batches are generated ahead and written by loaders connections at
-// once (PostgreSQL spends its time per row: indexes, foreign keys, change tracking), each
-// batch committing only after the one before it, so an interrupted load keeps a run of the
-// sequence without a gap and the next Load continues it.
+// how many it added. The next batch is generated while the current one is being copied.
 func loadEmployees(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, g *generator, want int, out io.Writer) (int, int, error) {
 	var have, last int
 	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
@@ -416,107 +412,48 @@ func loadEmployees(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, 
 			need, last, MaxEmployees)
 	}
 
-	loadCtx, cancel := context.WithCancel(ctx)
+	genCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	n := connections(pool)
-	work := make(chan *employeeBatch, n)
-	order := make(chan *employeeBatch, n+1)
+	batches := make(chan []org.Employee, 1)
 	go func() {
-		defer close(work)
-		defer close(order)
-		var prev *employeeBatch
+		defer close(batches)
 		for from := first; from < first+need; from += BatchSize {
-			b := &employeeBatch{prev: prev, done: make(chan struct{}), employees: make([]org.Employee, min(BatchSize, first+need-from))}
-			for k := range b.employees {
-				b.employees[k] = g.employee(from + k)
+			batch := make([]org.Employee, min(BatchSize, first+need-from))
+			for k := range batch {
+				batch[k] = g.employee(from + k)
 			}
 			select {
-			case order <- b:
-			case <-loadCtx.Done():
+			case batches <- batch:
+			case <-genCtx.Done():
 				return
 			}
-			// Sent to order first: the loop below waits for every batch it is given, and one
-			// order holds is always handed to a loader, or the load is being cancelled.
-			select {
-			case work <- b:
-			case <-loadCtx.Done():
-				b.finish(loadCtx.Err())
-				return
-			}
-			prev = b
 		}
 	}()
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				b.finish(b.copy(loadCtx, pool, tenantID))
-			}
-		}()
-	}
 
 	added := 0
-	for b := range order {
-		<-b.done
-		if b.err != nil {
-			err = b.err
-			break
+	for batch := range batches {
+		err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+			n, err := org.CopyEmployees(ctx, tx, batch)
+			if err == nil && n != int64(len(batch)) {
+				err = fmt.Errorf("copy employees: %d of %d rows inserted", n, len(batch))
+			}
+			return err
+		})
+		if err != nil {
+			return have + added, added, err
 		}
-		added += len(b.employees)
+		added += len(batch)
 		fmt.Fprintf(out, "demo: %d of %d employees loaded\n", have+added, want)
 	}
-	cancel()
-	wg.Wait()
-	if err == nil {
-		err = ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return have + added, added, err
 	}
-	return have + added, added, err
+	return have + added, added, nil
 }
 
-// employeeBatch is a transaction's worth of employees; done is closed when it committed or
-// failed (err).
-type employeeBatch struct {
-	employees []org.Employee
-	prev      *employeeBatch
-	done      chan struct{}
-	err       error
-}
-
-// errEarlierBatch refuses to commit a batch after one before it failed.
-var errEarlierBatch = errors.New("an earlier batch was not loaded")
-
-// copy writes the batch in a transaction of its own, which commits once the batch before it
-// has.
-func (b *employeeBatch) copy(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID) error {
-	return database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
-		n, err := org.CopyEmployees(ctx, tx, b.employees)
-		if err == nil && n != int64(len(b.employees)) {
-			err = fmt.Errorf("copy employees: %d of %d rows inserted", n, len(b.employees))
-		}
-		if err != nil || b.prev == nil {
-			return err
-		}
-		select {
-		case <-b.prev.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if b.prev.err != nil {
-			return errEarlierBatch
-		}
-		return nil
-	})
-}
-
-// finish records the batch's outcome (nil: committed) and closes done.
-func (b *employeeBatch) finish(err error) {
-	b.err = err
-	close(b.done)
-}
-
-// loaders is how many connections write the demo's bulk data at once.
+// loaders is how many connections write the demo's bulk case data at once. The employees take
+// one: their statement trigger updates the shared per-department counts, so concurrent batches
+// would wait for each other's commit at the end of every statement.
 const loaders = 2
 
 // connections returns how many loaders the pool allows next to the demo's lock, which holds a
