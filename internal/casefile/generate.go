@@ -34,17 +34,35 @@ func DemoTaskDone(i int, due, today time.Time) bool {
 	return !due.After(today) && (i%5 != 0 || due.Before(today.AddDate(0, 0, -30)))
 }
 
+// CaseDataEmployees returns the ids of the employees after the first skip by personnel
+// number (then id), in that order: GenerateCaseData's positions count along this list, from
+// skip.
+func CaseDataEmployees(ctx context.Context, tx pgx.Tx, skip int) ([]uuid.UUID, error) {
+	rows, err := tx.Query(ctx, "SELECT id FROM employees ORDER BY personnel_number, id OFFSET $1", skip)
+	if err != nil {
+		return nil, fmt.Errorf("case data employees: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("case data employees: %w", err)
+	}
+	return ids, nil
+}
+
 // GenerateCaseData fills plausible case data in bulk, one statement per table, for the
-// employees after the first skip by personnel number that have none yet: for every third one
-// whose employment covers it (DemoAbsence) an absence (100%, with a medical cause), two reports
-// (one medical), a first consultation with the company doctor a week in (medical) and the
-// appointment it fulfilled (held); while the absence runs, also a trajectory of the absence
-// protocol whose tasks due by today are done (on their due date, some of the last month's left
-// open: late), a coming appointment and, past 300 days, a decision; and for every one a
-// participation in his employer's first policy. It is the demo's path at scale (the store
-// functions, one row at a time, serve the first employees); rows are audited by nobody but
-// tracked like any other. by is recorded as their author. It returns how many absences it made.
-func GenerateCaseData(ctx context.Context, tx pgx.Tx, skip int, by uuid.UUID) (int64, error) {
+// employees that have none yet of the given ones, which stand at positions from, from + 1, …
+// (from 0) in the order of CaseDataEmployees: for every third one whose employment covers it
+// (DemoAbsence) an absence (100%, with a medical cause), two reports (one medical), a first
+// consultation with the company doctor a week in (medical) and the appointment it fulfilled
+// (held); while the absence runs, also a trajectory of the absence protocol whose tasks due by
+// today are done (on their due date, some of the last month's left open: late), a coming
+// appointment and, past 300 days, a decision; and for every one a participation in his
+// employer's first policy. It is the demo's path at scale (the store functions, one row at a
+// time, serve the first employees); rows are audited by nobody but tracked like any other (the
+// tables' statement triggers write their changes). Calls for disjoint lists may run at once, in
+// transactions of their own. by is recorded as their author. It returns how many absences it
+// made.
+func GenerateCaseData(ctx context.Context, tx pgx.Tx, employees []uuid.UUID, from int, by uuid.UUID) (int64, error) {
 	var protocolID uuid.UUID
 	if err := tx.QueryRow(ctx, "SELECT id FROM protocols WHERE kind = $1 ORDER BY created_at LIMIT 1", ProtocolAbsence).Scan(&protocolID); err != nil {
 		return 0, fmt.Errorf("generate case data: absence protocol: %w", err)
@@ -56,12 +74,12 @@ func GenerateCaseData(ctx context.Context, tx pgx.Tx, skip int, by uuid.UUID) (i
 		// the recovery (or today, while it runs).
 		{"select", `INSERT INTO generate_sick
 			SELECT uuid_v7(), uuid_v7(), uuid_v7(), e.id, e.employer_id, e.n, d.first_day, d.recovery
-			FROM (SELECT id, employer_id, employment_start, employment_end,
-				row_number() OVER (ORDER BY personnel_number, id) AS n FROM employees) e
+			FROM (SELECT e.id, e.employer_id, e.employment_start, e.employment_end, @from + o.k AS n
+				FROM unnest(@employees::uuid[]) WITH ORDINALITY AS o (id, k) JOIN employees e ON e.id = o.id) e
 			CROSS JOIN LATERAL (SELECT f.first_day, CASE WHEN e.n % 2 = 1 AND f.first_day + 14 + ((e.n - 1) % 40)::int < current_date
 				THEN f.first_day + 14 + ((e.n - 1) % 40)::int END AS recovery
 				FROM (SELECT current_date - (20 + ((e.n - 1) * 37) % 500)::int AS first_day) f) d
-			WHERE e.n > @skip AND e.n % 3 = 1 AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = e.id)
+			WHERE e.n % 3 = 1 AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.employee_id = e.id)
 			  AND (e.employment_start IS NULL OR e.employment_start <= d.first_day)
 			  AND (e.employment_end IS NULL OR e.employment_end >= coalesce(d.recovery, current_date))`},
 		{"absences", `INSERT INTO absences (tenant_id, id, employee_id, employer_id, first_sick_day, recovery_date, cause, notes, created_by)
@@ -111,13 +129,14 @@ func GenerateCaseData(ctx context.Context, tx pgx.Tx, skip int, by uuid.UUID) (i
 			SELECT app_tenant(), e.id, e.employer_id, p.id, e.n % 7 <> 0,
 				CASE WHEN e.n % 7 <> 0 THEN 'Valt onder de collectieve verzuimverzekering'
 				     ELSE 'Uitgezonderd: tijdelijk contract korter dan zes maanden' END, p.starts_on
-			FROM (SELECT id, employer_id, row_number() OVER (ORDER BY personnel_number, id) AS n FROM employees) e
+			FROM (SELECT e.id, e.employer_id, @from + o.k AS n
+				FROM unnest(@employees::uuid[]) WITH ORDINALITY AS o (id, k) JOIN employees e ON e.id = o.id) e
 			JOIN LATERAL (SELECT id, starts_on FROM insurance_policies p WHERE p.employer_id = e.employer_id
 				ORDER BY starts_on, id LIMIT 1) p ON true
-			WHERE e.n > @skip AND NOT EXISTS (SELECT 1 FROM policy_participants x WHERE x.employee_id = e.id)`},
+			WHERE NOT EXISTS (SELECT 1 FROM policy_participants x WHERE x.employee_id = e.id)`},
 	}
 	var absences int64
-	args := pgx.NamedArgs{"skip": skip, "by": by, "protocol": protocolID}
+	args := pgx.NamedArgs{"employees": employees, "from": from, "by": by, "protocol": protocolID}
 	for _, st := range steps {
 		tag, err := tx.Exec(ctx, st.sql, args)
 		if err != nil {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dossierkast/dossierkast/internal/access"
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/casefile"
+	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/org"
 )
 
@@ -194,16 +198,76 @@ func ensureCaseData(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employer
 	return nil
 }
 
+// CaseChunk is how many employees one transaction of generated case data covers.
+const CaseChunk = 20_000
+
 // generateCaseData gives the employees beyond the first CaseEmployees their case data in bulk,
-// so a demo of any size has it; the company doctor is recorded as its author.
-func generateCaseData(ctx context.Context, tx pgx.Tx, out io.Writer) error {
-	doctors, _, err := org.FindUsers(ctx, tx, org.UserFilter{Query: "bedrijfsarts@demo.dossierkast.nl", Limit: 1})
-	if err != nil || len(doctors) == 0 {
-		return fmt.Errorf("demo company doctor: %w", err)
+// so a demo of any size has it; the company doctor is recorded as its author. The employees
+// are taken in chunks of CaseChunk, each in a transaction of its own, by loaders connections
+// at once: an employee has all his case data or none, and a rerun completes what an
+// interrupted load left.
+func generateCaseData(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, out io.Writer) error {
+	var by uuid.UUID
+	var ids []uuid.UUID
+	err := database.InTenant(ctx, pool, tenantID, func(tx pgx.Tx) error {
+		doctors, _, err := org.FindUsers(ctx, tx, org.UserFilter{Query: "bedrijfsarts@demo.dossierkast.nl", Limit: 1})
+		if err != nil || len(doctors) == 0 {
+			return fmt.Errorf("demo company doctor: %w", err)
+		}
+		by = doctors[0].ID
+		ids, err = casefile.CaseDataEmployees(ctx, tx, CaseEmployees)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	n, err := casefile.GenerateCaseData(ctx, tx, CaseEmployees, doctors[0].ID)
-	if err == nil && n > 0 {
+	chunkCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan int)
+	go func() {
+		defer close(chunks)
+		for from := 0; from < len(ids); from += CaseChunk {
+			select {
+			case chunks <- from:
+			case <-chunkCtx.Done():
+				return
+			}
+		}
+	}()
+	var made atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range connections(pool) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for from := range chunks {
+				var n int64
+				err := database.InTenant(chunkCtx, pool, tenantID, func(tx pgx.Tx) error {
+					var err error
+					n, err = casefile.GenerateCaseData(chunkCtx, tx, ids[from:min(from+CaseChunk, len(ids))], CaseEmployees+from, by)
+					return err
+				})
+				if err != nil {
+					// The first error stops the others; theirs is then the cancellation.
+					once.Do(func() { first = err })
+					cancel()
+					return
+				}
+				made.Add(n)
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if n := made.Load(); n > 0 {
 		fmt.Fprintf(out, "demo: case data generated for %d more absences\n", n)
 	}
-	return err
+	return nil
 }

@@ -181,10 +181,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error)
 	if err != nil {
 		return res, fmt.Errorf("demo: %w", err)
 	}
-	err = database.InTenant(ctx, pool, tenant.ID, func(tx pgx.Tx) error {
-		return generateCaseData(ctx, tx, out)
-	})
-	if err != nil {
+	if err := generateCaseData(ctx, pool, tenant.ID, out); err != nil {
 		return res, fmt.Errorf("demo: %w", err)
 	}
 	err = database.InTenant(ctx, pool, tenant.ID, func(tx pgx.Tx) error { return ensureInterventions(ctx, tx, employers, out) })
@@ -462,4 +459,15 @@ func loadEmployees(ctx context.Context, pool *pgxpool.Pool, tenantID uuid.UUID, 
 		return have + added, added, err
 	}
 	return have + added, added, nil
+}
+
+// loaders is how many connections write the demo's bulk case data at once. The employees take
+// one: their statement trigger updates the shared per-department counts, so concurrent batches
+// would wait for each other's commit at the end of every statement.
+const loaders = 2
+
+// connections returns how many loaders the pool allows next to the demo's lock, which holds a
+// connection of its own: at least one.
+func connections(pool *pgxpool.Pool) int {
+	return max(1, min(loaders, int(pool.Config().MaxConns)-1))
 }
