@@ -337,6 +337,9 @@ var excluded = map[string]string{
 	"changes": "technical change capture, no content",
 	// The exports themselves: each one is in Inzage (requested, generated, downloaded, expired).
 	"employee_exports": "the exports, in Inzage",
+	// The words of his names, personnel number and BSN that search walks: a copy of
+	// Persoonsgegevens kept for the employee list's search, nothing of its own.
+	"employee_search_words": "search index of Persoonsgegevens, no content of its own",
 }
 
 // Column describes a column of a section for readers of the files (the tests): its JSON key,
