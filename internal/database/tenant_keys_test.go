@@ -13,7 +13,8 @@ import (
 // checked by a foreign key, either its own to tenants or a chain of them: a foreign key whose
 // columns, all NOT NULL, begin with tenant_id and refer to a table's (tenant_id, …) that is
 // itself so checked. Migration 00031 dropped the tenant keys a chain makes redundant on the
-// tables the demo fills in bulk; this test keeps the chains whole.
+// tables the demo fills in bulk; this test keeps the chains whole. Two tables are let off, each
+// with its reason below (unkeyed).
 func TestTenantKeyedByForeignKeys(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
@@ -46,6 +47,14 @@ func TestTenantKeyedByForeignKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	unkeyed := map[string]string{
+		// The search's words, written only by statement triggers on employees from their own
+		// rows (migration 00026): a key per word would add five checks to every employee insert.
+		"employee_search_words": "trigger copy of employees",
+		// A delivery's record of carried employees, written in its snapshot transaction by the
+		// delivery alone, keyed by a run id the stream package's tests make up without a run.
+		"datastream_run_employees": "written by the delivery under its run id",
+	}
 	checked := map[string]bool{"tenants": true}
 	for grew := true; grew; {
 		grew = false
@@ -57,7 +66,7 @@ func TestTenantKeyedByForeignKeys(t *testing.T) {
 	}
 	tables := listTables(t, db.Pool)
 	for _, tb := range tables {
-		if tb.HasTenantID && !checked[tb.Name] {
+		if _, ok := unkeyed[tb.Name]; tb.HasTenantID && !checked[tb.Name] && !ok {
 			t.Errorf("table %s: no foreign key checks its tenant_id, neither to tenants nor through a NOT NULL (tenant_id, …) key to a table whose tenant is checked", tb.Name)
 		}
 	}
