@@ -143,16 +143,7 @@ func BlobRefs(ctx context.Context, tx pgx.Tx, cutoff time.Time) (known, required
 	if err != nil {
 		return nil, nil, err
 	}
-	var key string
-	var must bool
-	_, err = pgx.ForEachRow(rows, []any{&key, &must}, func() error {
-		known = append(known, key)
-		if must {
-			required = append(required, key)
-		}
-		return nil
-	})
-	return known, required, err
+	return document.CollectBlobRefs(rows)
 }
 
 // blobKey is where the bytes of one upload go: a new key per upload, so replacing a file never

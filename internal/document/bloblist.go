@@ -10,8 +10,24 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gocloud.dev/blob"
 )
+
+// CollectBlobRefs reads rows of (storage key, whether its blob must exist already) for the
+// orphan check: every key, and the keys whose blob must exist.
+func CollectBlobRefs(rows pgx.Rows) (known, required []string, err error) {
+	var key string
+	var must bool
+	_, err = pgx.ForEachRow(rows, []any{&key, &must}, func() error {
+		known = append(known, key)
+		if must {
+			required = append(required, key)
+		}
+		return nil
+	})
+	return known, required, err
+}
 
 // ListedBlob is a blob a store holds, or what an unfinished write of one left.
 type ListedBlob struct {

@@ -124,16 +124,7 @@ func documentRefs(ctx context.Context, tx pgx.Tx, cutoff time.Time) (known, requ
 	if err != nil {
 		return nil, nil, err
 	}
-	var key string
-	var must bool
-	_, err = pgx.ForEachRow(rows, []any{&key, &must}, func() error {
-		known = append(known, key)
-		if must {
-			required = append(required, key)
-		}
-		return nil
-	})
-	return known, required, err
+	return document.CollectBlobRefs(rows)
 }
 
 func (w *Worker) checkTenant(ctx context.Context, lister document.BlobLister, tenantID uuid.UUID, res *Result) error {
