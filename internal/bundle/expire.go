@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // expireInterval is how often the expiry sweep runs: a bundle lives at most this much past its
@@ -40,11 +40,7 @@ func (w *ExpireBundlesWorker) Work(ctx context.Context, job *river.Job[ExpireBun
 	if w.NowFunc != nil {
 		now = w.NowFunc()
 	}
-	rows, err := w.Pool.Query(ctx, "SELECT id FROM tenants ORDER BY id")
-	if err != nil {
-		return fmt.Errorf("expire bundles: %w", err)
-	}
-	tenants, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	tenants, err := org.TenantIDs(ctx, w.Pool)
 	if err != nil {
 		return fmt.Errorf("expire bundles: %w", err)
 	}

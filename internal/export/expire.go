@@ -14,6 +14,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/document"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // ExpireExportsArgs asks for the expiry sweep of every tenant's exports (ExpireExportsWorker).
@@ -49,11 +50,7 @@ func (w *ExpireExportsWorker) Work(ctx context.Context, _ *river.Job[ExpireExpor
 	if w.NowFunc != nil {
 		now = w.NowFunc()
 	}
-	rows, err := w.Pool.Query(ctx, "SELECT id FROM tenants ORDER BY id")
-	if err != nil {
-		return fmt.Errorf("expire exports: %w", err)
-	}
-	tenants, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	tenants, err := org.TenantIDs(ctx, w.Pool)
 	if err != nil {
 		return fmt.Errorf("expire exports: %w", err)
 	}

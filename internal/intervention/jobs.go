@@ -16,6 +16,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/i18n"
 	"github.com/dossierkast/dossierkast/internal/mail"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // sweepInterval is how often the delegation sweep runs. Access ends at the end date by the
@@ -55,11 +56,7 @@ func (w *SweepDelegationsWorker) Work(ctx context.Context, _ *river.Job[SweepDel
 	if w.NowFunc != nil {
 		now = w.NowFunc()
 	}
-	rows, err := w.Pool.Query(ctx, "SELECT id FROM tenants ORDER BY id")
-	if err != nil {
-		return fmt.Errorf("sweep delegations: %w", err)
-	}
-	tenants, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	tenants, err := org.TenantIDs(ctx, w.Pool)
 	if err != nil {
 		return fmt.Errorf("sweep delegations: %w", err)
 	}

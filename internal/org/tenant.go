@@ -55,6 +55,16 @@ func FindTenants(ctx context.Context, pool *pgxpool.Pool) ([]Tenant, error) {
 	return database.FindAll[Tenant](ctx, pool, "tenants", "SELECT id, name, is_demo, created_at FROM tenants ORDER BY created_at, id")
 }
 
+// TenantIDs lists the id of every tenant, for the sweeps and checks that visit each one in
+// its own tenant transaction.
+func TenantIDs(ctx context.Context, pool *pgxpool.Pool) ([]uuid.UUID, error) {
+	rows, err := pool.Query(ctx, "SELECT id FROM tenants ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
 // FindTenantByID returns one tenant, or ENOTFOUND.
 func FindTenantByID(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID) (Tenant, error) {
 	return database.FindOne[Tenant](ctx, pool, "tenant", "SELECT id, name, is_demo, created_at FROM tenants WHERE id = $1", id)

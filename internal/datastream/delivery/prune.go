@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/datastream/stream"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // ChangeRetention is how long change records are kept whatever the positions: "since a date"
@@ -23,11 +23,7 @@ const ChangeRetention = 31 * 24 * time.Hour
 // position has passed and that are older than ChangeRetention at now. It returns how many
 // went.
 func PruneChanges(ctx context.Context, pool *pgxpool.Pool, now time.Time) (int64, error) {
-	rows, err := pool.Query(ctx, "SELECT id FROM tenants ORDER BY id")
-	if err != nil {
-		return 0, fmt.Errorf("tenants: %w", err)
-	}
-	tenants, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	tenants, err := org.TenantIDs(ctx, pool)
 	if err != nil {
 		return 0, fmt.Errorf("tenants: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/audit"
 	"github.com/dossierkast/dossierkast/internal/database"
 	"github.com/dossierkast/dossierkast/internal/datastream/stream"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // slotHour is the hour of the day, Europe/Amsterdam, at which scheduled deliveries are due.
@@ -45,11 +46,7 @@ func LatestSlot(frequency string, now time.Time) time.Time {
 // after downtime that missed several slots, one delivery catches up. A configuration with a
 // run still queued or running is left for the next check. It returns how many it enqueued.
 func Schedule(ctx context.Context, pool *pgxpool.Pool, rc *river.Client[pgx.Tx], now time.Time) (int, error) {
-	rows, err := pool.Query(ctx, "SELECT id FROM tenants ORDER BY id")
-	if err != nil {
-		return 0, fmt.Errorf("tenants: %w", err)
-	}
-	tenants, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	tenants, err := org.TenantIDs(ctx, pool)
 	if err != nil {
 		return 0, fmt.Errorf("tenants: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/dossierkast/dossierkast/internal/datastream"
 	"github.com/dossierkast/dossierkast/internal/document"
 	"github.com/dossierkast/dossierkast/internal/export"
+	"github.com/dossierkast/dossierkast/internal/org"
 )
 
 // Kind is the check's River job kind; /metrics reads the output of its latest run.
@@ -73,11 +74,7 @@ func (w *Worker) Check(ctx context.Context) (Result, error) {
 		w.logger().WarnContext(ctx, "orphan check skipped: the blob store cannot list its blobs")
 		return res, nil
 	}
-	rows, err := w.Pool.Query(ctx, "SELECT id FROM tenants ORDER BY id")
-	if err != nil {
-		return res, fmt.Errorf("orphan check: %w", err)
-	}
-	tenants, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	tenants, err := org.TenantIDs(ctx, w.Pool)
 	if err != nil {
 		return res, fmt.Errorf("orphan check: %w", err)
 	}
